@@ -1,0 +1,19 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules', 'dist', 'data', 'coverage', 'src/console/dist'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['*/gateway/*', '*/identity/*', '*/monitor/*', '*/scanner/*', '*/lab/*'], message: 'core must not import feature folders' }] },
+      ],
+    },
+    files: ['src/core/**/*.ts'],
+  },
+);

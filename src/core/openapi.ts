@@ -1,0 +1,44 @@
+/**
+ * The shared OpenAPI model: documents loaded, `$ref`s resolved, operations listed
+ * with their merged `x-rampart` extensions. Gateway, scanner and audit all read this.
+ */
+export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
+export const HTTP_METHODS: readonly HttpMethod[] = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+export type JsonSchema = Record<string, unknown> | boolean;
+
+export interface OpenApiParameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required: boolean;
+  schema?: JsonSchema;
+}
+
+export interface OpenApiOperation {
+  method: HttpMethod;
+  /** Path template as written, e.g. `/orders/{orderId}`. */
+  path: string;
+  operationId?: string;
+  summary?: string;
+  tags: string[];
+  parameters: OpenApiParameter[];
+  requestBody?: { required: boolean; content: Record<string, { schema?: JsonSchema }> };
+  responses: Record<string, { content?: Record<string, { schema?: JsonSchema }> }>;
+  /** Effective security requirements (operation's, else the document's). Empty array = explicitly public. */
+  security: Array<Record<string, string[]>>;
+  deprecated: boolean;
+  /** `x-rampart` merged document → path → operation (later wins per key). */
+  rampart: Record<string, unknown>;
+}
+
+export interface OpenApiDocument {
+  /** Where it was loaded from. */
+  source: string;
+  openapi: string;
+  title: string;
+  version: string;
+  /** The whole document with `$ref`s resolved (cycles left as shared objects). */
+  raw: Record<string, unknown>;
+  operations: OpenApiOperation[];
+  securitySchemes: Record<string, Record<string, unknown>>;
+}
