@@ -31,7 +31,8 @@ export interface RouteMatch {
  * framework's objects. Fields a policy may change are marked mutable.
  */
 export interface RequestContext {
-  readonly id: string;
+  /** Request id: generated, or taken from a trusted proxy by the request-id policy. */
+  id: string;
   readonly method: string;
   /** Normalised path (percent-decoding of unreserved characters, no dot segments). */
   readonly path: string;
@@ -40,6 +41,10 @@ export interface RequestContext {
   readonly headers: Readonly<IncomingHttpHeaders>;
   /** Client address: the TCP peer, or the forwarded one when the peer is a trusted proxy. */
   readonly ip: string;
+  /** The TCP peer address. */
+  readonly peer: string;
+  /** True when the TCP peer is a configured trusted proxy. */
+  readonly trustedPeer: boolean;
   readonly secure: boolean;
   readonly route: RouteMatch | undefined;
   principal: Principal | undefined;
@@ -74,6 +79,11 @@ export interface ResponseContext {
 export interface Denial {
   problem: Problem;
   headers?: Record<string, string>;
+  /**
+   * Set by `answer()`: not a denial but a complete local answer (e.g. a CORS
+   * preflight): status and headers only, no problem body, no `denied` event.
+   */
+  answer?: true;
 }
 
 export type PolicyResult = Denial | undefined | void;
@@ -113,6 +123,12 @@ export interface PolicyDefinition<S extends TSchema = TSchema> {
   create(options: import('@sinclair/typebox').Static<S>, services: PolicyServices): Policy;
 }
 
+/** Ends the request phase with an RFC 9457 problem. */
 export function deny(problem: Problem, headers?: Record<string, string>): Denial {
   return headers ? { problem, headers } : { problem };
+}
+
+/** Ends the request phase with a bodiless local answer (status < 400), e.g. 204 for a preflight. */
+export function answer(status: number, headers: Record<string, string>): Denial {
+  return { problem: { type: 'about:blank', title: '', status }, headers, answer: true };
 }

@@ -1,0 +1,136 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The schema of rampart.yaml. TypeBox schemas are JSON Schema: the same object
+ * validates the file at load (ajv, defaults applied) and is published as
+ * rampart.schema.json for editors (`rampart schema`).
+ */
+const Cidr = Type.String({
+  description: 'An IPv4/IPv6 address or CIDR block, e.g. 10.0.0.0/8 or ::1/128',
+  minLength: 2,
+});
+const Duration = (description: string, def: number) => Type.Integer({ minimum: 1, description, default: def });
+
+export const tlsSchema = Type.Object(
+  {
+    cert: Type.Optional(Type.String({ description: 'PEM certificate chain file (relative to this file).' })),
+    key: Type.Optional(Type.String({ description: 'PEM private key file (relative to this file).' })),
+    devCertDir: Type.String({
+      description:
+        'Where a self-signed development certificate is generated and kept when cert/key are not set.',
+      default: './data/tls',
+    }),
+    expiryWarningDays: Type.Array(Type.Integer({ minimum: 1 }), {
+      description: 'Warn (log + cert-expiry event) when the certificate expires within these many days.',
+      default: [30, 7],
+    }),
+  },
+  { additionalProperties: false, description: 'TLS 1.3 only: TLS 1.2 and older handshakes fail.' },
+);
+
+export const listenSchema = Type.Object(
+  {
+    host: Type.String({ description: 'Public listener address.', default: '0.0.0.0' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Public HTTPS port.', default: 8443 }),
+    tls: Type.Union([tlsSchema, Type.Literal(false)], {
+      description: 'TLS settings, or false for plain HTTP (only behind a TLS-terminating trusted proxy).',
+      default: {},
+    }),
+    http: Type.Object(
+      {
+        port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Plain HTTP port.' })),
+        mode: Type.Union([Type.Literal('redirect'), Type.Literal('off')], {
+          description: 'redirect: answer 308 to the HTTPS URL; off: no plain listener.',
+          default: 'off',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const limitsSchema = Type.Object(
+  {
+    maxHeaderBytes: Type.Integer({ minimum: 1024, description: 'Total request header size (431 beyond).', default: 16384 }),
+    maxBodyBytes: Type.Integer({ minimum: 0, description: 'Request body size (413 beyond).', default: 1048576 }),
+    maxJsonDepth: Type.Integer({ minimum: 1, description: 'JSON nesting depth (400 beyond).', default: 32 }),
+    maxJsonElements: Type.Integer({
+      minimum: 1,
+      description: 'Total JSON values (object members + array items) in one body (400 beyond).',
+      default: 10000,
+    }),
+    headersTimeoutMs: Duration('Time to receive the complete request headers (408 / close: slowloris).', 10000),
+    requestTimeoutMs: Duration('Time to receive the whole request including body (408).', 30000),
+    keepAliveTimeoutMs: Duration('Idle keep-alive timeout for client connections.', 5000),
+    upstreamConnectTimeoutMs: Duration('Upstream connect timeout (504).', 5000),
+    upstreamResponseTimeoutMs: Duration('Time to the upstream response headers (504).', 30000),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const versionSchema = Type.Object(
+  {
+    base: Type.String({ pattern: '^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$', description: 'Base path, e.g. /v2.' }),
+    spec: Type.String({ description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).' }),
+    upstream: Type.Optional(Type.String({ format: 'uri', description: 'Overrides the API upstream for this version.' })),
+    stripBase: Type.Boolean({
+      description: 'Remove the base path before forwarding (the upstream serves /orders, not /v2/orders).',
+      default: false,
+    }),
+    deprecated: Type.Optional(Type.String({ format: 'date', description: 'Deprecation date (RFC 9745 header).' })),
+    sunset: Type.Optional(Type.String({ format: 'date', description: 'Sunset date; 410 Gone after it (RFC 8594).' })),
+    successor: Type.Optional(Type.String({ description: 'Base path of the successor version.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const apiSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'Short name, used in metrics and events.' }),
+    upstream: Type.String({ format: 'uri', description: 'Upstream base URL, e.g. http://127.0.0.1:9000.' }),
+    connections: Type.Integer({ minimum: 1, description: 'Upstream keep-alive pool size.', default: 64 }),
+    versions: Type.Array(versionSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const configSchema = Type.Object(
+  {
+    listen: listenSchema,
+    admin: Type.Object(
+      {
+        host: Type.String({ description: 'Admin listener (health, metrics, admin API). Keep on loopback.', default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Admin port.', default: 9901 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    store: Type.String({
+      description: 'sqlite://./path.db (embedded default), sqlite::memory:, or postgres://…',
+      default: 'sqlite://./data/rampart.db',
+    }),
+    trustedProxies: Type.Array(Cidr, {
+      description: 'Peers whose Forwarded/X-Forwarded-* and X-Request-Id headers are trusted.',
+      default: [],
+    }),
+    limits: limitsSchema,
+    policies: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Per-policy settings by policy name (see docs/policies.md), e.g. cors: { origins: [...] }.',
+      default: {},
+    }),
+    identity: Type.Optional(Type.Unknown({ description: 'Built-in identity service settings (docs/identity.md).' })),
+    apis: Type.Array(apiSchema, { description: 'Protected APIs, one entry per API with its versions.', default: [] }),
+    log: Type.Object(
+      { level: Type.String({ enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' }) },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, $id: 'https://rampart.dev/schemas/rampart.json', title: 'rampart.yaml' },
+);
+
+export type RampartConfig = Static<typeof configSchema>;
+export type ApiConfig = Static<typeof apiSchema>;
+export type VersionConfig = Static<typeof versionSchema>;
+export type LimitsConfig = Static<typeof limitsSchema>;
+export type TlsConfig = Static<typeof tlsSchema>;
+

@@ -1,0 +1,93 @@
+import { Type } from '@sinclair/typebox';
+import { problem } from '../../../core/errors.ts';
+import { deny, type PolicyDefinition, type RequestContext } from '../../policy.ts';
+
+const schema = Type.Object(
+  {
+    maxJsonDepth: Type.Integer({ minimum: 1, description: 'JSON nesting depth (400 beyond).', default: 32 }),
+    maxJsonElements: Type.Integer({ minimum: 1, description: 'JSON values (members + items) in one body (400 beyond).', default: 10000 }),
+    maxUrlLength: Type.Integer({ minimum: 64, description: 'Request target length (path + query) in bytes (414 beyond).', default: 8192 }),
+    maxQueryParams: Type.Integer({ minimum: 1, description: 'Query parameters per request (400 beyond).', default: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export type JsonScan = { ok: true } | { ok: false; code: 'json-too-deep' | 'json-too-large'; detail: string };
+
+/**
+ * Bounds a JSON text before parsing it: nesting depth and the number of values,
+ * in one pass over the bytes (no recursion, so a hostile `[[[[…` cannot blow the stack).
+ */
+export function scanJson(buf: Uint8Array, maxDepth: number, maxElements: number): JsonScan {
+  let depth = 0;
+  let elements = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > maxDepth) return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
+      if (++elements > maxElements) return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+    else if (c === 0x2c /* , */) {
+      if (++elements > maxElements) return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+    }
+  }
+  return { ok: true };
+}
+
+/**
+ * request-limits: bounds what a request may cost before anything expensive runs
+ * (API4): URL length, query parameter count, JSON depth and size, valid UTF-8 and
+ * well-formed JSON. Body size, header size and slow-client timeouts are enforced
+ * by the server itself (config `limits`).
+ */
+export const requestLimits: PolicyDefinition<typeof schema> = {
+  name: 'request-limits',
+  priority: 300,
+  schema,
+  create(options) {
+    const tooLong = deny(problem('uri-too-long', { detail: `Request targets are limited to ${options.maxUrlLength} bytes` }));
+    const tooManyParams = deny(problem('bad-request', { detail: `At most ${options.maxQueryParams} query parameters are allowed` }));
+    return {
+      name: 'request-limits',
+      priority: 300,
+      needsBody: true,
+      onRequest: function requestLimitsRequest(ctx: RequestContext) {
+        if (ctx.path.length + ctx.query.length > options.maxUrlLength) return tooLong;
+        if (ctx.query.length > 0) {
+          let n = 1;
+          for (let i = 0; i < ctx.query.length; i++) if (ctx.query.charCodeAt(i) === 38 /* & */) n++;
+          if (n > options.maxQueryParams) return tooManyParams;
+        }
+        const body = ctx.body;
+        if (body === undefined || body.length === 0) return undefined;
+        const type = ctx.headers['content-type'];
+        if (type === undefined || !JSON_TYPE.test(type)) return undefined;
+        const scan = scanJson(body, options.maxJsonDepth, options.maxJsonElements);
+        if (!scan.ok) return deny(problem(scan.code, { detail: scan.detail }));
+        let text: string;
+        try {
+          text = utf8.decode(body);
+        } catch {
+          return deny(problem('invalid-json', { detail: 'The body is not valid UTF-8' }));
+        }
+        try {
+          ctx.json = JSON.parse(text);
+        } catch (err) {
+          // JSON.parse messages name a position, not content: safe and useful to the client.
+          return deny(problem('invalid-json', { detail: (err as Error).message.slice(0, 200) }));
+        }
+        return undefined;
+      },
+    };
+  },
+};

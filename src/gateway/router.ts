@@ -1,0 +1,195 @@
+import type { HttpMethod, OpenApiDocument, OpenApiOperation } from '../core/openapi.ts';
+
+/**
+ * Routes a request path to an operation of one API version by the OpenAPI path
+ * templates. Built once per config load; matching is a walk down a segment trie:
+ * literal segments first (OpenAPI: concrete paths win over templated ones), then
+ * whole-segment parameters, then partial templates (`/files/{name}.json`).
+ */
+export interface RouteTarget {
+  api: string;
+  base: string;
+  version: string;
+  template: string;
+  operation: OpenApiOperation;
+  rampart: Record<string, unknown>;
+}
+
+export type RouteResult =
+  | { kind: 'match'; target: RouteTarget; params: Record<string, string>; path: string; versionKey: string }
+  | { kind: 'method-not-allowed'; allow: string; base: string; versionKey: string }
+  | { kind: 'not-found'; versionKey: string | undefined };
+
+interface PatternEdge {
+  re: RegExp;
+  names: string[];
+  node: Node;
+}
+
+class Node {
+  literal: Map<string, Node> | undefined;
+  param: { name: string; node: Node } | undefined;
+  patterns: PatternEdge[] | undefined;
+  ops: Map<string, RouteTarget> | undefined;
+  allow = '';
+}
+
+interface VersionEntry {
+  key: string;
+  base: string;
+  root: Node;
+}
+
+export interface RouterVersionInput {
+  /** Identifies the version to the caller (e.g. `bookstore /v2`). */
+  key: string;
+  api: string;
+  base: string;
+  document: OpenApiDocument;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export class Router {
+  private readonly versions: VersionEntry[] = [];
+
+  constructor(inputs: readonly RouterVersionInput[]) {
+    for (const input of inputs) {
+      const root = new Node();
+      for (const op of input.document.operations) {
+        insert(root, op, {
+          api: input.api,
+          base: input.base,
+          version: input.document.version,
+          template: op.path,
+          operation: op,
+          rampart: op.rampart,
+        });
+      }
+      finalize(root);
+      this.versions.push({ key: input.key, base: input.base, root });
+    }
+    // Longest base first so /api/v2 wins over /api.
+    this.versions.sort((a, b) => b.base.length - a.base.length);
+  }
+
+  /** The version whose base path prefixes `path`, if any. */
+  versionFor(path: string): VersionEntry | undefined {
+    for (const v of this.versions) {
+      if (path.startsWith(v.base) && (path.length === v.base.length || path.charCodeAt(v.base.length) === 47)) return v;
+    }
+    return undefined;
+  }
+
+  match(method: string, path: string): RouteResult {
+    const v = this.versionFor(path);
+    if (!v) return { kind: 'not-found', versionKey: undefined };
+    const rest = path.length === v.base.length ? '/' : path.slice(v.base.length);
+    const params: Record<string, string> = {};
+    const node = walk(v.root, rest, 1, params);
+    if (!node || !node.ops) return { kind: 'not-found', versionKey: v.key };
+    const m = method.toLowerCase();
+    let target = node.ops.get(m);
+    // HEAD is served by GET when the document does not declare HEAD (RFC 9110 §9.3.2).
+    if (!target && m === 'head') target = node.ops.get('get');
+    if (!target) return { kind: 'method-not-allowed', allow: node.allow, base: v.base, versionKey: v.key };
+    for (const k in params) {
+      try {
+        params[k] = decodeURIComponent(params[k]!);
+      } catch {
+        return { kind: 'not-found', versionKey: v.key };
+      }
+    }
+    return { kind: 'match', target, params, path: rest, versionKey: v.key };
+  }
+}
+
+function insert(root: Node, op: OpenApiOperation, target: RouteTarget): void {
+  let node = root;
+  const segments = op.path.split('/').slice(1);
+  for (const seg of segments) {
+    const whole = /^\{([^{}]+)\}$/.exec(seg);
+    if (whole) {
+      const name = whole[1]!;
+      node.param ??= { name, node: new Node() };
+      node = node.param.node;
+    } else if (seg.includes('{')) {
+      node.patterns ??= [];
+      const names: string[] = [];
+      const source = seg
+        .split(/(\{[^{}]+\})/)
+        .map((part) => {
+          const p = /^\{([^{}]+)\}$/.exec(part);
+          if (p) {
+            names.push(p[1]!);
+            return '([^/]+?)';
+          }
+          return escapeRe(part);
+        })
+        .join('');
+      let edge = node.patterns.find((e) => e.re.source === `^${source}$`);
+      if (!edge) {
+        edge = { re: new RegExp(`^${source}$`), names, node: new Node() };
+        node.patterns.push(edge);
+      }
+      node = edge.node;
+    } else {
+      node.literal ??= new Map();
+      let next = node.literal.get(seg);
+      if (!next) {
+        next = new Node();
+        node.literal.set(seg, next);
+      }
+      node = next;
+    }
+  }
+  node.ops ??= new Map();
+  node.ops.set(op.method as HttpMethod, target);
+}
+
+function finalize(node: Node): void {
+  if (node.ops) {
+    const methods = [...node.ops.keys()].map((m) => m.toUpperCase());
+    if (node.ops.has('get') && !node.ops.has('head')) methods.push('HEAD');
+    node.allow = methods.sort().join(', ');
+  }
+  node.literal?.forEach(finalize);
+  if (node.param) finalize(node.param.node);
+  node.patterns?.forEach((e) => finalize(e.node));
+}
+
+/** Walks segments of `path` starting at index `i` (just after a '/'). */
+function walk(node: Node, path: string, i: number, params: Record<string, string>): Node | undefined {
+  if (i > path.length) return node;
+  let end = path.indexOf('/', i);
+  if (end === -1) end = path.length;
+  const seg = path.slice(i, end);
+  if (seg === '' && end === path.length) {
+    // Trailing slash or root: '/' maps to the node for template '/'.
+    return i === 1 ? (node.literal?.get('') ?? node) : undefined;
+  }
+  const lit = node.literal?.get(seg);
+  if (lit) {
+    const found = end === path.length ? lit : walk(lit, path, end + 1, params);
+    if (found?.ops) return found;
+  }
+  if (node.patterns) {
+    for (const edge of node.patterns) {
+      const m = edge.re.exec(seg);
+      if (!m) continue;
+      const found = end === path.length ? edge.node : walk(edge.node, path, end + 1, params);
+      if (found?.ops) {
+        edge.names.forEach((n, k) => (params[n] = m[k + 1]!));
+        return found;
+      }
+    }
+  }
+  if (node.param && seg !== '') {
+    const found = end === path.length ? node.param.node : walk(node.param.node, path, end + 1, params);
+    if (found?.ops) {
+      params[node.param.name] = seg;
+      return found;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,152 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool } from 'undici';
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either
+ * direction, together with any header named in `Connection`.
+ */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * Client headers the gateway sets itself (or drops): a client must not be able to
+ * pose as the proxy (ASVS 4.1.3). Forwarding headers are kept only from trusted peers.
+ */
+const GATEWAY_OWNED = new Set(['host', 'content-length', 'expect', 'x-request-id', 'x-real-ip', 'x-authenticated-user', 'x-authenticated-roles', 'x-authenticated-issuer']);
+const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix']);
+
+export interface ForwardInfo {
+  peer: string;
+  trustedPeer: boolean;
+  secure: boolean;
+  host: string | undefined;
+}
+
+/** Builds the upstream request headers as a flat [name, value, …] array (undici's cheapest form). */
+export function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  fwd: ForwardInfo,
+  extra: Record<string, string>,
+  bodyLength: number,
+): string[] {
+  const out: string[] = [];
+  const connection = incoming.connection;
+  const listed = connection && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : undefined;
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name)) continue;
+    if (FORWARDING.has(name) && !fwd.trustedPeer) continue;
+    if (listed?.has(name)) continue;
+    const v = incoming[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (const item of v) out.push(name, item);
+  }
+  const priorXff = fwd.trustedPeer ? incoming['x-forwarded-for'] : undefined;
+  const xff = priorXff ? `${priorXff}, ${fwd.peer}` : fwd.peer;
+  const proto = fwd.trustedPeer && typeof incoming['x-forwarded-proto'] === 'string' ? incoming['x-forwarded-proto'] : fwd.secure ? 'https' : 'http';
+  // Replace (not append) the forwarding headers we own.
+  removeNames(out, ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+  out.push('x-forwarded-for', xff, 'x-forwarded-proto', proto);
+  if (fwd.host) out.push('x-forwarded-host', fwd.host);
+  const forwardedFor = fwd.peer.includes(':') ? `"[${fwd.peer}]"` : fwd.peer;
+  const forwarded = `for=${forwardedFor};proto=${proto}${fwd.host ? `;host="${fwd.host.replace(/["\\]/g, '')}"` : ''}`;
+  if (fwd.trustedPeer && typeof incoming.forwarded === 'string') {
+    removeNames(out, ['forwarded']);
+    out.push('forwarded', `${incoming.forwarded}, ${forwarded}`);
+  } else out.push('forwarded', forwarded);
+  for (const name in extra) out.push(name, extra[name]!);
+  if (bodyLength > 0) out.push('content-length', String(bodyLength));
+  return out;
+}
+
+function removeNames(flat: string[], names: string[]): void {
+  for (let i = flat.length - 2; i >= 0; i -= 2) {
+    if (names.includes(flat[i]!)) flat.splice(i, 2);
+  }
+}
+
+function connectionTokens(v: string): Set<string> {
+  return new Set(v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+/** Response headers that leak implementation details (OWASP Secure Headers: remove). */
+export const LEAKY_RESPONSE_HEADERS = [
+  'server',
+  'x-powered-by',
+  'x-aspnet-version',
+  'x-aspnetmvc-version',
+  'x-runtime',
+  'x-version',
+  'x-generator',
+  'x-drupal-cache',
+  'x-drupal-dynamic-cache',
+  'x-backend-server',
+  'x-debug-token',
+  'x-debug-token-link',
+  'x-sourcemap',
+  'sourcemap',
+];
+
+/** Strips hop-by-hop headers (and those named in Connection) from an upstream response. */
+export function cleanResponseHeaders(headers: Record<string, string | string[] | undefined>): void {
+  const connection = headers.connection;
+  if (typeof connection === 'string') for (const t of connectionTokens(connection)) delete headers[t];
+  for (const h of HOP_BY_HOP) delete headers[h];
+}
+
+/** One keep-alive pool per upstream origin. */
+export class Upstreams {
+  private readonly pools = new Map<string, Pool>();
+  constructor(private readonly opts: { connectTimeoutMs: number; connections: number }) {}
+
+  pool(origin: string, connections?: number): Pool {
+    let p = this.pools.get(origin);
+    if (!p) {
+      p = new Pool(origin, {
+        connections: connections ?? this.opts.connections,
+        pipelining: 1,
+        keepAliveTimeout: 4_000,
+        connect: { timeout: this.opts.connectTimeoutMs },
+      });
+      this.pools.set(origin, p);
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+  }
+}
+
+/**
+ * Upstream 5xx bodies that look like stack traces or framework error pages leak
+ * internals (API8); the gateway replaces them with a generic problem.
+ */
+const LEAK_PATTERNS = [
+  /\bat [\w$.<>[\]]+ \((?:file:\/\/)?\/?[^)]*:\d+:\d+\)/, // Node/JS stack frame
+  /\n\s+at [\w$.]+\([\w$]+\.java:\d+\)/, // Java
+  /Traceback \(most recent call last\)/, // Python
+  /File "[^"]+", line \d+/,
+  /Exception in thread "/,
+  /\bstack(?:trace|_trace)?["']?\s*[:=]/i,
+  /Whitelabel Error Page/,
+  /<title>[^<]*(?:Error|Exception)[^<]*<\/title>/i,
+  /\bSQLSTATE\[|\bORA-\d{5}\b|SQLITE_[A-Z]+|syntax error at or near|You have an error in your SQL syntax/,
+  /\bat System\.[\w.]+\(|\bMicrosoft\.AspNetCore\./,
+  /Django Version:|Werkzeug Debugger|Laravel|Symfony\\Component/,
+  /(?:^|\n)#\d+ \/[^\n]+\.php\(\d+\)/,
+  /goroutine \d+ \[running\]/,
+];
+
+export function looksLikeLeak(body: string): boolean {
+  return LEAK_PATTERNS.some((re) => re.test(body));
+}
