@@ -13,29 +13,31 @@ const Duration = (description: string, def: number) => Type.Integer({ minimum: 1
 
 export const tlsSchema = Type.Object(
   {
-    cert: Type.Optional(Type.String({ description: 'PEM certificate chain file (relative to this file).' })),
-    key: Type.Optional(Type.String({ description: 'PEM private key file (relative to this file).' })),
+    enabled: Type.Boolean({
+      description: 'TLS on the public listener. Turn off only behind a TLS-terminating trusted proxy.',
+      default: true,
+    }),
+    cert: Type.Optional(Type.String({ description: 'PEM certificate chain file (relative to this file).', 'x-rampart-path': true })),
+    key: Type.Optional(Type.String({ description: 'PEM private key file (relative to this file).', 'x-rampart-path': true })),
     devCertDir: Type.String({
       description:
         'Where a self-signed development certificate is generated and kept when cert/key are not set.',
       default: './data/tls',
+      'x-rampart-path': true,
     }),
     expiryWarningDays: Type.Array(Type.Integer({ minimum: 1 }), {
       description: 'Warn (log + cert-expiry event) when the certificate expires within these many days.',
       default: [30, 7],
     }),
   },
-  { additionalProperties: false, description: 'TLS 1.3 only: TLS 1.2 and older handshakes fail.' },
+  { additionalProperties: false, default: {}, description: 'TLS 1.3 only: TLS 1.2 and older handshakes fail.' },
 );
 
 export const listenSchema = Type.Object(
   {
     host: Type.String({ description: 'Public listener address.', default: '0.0.0.0' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Public HTTPS port.', default: 8443 }),
-    tls: Type.Union([tlsSchema, Type.Literal(false)], {
-      description: 'TLS settings, or false for plain HTTP (only behind a TLS-terminating trusted proxy).',
-      default: {},
-    }),
+    tls: tlsSchema,
     http: Type.Object(
       {
         port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Plain HTTP port.' })),
@@ -72,7 +74,7 @@ export const limitsSchema = Type.Object(
 export const versionSchema = Type.Object(
   {
     base: Type.String({ pattern: '^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$', description: 'Base path, e.g. /v2.' }),
-    spec: Type.String({ description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).' }),
+    spec: Type.String({ description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).', 'x-rampart-path': true }),
     upstream: Type.Optional(Type.String({ format: 'uri', description: 'Overrides the API upstream for this version.' })),
     stripBase: Type.Boolean({
       description: 'Remove the base path before forwarding (the upstream serves /orders, not /v2/orders).',

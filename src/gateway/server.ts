@@ -150,7 +150,7 @@ export class Gateway {
     this.log = opts.log ?? silentLogger;
     this.emitEvent = opts.emit ?? (() => {});
     this.runtime = new Runtime(opts);
-    this.secure = opts.config.listen.tls !== false;
+    this.secure = opts.config.listen.tls.enabled;
   }
 
   /** Starts the listeners. Port 0 picks a free port (see `url`). */
@@ -196,7 +196,7 @@ export class Gateway {
   private async listen(): Promise<void> {
     const cfg = this.opts.config.listen;
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    if (cfg.tls !== false) {
+    if (cfg.tls.enabled) {
       const cert = this.opts.certificate;
       if (!cert) throw new Error('listen.tls is on but no certificate was loaded');
       this.main = https.createServer({ ...this.serverOptions(), ...TLS13_OPTIONS, cert: cert.cert, key: cert.key }, handler);
@@ -206,7 +206,7 @@ export class Gateway {
     }
     this.track(this.main);
     await listenOn(this.main, cfg.port, cfg.host);
-    if (cfg.tls !== false && cfg.http.mode === 'redirect' && cfg.http.port !== undefined) {
+    if (cfg.tls.enabled && cfg.http.mode === 'redirect' && cfg.http.port !== undefined) {
       this.redirect = http.createServer(this.serverOptions(), (req, res) => this.redirectToHttps(req, res));
       this.track(this.redirect);
       await listenOn(this.redirect, cfg.http.port, cfg.host);
@@ -491,7 +491,7 @@ export class Gateway {
 
   private watchExpiry(cert: CertPair): void {
     const tls = this.opts.config.listen.tls;
-    if (tls === false) return;
+    if (!tls.enabled) return;
     const check = () => {
       const s = checkExpiry(cert.cert, tls.expiryWarningDays, this.clock);
       if (s.threshold !== undefined) {

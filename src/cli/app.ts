@@ -1,0 +1,155 @@
+import { dirname, resolve } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { checkConfigFile, formatConfigError, parseConfig, type ConfigError } from '../core/config-loader.ts';
+import { EventBus } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import { loadOpenApi, OpenApiErrors } from '../core/openapi-loader.ts';
+import { AdminServer } from '../admin/server.ts';
+import { configSchema, type RampartConfig } from '../gateway/config.ts';
+import { buildPolicies } from '../gateway/policies/index.ts';
+import type { PolicyServices } from '../gateway/policy.ts';
+import { Gateway, type LoadedApi, type Mount } from '../gateway/server.ts';
+import { loadCertificate, type CertPair } from '../gateway/tls.ts';
+import { openStore, type Db } from '../store/index.ts';
+
+/** Thrown when rampart.yaml or a referenced document is invalid: every error, with file, line and path. */
+export class StartupErrors extends Error {
+  constructor(readonly errors: ConfigError[]) {
+    super(errors.map(formatConfigError).join('\n'));
+    this.name = 'StartupErrors';
+  }
+}
+
+/** Reads and validates a config file (defaults applied, relative paths resolved). */
+export async function readConfig(path: string): Promise<{ config: RampartConfig; baseDir: string }> {
+  const r = await checkConfigFile<RampartConfig>(path, configSchema);
+  if (r.errors.length || !r.config) throw new StartupErrors(r.errors);
+  return { config: r.config, baseDir: r.baseDir };
+}
+
+/** Validates an in-memory config object the same way as a file. */
+export function configFromObject(value: unknown, baseDir: string): RampartConfig {
+  const r = parseConfig<RampartConfig>(JSON.stringify(value), resolve(baseDir, '(built-in config).json'), configSchema, { baseDir });
+  if (r.errors.length || !r.config) throw new StartupErrors(r.errors);
+  return r.config;
+}
+
+/** Loads every API version's OpenAPI document; collects all errors. */
+export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
+  const errors: ConfigError[] = [];
+  const apis: LoadedApi[] = [];
+  for (const api of config.apis) {
+    const versions = [];
+    for (const v of api.versions) {
+      try {
+        const document = await loadOpenApi(v.spec);
+        versions.push({ base: v.base, document, upstream: v.upstream ?? api.upstream, stripBase: v.stripBase });
+      } catch (err) {
+        if (err instanceof OpenApiErrors) errors.push(...err.errors);
+        else errors.push({ file: v.spec, path: '', message: (err as Error).message });
+      }
+    }
+    apis.push({ config: api, versions });
+  }
+  if (errors.length) throw new StartupErrors(errors);
+  return apis;
+}
+
+/** Resolves a store URL's relative SQLite path against the config directory. */
+export function resolveStoreUrl(url: string, baseDir: string): string {
+  const m = /^sqlite:\/\/(?!\/)(.+)$/.exec(url);
+  return m ? `sqlite://${resolve(baseDir, m[1]!)}` : url;
+}
+
+export interface AppOptions {
+  config: RampartConfig;
+  /** Directory relative paths (store) resolve against. */
+  baseDir: string;
+  /** Config file to re-read on reload (SIGHUP). */
+  configPath?: string;
+  log: Logger;
+  clock?: Clock;
+  /** Extra handlers served by the gateway under a prefix. */
+  mounts?: Mount[];
+}
+
+/** Everything `rampart start` runs: store, policies, gateway and admin listener. */
+export class App {
+  private constructor(
+    readonly events: EventBus,
+    private opts: AppOptions,
+    readonly db: Db,
+    readonly gateway: Gateway,
+    readonly admin: AdminServer,
+    private readonly services: PolicyServices,
+  ) {}
+
+  static async start(opts: AppOptions): Promise<App> {
+    const clock = opts.clock ?? systemClock;
+    const apis = await loadApis(opts.config);
+    const db = await openStore(resolveStoreUrl(opts.config.store, opts.baseDir));
+    try {
+      const services: PolicyServices = { clock, log: opts.log, db, localIssuer: undefined, apiKeys: undefined };
+      const policies = buildPolicies(opts.config.policies, services);
+      const certificate = await certificateFor(opts.config, opts.log, clock);
+      const events = new EventBus();
+      const gateway = await Gateway.start({
+        config: opts.config,
+        apis,
+        policies,
+        mounts: opts.mounts ?? [],
+        clock,
+        log: opts.log,
+        emit: events.emit,
+        ...(certificate ? { certificate } : {}),
+      });
+      const admin = await AdminServer.start({
+        host: opts.config.admin.host,
+        port: opts.config.admin.port,
+        checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
+      });
+      admin.setReady(true);
+      return new App(events, opts, db, gateway, admin, services);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Re-reads the config file and swaps routes, policies and upstreams without dropping
+   * a request. A bad new config is refused (the error is returned) and the old one keeps serving.
+   */
+  async reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+    if (!this.opts.configPath) return { ok: false, error: 'no config file to reload (built-in demo config)' };
+    try {
+      const { config } = await readConfig(this.opts.configPath);
+      const apis = await loadApis(config);
+      const policies = buildPolicies(config.policies, this.services);
+      const certificate = await certificateFor(config, this.opts.log, this.services.clock);
+      await this.gateway.reload({ config, apis, policies, mounts: this.opts.mounts ?? [], ...(certificate ? { certificate } : {}) });
+      this.opts = { ...this.opts, config };
+      this.events.emit({ type: 'config-reload', at: this.services.clock.now(), outcome: 'success' });
+      return { ok: true };
+    } catch (err) {
+      const error = (err as Error).message;
+      this.events.emit({ type: 'config-reload', at: this.services.clock.now(), outcome: 'failure', detail: error.slice(0, 500) });
+      return { ok: false, error };
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.admin.setReady(false);
+    await this.gateway.close();
+    await this.admin.close();
+    await this.db.close();
+  }
+}
+
+async function certificateFor(config: RampartConfig, log: Logger, clock: Clock): Promise<CertPair | undefined> {
+  const tls = config.listen.tls;
+  if (!tls.enabled) return undefined;
+  return loadCertificate({ cert: tls.cert, key: tls.key, devCertDir: tls.devCertDir }, log, clock);
+}
+
+export const configDir = (path: string): string => dirname(resolve(path));
