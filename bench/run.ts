@@ -1,0 +1,130 @@
+/**
+ * `npm run bench`: starts, side by side in one run, a fast upstream, a bare Node
+ * reverse proxy (node:http + undici Pool: the floor) and the rampart gateway per
+ * scenario, each in its own process; drives each with wrk (autocannon when wrk is
+ * missing) at 50 connections, in interleaved rounds to spread machine drift; prints
+ * req/s, p50, p99, peak RSS and the ratio rampart/bare. Figures go in docs/performance.md.
+ *
+ * Env: BENCH_DURATION (s per round, default 10), BENCH_ROUNDS (default 2),
+ *      BENCH_CONNECTIONS (default 50), BENCH_SCENARIOS (comma list, default all).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { scenarios } from './scenarios.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const selected = (process.env.BENCH_SCENARIOS ?? Object.keys(scenarios).join(',')).split(',').filter((s) => scenarios[s]);
+const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  headers: Record<string, string>;
+}
+
+function startProcess(script: string, args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (line) => {
+      const msg = JSON.parse(line) as { port: number; headers?: Record<string, string> };
+      resolve({ child, port: msg.port, headers: msg.headers ?? {} });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function parseWrkLatency(v: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(v);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Result> {
+  if (hasWrk) {
+    const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency'];
+    for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+    const out = await new Promise<string>((resolve) => {
+      const c = spawn('wrk', [...args, url]);
+      let s = '';
+      c.stdout.on('data', (d) => (s += d));
+      c.on('exit', () => resolve(s));
+    });
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    const p50 = parseWrkLatency(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+    const p99 = parseWrkLatency(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+    return { rps, p50, p99, errors };
+  }
+  const { default: autocannon } = await import('autocannon');
+  const r = await autocannon({ url, connections, duration: seconds, headers });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+async function main(): Promise<void> {
+  const upstream = await startProcess('upstream.ts', []);
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const targets: Array<{ name: string; started: Started; results: Result[] }> = [];
+  targets.push({ name: 'bare-proxy', started: await startProcess('bare-proxy.ts', [upstreamUrl]), results: [] });
+  for (const s of selected) targets.push({ name: `rampart:${s}`, started: await startProcess('rampart-proxy.ts', [upstreamUrl, s]), results: [] });
+
+  console.log(`load: ${hasWrk ? 'wrk -t2' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream`);
+  for (const t of targets) await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, 2); // warm-up (JIT, pools)
+  for (let r = 0; r < rounds; r++) {
+    for (const t of targets) {
+      const res = await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, duration);
+      t.results.push(res);
+      console.log(`  round ${r + 1} ${t.name.padEnd(22)} ${fmt(res.rps)} req/s  p50 ${fmt(res.p50, 2)} ms  p99 ${fmt(res.p99, 2)} ms  errors ${res.errors}`);
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const summary = targets.map((t) => ({
+    name: t.name,
+    rps: mean(t.results.map((x) => x.rps)),
+    p50: mean(t.results.map((x) => x.p50)),
+    p99: mean(t.results.map((x) => x.p99)),
+    errors: t.results.reduce((a, x) => a + x.errors, 0),
+    rss: peakRssMb(t.started.child.pid!),
+  }));
+  const bare = summary[0]!;
+  console.log('\ntarget                  req/s     p50 ms   p99 ms   peak RSS MB   errors   ratio vs bare   +p50 ms');
+  for (const s of summary) {
+    console.log(
+      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${(s.rps / bare.rps).toFixed(3).padStart(13)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
+    );
+  }
+  for (const t of targets) t.started.child.kill('SIGTERM');
+  upstream.child.kill('SIGTERM');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

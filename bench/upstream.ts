@@ -1,0 +1,21 @@
+// A fast upstream for benchmarks: answers every request with the same ~1 KB JSON body.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const body = Buffer.from(
+  JSON.stringify({
+    items: Array.from({ length: 12 }, (_, i) => ({ id: i + 1, name: `item-${i + 1}`, price: 10 + i, tags: ['a', 'b'] })),
+  }).slice(0, 1000),
+);
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port }) + '\n');
+});
+process.on('SIGTERM', () => process.exit(0));
