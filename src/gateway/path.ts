@@ -26,10 +26,18 @@ export function checkRequestTarget(url: string): PathCheck {
   if (path.length > 1 && (path.includes('//') || hasDotSegment(path))) {
     return { ok: false, reason: 'empty or dot segments in path' };
   }
-  if (query.length > 0 && (BAD_ESCAPE.test(query) || /[\u0000-\u001f\u007f]|%00/.test(query))) {
+  if (query.length > 0 && (BAD_ESCAPE.test(query) || hasControl(query) || query.includes('%00'))) {
     return { ok: false, reason: 'malformed or control characters in query' };
   }
   return { ok: true, path, query };
+}
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
 
 function hasDotSegment(path: string): boolean {
