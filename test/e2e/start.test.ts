@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call, FIXTURES, rawTls, startUpstream } from '../helpers/gateway.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+interface Running {
+  child: ChildProcess;
+  lines: string[];
+  waitFor(re: RegExp): Promise<RegExpMatchArray>;
+  exit: Promise<number | null>;
+}
+
+function startCli(args: string[], cwd: string): Running {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/rampart.js'), ...args], {
+    cwd,
+    env: { ...process.env, RAMPART_LOG_LEVEL: 'info', NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
+  const onLine = (line: string) => {
+    lines.push(line);
+    for (const w of [...waiters]) {
+      const m = w.re.exec(line);
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    lines,
+    exit,
+    waitFor: (re) =>
+      new Promise((resolveWait, reject) => {
+        const m = lines.map((l) => re.exec(l)).find(Boolean);
+        if (m) return resolveWait(m);
+        waiters.push({ re, resolve: resolveWait });
+        void exit.then((code) => reject(new Error(`exited with ${code} before ${re}:\n${lines.join('\n')}`)));
+      }),
+  };
+}
+
+const config = (upstream: string, extra = '') => `
+listen: { host: 127.0.0.1, port: 0, tls: { devCertDir: ./tls } }
+admin: { port: 0 }
+store: sqlite://./rampart.db
+apis:
+  - name: shop
+    upstream: ${upstream}
+    versions:
+      - { base: /v2, spec: ${join(FIXTURES, 'gateway/shop-v2.yaml')} }
+${extra}`;
+
+describe('rampart start (a real process)', () => {
+  let running: Running | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (running && running.child.exitCode === null) {
+      running.child.kill('SIGKILL');
+      await running.exit;
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves, keeps health on the admin listener only, reloads on SIGHUP (refusing a bad config), drains on SIGTERM', async () => {
+    const up = await startUpstream();
+    dir = await mkdtemp(join(tmpdir(), 'rampart-start-'));
+    const file = join(dir, 'rampart.yaml');
+    await writeFile(file, config(up.url));
+    running = startCli(['start', '-c', file], dir);
+    const gw = (await running.waitFor(/Rampart gateway\s+(https:\/\/\S+)/))[1]!;
+    const admin = (await running.waitFor(/Admin \(health\)\s+(http:\/\/\S+)\/healthz/))[1]!;
+    await running.waitFor(/self-signed development certificate/);
+
+    expect((await call(`${gw}/v2/items`)).status).toBe(200);
+    expect((await call(`${gw}/healthz`)).status).toBe(404);
+    expect((await call(`${admin}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect((await call(`${admin}/readyz`)).json()).toMatchObject({ status: 'ready', checks: { store: 'ok' } });
+
+    // A bad config is refused: the old one keeps serving.
+    await writeFile(file, config(up.url, 'policies: { cors: { origins: [42] } }'));
+    running.child.kill('SIGHUP');
+    await running.waitFor(/reload refused/);
+    const stillCors = await call(`${gw}/v2/items`, { headers: { origin: 'https://new.example' } });
+    expect(stillCors.status).toBe(200);
+    expect(stillCors.headers['access-control-allow-origin']).toBeUndefined();
+
+    // A good one is applied.
+    await writeFile(file, config(up.url, 'policies: { cors: { origins: ["https://new.example"] } }'));
+    running.child.kill('SIGHUP');
+    await running.waitFor(/configuration reloaded/);
+    const cors = await call(`${gw}/v2/items`, { headers: { origin: 'https://new.example' } });
+    expect(cors.headers['access-control-allow-origin']).toBe('https://new.example');
+
+    running.child.kill('SIGTERM');
+    expect(await running.exit).toBe(0);
+    await up.close();
+  });
+
+  it('refuses to start on an invalid config, naming file, line and path', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rampart-start-'));
+    const file = join(dir, 'rampart.yaml');
+    await writeFile(file, 'listen: { port: 99999 }\napis:\n  - name: Bad Name\n    upstream: http://127.0.0.1:1\n    versions: []\n');
+    running = startCli(['start', '-c', file], dir);
+    expect(await running.exit).toBe(1);
+    const out = running.lines.join('\n');
+    expect(out).toMatch(/rampart\.yaml:1:\d+\s+\/listen\/port/);
+    expect(out).toMatch(/rampart\.yaml:3:\d+\s+\/apis\/0\/name/);
+    expect(out).toMatch(/\/apis\/0\/versions/);
+  });
+
+  it('npm start default: the gateway in front of the vulnerable lab', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rampart-demo-'));
+    running = startCli(['start', '--port', '0', '--admin-port', '0', '--data', join(dir, 'data')], dir);
+    const gw = (await running.waitFor(/Rampart gateway\s+(https:\/\/\S+)/))[1]!;
+    await running.waitFor(/Lab upstream\s+http:\/\/127\.0\.0\.1:\d+/);
+    await running.waitFor(/curl -k/);
+    const health = await call(`${gw}/v2/health`);
+    expect(health.status).toBe(200);
+    expect(health.headers['strict-transport-security']).toContain('max-age=');
+    // Path tricks never reach the lab.
+    const trick = await rawTls(gw, 'GET /v2/patients/%2e%2e/admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    expect(trick).toMatch(/^HTTP\/1\.1 400 /);
+    running.child.kill('SIGINT');
+    expect(await running.exit).toBe(0);
+  });
+});
