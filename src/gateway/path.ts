@@ -22,6 +22,7 @@ export function checkRequestTarget(url: string): PathCheck {
   if (path.indexOf('%') !== -1) {
     if (BAD_ESCAPE.test(path)) return { ok: false, reason: 'malformed percent-encoding in path' };
     if (FORBIDDEN_ESCAPE.test(path)) return { ok: false, reason: 'encoded slash, backslash or control character in path' };
+    if (!decodesAsUtf8(path)) return { ok: false, reason: 'percent-encoding in path is not valid UTF-8' };
   }
   if (path.length > 1 && (path.includes('//') || hasDotSegment(path))) {
     return { ok: false, reason: 'empty or dot segments in path' };
@@ -29,7 +30,17 @@ export function checkRequestTarget(url: string): PathCheck {
   if (query.length > 0 && (BAD_ESCAPE.test(query) || hasControl(query) || query.includes('%00'))) {
     return { ok: false, reason: 'malformed or control characters in query' };
   }
+  if (query.indexOf('%') !== -1 && !decodesAsUtf8(query)) return { ok: false, reason: 'percent-encoding in query is not valid UTF-8' };
   return { ok: true, path, query };
+}
+
+function decodesAsUtf8(s: string): boolean {
+  try {
+    decodeURIComponent(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function hasControl(s: string): boolean {

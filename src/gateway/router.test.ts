@@ -93,6 +93,8 @@ describe('checkRequestTarget', () => {
     '/v2/a"b',
     '/v2/x?a=%zz',
     '/v2/x?a=%00',
+    '/v2/%C0%AF',
+    '/v2/x?q=%FF',
     '*',
   ])('refuses %s', (t) => {
     expect(checkRequestTarget(t).ok).toBe(false);

@@ -257,6 +257,23 @@ describe('gateway upstream failures and lifecycle', () => {
     }
   });
 
+  it('redirects the optional plain-HTTP listener to HTTPS', async () => {
+    const up = await startUpstream();
+    const gw = await startTestGateway(up.url, { listen: { host: '127.0.0.1', port: 0, http: { port: 0, mode: 'redirect' } } });
+    try {
+      const port = gw.gateway.redirectPort!;
+      const r = await call(`http://127.0.0.1:${port}/v2/items?x=1`);
+      expect(r.status).toBe(308);
+      expect(r.headers.location).toBe(`https://127.0.0.1:${gw.gateway.port}/v2/items?x=1`);
+      const bad = await call(`http://127.0.0.1:${port}/v2/items`, { headers: { host: 'evil.example/x' } });
+      expect(bad.status).toBe(400);
+      expect(up.seen.length).toBe(0);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
   it('trusts forwarding headers and request ids only from configured proxies', async () => {
     const up = await startUpstream();
     const gw = await startTestGateway(up.url, { trustedProxies: ['127.0.0.0/8'], policies: { transport: { deny: ['203.0.113.0/24'] } } });
