@@ -8,6 +8,7 @@ import { problem, PROBLEM_CONTENT_TYPE, type Problem, type ProblemCode } from '.
 import type { RampartEvent } from '../core/events.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { OpenApiDocument } from '../core/openapi.ts';
+import type { Pool } from 'undici';
 import { Chain } from './chain.ts';
 import type { ApiConfig, LimitsConfig, RampartConfig } from './config.ts';
 import { IpMatcher, clientAddress } from './ip.ts';
@@ -64,7 +65,7 @@ class Runtime {
   readonly trusted: IpMatcher;
   readonly limits: LimitsConfig;
   readonly mounts: Mount[];
-  readonly versionInfo = new Map<string, LoadedVersion & { api: string; apiConfig: ApiConfig }>();
+  readonly versionInfo = new Map<string, LoadedVersion & { api: string; apiConfig: ApiConfig; pool: Pool; upstreamBase: string }>();
   inflight = 0;
   private drained: (() => void) | undefined;
 
@@ -76,9 +77,10 @@ class Runtime {
     for (const api of input.apis) {
       for (const v of api.versions) {
         const key = `${api.config.name} ${v.base}`;
-        this.versionInfo.set(key, { ...v, api: api.config.name, apiConfig: api.config });
+        const u = new URL(v.upstream);
+        const pool = this.upstreams.pool(u.origin, api.config.connections);
+        this.versionInfo.set(key, { ...v, api: api.config.name, apiConfig: api.config, pool, upstreamBase: u.pathname.replace(/\/$/, '') });
         routes.push({ key, api: api.config.name, base: v.base, document: v.document });
-        this.upstreams.pool(new URL(v.upstream).origin, api.config.connections);
       }
     }
     this.router = new Router(routes);
@@ -394,8 +396,8 @@ export class Gateway {
 
   private async forward(rt: Runtime, ctx: Context, res: ServerResponse, versionKey: string): Promise<void> {
     const v = rt.versionInfo.get(versionKey)!;
-    const pool = rt.upstreams.pool(new URL(v.upstream).origin);
-    const upstreamBase = new URL(v.upstream).pathname.replace(/\/$/, '');
+    const pool = v.pool;
+    const upstreamBase = v.upstreamBase;
     const path = (v.stripBase ? ctx.route!.path : ctx.path) + (ctx.query ? '?' + ctx.query : '');
     const body = ctx.body;
     let up;
