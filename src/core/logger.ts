@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -32,7 +32,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
   if (pretty) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
   }
-  return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+  return opts.destination ? pino(options, opts.destination as DestinationStream) : pino(options);
 }
 
 /** A logger that drops everything (tests, benchmarks). */

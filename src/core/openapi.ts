@@ -12,6 +12,10 @@ export interface OpenApiParameter {
   in: 'path' | 'query' | 'header' | 'cookie';
   required: boolean;
   schema?: JsonSchema;
+  /** Serialisation style (`form`, `simple`, `deepObject`, …) when the document sets one. */
+  style?: string;
+  explode?: boolean;
+  deprecated?: boolean;
 }
 
 export interface OpenApiOperation {
@@ -23,12 +27,16 @@ export interface OpenApiOperation {
   tags: string[];
   parameters: OpenApiParameter[];
   requestBody?: { required: boolean; content: Record<string, { schema?: JsonSchema }> };
-  responses: Record<string, { content?: Record<string, { schema?: JsonSchema }> }>;
+  responses: Record<string, { description?: string; content?: Record<string, { schema?: JsonSchema }> }>;
   /** Effective security requirements (operation's, else the document's). Empty array = explicitly public. */
   security: Array<Record<string, string[]>>;
   deprecated: boolean;
   /** `x-rampart` merged document → path → operation (later wins per key). */
   rampart: Record<string, unknown>;
+  /** The resolved Operation Object as written (other extensions, descriptions, callbacks…). */
+  raw?: Record<string, unknown>;
+  /** JSON pointer of the operation in its document, e.g. `/paths/~1orders~1{orderId}/get` (for findings). */
+  pointer?: string;
 }
 
 export interface OpenApiDocument {

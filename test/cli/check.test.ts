@@ -1,0 +1,172 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import type { CommandIO } from '../../src/cli/command.ts';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/openapi');
+const dir = mkdtempSync(join(tmpdir(), 'rampart-check-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+mkdirSync(join(dir, 'specs'));
+for (const f of ['petstore-3.0.yaml', 'common.yaml', 'tree-3.1.json', 'invalid-3.0.yaml'])
+  copyFileSync(join(fixtures, f), join(dir, 'specs', f));
+
+function capture(): CommandIO & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+}
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = capture();
+  const code = await main(argv, io);
+  return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
+}
+
+const valid = `# yaml-language-server: $schema=./rampart.schema.json
+listen:
+  port: \${PORT:-8443}
+apis:
+  - name: pets
+    upstream: http://127.0.0.1:9000
+    versions:
+      - { base: /v2, spec: ./specs/tree-3.1.json }
+      - { base: /v1, spec: specs/petstore-3.0.yaml, deprecated: 2026-06-30, sunset: 2026-12-31, successor: /v2 }
+`;
+
+describe('rampart check', () => {
+  it('says ok with counts for a valid config and its documents', async () => {
+    const file = join(dir, 'rampart.yaml');
+    writeFileSync(file, valid);
+    const r = await run('check', '-c', file);
+    expect(r.err).toBe('');
+    expect(r.out).toBe('ok: 1 API, 2 versions, 5 operations');
+    expect(r.code).toBe(0);
+    expect((await run('check', `--config=${file}`)).code).toBe(0);
+  });
+
+  it('uses ./rampart.yaml by default', async () => {
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const r = await run('check');
+      expect(r.out).toBe('ok: 1 API, 2 versions, 5 operations');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('prints every config and document error as file:line:col  /pointer  message, exit 1', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'lisen: { port: 1 }',
+        'apis:',
+        '  - name: Pets',
+        '    upstream: http://127.0.0.1:9000',
+        '    versions:',
+        '      - { base: /v1, spec: ./specs/missing.yaml }',
+        '      - { base: /v2, spec: ./specs/invalid-3.0.yaml }',
+        '',
+      ].join('\n'),
+    );
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    const lines = r.err.split('\n');
+    const spec = join(dir, 'specs', 'invalid-3.0.yaml');
+    expect(lines.slice(0, 4)).toEqual([
+      `${file}:1:1  /lisen  unknown key 'lisen' — did you mean 'listen'?`,
+      `${file}:3:11  /apis/0/name  expected string matching pattern "^[a-z0-9][a-z0-9-]*$", got "Pets"`,
+      `${file}:6:28  /apis/0/versions/0/spec  cannot read OpenAPI document (ENOENT): './specs/missing.yaml'`,
+      `${spec}:3:3  /info/title  missing required key 'title'`,
+    ]);
+    expect(lines.filter((l) => l.startsWith(spec + ':'))).toHaveLength(14);
+    expect(lines.at(-1)).toBe('✗ 17 errors in 2 files');
+  });
+
+  it('checks names, base paths and successors across the config', async () => {
+    const file = join(dir, 'cross.yaml');
+    writeFileSync(
+      file,
+      [
+        'apis:',
+        '  - name: a',
+        '    upstream: http://127.0.0.1:9000',
+        '    versions:',
+        '      - { base: /v1, spec: specs/tree-3.1.json, successor: /v9, deprecated: 2026-06-30, sunset: 2026-01-01 }',
+        '  - name: a',
+        '    upstream: http://127.0.0.1:9001',
+        '    versions:',
+        '      - { base: /v1, spec: specs/tree-3.1.json }',
+        '',
+      ].join('\n'),
+    );
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n').slice(0, 4)).toEqual([
+      `${file}:5:60  /apis/0/versions/0/successor  successor '/v9' is not a base path of API 'a' (expected one of /v1)`,
+      `${file}:5:97  /apis/0/versions/0/sunset  sunset 2026-01-01 is before deprecation 2026-06-30`,
+      `${file}:6:11  /apis/1/name  duplicate API name 'a' (also /apis/0)`,
+      `${file}:9:17  /apis/1/versions/0/base  base path '/v1' is already used by /apis/0/versions/0`,
+    ]);
+  });
+
+  it('never prints an interpolated secret', async () => {
+    const file = join(dir, 'secret.yaml');
+    writeFileSync(file, 'listen:\n  port: ${SECRET_PORT}\nstore: ${file:nope.txt}\n');
+    process.env.SECRET_PORT = 'hunter2-not-a-port';
+    try {
+      const r = await run('check', '-c', file);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('/listen/port');
+      expect(r.err).toContain("cannot read file 'nope.txt'");
+      expect(r.err + r.out).not.toContain('hunter2');
+    } finally {
+      delete process.env.SECRET_PORT;
+    }
+  });
+
+  it('reports a missing config file', async () => {
+    const file = join(dir, 'nope.yaml');
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')[0]).toBe(`${file}  /  cannot read config file (ENOENT)`);
+  });
+
+  it('rejects stray arguments with usage, exit 2', async () => {
+    const r = await run('check', 'extra');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("unexpected argument 'extra'");
+    expect(r.err).toContain('Usage: rampart check');
+  });
+});
+
+describe('rampart schema', () => {
+  it('prints the JSON Schema of rampart.yaml', async () => {
+    const r = await run('schema');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as {
+      $schema: string;
+      $id: unknown;
+      additionalProperties: unknown;
+      properties: Record<string, unknown>;
+    };
+    expect(json.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    expect(typeof json.$id).toBe('string');
+    expect(json.additionalProperties).toBe(false);
+    expect(json.properties.apis).toBeDefined();
+  });
+
+  it('writes it with --out', async () => {
+    const out = join(dir, 'schema', 'rampart.schema.json');
+    const r = await run('schema', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`wrote ${out}`);
+    expect(JSON.parse(readFileSync(out, 'utf8')).title).toBeTruthy();
+  });
+});
