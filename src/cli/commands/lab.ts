@@ -1,0 +1,95 @@
+import { UsageError, type Command } from '../command.ts';
+import { flaws } from '../../lab/flaws.ts';
+import { DEMO_USERS, startLab, type LabServer } from '../../lab/index.ts';
+
+const usage = `Usage: rampart lab [--secure] [--port N] [--host ADDR]
+
+Runs the lab: a small clinic API with ${flaws.length} planted flaws covering the OWASP API
+Security Top 10 2023 (default), or its secure twin (--secure). Serves /v2 (current)
+and /v1 (deprecated) on 127.0.0.1 with a fresh in-memory database and a malicious
+insurer stub. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  --secure      run the secure twin (every flaw fixed, same legitimate behaviour)
+  --port N      TCP port (default 9000, the upstream of the sample rampart.yaml; 0 picks a free one)
+  --host ADDR   bind address (default 127.0.0.1 — never expose the vulnerable lab)
+
+See docs/lab.md (the flaw catalogue) and docs/workshop.md (the guided session).`;
+
+function parse(argv: string[]): { secure: boolean; port: number; host: string } {
+  let secure = false;
+  let port = 9000;
+  let host = '127.0.0.1';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--secure':
+        if (inline !== undefined) throw new UsageError('--secure takes no value');
+        secure = true;
+        break;
+      case '--port': {
+        const v = value();
+        if (!/^\d{1,5}$/.test(v) || Number(v) > 65535)
+          throw new UsageError(`--port must be 0-65535, got '${v}'`);
+        port = Number(v);
+        break;
+      }
+      case '--host':
+        host = value();
+        break;
+      default:
+        throw new UsageError(`unknown option '${a}'`);
+    }
+  }
+  return { secure, port, host };
+}
+
+const lab: Command = {
+  name: 'lab',
+  summary: 'Run the deliberately vulnerable clinic API (or its secure twin)',
+  usage,
+  async run(argv, io) {
+    const opts = parse(argv);
+    const mode = opts.secure ? 'secure' : 'vulnerable';
+    let server: LabServer;
+    try {
+      server = await startLab({ mode, port: opts.port, host: opts.host });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      io.err(`rampart lab: cannot listen on ${opts.host}:${opts.port}${code ? ` (${code})` : ''}`);
+      return 1;
+    }
+    io.out(`Rampart lab (${mode}) listening on ${server.url}`);
+    if (mode === 'vulnerable') {
+      io.out(`  ${flaws.length} planted flaws — keep it on loopback; never expose it to a network.`);
+    }
+    io.out(`  API: ${server.url}/v2 (current)  ${server.url}/v1 (deprecated)`);
+    io.out(`  OpenAPI: ${server.specs.v2}`);
+    io.out(`           ${server.specs.v1}`);
+    io.out('  Demo accounts (public, lab only):');
+    for (const u of DEMO_USERS) io.out(`    ${u.username.padEnd(6)} / ${u.password.padEnd(16)} ${u.role}`);
+    io.out('Press Ctrl-C to stop.');
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await server.close();
+    io.out('Rampart lab stopped.');
+    return 0;
+  },
+};
+
+export default lab;

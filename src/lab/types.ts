@@ -1,0 +1,31 @@
+import type { Clock } from '../core/clock.ts';
+
+/** Which twin a lab instance runs: the planted flaws, or every one of them fixed. */
+export type LabMode = 'vulnerable' | 'secure';
+
+export interface LabOptions {
+  mode: LabMode;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Bind address; 127.0.0.1 by default — never expose the vulnerable lab to a network. */
+  host?: string;
+  /** Base URL of the insurer API. Default: a malicious stub started with the lab. */
+  thirdPartyUrl?: string;
+  clock?: Clock;
+  /**
+   * `host:port` entries of image hosts the avatar import trusts even on a private
+   * address (the secure twin's allow-list; tests use a loopback "CDN"). Default none.
+   */
+  avatarHosts?: string[];
+  /** Browser origins the secure twin allows (CORS). Default none. */
+  corsOrigins?: string[];
+}
+
+export interface LabServer {
+  url: string;
+  port: number;
+  mode: LabMode;
+  close(): Promise<void>;
+  /** File paths of the lab's OpenAPI documents. */
+  specs: { v1: string; v2: string };
+}

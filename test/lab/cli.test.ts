@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import labCommand from '../../src/cli/commands/lab.ts';
+import { main } from '../../src/cli/main.ts';
+
+function capture(): {
+  io: { out(l: string): void; err(l: string): void };
+  out: string[];
+  err: string[];
+  ready: Promise<void>;
+} {
+  const out: string[] = [];
+  const err: string[] = [];
+  let markReady!: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+  const io = {
+    out: (l: string) => {
+      out.push(l);
+      if (l.startsWith('Press Ctrl-C')) markReady();
+    },
+    err: (l: string) => err.push(l),
+  };
+  return { io, out, err, ready };
+}
+
+describe('rampart lab', () => {
+  it.each([
+    [[], 'vulnerable'],
+    [['--secure'], 'secure'],
+  ] as const)(
+    '%j runs the %s lab, prints URL, mode and demo credentials, and stops on SIGTERM',
+    async (args, mode) => {
+      const c = capture();
+      const done = labCommand.run([...args, '--port', '0'], c.io);
+      await c.ready;
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(c.out[0]!)?.[1];
+      expect(c.out[0]).toContain(`(${mode})`);
+      expect(c.out.join('\n')).toMatch(/alice\s+\/ alice-demo-pass/);
+      const health = await fetch(`${url}/v2/health`);
+      expect(health.status).toBe(200);
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(await done).toBe(0);
+      expect(c.out.at(-1)).toBe('Rampart lab stopped.');
+      await expect(fetch(`${url}/v2/health`)).rejects.toThrow();
+    },
+  );
+
+  it('rejects bad options with usage (exit 2)', async () => {
+    for (const args of [['--port', 'abc'], ['--port', '70000'], ['--nope'], ['--port']]) {
+      const c = capture();
+      expect(await main(['lab', ...args], c.io)).toBe(2);
+      expect(c.err.join('\n')).toContain('Usage: rampart lab');
+    }
+  });
+
+  it('is loaded by the CLI: rampart help lab prints its usage', async () => {
+    const c = capture();
+    expect(await main(['help', 'lab'], c.io)).toBe(0);
+    expect(c.out.join('\n')).toContain('Usage: rampart lab [--secure] [--port N]');
+  });
+});

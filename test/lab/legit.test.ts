@@ -1,0 +1,538 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ManualClock } from '../../src/core/clock.ts';
+import { LAB_SPECS, startImageStub, startLab, type LabServer, type StubServer } from '../../src/lab/index.ts';
+
+// Legitimate use behaves identically in both twins: same paths, same status codes and
+// the same values for every documented field. The secure twin's answers also match
+// the documented schemas exactly (no undeclared property); malformed input gets a
+// clean 4xx in both, RFC 9457 problem+json in the secure twin.
+
+type Obj = Record<string, unknown>;
+type SchemaName =
+  | 'Health'
+  | 'Token'
+  | 'User'
+  | 'DoctorPage'
+  | 'RecordPage'
+  | 'Record'
+  | 'Invoice'
+  | 'Label'
+  | 'Avatar'
+  | 'UserList'
+  | 'Coupon';
+
+const v2 = parse(readFileSync(LAB_SPECS.v2, 'utf8')) as Obj;
+const schemas = (v2.components as Obj).schemas as Record<string, Obj>;
+const defs = JSON.parse(JSON.stringify(schemas).replaceAll('#/components/schemas/', '#/$defs/')) as Record<
+  string,
+  Obj
+>;
+const addFormats =
+  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+(addFormats as unknown as (a: Ajv2020) => void)(ajv);
+ajv.addSchema({ $id: 'lab', $defs: defs });
+
+/** Keeps only the properties a schema documents (recursively), to compare twins on the contract. */
+function documented(value: unknown, schema: Obj | undefined): unknown {
+  if (!schema) return value;
+  if (typeof schema.$ref === 'string') return documented(value, defs[schema.$ref.replace('#/$defs/', '')]);
+  if (Array.isArray(value)) return value.map((v) => documented(v, schema.items as Obj | undefined));
+  if (value && typeof value === 'object' && schema.properties) {
+    const props = schema.properties as Record<string, Obj>;
+    return Object.fromEntries(
+      Object.entries(value as Obj)
+        .filter(([k]) => k in props)
+        .map(([k, v]) => [k, documented(v, props[k])]),
+    );
+  }
+  return value;
+}
+
+interface Step {
+  name: string;
+  method: string;
+  path: string;
+  as?: 'alice' | 'bob' | 'carol' | 'admin';
+  body?: unknown;
+  status: number;
+  schema?: SchemaName;
+}
+
+const PASSWORDS = {
+  alice: 'alice-demo-pass',
+  bob: 'bob-demo-pass',
+  carol: 'carol-demo-pass',
+  admin: 'admin-demo-pass',
+} as const;
+
+const flow = (imageUrl: string): Step[] => [
+  { name: 'health v2', method: 'GET', path: '/v2/health', status: 200, schema: 'Health' },
+  { name: 'health v1', method: 'GET', path: '/v1/health', status: 200 },
+  {
+    name: 'login',
+    method: 'POST',
+    path: '/v2/auth/login',
+    body: { username: 'alice', password: PASSWORDS.alice },
+    status: 200,
+    schema: 'Token',
+  },
+  {
+    name: 'login v1',
+    method: 'POST',
+    path: '/v1/login',
+    body: { username: 'bob', password: PASSWORDS.bob },
+    status: 200,
+    schema: 'Token',
+  },
+  { name: 'my profile', method: 'GET', path: '/v2/users/me', as: 'alice', status: 200, schema: 'User' },
+  {
+    name: 'update profile',
+    method: 'PATCH',
+    path: '/v2/users/me',
+    as: 'alice',
+    body: { fullName: 'Alice M. Moreau', phone: '+1 555 0111' },
+    status: 200,
+    schema: 'User',
+  },
+  { name: 'doctor directory', method: 'GET', path: '/v2/doctors', status: 200, schema: 'DoctorPage' },
+  {
+    name: 'doctor directory page 2',
+    method: 'GET',
+    path: '/v2/doctors?limit=1&offset=1',
+    status: 200,
+    schema: 'DoctorPage',
+  },
+  { name: 'my records', method: 'GET', path: '/v2/records', as: 'alice', status: 200, schema: 'RecordPage' },
+  {
+    name: 'record search',
+    method: 'GET',
+    path: '/v2/records?q=Cardio&sort=-createdAt&limit=5',
+    as: 'alice',
+    status: 200,
+    schema: 'RecordPage',
+  },
+  {
+    name: 'doctor lists treated records',
+    method: 'GET',
+    path: '/v2/records?sort=title',
+    as: 'carol',
+    status: 200,
+    schema: 'RecordPage',
+  },
+  { name: 'own record', method: 'GET', path: '/v2/records/1', as: 'alice', status: 200, schema: 'Record' },
+  {
+    name: 'treating doctor reads record',
+    method: 'GET',
+    path: '/v2/records/3',
+    as: 'carol',
+    status: 200,
+    schema: 'Record',
+  },
+  {
+    name: 'admin reads record',
+    method: 'GET',
+    path: '/v2/records/3',
+    as: 'admin',
+    status: 200,
+    schema: 'Record',
+  },
+  {
+    name: 'edit own record',
+    method: 'PATCH',
+    path: '/v2/records/1',
+    as: 'alice',
+    body: { notes: 'Feeling fine.' },
+    status: 200,
+    schema: 'Record',
+  },
+  {
+    name: 'add diary record',
+    method: 'POST',
+    path: '/v2/records',
+    as: 'alice',
+    body: { title: 'Headache diary', notes: 'Mild, mornings.' },
+    status: 201,
+    schema: 'Record',
+  },
+  {
+    name: 'register',
+    method: 'POST',
+    path: '/v2/auth/register',
+    body: {
+      username: 'erin',
+      email: 'erin@patients.example',
+      password: 'erin-demo-pass',
+      fullName: 'Erin Walsh',
+    },
+    status: 201,
+    schema: 'User',
+  },
+  { name: 'own invoice', method: 'GET', path: '/v2/invoices/1', as: 'alice', status: 200, schema: 'Invoice' },
+  {
+    name: 'redeem coupon once',
+    method: 'POST',
+    path: '/v2/invoices/1/coupons',
+    as: 'alice',
+    body: { code: 'WELCOME10' },
+    status: 200,
+    schema: 'Invoice',
+  },
+  {
+    name: 'insurance claim',
+    method: 'POST',
+    path: '/v2/invoices/3/insurance-claims',
+    as: 'alice',
+    body: { memberId: 'M-1001' },
+    status: 200,
+    schema: 'Invoice',
+  },
+  {
+    name: 'insurance claim, not eligible',
+    method: 'POST',
+    path: '/v2/invoices/3/insurance-claims',
+    as: 'alice',
+    body: { memberId: 'M-2002' },
+    status: 422,
+  },
+  {
+    name: 'insurance claim, unknown member',
+    method: 'POST',
+    path: '/v2/invoices/3/insurance-claims',
+    as: 'alice',
+    body: { memberId: 'M-0000' },
+    status: 422,
+  },
+  { name: 'leaflet', method: 'GET', path: '/v2/documents/visiting-hours.txt', as: 'bob', status: 200 },
+  {
+    name: 'label',
+    method: 'POST',
+    path: '/v2/labels',
+    as: 'alice',
+    body: { text: 'Alice Moreau, room 12' },
+    status: 200,
+    schema: 'Label',
+  },
+  {
+    name: 'avatar from trusted host',
+    method: 'PUT',
+    path: '/v2/users/me/avatar',
+    as: 'alice',
+    body: { url: imageUrl },
+    status: 200,
+    schema: 'Avatar',
+  },
+  {
+    name: 'admin lists users',
+    method: 'GET',
+    path: '/v2/admin/users',
+    as: 'admin',
+    status: 200,
+    schema: 'UserList',
+  },
+  {
+    name: 'admin creates coupon',
+    method: 'POST',
+    path: '/v2/admin/coupons',
+    as: 'admin',
+    body: { code: 'SPRING-25', percentOff: 25 },
+    status: 201,
+    schema: 'Coupon',
+  },
+  { name: 'v1 own profile', method: 'GET', path: '/v1/users/3', as: 'alice', status: 200, schema: 'User' },
+  {
+    name: 'v1 admin reads a profile',
+    method: 'GET',
+    path: '/v1/users/4',
+    as: 'admin',
+    status: 200,
+    schema: 'User',
+  },
+];
+
+/** Malformed or refused input that is not a planted flaw: same status in both twins. */
+const badInput: Array<Omit<Step, 'schema'> & { raw?: string; contentType?: string; token?: string }> = [
+  {
+    name: 'wrong password',
+    method: 'POST',
+    path: '/v2/auth/login',
+    body: { username: 'alice', password: 'nope-nope-nope' },
+    status: 401,
+  },
+  { name: 'no token', method: 'GET', path: '/v2/users/me', status: 401 },
+  { name: 'garbage token', method: 'GET', path: '/v2/users/me', token: 'not.a.jwt', status: 401 },
+  { name: 'bad JSON', method: 'POST', path: '/v2/auth/login', raw: '{"username": "alice",', status: 400 },
+  { name: 'empty body', method: 'POST', path: '/v2/auth/login', raw: '', status: 400 },
+  {
+    name: 'not JSON media type',
+    method: 'POST',
+    path: '/v2/auth/login',
+    raw: 'username=alice',
+    contentType: 'application/x-www-form-urlencoded',
+    status: 415,
+  },
+  { name: 'array body', method: 'POST', path: '/v2/records', as: 'alice', body: [1, 2], status: 422 },
+  {
+    name: 'wrong type',
+    method: 'POST',
+    path: '/v2/auth/login',
+    body: { username: 5, password: 'x' },
+    status: 422,
+  },
+  {
+    name: 'missing field',
+    method: 'POST',
+    path: '/v2/auth/register',
+    body: { username: 'zed' },
+    status: 422,
+  },
+  {
+    name: 'duplicate username',
+    method: 'POST',
+    path: '/v2/auth/register',
+    body: { username: 'alice', email: 'a@b.example', password: 'long-enough-pw', fullName: 'A' },
+    status: 409,
+  },
+  {
+    name: 'invalid email',
+    method: 'PATCH',
+    path: '/v2/users/me',
+    as: 'alice',
+    body: { email: 'not-an-email' },
+    status: 422,
+  },
+  {
+    name: 'unknown property',
+    method: 'PATCH',
+    path: '/v2/users/me',
+    as: 'alice',
+    body: { favouriteColour: 'blue' },
+    status: 422,
+  },
+  { name: 'unknown record', method: 'GET', path: '/v2/records/999', as: 'alice', status: 404 },
+  { name: 'non-numeric id', method: 'GET', path: '/v2/records/abc', as: 'alice', status: 400 },
+  { name: 'bad limit', method: 'GET', path: '/v2/doctors?limit=abc', status: 400 },
+  { name: 'negative offset', method: 'GET', path: '/v2/records?offset=-1', as: 'alice', status: 400 },
+  { name: "someone else's invoice", method: 'GET', path: '/v2/invoices/2', as: 'alice', status: 404 },
+  {
+    name: "coupon on someone else's invoice",
+    method: 'POST',
+    path: '/v2/invoices/2/coupons',
+    as: 'alice',
+    body: { code: 'WELCOME10' },
+    status: 404,
+  },
+  {
+    name: 'unknown coupon',
+    method: 'POST',
+    path: '/v2/invoices/1/coupons',
+    as: 'alice',
+    body: { code: 'NOPE' },
+    status: 404,
+  },
+  {
+    name: 'bad member id',
+    method: 'POST',
+    path: '/v2/invoices/1/insurance-claims',
+    as: 'alice',
+    body: { memberId: "1' OR 1=1" },
+    status: 422,
+  },
+  {
+    name: 'coupon percent out of range',
+    method: 'POST',
+    path: '/v2/admin/coupons',
+    as: 'admin',
+    body: { code: 'BAD', percentOff: 500 },
+    status: 422,
+  },
+  { name: 'unknown document', method: 'GET', path: '/v2/documents/nope.txt', as: 'alice', status: 404 },
+  { name: 'unknown path', method: 'GET', path: '/v2/nope', status: 404 },
+  { name: 'unsupported method', method: 'DELETE', path: '/v2/users/me', status: 405 },
+  { name: 'bad percent-encoding', method: 'GET', path: '/v2/records/%E0%A4%A', as: 'alice', status: 400 },
+  { name: 'v1 unknown user', method: 'GET', path: '/v1/users/999', as: 'admin', status: 404 },
+];
+
+let labs: Record<'vulnerable' | 'secure', LabServer>;
+let image: StubServer;
+
+beforeAll(async () => {
+  image = await startImageStub();
+  const avatarHosts = [new URL(image.url).host];
+  const start = (mode: 'vulnerable' | 'secure'): Promise<LabServer> =>
+    startLab({ mode, clock: new ManualClock(Date.parse('2026-03-01T08:00:00Z')), avatarHosts });
+  const [vulnerable, secure] = await Promise.all([start('vulnerable'), start('secure')]);
+  labs = { vulnerable, secure };
+});
+
+afterAll(async () => {
+  await Promise.all([labs?.vulnerable.close(), labs?.secure.close(), image?.close()]);
+});
+
+const tokens = new Map<string, string>();
+async function tokenFor(lab: LabServer, who: keyof typeof PASSWORDS): Promise<string> {
+  const key = lab.url + who;
+  if (!tokens.has(key)) {
+    const res = await fetch(`${lab.url}/v2/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: who, password: PASSWORDS[who] }),
+    });
+    tokens.set(key, ((await res.json()) as { token: string }).token);
+  }
+  return tokens.get(key)!;
+}
+
+async function send(
+  lab: LabServer,
+  s: Step & { raw?: string; contentType?: string; token?: string },
+): Promise<{ status: number; type: string; text: string; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  const token = s.token ?? (s.as ? await tokenFor(lab, s.as) : undefined);
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (s.raw !== undefined || s.body !== undefined) {
+    headers['content-type'] = s.contentType ?? 'application/json';
+    body = s.raw ?? JSON.stringify(s.body);
+  }
+  const res = await fetch(lab.url + s.path, {
+    method: s.method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    text: await res.text(),
+    headers: res.headers,
+  };
+}
+
+describe('legitimate flows behave the same in both twins', () => {
+  it('runs the whole flow in order', async () => {
+    for (const step of flow(image.url)) {
+      const [v, s] = [await send(labs.vulnerable, step), await send(labs.secure, step)];
+      expect(v.status, `${step.name} (vulnerable): ${v.text}`).toBe(step.status);
+      expect(s.status, `${step.name} (secure): ${s.text}`).toBe(step.status);
+      if (!step.schema) {
+        if (step.status < 300) expect(v.text, step.name).toBe(s.text);
+        continue;
+      }
+      const [vj, sj] = [JSON.parse(v.text) as Obj, JSON.parse(s.text) as Obj];
+      const validate = ajv.getSchema(`lab#/$defs/${step.schema}`)!;
+      expect(
+        validate(sj),
+        `${step.name}: secure answer matches ${step.schema} exactly: ${ajv.errorsText(validate.errors)}`,
+      ).toBe(true);
+      const [vd, sd] = [documented(vj, defs[step.schema]), documented(sj, defs[step.schema])] as [Obj, Obj];
+      if (step.schema === 'Token') {
+        // Tokens differ by construction (different keys); the documented shape must not.
+        expect(typeof vd.token).toBe('string');
+        delete vd.token;
+        delete sd.token;
+      }
+      expect(vd, step.name).toEqual(sd);
+    }
+  });
+});
+
+describe('malformed input gets a clean 4xx in both twins', () => {
+  it.each(badInput.map((b) => [b.name, b] as const))('%s', async (_name, step) => {
+    for (const mode of ['vulnerable', 'secure'] as const) {
+      const r = await send(labs[mode], step);
+      expect(r.status, `${mode}: ${r.text}`).toBe(step.status);
+      expect(r.text, mode).not.toMatch(/\n\s+at |SQLITE|stack/);
+      if (mode === 'secure') {
+        expect(r.type).toBe('application/problem+json');
+        const p = JSON.parse(r.text) as Obj;
+        expect(p).toMatchObject({
+          status: step.status,
+          type: expect.stringMatching(/^https:\/\/rampart\.dev\/problems\//) as unknown,
+        });
+        expect(typeof p.title).toBe('string');
+      } else {
+        expect(typeof (JSON.parse(r.text) as Obj).error).toBe('string');
+      }
+    }
+  });
+});
+
+describe('oversized headers', () => {
+  it('get 431 in both twins', async () => {
+    for (const mode of ['vulnerable', 'secure'] as const) {
+      const res = await fetch(`${labs[mode].url}/v2/health`, { headers: { 'x-filler': 'x'.repeat(20_000) } });
+      expect(res.status, mode).toBe(431);
+    }
+  });
+});
+
+describe('secure twin details', () => {
+  it('expires tokens after 900 s on the injected clock; the vulnerable twin never does', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-01T08:00:00Z'));
+    const [v, s] = await Promise.all([
+      startLab({ mode: 'vulnerable', clock }),
+      startLab({ mode: 'secure', clock }),
+    ]);
+    try {
+      const tv = await tokenFor(v, 'bob');
+      const ts = await tokenFor(s, 'bob');
+      const me = (lab: LabServer, t: string): Promise<number> =>
+        fetch(`${lab.url}/v2/users/me`, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status);
+      expect([await me(v, tv), await me(s, ts)]).toEqual([200, 200]);
+      clock.advance(901_000);
+      expect([await me(v, tv), await me(s, ts)]).toEqual([200, 401]);
+    } finally {
+      await Promise.all([v.close(), s.close()]);
+    }
+  });
+
+  it('announces v1 deprecation, sunset and successor', async () => {
+    const r = await send(labs.secure, { name: 'v1', method: 'GET', path: '/v1/health', status: 200 });
+    expect(r.headers.get('deprecation')).toMatch(/^@\d+$/);
+    expect(r.headers.get('sunset')).toMatch(/GMT$/);
+    expect(r.headers.get('link')).toBe('</v2/health>; rel="successor-version"');
+  });
+
+  it('unlocks a locked account when the window passes', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-01T08:00:00Z'));
+    const s = await startLab({ mode: 'secure', clock });
+    try {
+      const login = (password: string): Promise<Response> =>
+        fetch(`${s.url}/v2/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'bob', password }),
+        });
+      for (let i = 0; i < 5; i++) expect((await login('wrong-guess')).status).toBe(401);
+      const locked = await login(PASSWORDS.bob);
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+      clock.advance(15 * 60_000);
+      expect((await login(PASSWORDS.bob)).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('allows CORS for configured origins only', async () => {
+    const s = await startLab({ mode: 'secure', corsOrigins: ['https://portal.clinic.example'] });
+    try {
+      const pre = (origin: string): Promise<Response> =>
+        fetch(`${s.url}/v2/health`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'GET' },
+        });
+      const good = await pre('https://portal.clinic.example');
+      expect(good.status).toBe(204);
+      expect(good.headers.get('access-control-allow-origin')).toBe('https://portal.clinic.example');
+      expect(good.headers.get('access-control-allow-credentials')).toBeNull();
+      expect((await pre('https://evil.example')).status).toBe(403);
+    } finally {
+      await s.close();
+    }
+  });
+});
