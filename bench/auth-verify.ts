@@ -18,7 +18,12 @@ import { ManualClock } from '../src/core/clock.ts';
 import type { Policy } from '../src/gateway/policy.ts';
 import { authenticate } from '../src/gateway/policies/authenticate/index.ts';
 import { keyPair, signToken, TestLocalIssuer } from '../src/gateway/policies/authenticate/testing.ts';
-import { buildPolicy, testContext, testServices, type TestContext } from '../src/gateway/policies/test-context.ts';
+import {
+  buildPolicy,
+  testContext,
+  testServices,
+  type TestContext,
+} from '../src/gateway/policies/test-context.ts';
 
 const seconds = Number(process.argv[2] ?? 2);
 const ISS = 'https://id.rampart.bench';
@@ -52,9 +57,13 @@ function contexts(tokens: string[]): TestContext[] {
   return tokens.map((t) => testContext({ clock, headers: { authorization: `Bearer ${t}` } }));
 }
 
+/** Untimed warm-up (JIT, WebCrypto key import caches) before each measured case. */
+const WARMUP_MS = 500;
+
 /** Runs `op` sequentially for `seconds`, returns ops/s. Awaits only when op returns a promise. */
-async function sequential(op: (i: number) => unknown): Promise<number> {
-  const end = performance.now() + seconds * 1000;
+async function sequential(op: (i: number) => unknown, warm = true): Promise<number> {
+  if (warm) await sequential(op, false);
+  const end = performance.now() + (warm ? seconds * 1000 : WARMUP_MS);
   let n = 0;
   const start = performance.now();
   while (performance.now() < end) {
@@ -67,8 +76,13 @@ async function sequential(op: (i: number) => unknown): Promise<number> {
 }
 
 /** `concurrency` loops of `op` in flight at once, for `seconds`. */
-async function concurrent(op: (i: number) => Promise<unknown>, concurrency: number): Promise<number> {
-  const end = performance.now() + seconds * 1000;
+async function concurrent(
+  op: (i: number) => Promise<unknown>,
+  concurrency: number,
+  warm = true,
+): Promise<number> {
+  if (warm) await concurrent(op, concurrency, false);
+  const end = performance.now() + (warm ? seconds * 1000 : WARMUP_MS);
   let n = 0;
   const start = performance.now();
   await Promise.all(
@@ -100,15 +114,26 @@ const record = (name: string, v: number) => {
   console.log(`${name.padEnd(58)} ${Math.round(v).toLocaleString('en-US').padStart(12)} verifications/s`);
 };
 
-console.log(`auth-verify: ES256 at+jwt (${one.length} bytes), ${seconds}s per case, node ${process.version}\n`);
+console.log(
+  `auth-verify: ES256 at+jwt (${one.length} bytes), ${seconds}s per case, node ${process.version}\n`,
+);
 
-record('jose jwtVerify + KeyObject, sequential', await sequential(() => jwtVerify(one, key.publicKeyObject, verifyOptions)));
-record('jose jwtVerify + KeyObject, 32 in flight', await concurrent(() => jwtVerify(one, key.publicKeyObject, verifyOptions), 32));
+record(
+  'jose jwtVerify + KeyObject, sequential',
+  await sequential(() => jwtVerify(one, key.publicKeyObject, verifyOptions)),
+);
+record(
+  'jose jwtVerify + KeyObject, 32 in flight',
+  await concurrent(() => jwtVerify(one, key.publicKeyObject, verifyOptions), 32),
+);
 
 {
   const p = policy(0);
   const [ctx] = contexts([one]);
-  record('policy, no cache, sequential', await sequential(() => (p.onRequest!(ctx!) as Promise<unknown>).then((r) => check(ctx!, r))));
+  record(
+    'policy, no cache, sequential',
+    await sequential(() => (p.onRequest!(ctx!) as Promise<unknown>).then((r) => check(ctx!, r))),
+  );
   const ctxs = contexts(Array.from({ length: 32 }, () => one));
   let k = 0;
   record(
@@ -124,7 +149,10 @@ record('jose jwtVerify + KeyObject, 32 in flight', await concurrent(() => jwtVer
   const [ctx] = contexts([one]);
   await p.onRequest!(ctx!);
   ctx!.principal = undefined;
-  record('policy, cache, same token (hit: sync, isRevoked each time)', await sequential(() => check(ctx!, p.onRequest!(ctx!))));
+  record(
+    'policy, cache, same token (hit: sync, isRevoked each time)',
+    await sequential(() => check(ctx!, p.onRequest!(ctx!))),
+  );
 }
 {
   const p = policy(10_000);
@@ -133,7 +161,10 @@ record('jose jwtVerify + KeyObject, 32 in flight', await concurrent(() => jwtVer
     await p.onRequest!(c);
     c.principal = undefined;
   }
-  record('policy, cache, 1000 distinct tokens in rotation', await sequential((i) => check(ctxs[i % 1000]!, p.onRequest!(ctxs[i % 1000]!))));
+  record(
+    'policy, cache, 1000 distinct tokens in rotation',
+    await sequential((i) => check(ctxs[i % 1000]!, p.onRequest!(ctxs[i % 1000]!))),
+  );
 }
 
 const uncached = results.find(([n]) => n === 'policy, no cache, sequential')![1];

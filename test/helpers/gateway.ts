@@ -12,7 +12,7 @@ import { buildPolicies } from '../../src/gateway/policies/index.ts';
 import { Gateway } from '../../src/gateway/server.ts';
 import { loadCertificate } from '../../src/gateway/tls.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import type { Policy } from '../../src/gateway/policy.ts';
+import type { Policy, PolicyServices } from '../../src/gateway/policy.ts';
 
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures');
 
@@ -69,6 +69,7 @@ export async function startTestGateway(
   upstream: string,
   overrides: Record<string, unknown> = {},
   extraPolicies: Policy[] = [],
+  serviceOverrides: Partial<PolicyServices> = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'rampart-gw-'));
   const clock = new ManualClock(Date.now());
@@ -82,7 +83,7 @@ export async function startTestGateway(
     dir,
   );
   const apis = await loadApis(config);
-  const services = { clock, log: silentLogger, db: undefined, localIssuer: undefined, apiKeys: undefined };
+  const services: PolicyServices = { clock, log: silentLogger, db: undefined, localIssuer: undefined, apiKeys: undefined, ...serviceOverrides };
   const policies = [...buildPolicies(config.policies, services), ...extraPolicies];
   const events: RampartEvent[] = [];
   const tlsCfg = config.listen.tls;

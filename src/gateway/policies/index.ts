@@ -1,6 +1,8 @@
 import { Value } from '@sinclair/typebox/value';
 import type { Policy, PolicyDefinition, PolicyServices } from '../policy.ts';
+import { authenticate } from './authenticate/index.ts';
 import { cors } from './cors/index.ts';
+import { mfa } from './mfa/index.ts';
 import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
 import { securityHeaders } from './security-headers/index.ts';
@@ -16,6 +18,8 @@ export const policyRegistry: Record<string, { definition: PolicyDefinition; enab
   cors: { definition: cors as PolicyDefinition, enabledByDefault: true },
   transport: { definition: transport as PolicyDefinition, enabledByDefault: true },
   'request-limits': { definition: requestLimits as PolicyDefinition, enabledByDefault: true },
+  authenticate: { definition: authenticate as PolicyDefinition, enabledByDefault: true },
+  mfa: { definition: mfa as PolicyDefinition, enabledByDefault: true },
 };
 
 export class PolicyConfigError extends Error {

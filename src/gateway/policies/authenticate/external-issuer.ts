@@ -1,0 +1,156 @@
+import {
+  createRemoteJWKSet,
+  errors,
+  type CryptoKey,
+  type FlattenedJWSInput,
+  type JWSHeaderParameters,
+  type RemoteJWKSet,
+} from 'jose';
+import type { ExternalIssuerOptions } from './schema.ts';
+
+/** The issuer's keys could not be obtained (network, timeout, bad discovery document or JWKS). */
+export class KeysUnavailable extends Error {
+  override name = 'KeysUnavailable';
+}
+
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Key sources must be https (RFC 8414 / OIDC Discovery; a JWKS over plain http can be
+ * swapped in transit). Plain http is allowed for loopback hosts only (tests, sidecars).
+ */
+export function assertKeySourceUrl(value: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`authenticate: ${what} is not a URL`);
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && LOOPBACK.test(url.hostname)) return url;
+  throw new Error(
+    `authenticate: ${what} must be an https URL (http only for loopback hosts), got ${url.protocol}//${url.host}`,
+  );
+}
+
+const normalizeTyp = (t: string) => {
+  const lower = t.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice(12) : lower;
+};
+
+/**
+ * One trusted external issuer, built once at policy creation: its allow-lists as Sets,
+ * its claim mapping, and a lazily created remote JWKS (jose `createRemoteJWKSet`: keys
+ * cached for `cacheMaxAgeMs`, an unknown `kid` refetches at most every `cooldownMs`,
+ * fetches time out after `timeoutMs`, redirects are not followed). Keys come only from
+ * the configured (or discovered) JWKS URL — never from a token's `jku`/`x5u`/`jwk`.
+ */
+export class ExternalIssuer {
+  readonly issuer: string;
+  readonly audience: string | string[];
+  readonly algorithms: ExternalIssuerOptions['algorithms'];
+  readonly algorithmSet: ReadonlySet<string>;
+  private readonly typSet: ReadonlySet<string>;
+  readonly typRequired: boolean;
+  readonly subjectPath: string;
+  readonly rolesPaths: readonly string[];
+  readonly acrMapping: Readonly<Record<string, readonly string[]>>;
+  readonly amrMapping: Readonly<Record<string, string>>;
+  private readonly opts: ExternalIssuerOptions;
+  private jwks: RemoteJWKSet | undefined;
+  private discovering: Promise<RemoteJWKSet> | undefined;
+  private failedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(opts: ExternalIssuerOptions) {
+    this.opts = opts;
+    this.issuer = opts.issuer;
+    this.audience = opts.audience;
+    this.algorithms = opts.algorithms;
+    this.algorithmSet = new Set(opts.algorithms);
+    this.typSet = new Set(opts.typ.map(normalizeTyp));
+    this.typRequired = opts.typRequired;
+    this.subjectPath = opts.claimMapping.subject;
+    const roles = opts.claimMapping.roles;
+    this.rolesPaths = typeof roles === 'string' ? [roles] : roles;
+    this.acrMapping = opts.acrMapping;
+    this.amrMapping = opts.amrMapping;
+    if (opts.jwksUri !== '') {
+      this.jwks = this.remote(assertKeySourceUrl(opts.jwksUri, `jwksUri of issuer ${opts.issuer}`));
+    } else {
+      assertKeySourceUrl(opts.issuer, `issuer ${opts.issuer} (used for discovery)`);
+    }
+  }
+
+  /** RFC 8725 §3.11 explicit typing, with this issuer's accepted values. */
+  typAccepted(typ: unknown): boolean {
+    if (typ === undefined) return !this.typRequired;
+    if (typeof typ !== 'string') return false;
+    return this.typSet.size === 0 || this.typSet.has(normalizeTyp(typ));
+  }
+
+  /** Key resolver for jose's `jwtVerify`; failures to obtain keys become {@link KeysUnavailable}. */
+  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
+    const jwks = this.jwks ?? (await this.discover());
+    try {
+      return await jwks(header, token);
+    } catch (err) {
+      // A key that is not in the set is the token's fault; anything else is the issuer's.
+      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
+        throw err;
+      throw new KeysUnavailable('issuer keys unavailable', { cause: err });
+    }
+  };
+
+  private remote(url: URL): RemoteJWKSet {
+    return createRemoteJWKSet(url, {
+      timeoutDuration: this.opts.timeoutMs,
+      cooldownDuration: this.opts.cooldownMs,
+      cacheMaxAge: this.opts.cacheMaxAgeMs,
+    });
+  }
+
+  /** OpenID Connect Discovery 1.0 §4: one fetch, shared by concurrent callers; failures retried after the cooldown. */
+  private discover(): Promise<RemoteJWKSet> {
+    if (this.discovering) return this.discovering;
+    if (Date.now() - this.failedAt < this.opts.cooldownMs) {
+      return Promise.reject(new KeysUnavailable('issuer discovery failed recently'));
+    }
+    const p = this.fetchDiscovery().then(
+      (jwks) => {
+        this.jwks = jwks;
+        this.discovering = undefined;
+        return jwks;
+      },
+      (err: unknown) => {
+        this.failedAt = Date.now();
+        this.discovering = undefined;
+        throw err instanceof KeysUnavailable
+          ? err
+          : new KeysUnavailable('issuer discovery failed', { cause: err });
+      },
+    );
+    this.discovering = p;
+    return p;
+  }
+
+  private async fetchDiscovery(): Promise<RemoteJWKSet> {
+    const url = `${this.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+    const res = await fetch(url, {
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.opts.timeoutMs),
+    });
+    if (res.status !== 200) throw new KeysUnavailable(`discovery answered ${res.status}`);
+    const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    // OIDC Discovery §4.3: the document's issuer must be exactly the one we asked about.
+    if (doc.issuer !== this.issuer) throw new KeysUnavailable('discovery issuer mismatch');
+    if (typeof doc.jwks_uri !== 'string') throw new KeysUnavailable('discovery has no jwks_uri');
+    let jwksUrl: URL;
+    try {
+      jwksUrl = assertKeySourceUrl(doc.jwks_uri, 'discovered jwks_uri');
+    } catch (err) {
+      throw new KeysUnavailable('discovered jwks_uri not allowed', { cause: err });
+    }
+    return this.remote(jwksUrl);
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The `mfa` policy (priority 500): multi-factor and step-up authentication, enforced
+ * from the verified token's `amr` (RFC 8176), `acr` and `auth_time` (OIDC Core §2,
+ * ASVS 6.8.4). Unmet requirements answer with the RFC 9470 challenge:
+ *
+ *   401  WWW-Authenticate: Bearer error="insufficient_user_authentication",
+ *        error_description="…", acr_values="…", max_age="300"
+ *
+ * Requirements come from the operation (`x-rampart: { mfa: required }`,
+ * `{ mfa: { stepUp: { maxAge: 300 } } }`, `{ mfa: { acr: [...] } }`) and from the policy
+ * (`requireFor.roles`, default `admin`: administrators need MFA on every operation).
+ * See docs/policies/mfa.md.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { Principal } from '../../../core/auth.ts';
+import { problem, type ProblemCode } from '../../../core/errors.ts';
+import { deny, type Denial, type Policy, type PolicyDefinition, type RequestContext } from '../../policy.ts';
+
+export const MFA_PRIORITY = 500;
+
+/** Okta: at least two factors (`urn:okta:loa:2fa:any:ifpossible` is NOT included: it may be one). */
+export const OKTA_2FA = 'urn:okta:loa:2fa:any';
+/** OpenID PAPE multi-factor policy URI, as Auth0 and others send in `acr`. */
+export const PAPE_MULTI_FACTOR = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
+/** The built-in identity service's two-factor acr (src/identity/tokens.ts `ACR.mfa`). */
+export const RAMPART_MFA = 'urn:rampart:acr:mfa';
+
+export const mfaSchema = Type.Object(
+  {
+    requireFor: Type.Object(
+      {
+        roles: Type.Array(Type.String({ minLength: 1 }), {
+          description: 'Principals with any of these roles need MFA on every operation (admin APIs first).',
+          default: ['admin'],
+        }),
+        apis: Type.Array(Type.String({ minLength: 1 }), {
+          description: 'APIs (by name) whose every operation needs MFA.',
+          default: [],
+        }),
+        all: Type.Boolean({ description: 'Every authenticated operation needs MFA.', default: false }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: "Where MFA is required regardless of the operation's x-rampart.",
+      },
+    ),
+    acrValues: Type.Array(Type.String({ minLength: 1 }), {
+      description:
+        'acr values that count as MFA from any issuer. Use globally unique URIs here; issuer-local values (Keycloak "2") belong in the issuer\'s authenticate acrMapping.',
+      default: [RAMPART_MFA, OKTA_2FA, PAPE_MULTI_FACTOR],
+    }),
+    amrCombinations: Type.Array(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }), {
+      minItems: 1,
+      description:
+        "MFA is satisfied when the token's amr contains every value of one of these sets (RFC 8176 values).",
+      default: [['mfa'], ['pwd', 'otp'], ['hwk', 'user'], ['swk', 'user']],
+    }),
+    apiKeys: Type.Union([Type.Literal('deny'), Type.Literal('allow')], {
+      description:
+        'API-key principals on operations that need MFA: deny (403; machines cannot do MFA) or allow.',
+      default: 'deny',
+    }),
+    challengeAcrValues: Type.Array(
+      Type.String({ minLength: 1, pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$' }),
+      {
+        description:
+          'acr_values to send in the RFC 9470 challenge when MFA (rather than a specific acr) is missing, e.g. [urn:okta:loa:2fa:any]. Empty: none sent.',
+        default: [],
+      },
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Multi-factor and step-up authentication (RFC 9470 challenges).',
+  },
+);
+
+export type MfaOptions = Static<typeof mfaSchema>;
+
+/** What one operation asks for, parsed once from `x-rampart.mfa`. */
+export interface MfaRequirement {
+  /** A second factor is required. */
+  mfa: boolean;
+  /** The principal's acr must be one of these. */
+  acr: readonly string[] | undefined;
+  /** Seconds since the last active authentication (`auth_time`) at most. */
+  maxAge: number | undefined;
+}
+
+const NONE: MfaRequirement = Object.freeze({ mfa: false, acr: undefined, maxAge: undefined });
+const REQUIRED: MfaRequirement = Object.freeze({ mfa: true, acr: undefined, maxAge: undefined });
+const requirementCache = new WeakMap<object, MfaRequirement>();
+
+/**
+ * Parses `x-rampart.mfa`: `required` / `true`; `optional` / `off` / `false`; or
+ * `{ required?: boolean = true, acr?: string[], stepUp?: { maxAge: seconds } }`.
+ * Anything else is a contract error and fails closed (MFA required).
+ * @example
+ * mfaRequirement({ mfa: { stepUp: { maxAge: 300 } } }) // { mfa: true, acr: undefined, maxAge: 300 }
+ */
+export function mfaRequirement(rampart: Readonly<Record<string, unknown>>): MfaRequirement {
+  const cached = requirementCache.get(rampart);
+  if (cached) return cached;
+  const r = parseRequirement(rampart.mfa);
+  requirementCache.set(rampart, r);
+  return r;
+}
+
+/** An acr value that can sit inside a quoted challenge parameter (no space, quote or backslash). */
+const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+function parseRequirement(v: unknown): MfaRequirement {
+  if (v === undefined || v === false || v === 'optional' || v === 'off') return NONE;
+  if (v === true || v === 'required') return REQUIRED;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return REQUIRED;
+  const o = v as { required?: unknown; acr?: unknown; stepUp?: unknown };
+  const acr =
+    Array.isArray(o.acr) && o.acr.length > 0 && o.acr.every((a) => typeof a === 'string' && ACR_VALUE.test(a))
+      ? Object.freeze([...(o.acr as string[])])
+      : undefined;
+  const maxAgeRaw =
+    o.stepUp !== null && typeof o.stepUp === 'object' ? (o.stepUp as { maxAge?: unknown }).maxAge : undefined;
+  const maxAge =
+    typeof maxAgeRaw === 'number' && Number.isInteger(maxAgeRaw) && maxAgeRaw >= 0 ? maxAgeRaw : undefined;
+  // Malformed parts fail closed: an unreadable acr list or stepUp still means "MFA required".
+  const malformed =
+    (o.acr !== undefined && acr === undefined) || (o.stepUp !== undefined && maxAge === undefined);
+  return Object.freeze({ mfa: o.required !== false || malformed, acr, maxAge });
+}
+
+const DESCRIBE = {
+  mfa: 'Multi-factor authentication is required',
+  acr: 'A different authentication level is required',
+  recent: 'More recent authentication is required',
+  apiKey: 'This operation requires multi-factor authentication, which API keys cannot provide',
+  enroll: 'Enroll a second factor before using this operation',
+  anonymous: 'Credentials are required',
+} as const;
+
+/**
+ * The `mfa` policy definition.
+ * @example
+ * // rampart.yaml
+ * // policies:
+ * //   mfa: { requireFor: { roles: [admin, support] }, challengeAcrValues: ['urn:okta:loa:2fa:any'] }
+ */
+export const mfa: PolicyDefinition<typeof mfaSchema> = {
+  name: 'mfa',
+  priority: MFA_PRIORITY,
+  schema: mfaSchema,
+  create: createMfa,
+};
+
+export default mfa;
+
+/** Needs no services: everything it reads is on the principal and the route. */
+function createMfa(options: MfaOptions): Policy {
+  const roles = new Set(options.requireFor.roles);
+  const apis = new Set(options.requireFor.apis);
+  const all = options.requireFor.all;
+  const acrValues = new Set(options.acrValues);
+  const combinations = options.amrCombinations;
+  const allowApiKeys = options.apiKeys === 'allow';
+  const challengeAcr = options.challengeAcrValues.join(' ');
+
+  function hasMfa(p: Principal): boolean {
+    if (p.acr !== undefined && acrValues.has(p.acr)) return true;
+    const amr = p.amr;
+    next: for (const combination of combinations) {
+      for (const v of combination) if (!amr.includes(v)) continue next;
+      return true;
+    }
+    return false;
+  }
+
+  function byRole(p: Principal): boolean {
+    if (roles.size === 0) return false;
+    for (const r of p.roles) if (roles.has(r)) return true;
+    return false;
+  }
+
+  // The gateway emits the `denied` event (with the principal) for every denial: no event here.
+  function refuse(
+    code: ProblemCode,
+    detail: string,
+    extra: Record<string, unknown> = {},
+    headers?: Record<string, string>,
+  ): Denial {
+    return deny(problem(code, { detail, ...extra }), headers);
+  }
+
+  return {
+    name: 'mfa',
+    priority: MFA_PRIORITY,
+    onRequest: function mfaRequest(ctx: RequestContext): Denial | undefined {
+      const route = ctx.route;
+      if (route === undefined) return undefined;
+      const op = mfaRequirement(route.rampart);
+      const p = ctx.principal;
+      const byPolicy = all || apis.has(route.api);
+      if (p === undefined) {
+        // Anonymous callers on public operations are not this policy's business, whatever
+        // requireFor says ("every authenticated operation"). But an operation whose own
+        // contract asks for MFA and that let an anonymous caller through authenticate is a
+        // contract mistake (e.g. `security: []` with `mfa: required`): fail closed.
+        if (!op.mfa && op.acr === undefined && op.maxAge === undefined) return undefined;
+        return refuse('unauthenticated', DESCRIBE.anonymous, {}, { 'www-authenticate': 'Bearer' });
+      }
+      const needMfa = op.mfa || byPolicy || byRole(p);
+      if (!needMfa && op.acr === undefined && op.maxAge === undefined) return undefined;
+
+      if (p.kind === 'api-key') {
+        if (allowApiKeys) return undefined;
+        return refuse('forbidden', DESCRIBE.apiKey);
+      }
+
+      const missingMfa = needMfa && !hasMfa(p);
+      const acrOk = op.acr === undefined || (p.acr !== undefined && op.acr.includes(p.acr));
+      // OIDC max_age semantics: seconds elapsed since the last active authentication.
+      const fresh =
+        op.maxAge === undefined ||
+        (p.authTime !== undefined && ctx.clock.now() / 1000 - p.authTime <= op.maxAge);
+      if (!missingMfa && acrOk && fresh) return undefined;
+
+      if (missingMfa && p.claims.mfa_enrollment_required === true) {
+        // No second factor to step up with: the client must send the user to enrollment first.
+        return refuse('mfa-enrollment-required', DESCRIBE.enroll);
+      }
+
+      const description = missingMfa ? DESCRIBE.mfa : !acrOk ? DESCRIBE.acr : DESCRIBE.recent;
+      const acrValuesParam = op.acr !== undefined ? op.acr.join(' ') : needMfa ? challengeAcr : '';
+      // RFC 9470 §3: acr_values and/or max_age tell the client what the new token must satisfy;
+      // both are sent whenever configured, so one re-authentication satisfies everything.
+      let challenge = `Bearer error="insufficient_user_authentication", error_description="${description}"`;
+      const extra: Record<string, unknown> = {};
+      if (acrValuesParam !== '') {
+        challenge += `, acr_values="${acrValuesParam}"`;
+        extra.acr_values = acrValuesParam;
+      }
+      if (op.maxAge !== undefined) {
+        challenge += `, max_age="${op.maxAge}"`;
+        extra.max_age = op.maxAge;
+      }
+      return refuse('insufficient-user-authentication', description, extra, {
+        'www-authenticate': challenge,
+      });
+    },
+  };
+}

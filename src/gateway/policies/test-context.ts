@@ -1,0 +1,167 @@
+/**
+ * Test helpers for policy authors: build a {@link RequestContext} by hand, a route
+ * match for an operation, the build-time services, and a policy from raw options the
+ * way the gateway does (defaults applied, then validated).
+ *
+ * Nothing here is mocked behaviour: the context is a plain object, events land in an
+ * array, the clock is a {@link ManualClock} the test moves.
+ *
+ * @example
+ * const clock = new ManualClock();
+ * const policy = buildPolicy(authenticate, { default: 'required' }, testServices({ clock }));
+ * const ctx = testContext({ clock, headers: { authorization: `Bearer ${token}` }, route: testRoute() });
+ * const denial = await policy.onRequest!(ctx);
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ManualClock, type Clock } from '../../core/clock.ts';
+import { silentLogger } from '../../core/logger.ts';
+import type { HttpMethod, OpenApiOperation } from '../../core/openapi.ts';
+import type { RampartEvent } from '../../core/events.ts';
+import type {
+  Policy,
+  PolicyDefinition,
+  PolicyServices,
+  Principal,
+  RequestContext,
+  RouteMatch,
+} from '../policy.ts';
+
+export interface TestRouteInit {
+  api?: string;
+  base?: string;
+  version?: string;
+  method?: HttpMethod;
+  /** Path template, e.g. `/orders/{orderId}`. */
+  template?: string;
+  path?: string;
+  params?: Record<string, string>;
+  operationId?: string;
+  /** Effective OpenAPI security requirements; `[]` = explicitly public. Default: one bearer requirement. */
+  security?: Array<Record<string, string[]>>;
+  /** Merged `x-rampart` extension. */
+  rampart?: Record<string, unknown>;
+  operation?: Partial<OpenApiOperation>;
+}
+
+/** A route match for one operation (defaults: `GET /v1/orders/{orderId}` of API `shop`, bearer security). */
+export function testRoute(init: TestRouteInit = {}): RouteMatch {
+  const rampart = init.rampart ?? {};
+  const template = init.template ?? '/orders/{orderId}';
+  const operation: OpenApiOperation = {
+    method: init.method ?? 'get',
+    path: template,
+    ...(init.operationId !== undefined ? { operationId: init.operationId } : { operationId: 'getOrder' }),
+    tags: [],
+    parameters: [],
+    responses: { '200': {} },
+    security: init.security ?? [{ bearerAuth: [] }],
+    deprecated: false,
+    rampart,
+    ...init.operation,
+  };
+  return {
+    api: init.api ?? 'shop',
+    base: init.base ?? '/v1',
+    version: init.version ?? '1.0.0',
+    template,
+    path: init.path ?? template.replace(/\{[^}]+\}/g, '42'),
+    params: init.params ?? {},
+    operation,
+    rampart,
+  };
+}
+
+export interface TestContextInit {
+  id?: string;
+  method?: string;
+  path?: string;
+  query?: string;
+  headers?: IncomingHttpHeaders;
+  ip?: string;
+  secure?: boolean;
+  /** The matched route; `null` for a request that matched none. Default: {@link testRoute}(). */
+  route?: RouteMatch | null;
+  principal?: Principal;
+  clock?: Clock;
+}
+
+/** A RequestContext plus what the test wants to look at afterwards. */
+export interface TestContext extends RequestContext {
+  /** Every event the policy emitted, in order. */
+  readonly events: RampartEvent[];
+}
+
+export function testContext(init: TestContextInit = {}): TestContext {
+  const clock = init.clock ?? new ManualClock();
+  const route = init.route === null ? undefined : (init.route ?? testRoute());
+  const events: RampartEvent[] = [];
+  const method = init.method ?? route?.operation.method.toUpperCase() ?? 'GET';
+  const ip = init.ip ?? '203.0.113.7';
+  return {
+    id: init.id ?? 'req-test-1',
+    method,
+    path: init.path ?? (route ? route.base + route.path : '/unknown'),
+    query: init.query ?? '',
+    headers: { host: 'api.example.test', ...init.headers },
+    ip,
+    peer: ip,
+    trustedPeer: false,
+    secure: init.secure ?? true,
+    route,
+    principal: init.principal,
+    upstreamHeaders: {},
+    responseHeaders: {},
+    body: undefined,
+    json: undefined,
+    startedAt: clock.now(),
+    clock,
+    log: silentLogger,
+    emit: (e) => {
+      events.push(e);
+    },
+    state: new Map(),
+    events,
+  };
+}
+
+/** Build-time services: a silent logger, no database, no identity unless given. */
+export function testServices(overrides: Partial<PolicyServices> = {}): PolicyServices {
+  return {
+    clock: overrides.clock ?? new ManualClock(),
+    log: silentLogger,
+    db: undefined,
+    localIssuer: undefined,
+    apiKeys: undefined,
+    ...overrides,
+  };
+}
+
+/**
+ * Validates raw options against the policy's schema with defaults applied (as the
+ * gateway's `buildPolicies` does: TypeBox `Value.Default` then `Value.Errors`) and
+ * returns them; throws listing the problems when invalid.
+ */
+export function policyOptions<S extends TSchema>(def: PolicyDefinition<S>, raw: unknown = {}): Static<S> {
+  const value: unknown = Value.Default(def.schema, Value.Clone(raw ?? {}));
+  const problems = [...Value.Errors(def.schema, value)];
+  if (problems.length > 0) {
+    throw new Error(
+      `invalid ${def.name} options: ${problems
+        .slice(0, 10)
+        .map((p) => `${p.path || '/'} ${p.message}`)
+        .join('; ')}`,
+    );
+  }
+  return value as Static<S>;
+}
+
+/** {@link policyOptions} then `create`: the policy exactly as the gateway would build it. */
+export function buildPolicy<S extends TSchema>(
+  def: PolicyDefinition<S>,
+  raw: unknown,
+  services: PolicyServices,
+): Policy {
+  return def.create(policyOptions(def, raw), services);
+}
