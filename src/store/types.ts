@@ -26,6 +26,13 @@ export interface Db {
    * throws. Transactions on one store are serialised on SQLite (one connection).
    */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs a script of one or more statements without parameters (migrations, DDL).
+   * Optional so other implementations stay valid (they may also run it synchronously);
+   * both built-in adapters implement it and return a promise.
+   */
+  exec?(sql: string): Promise<void> | void;
+  /** Closes the store. Idempotent: later calls resolve at once. */
   close(): Promise<void>;
 }
 

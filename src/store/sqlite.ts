@@ -1,0 +1,304 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from '../core/logger.ts';
+import { rewritePlaceholders } from './sql.ts';
+import type { Db, Row, RunResult, SqlValue } from './types.ts';
+
+export interface SqliteOptions {
+  logger?: Logger;
+  /** Prepared statements kept (LRU). Default 500. */
+  statementCacheSize?: number;
+  /** How long a write waits for another process's lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+interface Cached {
+  stmt: Database.Statement;
+  /** Which caller parameter each `?` takes; null = pass through. */
+  order: number[] | null;
+  maxIndex: number;
+}
+
+/** Identity of one top-level transaction, carried in async context to catch deadlocks. */
+interface TxToken {
+  readonly id: number;
+}
+
+/** Parameters as better-sqlite3 binds them: booleans → 0/1, Uint8Array → Buffer, undefined → NULL. */
+function toSqlite(v: SqlValue | undefined): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v instanceof Uint8Array && !Buffer.isBuffer(v))
+    return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return v;
+}
+
+/**
+ * SQLite store on one better-sqlite3 connection (WAL, synchronous=NORMAL, foreign keys on).
+ *
+ * Concurrency: better-sqlite3 is synchronous, so a statement outside a transaction runs
+ * at once. `transaction(fn)` takes an async mutex for its whole duration (BEGIN IMMEDIATE
+ * … COMMIT/ROLLBACK); statements and transactions issued on this outer handle meanwhile
+ * wait in FIFO order until it ends. Inside `fn`, use only the `tx` handle: calling the
+ * outer handle from the transaction's own async context would wait for itself, so it
+ * rejects at once with an explanatory error instead of deadlocking. `tx.transaction()`
+ * nests with a SAVEPOINT.
+ */
+export class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const;
+  /** The underlying connection, for tests and tools. Do not run BEGIN/COMMIT on it directly. */
+  readonly conn: Database.Database;
+  private readonly cache = new Map<string, Cached>();
+  private readonly cacheSize: number;
+  private readonly als = new AsyncLocalStorage<TxToken>();
+  private locked = false;
+  private readonly waiters: Array<() => void> = [];
+  private currentTx: TxToken | undefined;
+  private txCounter = 0;
+  private spCounter = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  /** @param path a file path, or `:memory:`. Parent directories are created. */
+  constructor(
+    readonly path: string,
+    opts: SqliteOptions = {},
+  ) {
+    const memory = path === ':memory:' || path === '';
+    if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    const busy = opts.busyTimeoutMs ?? 5000;
+    this.conn = new Database(memory ? ':memory:' : path, { timeout: busy });
+    this.conn.pragma('journal_mode = WAL');
+    this.conn.pragma('synchronous = NORMAL');
+    this.conn.pragma('foreign_keys = ON');
+    this.conn.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
+    this.cacheSize = Math.max(1, opts.statementCacheSize ?? 500);
+  }
+
+  // ── Db ────────────────────────────────────────────────────────────────────
+
+  query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.outer(() => this.queryNow<T>(sql, params));
+  }
+
+  one<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return this.outer(() => this.oneNow<T>(sql, params));
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    return this.outer(() => this.runNow(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.outer(() => {
+      this.conn.exec(sql);
+    });
+  }
+
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    this.assertNotSelfWait('transaction()');
+    await this.acquire();
+    const token: TxToken = { id: ++this.txCounter };
+    const tx = new SqliteTx(this, token);
+    this.currentTx = token;
+    try {
+      this.conn.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await this.als.run(token, () => fn(tx));
+        tx.done = true;
+        this.conn.exec('COMMIT');
+        return result;
+      } catch (err) {
+        tx.done = true;
+        if (this.conn.inTransaction) this.conn.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      tx.done = true;
+      this.currentTx = undefined;
+      this.release();
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    // Let queued work (taken before close) finish, then close the connection.
+    this.closing = (async () => {
+      if (this.locked) await this.acquire();
+      this.cache.clear();
+      if (this.conn.open) this.conn.close();
+    })();
+    return this.closing;
+  }
+
+  // ── internals shared with SqliteTx ───────────────────────────────────────
+
+  /** @internal */
+  queryNow<T>(sql: string, params: readonly SqlValue[]): T[] {
+    const c = this.prepared(sql, params);
+    const args = this.bind(c, params);
+    if (!c.stmt.reader) {
+      c.stmt.run(...args);
+      return [];
+    }
+    return c.stmt.all(...args) as T[];
+  }
+
+  /** @internal */
+  oneNow<T>(sql: string, params: readonly SqlValue[]): T | undefined {
+    const c = this.prepared(sql, params);
+    const args = this.bind(c, params);
+    if (!c.stmt.reader) {
+      c.stmt.run(...args);
+      return undefined;
+    }
+    return c.stmt.get(...args) as T | undefined;
+  }
+
+  /** @internal */
+  runNow(sql: string, params: readonly SqlValue[]): RunResult {
+    const c = this.prepared(sql, params);
+    const info = c.stmt.run(...this.bind(c, params));
+    return { changes: info.changes };
+  }
+
+  /** @internal */
+  async savepoint<T>(parent: SqliteTx, fn: (tx: Db) => Promise<T>): Promise<T> {
+    parent.assertActive();
+    const name = `rampart_sp_${++this.spCounter}`;
+    this.conn.exec(`SAVEPOINT ${name}`);
+    const child = new SqliteTx(this, parent.token);
+    try {
+      const result = await fn(child);
+      child.done = true;
+      this.conn.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      child.done = true;
+      if (this.conn.inTransaction) {
+        this.conn.exec(`ROLLBACK TO ${name}`);
+        this.conn.exec(`RELEASE ${name}`);
+      }
+      throw err;
+    }
+  }
+
+  // ── private ──────────────────────────────────────────────────────────────
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The SQLite store is closed');
+  }
+
+  private assertNotSelfWait(what: string): void {
+    if (this.currentTx !== undefined && this.als.getStore() === this.currentTx) {
+      throw new Error(
+        `db.${what} was called on the outer store inside db.transaction(); use the tx handle passed to the callback ` +
+          '(the outer handle waits for the transaction to end, so this would deadlock)',
+      );
+    }
+  }
+
+  /** Runs `op` now when no transaction holds the connection, else after it (FIFO). */
+  private async outer<T>(op: () => T): Promise<T> {
+    this.assertOpen();
+    if (!this.locked) return op();
+    this.assertNotSelfWait('query()/one()/run()/exec()');
+    await this.acquire();
+    try {
+      return op();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> {
+    if (!this.locked) {
+      this.locked = true;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolveWait) => this.waiters.push(resolveWait));
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.locked = false;
+  }
+
+  private prepared(sql: string, params: readonly SqlValue[]): Cached {
+    let c = this.cache.get(sql);
+    if (c) {
+      // Refresh LRU position.
+      this.cache.delete(sql);
+      this.cache.set(sql, c);
+    } else {
+      const rw = rewritePlaceholders(sql);
+      c = { stmt: this.conn.prepare(rw.sql), order: rw.order, maxIndex: rw.maxIndex };
+      this.cache.set(sql, c);
+      if (this.cache.size > this.cacheSize) {
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+    }
+    if (c.order && params.length < c.maxIndex) {
+      throw new RangeError(`SQL uses $${c.maxIndex} but only ${params.length} parameter(s) were given`);
+    }
+    return c;
+  }
+
+  private bind(c: Cached, params: readonly SqlValue[]): unknown[] {
+    if (c.order) return c.order.map((i) => toSqlite(params[i]));
+    return params.map(toSqlite);
+  }
+}
+
+/** The handle a SQLite transaction callback receives. Valid only until the callback settles. */
+class SqliteTx implements Db {
+  readonly dialect = 'sqlite' as const;
+  done = false;
+  constructor(
+    private readonly owner: SqliteDb,
+    readonly token: TxToken,
+  ) {}
+
+  assertActive(): void {
+    if (this.done) throw new Error('This transaction has already finished; its handle can no longer be used');
+  }
+
+  async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    this.assertActive();
+    return this.owner.queryNow<T>(sql, params);
+  }
+
+  async one<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    this.assertActive();
+    return this.owner.oneNow<T>(sql, params);
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    this.assertActive();
+    return this.owner.runNow(sql, params);
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.assertActive();
+    this.owner.conn.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return this.owner.savepoint(this, fn);
+  }
+
+  async close(): Promise<void> {
+    throw new Error('close() is not available on a transaction handle; close the store instead');
+  }
+}
+
+/** Opens a SQLite store at a file path or `:memory:` (no migrations; see openStore). */
+export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteDb {
+  return new SqliteDb(path, opts);
+}
