@@ -5,12 +5,13 @@ import { EventBus } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { loadOpenApi, OpenApiErrors } from '../core/openapi-loader.ts';
 import { AdminServer } from '../admin/server.ts';
-import { configSchema, type RampartConfig } from '../gateway/config.ts';
 import { buildPolicies } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/server.ts';
 import { loadCertificate, type CertPair } from '../gateway/tls.ts';
 import { openStore, type Db } from '../store/index.ts';
+import { createIdentityService, type IdentityService } from '../identity/index.ts';
+import { configSchema, type RampartFileConfig as RampartConfig } from './config-schema.ts';
 
 /** Thrown when rampart.yaml or a referenced document is invalid: every error, with file, line and path. */
 export class StartupErrors extends Error {
@@ -71,6 +72,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Extra handlers served by the gateway under a prefix. */
   mounts?: Mount[];
+  /** Token trust to use when no identity service is configured (benchmarks, embedding). */
+  services?: Partial<Pick<PolicyServices, 'localIssuer' | 'apiKeys'>>;
 }
 
 /** Everything `rampart start` runs: store, policies, gateway and admin listener. */
@@ -82,22 +85,33 @@ export class App {
     readonly gateway: Gateway,
     readonly admin: AdminServer,
     private readonly services: PolicyServices,
+    /** The built-in identity service, when `identity:` is configured. */
+    readonly identity: IdentityService | undefined,
+    private readonly mounts: Mount[],
   ) {}
 
   static async start(opts: AppOptions): Promise<App> {
     const clock = opts.clock ?? systemClock;
     const apis = await loadApis(opts.config);
     const db = await openStore(resolveStoreUrl(opts.config.store, opts.baseDir));
+    let identity: IdentityService | undefined;
     try {
-      const services: PolicyServices = { clock, log: opts.log, db, localIssuer: undefined, apiKeys: undefined };
+      const events = new EventBus();
+      const services: PolicyServices = { clock, log: opts.log, db, localIssuer: undefined, apiKeys: undefined, ...opts.services };
+      const mounts = [...(opts.mounts ?? [])];
+      if (opts.config.identity) {
+        identity = await createIdentityService({ db, clock, log: opts.log.child({ component: 'identity' }), emit: events.emit, config: opts.config.identity });
+        services.localIssuer = identity.issuer;
+        services.apiKeys = identity.apiKeys;
+        mounts.push({ prefix: identity.config.prefix, handle: identity.handle });
+      }
       const policies = buildPolicies(opts.config.policies, services);
       const certificate = await certificateFor(opts.config, opts.log, clock);
-      const events = new EventBus();
       const gateway = await Gateway.start({
         config: opts.config,
         apis,
         policies,
-        mounts: opts.mounts ?? [],
+        mounts,
         clock,
         log: opts.log,
         emit: events.emit,
@@ -109,8 +123,9 @@ export class App {
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
       });
       admin.setReady(true);
-      return new App(events, opts, db, gateway, admin, services);
+      return new App(events, opts, db, gateway, admin, services, identity, mounts);
     } catch (err) {
+      await identity?.close();
       await db.close();
       throw err;
     }
@@ -127,7 +142,10 @@ export class App {
       const apis = await loadApis(config);
       const policies = buildPolicies(config.policies, this.services);
       const certificate = await certificateFor(config, this.opts.log, this.services.clock);
-      await this.gateway.reload({ config, apis, policies, mounts: this.opts.mounts ?? [], ...(certificate ? { certificate } : {}) });
+      if (JSON.stringify(config.identity) !== JSON.stringify(this.opts.config.identity)) {
+        this.opts.log.warn('identity settings changed: they apply at the next restart, not on reload');
+      }
+      await this.gateway.reload({ config, apis, policies, mounts: this.mounts, ...(certificate ? { certificate } : {}) });
       this.opts = { ...this.opts, config };
       this.events.emit({ type: 'config-reload', at: this.services.clock.now(), outcome: 'success' });
       return { ok: true };
@@ -141,6 +159,7 @@ export class App {
   async stop(): Promise<void> {
     this.admin.setReady(false);
     await this.gateway.close();
+    await this.identity?.close();
     await this.admin.close();
     await this.db.close();
   }

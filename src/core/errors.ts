@@ -17,6 +17,7 @@ export const problemTypes = {
   'invalid-header': { status: 400, title: 'Invalid request header' },
   'request-smuggling': { status: 400, title: 'Ambiguous message framing' },
   'payload-too-large': { status: 413, title: 'Payload Too Large' },
+  'uri-too-long': { status: 414, title: 'URI Too Long' },
   'headers-too-large': { status: 431, title: 'Request Header Fields Too Large' },
   'request-timeout': { status: 408, title: 'Request Timeout' },
   'unsupported-media-type': { status: 415, title: 'Unsupported Media Type' },
@@ -40,6 +41,7 @@ export const problemTypes = {
   'gateway-timeout': { status: 504, title: 'Gateway Timeout' },
   'upstream-error': { status: 502, title: 'Upstream error' },
   'internal': { status: 500, title: 'Internal Server Error' },
+  'account-locked': { status: 403, title: 'Account locked; an administrator must unlock it' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof problemTypes;

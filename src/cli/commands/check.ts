@@ -9,7 +9,8 @@ import {
   type ConfigError,
 } from '../../core/config-loader.ts';
 import { checkOpenApiFile } from '../../core/openapi-loader.ts';
-import { configSchema, type RampartConfig } from '../../gateway/config.ts';
+import type { RampartConfig } from '../../gateway/config.ts';
+import { configSchema } from '../config-schema.ts';
 
 const usage = `Usage: rampart check [-c FILE]
 

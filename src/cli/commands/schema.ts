@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { toJsonSchema, writeJsonSchema } from '../../core/config-loader.ts';
-import { configSchema } from '../../gateway/config.ts';
+import { configSchema } from '../config-schema.ts';
 
 const usage = `Usage: rampart schema [--out FILE]
 

@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { configSchema as gatewayConfigSchema } from '../gateway/config.ts';
+import { identityConfigSchema } from '../identity/index.ts';
+
+/**
+ * The whole rampart.yaml: the gateway's sections plus the feature sections the CLI
+ * composes (the identity service). Composed here because features never import each
+ * other (docs/architecture.md). `identity:` present = the identity service is on.
+ */
+// Present = on: the section gets no default of its own here, only its fields do.
+const { default: _noDefault, ...identitySection } = identityConfigSchema;
+
+export const configSchema = Type.Object(
+  {
+    ...gatewayConfigSchema.properties,
+    identity: Type.Optional({
+      ...identitySection,
+      description: 'Built-in identity service (users, MFA, tokens, API keys), served under its prefix. Omit to turn it off. See docs/identity.md.',
+    }),
+  },
+  { additionalProperties: false, $id: 'https://rampart.dev/schemas/rampart.json', title: 'rampart.yaml' },
+);
+
+export type RampartFileConfig = Static<typeof configSchema>;
