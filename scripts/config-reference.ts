@@ -1,6 +1,6 @@
 /**
  * Generates the field reference of rampart.yaml from the schema the loader enforces
- * (src/gateway/config.ts) into docs/config.md, between the reference markers.
+ * (src/cli/config-schema.ts: gateway + identity sections) into docs/config.md, between the reference markers.
  *
  *   node --import tsx scripts/config-reference.ts          # rewrite docs/config.md
  *   node --import tsx scripts/config-reference.ts --check  # exit 1 if it is out of date
@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { closeSchema, describeSchema } from '../src/core/config-loader.ts';
-import { configSchema } from '../src/gateway/config.ts';
+import { configSchema } from '../src/cli/config-schema.ts';
 
 type SchemaObject = Record<string, unknown>;
 const isObj = (v: unknown): v is SchemaObject => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { toJsonSchema } from '../src/core/config-loader.ts';
-import { configSchema } from '../src/gateway/config.ts';
+import { configSchema } from '../src/cli/config-schema.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 

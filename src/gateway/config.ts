@@ -120,7 +120,6 @@ export const configSchema = Type.Object(
       description: 'Per-policy settings by policy name (see docs/policies.md), e.g. cors: { origins: [...] }.',
       default: {},
     }),
-    identity: Type.Optional(Type.Unknown({ description: 'Built-in identity service settings (docs/identity.md).' })),
     apis: Type.Array(apiSchema, { description: 'Protected APIs, one entry per API with its versions.', default: [] }),
     log: Type.Object(
       { level: Type.String({ enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' }) },

@@ -39,7 +39,11 @@ export interface LoadedApi {
 /** A handler Rampart serves itself under a path prefix (the identity service). */
 export interface Mount {
   prefix: string;
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /**
+   * Serves the request. The gateway has already read the body (bounded by
+   * limits.maxBodyBytes) and resolved the client address behind trusted proxies.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, clientIp: string): Promise<void>;
 }
 
 /** Everything a (re)load builds; swapped atomically on SIGHUP. */
@@ -351,7 +355,7 @@ export class Gateway {
     for (const m of rt.mounts) {
       if (ctx.path === m.prefix || ctx.path.startsWith(m.prefix + '/')) {
         for (const k in ctx.responseHeaders) res.setHeader(k, ctx.responseHeaders[k]!);
-        await m.handle(req, res);
+        await m.handle(req, res, ctx.body, ctx.ip);
         this.emitRequest(ctx, res.statusCode, m.prefix + '/*');
         return;
       }
