@@ -131,6 +131,17 @@ describe('rampart start (a real process)', () => {
     // Path tricks never reach the lab.
     const trick = await rawTls(gw, 'GET /v2/patients/%2e%2e/admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     expect(trick).toMatch(/^HTTP\/1\.1 400 /);
+    // The identity service is mounted under /auth, behind the same TLS listener.
+    const jwks = await call(`${gw}/auth/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
+    expect((jwks.json() as { keys: Array<{ alg: string }> }).keys[0]!.alg).toBe('ES256');
+    const login = await call(`${gw}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'nobody', password: 'not-the-password-1' }),
+    });
+    expect(login.status).toBe(401);
+    expect(login.json()).toMatchObject({ type: 'https://rampart.dev/problems/invalid-credentials' });
     running.child.kill('SIGINT');
     expect(await running.exit).toBe(0);
   });

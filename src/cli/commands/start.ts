@@ -63,11 +63,21 @@ const start: Command = {
       } else {
         const dataDir = resolve(args.values.data ?? 'data');
         lab = await startLab({ mode: 'vulnerable' });
+        const origin = `https://localhost:${publicPort || 8443}`;
         const config = configFromObject(
           {
             listen: { host: '127.0.0.1', port: publicPort ?? 8443, tls: { devCertDir: resolve(dataDir, 'tls') } },
             admin: { port: adminPort ?? 9901 },
             store: `sqlite://${resolve(dataDir, 'rampart.db')}`,
+            // The lab authenticates its users itself (its JWT flaws are part of the
+            // workshop), so the gateway's authenticate/mfa stay off in front of it; the
+            // built-in identity service runs under /auth to try MFA (docs/workshop.md).
+            policies: { authenticate: { enabled: false }, mfa: { enabled: false } },
+            identity: {
+              issuer: `${origin}/auth`,
+              keyFile: resolve(dataDir, 'identity-kek.key'),
+              passkeys: { rpId: 'localhost', origins: [origin] },
+            },
             apis: [
               {
                 name: 'clinic',
@@ -102,6 +112,11 @@ const start: Command = {
       io.out(`    curl -k ${url}/v2/health`);
       io.out(`    curl -k '${url}/v2/patients/1/../../admin'     # path trick: 400 from the gateway`);
       io.out(`  Demo users: ${DEMO_USERS.map((u) => u.username).join(', ')} (see docs/lab.md)`);
+    }
+    if (app.identity) {
+      io.out('');
+      io.out(`  Identity / MFA    ${app.identity.config.issuer}/ui   (JWKS: ${app.identity.config.issuer}/.well-known/jwks.json)`);
+      if (lab) io.out(`  Create a user:    npx rampart users add --admin alice --store sqlite://${resolve(args.values.data ?? 'data', 'rampart.db')}`);
     }
     io.out('');
     io.out('  Ctrl-C stops everything cleanly; SIGHUP reloads the config.');
