@@ -1,8 +1,9 @@
 // The floor: a bare node:http reverse proxy over an undici Pool, no policies at all.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream';
 import { Pool } from 'undici';
+// The same body pump as the gateway, so the floor is the best bare proxy, not a slower one.
+import { pump } from '../src/gateway/upstream.ts';
 
 const upstream = process.argv[2]!;
 const pool = new Pool(upstream, { connections: 64, pipelining: 1 });
@@ -15,7 +16,7 @@ const server = http.createServer(async (req, res) => {
     delete (r.headers as Record<string, unknown>)['connection'];
     delete (r.headers as Record<string, unknown>)['keep-alive'];
     res.writeHead(r.statusCode, r.headers as http.OutgoingHttpHeaders);
-    pipeline(r.body, res, () => {});
+    pump(r.body, res);
   } catch {
     res.writeHead(502);
     res.end();

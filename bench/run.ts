@@ -5,7 +5,11 @@
  * missing) at 50 connections, in interleaved rounds to spread machine drift; prints
  * req/s, p50, p99, peak RSS and the ratio rampart/bare. Figures go in docs/performance.md.
  *
- * Env: BENCH_DURATION (s per round, default 10), BENCH_ROUNDS (default 2),
+ * Besides throughput it reports the proxy process's CPU time per request (from
+ * /proc/<pid>/stat), which is steadier than req/s on a shared 2-core machine.
+ * Figures are medians over the rounds.
+ *
+ * Env: BENCH_DURATION (s per round, default 6), BENCH_ROUNDS (default 4),
  *      BENCH_CONNECTIONS (default 50), BENCH_SCENARIOS (comma list, default all).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,8 +20,8 @@ import { dirname, join } from 'node:path';
 import { scenarios } from './scenarios.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const duration = Number(process.env.BENCH_DURATION ?? 10);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const duration = Number(process.env.BENCH_DURATION ?? 6);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const selected = (process.env.BENCH_SCENARIOS ?? Object.keys(scenarios).join(',')).split(',').filter((s) => scenarios[s]);
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
@@ -54,6 +58,20 @@ interface Result {
   p50: number;
   p99: number;
   errors: number;
+  /** Proxy CPU microseconds per request. */
+  cpuUs?: number;
+  requests?: number;
+}
+
+const CLK_TCK = 100;
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
 }
 
 function parseWrkLatency(v: string): number {
@@ -65,7 +83,7 @@ function parseWrkLatency(v: string): number {
 
 async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Result> {
   if (hasWrk) {
-    const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency'];
+    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
     const out = await new Promise<string>((resolve) => {
       const c = spawn('wrk', [...args, url]);
@@ -74,16 +92,17 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
       c.on('exit', () => resolve(s));
     });
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
     const p50 = parseWrkLatency(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
     const p99 = parseWrkLatency(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
     const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-    return { rps, p50, p99, errors };
+    return { rps, p50, p99, errors, requests };
   }
   const { default: autocannon } = await import('autocannon');
   const r = await autocannon({ url, connections, duration: seconds, headers });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, requests: r.requests.average * seconds };
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -95,29 +114,37 @@ async function main(): Promise<void> {
   targets.push({ name: 'bare-proxy', started: await startProcess('bare-proxy.ts', [upstreamUrl]), results: [] });
   for (const s of selected) targets.push({ name: `rampart:${s}`, started: await startProcess('rampart-proxy.ts', [upstreamUrl, s]), results: [] });
 
-  console.log(`load: ${hasWrk ? 'wrk -t2' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream`);
+  console.log(`load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream`);
   for (const t of targets) await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, 2); // warm-up (JIT, pools)
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
+      const cpu0 = cpuSeconds(t.started.child.pid!);
       const res = await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, duration);
+      res.cpuUs = ((cpuSeconds(t.started.child.pid!) - cpu0) * 1e6) / (res.requests ?? res.rps * duration);
       t.results.push(res);
-      console.log(`  round ${r + 1} ${t.name.padEnd(22)} ${fmt(res.rps)} req/s  p50 ${fmt(res.p50, 2)} ms  p99 ${fmt(res.p99, 2)} ms  errors ${res.errors}`);
+      console.log(`  round ${r + 1} ${t.name.padEnd(22)} ${fmt(res.rps)} req/s  p50 ${fmt(res.p50, 2)} ms  p99 ${fmt(res.p99, 2)} ms  cpu ${fmt(res.cpuUs)} µs/req  errors ${res.errors}`);
     }
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
   const summary = targets.map((t) => ({
     name: t.name,
-    rps: mean(t.results.map((x) => x.rps)),
-    p50: mean(t.results.map((x) => x.p50)),
-    p99: mean(t.results.map((x) => x.p99)),
+    rps: median(t.results.map((x) => x.rps)),
+    p50: median(t.results.map((x) => x.p50)),
+    p99: median(t.results.map((x) => x.p99)),
+    cpu: median(t.results.map((x) => x.cpuUs ?? NaN)),
     errors: t.results.reduce((a, x) => a + x.errors, 0),
     rss: peakRssMb(t.started.child.pid!),
   }));
   const bare = summary[0]!;
-  console.log('\ntarget                  req/s     p50 ms   p99 ms   peak RSS MB   errors   ratio vs bare   +p50 ms');
+  console.log('\nmedians over rounds');
+  console.log('target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare   +p50 ms');
   for (const s of summary) {
     console.log(
-      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${(s.rps / bare.rps).toFixed(3).padStart(13)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
+      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${(s.rps / bare.rps).toFixed(3).padStart(13)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
     );
   }
   for (const t of targets) t.started.child.kill('SIGTERM');

@@ -24,7 +24,7 @@ export function checkRequestTarget(url: string): PathCheck {
     if (FORBIDDEN_ESCAPE.test(path)) return { ok: false, reason: 'encoded slash, backslash or control character in path' };
     if (!decodesAsUtf8(path)) return { ok: false, reason: 'percent-encoding in path is not valid UTF-8' };
   }
-  if (path.length > 1 && (path.includes('//') || hasDotSegment(path))) {
+  if (path.length > 1 && (path.includes('//') || ((path.includes('.') || path.includes('%')) && hasDotSegment(path)))) {
     return { ok: false, reason: 'empty or dot segments in path' };
   }
   if (query.length > 0 && (BAD_ESCAPE.test(query) || hasControl(query) || query.includes('%00'))) {

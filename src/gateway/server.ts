@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { pipeline } from 'node:stream';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { problem, PROBLEM_CONTENT_TYPE, type Problem, type ProblemCode } from '../core/errors.ts';
 import type { RampartEvent } from '../core/events.ts';
@@ -16,7 +15,7 @@ import { checkRequestTarget } from './path.ts';
 import type { Denial, Policy, RequestContext, ResponseContext, RouteMatch } from './policy.ts';
 import { Router, type RouteResult } from './router.ts';
 import { TLS13_OPTIONS, checkExpiry, type CertPair } from './tls.ts';
-import { Upstreams, cleanResponseHeaders, looksLikeLeak, upstreamHeaders } from './upstream.ts';
+import { Upstreams, cleanResponseHeaders, looksLikeLeak, pump, upstreamHeaders } from './upstream.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -457,9 +456,7 @@ export class Gateway {
       return;
     }
     this.write(ctx, res, resCtx, undefined);
-    pipeline(up.body, res, (err) => {
-      if (err && !res.destroyed) res.destroy();
-    });
+    pump(up.body, res);
   }
 
   private write(ctx: Context, res: ServerResponse, resCtx: ResponseContext, body: Buffer | undefined): void {

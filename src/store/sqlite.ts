@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,6 +11,13 @@ export interface SqliteOptions {
   statementCacheSize?: number;
   /** How long a write waits for another process's lock, in ms. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * How long a call waits for a transaction of this process to release the connection,
+   * in ms, before it is rejected. Default 5000. A call on the outer handle made from
+   * inside `transaction()` would wait for itself; it fails after this time with advice
+   * to use the tx handle.
+   */
+  lockTimeoutMs?: number;
 }
 
 interface Cached {
@@ -42,8 +48,8 @@ function toSqlite(v: SqlValue | undefined): unknown {
  * at once. `transaction(fn)` takes an async mutex for its whole duration (BEGIN IMMEDIATE
  * … COMMIT/ROLLBACK); statements and transactions issued on this outer handle meanwhile
  * wait in FIFO order until it ends. Inside `fn`, use only the `tx` handle: calling the
- * outer handle from the transaction's own async context would wait for itself, so it
- * rejects at once with an explanatory error instead of deadlocking. `tx.transaction()`
+ * outer handle from inside `fn` would wait for itself until `lockTimeoutMs` (5 s) and then
+ * reject with an explanatory error. `tx.transaction()`
  * nests with a SAVEPOINT.
  */
 export class SqliteDb implements Db {
@@ -52,10 +58,9 @@ export class SqliteDb implements Db {
   readonly conn: Database.Database;
   private readonly cache = new Map<string, Cached>();
   private readonly cacheSize: number;
-  private readonly als = new AsyncLocalStorage<TxToken>();
+  private readonly lockTimeoutMs: number;
   private locked = false;
   private readonly waiters: Array<() => void> = [];
-  private currentTx: TxToken | undefined;
   private txCounter = 0;
   private spCounter = 0;
   private closed = false;
@@ -75,6 +80,7 @@ export class SqliteDb implements Db {
     this.conn.pragma('foreign_keys = ON');
     this.conn.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
     this.cacheSize = Math.max(1, opts.statementCacheSize ?? 500);
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 5000;
   }
 
   // ── Db ────────────────────────────────────────────────────────────────────
@@ -99,15 +105,13 @@ export class SqliteDb implements Db {
 
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     this.assertOpen();
-    this.assertNotSelfWait('transaction()');
     await this.acquire();
     const token: TxToken = { id: ++this.txCounter };
     const tx = new SqliteTx(this, token);
-    this.currentTx = token;
     try {
       this.conn.exec('BEGIN IMMEDIATE');
       try {
-        const result = await this.als.run(token, () => fn(tx));
+        const result = await fn(tx);
         tx.done = true;
         this.conn.exec('COMMIT');
         return result;
@@ -118,7 +122,6 @@ export class SqliteDb implements Db {
       }
     } finally {
       tx.done = true;
-      this.currentTx = undefined;
       this.release();
     }
   }
@@ -193,20 +196,11 @@ export class SqliteDb implements Db {
     if (this.closed) throw new Error('The SQLite store is closed');
   }
 
-  private assertNotSelfWait(what: string): void {
-    if (this.currentTx !== undefined && this.als.getStore() === this.currentTx) {
-      throw new Error(
-        `db.${what} was called on the outer store inside db.transaction(); use the tx handle passed to the callback ` +
-          '(the outer handle waits for the transaction to end, so this would deadlock)',
-      );
-    }
-  }
 
   /** Runs `op` now when no transaction holds the connection, else after it (FIFO). */
   private async outer<T>(op: () => T): Promise<T> {
     this.assertOpen();
     if (!this.locked) return op();
-    this.assertNotSelfWait('query()/one()/run()/exec()');
     await this.acquire();
     try {
       return op();
@@ -215,12 +209,34 @@ export class SqliteDb implements Db {
     }
   }
 
+  /**
+   * Takes the connection (FIFO). No AsyncLocalStorage to detect a self-wait: in Node 20
+   * it installs promise hooks for the whole process, a measurable tax on every promise
+   * of the gateway's hot path; the lock-wait timeout turns that mistake into a clear error.
+   */
   private acquire(): Promise<void> {
     if (!this.locked) {
       this.locked = true;
       return Promise.resolve();
     }
-    return new Promise<void>((resolveWait) => this.waiters.push(resolveWait));
+    return new Promise<void>((resolveWait, reject) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolveWait();
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1);
+        reject(
+          new Error(
+            `waited ${this.lockTimeoutMs} ms for a transaction to release the SQLite connection; if this call is inside ` +
+              'db.transaction(), use the tx handle passed to the callback (the outer handle waits for the transaction to end)',
+          ),
+        );
+      }, this.lockTimeoutMs);
+      timer.unref();
+      this.waiters.push(waiter);
+    });
   }
 
   private release(): void {

@@ -356,15 +356,20 @@ forEachStore(
         expect(await outer).toEqual({ note: 'in-tx' });
       });
 
-      it('rejects outer-handle calls from inside the transaction instead of deadlocking', async () => {
-        await expect(
-          db.transaction(async () => {
-            await db.query('SELECT 1 AS x');
-          }),
-        ).rejects.toThrow(/use the tx handle/);
-        await expect(db.transaction(() => db.transaction(async () => 1))).rejects.toThrow(
-          /use the tx handle/,
-        );
+      it('rejects outer-handle calls from inside the transaction after the lock timeout instead of hanging', async () => {
+        const quick = new SqliteDb(':memory:', { lockTimeoutMs: 50 });
+        try {
+          await expect(
+            quick.transaction(async () => {
+              await quick.query('SELECT 1 AS x');
+            }),
+          ).rejects.toThrow(/use the tx handle/);
+          await expect(quick.transaction(() => quick.transaction(async () => 1))).rejects.toThrow(/use the tx handle/);
+          // The connection is usable again afterwards.
+          expect(await quick.one('SELECT 2 AS y')).toEqual({ y: 2 });
+        } finally {
+          await quick.close();
+        }
       });
 
       it('keeps working with a tiny statement cache', async () => {
