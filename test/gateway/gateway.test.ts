@@ -21,6 +21,11 @@ describe('gateway over TLS 1.3', () => {
         res.end('{"error":"maintenance"}');
         return;
       }
+      if (req.url === '/v2/items/special') {
+        res.writeHead(200, { 'content-type': 'application/json', vary: 'Origin', 'access-control-allow-origin': '*' });
+        res.end('{}');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', server: 'nginx/1.2.3', 'x-powered-by': 'Express', connection: 'keep-alive, x-hop', 'x-hop': 'secret' });
       res.end(JSON.stringify({ method: req.method, url: req.url, body }));
     });
@@ -170,6 +175,11 @@ describe('gateway over TLS 1.3', () => {
     expect(ok.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(ok.headers['access-control-allow-credentials']).toBe('true');
     expect(ok.headers.vary).toContain('Origin');
+    expect(ok.headers.vary).toBe('Origin');
+    // An upstream that already varies on Origin (and reflects '*') is not duplicated or trusted.
+    const upVary = await call(`${gw.url}/v2/items/special`, { headers: { origin: 'https://evil.example' } });
+    expect(upVary.headers.vary).toBe('Origin');
+    expect(upVary.headers['access-control-allow-origin']).toBeUndefined();
     const evil = await call(`${gw.url}/v2/items`, { headers: { origin: 'https://evil.example' } });
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
     expect(evil.headers['access-control-allow-credentials']).toBeUndefined();

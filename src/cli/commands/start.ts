@@ -110,7 +110,8 @@ const start: Command = {
       io.out('');
       io.out('  Try it (the development certificate is self-signed, hence -k):');
       io.out(`    curl -k ${url}/v2/health`);
-      io.out(`    curl -k '${url}/v2/patients/1/../../admin'     # path trick: 400 from the gateway`);
+      io.out(`    curl -k --path-as-is '${url}/v2/records/1/../../debug'   # path trick: 400 from the gateway`);
+      io.out(`    curl -k ${url}/debug/vars                            # undocumented endpoint: 404`);
       io.out(`  Demo users: ${DEMO_USERS.map((u) => u.username).join(', ')} (see docs/lab.md)`);
     }
     if (app.identity) {

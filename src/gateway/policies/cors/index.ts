@@ -69,7 +69,9 @@ export const cors: PolicyDefinition<typeof schema> = {
         delete h['access-control-allow-credentials'];
         const origin = ctx.headers.origin;
         if (origin === undefined) return;
-        h.vary = h.vary ? `${String(h.vary)}, Origin` : 'Origin';
+        const vary = h.vary === undefined ? '' : String(h.vary);
+        if (!vary) h.vary = 'Origin';
+        else if (!/(?:^|,)\s*(?:origin|\*)\s*(?:,|$)/i.test(vary)) h.vary = `${vary}, Origin`;
         if (!allowed.has(origin.toLowerCase())) return;
         h['access-control-allow-origin'] = origin;
         if (options.credentials) h['access-control-allow-credentials'] = 'true';
