@@ -7,16 +7,17 @@ import { identityConfigSchema } from '../identity/index.ts';
  * composes (the identity service). Composed here because features never import each
  * other (docs/architecture.md). `identity:` present = the identity service is on.
  */
-// Present = on: the section gets no default of its own here, only its fields do.
-const { default: _noDefault, ...identitySection } = identityConfigSchema;
-
 export const configSchema = Type.Object(
   {
     ...gatewayConfigSchema.properties,
-    identity: Type.Optional({
-      ...identitySection,
-      description: 'Built-in identity service (users, MFA, tokens, API keys), served under its prefix. Omit to turn it off. See docs/identity.md.',
-    }),
+    // Present = on: the section has no default of its own here, only its fields do.
+    identity: Type.Optional(
+      Type.Object(identityConfigSchema.properties, {
+        additionalProperties: false,
+        description:
+          'Built-in identity service (users, MFA, tokens, API keys), served under its prefix. Omit to turn it off. See docs/identity.md.',
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'https://rampart.dev/schemas/rampart.json', title: 'rampart.yaml' },
 );
