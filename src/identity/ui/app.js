@@ -4,7 +4,6 @@
 //
 // Tokens are kept in this closure only: never in localStorage/sessionStorage/cookies
 // (an XSS could read storage, and a reload simply signs the user out).
-/* global location, document, window, navigator, fetch, atob, btoa, TextDecoder, CSSStyleSheet */
 'use strict';
 
 (() => {
