@@ -14,7 +14,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['*/gateway/*', '*/identity/*', '*/monitor/*', '*/scanner/*', '*/lab/*'], message: 'core must not import feature folders' }] },
+        {
+          patterns: [
+            {
+              group: ['*/gateway/*', '*/identity/*', '*/monitor/*', '*/scanner/*', '*/lab/*'],
+              message: 'core must not import feature folders',
+            },
+          ],
+        },
       ],
     },
     files: ['src/core/**/*.ts'],

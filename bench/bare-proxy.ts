@@ -7,12 +7,25 @@ import { pump } from '../src/gateway/upstream.ts';
 
 const upstream = process.argv[2]!;
 const pool = new Pool(upstream, { connections: 64, pipelining: 1 });
-const HOP = new Set(['connection', 'keep-alive', 'host', 'transfer-encoding', 'te', 'upgrade', 'proxy-connection']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'host',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'proxy-connection',
+]);
 const server = http.createServer(async (req, res) => {
   try {
     const headers: string[] = [];
     for (const k in req.headers) if (!HOP.has(k)) headers.push(k, String(req.headers[k]));
-    const r = await pool.request({ path: req.url!, method: req.method as 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req });
+    const r = await pool.request({
+      path: req.url!,
+      method: req.method as 'GET',
+      headers,
+      body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+    });
     delete (r.headers as Record<string, unknown>)['connection'];
     delete (r.headers as Record<string, unknown>)['keep-alive'];
     res.writeHead(r.statusCode, r.headers as http.OutgoingHttpHeaders);

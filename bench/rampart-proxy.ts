@@ -25,6 +25,16 @@ const config = configFromObject(
   },
   dir,
 );
-const app = await App.start({ config, baseDir: dir, log: silentLogger, ...(scenario.prepare ? await scenario.prepare(dir) : {}) });
-process.stdout.write(JSON.stringify({ port: app.gateway.port, ...(scenario.headers ? { headers: await scenario.headers() } : {}) }) + '\n');
+const app = await App.start({
+  config,
+  baseDir: dir,
+  log: silentLogger,
+  ...(scenario.prepare ? await scenario.prepare(dir) : {}),
+});
+process.stdout.write(
+  JSON.stringify({
+    port: app.gateway.port,
+    ...(scenario.headers ? { headers: await scenario.headers() } : {}),
+  }) + '\n',
+);
 process.on('SIGTERM', () => void app.stop().then(() => process.exit(0)));

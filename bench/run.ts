@@ -23,7 +23,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const duration = Number(process.env.BENCH_DURATION ?? 6);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const selected = (process.env.BENCH_SCENARIOS ?? Object.keys(scenarios).join(',')).split(',').filter((s) => scenarios[s]);
+const selected = (process.env.BENCH_SCENARIOS ?? Object.keys(scenarios).join(','))
+  .split(',')
+  .filter((s) => scenarios[s]);
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 
 interface Started {
@@ -33,7 +35,9 @@ interface Started {
 }
 
 function startProcess(script: string, args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (line) => {
@@ -102,7 +106,13 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
   }
   const { default: autocannon } = await import('autocannon');
   const r = await autocannon({ url, connections, duration: seconds, headers });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, requests: r.requests.average * seconds };
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    requests: r.requests.average * seconds,
+  };
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -111,10 +121,21 @@ async function main(): Promise<void> {
   const upstream = await startProcess('upstream.ts', []);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const targets: Array<{ name: string; started: Started; results: Result[] }> = [];
-  targets.push({ name: 'bare-proxy', started: await startProcess('bare-proxy.ts', [upstreamUrl]), results: [] });
-  for (const s of selected) targets.push({ name: `rampart:${s}`, started: await startProcess('rampart-proxy.ts', [upstreamUrl, s]), results: [] });
+  targets.push({
+    name: 'bare-proxy',
+    started: await startProcess('bare-proxy.ts', [upstreamUrl]),
+    results: [],
+  });
+  for (const s of selected)
+    targets.push({
+      name: `rampart:${s}`,
+      started: await startProcess('rampart-proxy.ts', [upstreamUrl, s]),
+      results: [],
+    });
 
-  console.log(`load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream`);
+  console.log(
+    `load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream`,
+  );
   for (const t of targets) await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, 2); // warm-up (JIT, pools)
   for (let r = 0; r < rounds; r++) {
     for (const t of targets) {
@@ -122,7 +143,9 @@ async function main(): Promise<void> {
       const res = await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, duration);
       res.cpuUs = ((cpuSeconds(t.started.child.pid!) - cpu0) * 1e6) / (res.requests ?? res.rps * duration);
       t.results.push(res);
-      console.log(`  round ${r + 1} ${t.name.padEnd(22)} ${fmt(res.rps)} req/s  p50 ${fmt(res.p50, 2)} ms  p99 ${fmt(res.p99, 2)} ms  cpu ${fmt(res.cpuUs)} µs/req  errors ${res.errors}`);
+      console.log(
+        `  round ${r + 1} ${t.name.padEnd(22)} ${fmt(res.rps)} req/s  p50 ${fmt(res.p50, 2)} ms  p99 ${fmt(res.p99, 2)} ms  cpu ${fmt(res.cpuUs)} µs/req  errors ${res.errors}`,
+      );
     }
   }
   const median = (xs: number[]) => {
@@ -142,9 +165,12 @@ async function main(): Promise<void> {
   const bare = summary[0]!;
   // Targets measured in the same round share the machine's state (this VM's speed drifts
   // between rounds): the median of per-round ratios is steadier than a ratio of medians.
-  const roundRatio = (t: (typeof targets)[number]) => median(t.results.map((x, i) => x.rps / targets[0]!.results[i]!.rps));
+  const roundRatio = (t: (typeof targets)[number]) =>
+    median(t.results.map((x, i) => x.rps / targets[0]!.results[i]!.rps));
   console.log('\nmedians over rounds');
-  console.log('target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare (per round)   +p50 ms');
+  console.log(
+    'target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare (per round)   +p50 ms',
+  );
   summary.forEach((s, i) => {
     console.log(
       `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${roundRatio(targets[i]!).toFixed(3).padStart(25)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,

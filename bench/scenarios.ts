@@ -1,5 +1,10 @@
 /** Benchmark scenarios for the rampart side: its contract and its policy settings. */
-import { keyPair, signToken, TestLocalIssuer, type TestKeyPair } from '../src/gateway/policies/authenticate/testing.ts';
+import {
+  keyPair,
+  signToken,
+  TestLocalIssuer,
+  type TestKeyPair,
+} from '../src/gateway/policies/authenticate/testing.ts';
 export interface Scenario {
   description: string;
   spec: string;

@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net';
 
 const body = Buffer.from(
   JSON.stringify({
-    items: Array.from({ length: 12 }, (_, i) => ({ id: i + 1, name: `item-${i + 1}`, price: 10 + i, tags: ['a', 'b'] })),
+    items: Array.from({ length: 12 }, (_, i) => ({
+      id: i + 1,
+      name: `item-${i + 1}`,
+      price: 10 + i,
+      tags: ['a', 'b'],
+    })),
   }).slice(0, 1000),
 );
 const server = http.createServer((req, res) => {

@@ -16,11 +16,13 @@ describe('generated files are current', () => {
   });
 
   it('the field reference in docs/config.md matches configSchema (regenerate: node --import tsx scripts/config-reference.ts)', async () => {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/config-reference.ts', '--check'], { cwd: ROOT }).catch(
-      (e: { stdout: string; stderr: string; code: number }) => {
-        throw new Error(`config reference is stale (exit ${e.code}): ${e.stdout}${e.stderr}`);
-      },
-    );
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/config-reference.ts', '--check'],
+      { cwd: ROOT },
+    ).catch((e: { stdout: string; stderr: string; code: number }) => {
+      throw new Error(`config reference is stale (exit ${e.code}): ${e.stdout}${e.stderr}`);
+    });
     expect(`${stdout}${stderr}`).not.toMatch(/stale|differs/i);
   });
 });

@@ -14,7 +14,9 @@ describe('policy documentation', () => {
         /* documented in policies.md only */
       }
       expect(main).toContain(`\`${name}\``);
-      const props = Object.keys((definition.schema as { properties?: Record<string, unknown> }).properties ?? {});
+      const props = Object.keys(
+        (definition.schema as { properties?: Record<string, unknown> }).properties ?? {},
+      );
       for (const p of props) expect(doc, `option ${name}.${p}`).toContain(`\`${p}\``);
     });
   }

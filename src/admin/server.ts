@@ -25,10 +25,18 @@ export class AdminServer {
     private readonly checks: ReadinessCheck[],
     private readonly routes: AdminRoute[],
   ) {
-    this.server = http.createServer({ headersTimeout: 5000, requestTimeout: 10000 }, (req, res) => void this.handle(req, res));
+    this.server = http.createServer(
+      { headersTimeout: 5000, requestTimeout: 10000 },
+      (req, res) => void this.handle(req, res),
+    );
   }
 
-  static async start(opts: { host: string; port: number; checks?: ReadinessCheck[]; routes?: AdminRoute[] }): Promise<AdminServer> {
+  static async start(opts: {
+    host: string;
+    port: number;
+    checks?: ReadinessCheck[];
+    routes?: AdminRoute[];
+  }): Promise<AdminServer> {
     const s = new AdminServer(opts.checks ?? [], opts.routes ?? []);
     await new Promise<void>((resolve, reject) => {
       s.server.once('error', reject);
@@ -82,6 +90,10 @@ export class AdminServer {
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }

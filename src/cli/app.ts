@@ -30,7 +30,12 @@ export async function readConfig(path: string): Promise<{ config: RampartConfig;
 
 /** Validates an in-memory config object the same way as a file. */
 export function configFromObject(value: unknown, baseDir: string): RampartConfig {
-  const r = parseConfig<RampartConfig>(JSON.stringify(value), resolve(baseDir, '(built-in config).json'), configSchema, { baseDir });
+  const r = parseConfig<RampartConfig>(
+    JSON.stringify(value),
+    resolve(baseDir, '(built-in config).json'),
+    configSchema,
+    { baseDir },
+  );
   if (r.errors.length || !r.config) throw new StartupErrors(r.errors);
   return r.config;
 }
@@ -44,7 +49,12 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
     for (const v of api.versions) {
       try {
         const document = await loadOpenApi(v.spec);
-        versions.push({ base: v.base, document, upstream: v.upstream ?? api.upstream, stripBase: v.stripBase });
+        versions.push({
+          base: v.base,
+          document,
+          upstream: v.upstream ?? api.upstream,
+          stripBase: v.stripBase,
+        });
       } catch (err) {
         if (err instanceof OpenApiErrors) errors.push(...err.errors);
         else errors.push({ file: v.spec, path: '', message: (err as Error).message });
@@ -97,10 +107,23 @@ export class App {
     let identity: IdentityService | undefined;
     try {
       const events = new EventBus();
-      const services: PolicyServices = { clock, log: opts.log, db, localIssuer: undefined, apiKeys: undefined, ...opts.services };
+      const services: PolicyServices = {
+        clock,
+        log: opts.log,
+        db,
+        localIssuer: undefined,
+        apiKeys: undefined,
+        ...opts.services,
+      };
       const mounts = [...(opts.mounts ?? [])];
       if (opts.config.identity) {
-        identity = await createIdentityService({ db, clock, log: opts.log.child({ component: 'identity' }), emit: events.emit, config: opts.config.identity });
+        identity = await createIdentityService({
+          db,
+          clock,
+          log: opts.log.child({ component: 'identity' }),
+          emit: events.emit,
+          config: opts.config.identity,
+        });
         services.localIssuer = identity.issuer;
         services.apiKeys = identity.apiKeys;
         mounts.push({ prefix: identity.config.prefix, handle: identity.handle });
@@ -145,13 +168,24 @@ export class App {
       if (JSON.stringify(config.identity) !== JSON.stringify(this.opts.config.identity)) {
         this.opts.log.warn('identity settings changed: they apply at the next restart, not on reload');
       }
-      await this.gateway.reload({ config, apis, policies, mounts: this.mounts, ...(certificate ? { certificate } : {}) });
+      await this.gateway.reload({
+        config,
+        apis,
+        policies,
+        mounts: this.mounts,
+        ...(certificate ? { certificate } : {}),
+      });
       this.opts = { ...this.opts, config };
       this.events.emit({ type: 'config-reload', at: this.services.clock.now(), outcome: 'success' });
       return { ok: true };
     } catch (err) {
       const error = (err as Error).message;
-      this.events.emit({ type: 'config-reload', at: this.services.clock.now(), outcome: 'failure', detail: error.slice(0, 500) });
+      this.events.emit({
+        type: 'config-reload',
+        at: this.services.clock.now(),
+        outcome: 'failure',
+        detail: error.slice(0, 500),
+      });
       return { ok: false, error };
     }
   }
@@ -165,7 +199,11 @@ export class App {
   }
 }
 
-async function certificateFor(config: RampartConfig, log: Logger, clock: Clock): Promise<CertPair | undefined> {
+async function certificateFor(
+  config: RampartConfig,
+  log: Logger,
+  clock: Clock,
+): Promise<CertPair | undefined> {
   const tls = config.listen.tls;
   if (!tls.enabled) return undefined;
   return loadCertificate({ cert: tls.cert, key: tls.key, devCertDir: tls.devCertDir }, log, clock);

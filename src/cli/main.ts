@@ -26,7 +26,7 @@ async function help(io: CommandIO): Promise<void> {
     const cmd = await load(name);
     if (cmd) io.out(`  ${name.padEnd(12)} ${cmd.summary}`);
   }
-  io.out('\nrampart help <command> shows a command\'s options.');
+  io.out("\nrampart help <command> shows a command's options.");
 }
 
 /** Runs the CLI with the given arguments; returns the exit code. */

@@ -24,23 +24,26 @@ export const problemTypes = {
   'tls-required': { status: 403, title: 'TLS required' },
   'ip-denied': { status: 403, title: 'Client address not allowed' },
   'cors-denied': { status: 403, title: 'Origin not allowed' },
-  'unauthenticated': { status: 401, title: 'Authentication required' },
+  unauthenticated: { status: 401, title: 'Authentication required' },
   'invalid-token': { status: 401, title: 'Invalid access token' },
-  'insufficient-user-authentication': { status: 401, title: 'Stronger or more recent authentication required' },
-  'forbidden': { status: 403, title: 'Forbidden' },
+  'insufficient-user-authentication': {
+    status: 401,
+    title: 'Stronger or more recent authentication required',
+  },
+  forbidden: { status: 403, title: 'Forbidden' },
   'mfa-enrollment-required': { status: 403, title: 'A second factor must be enrolled first' },
   'invalid-credentials': { status: 401, title: 'Invalid credentials' },
   'invalid-otp': { status: 401, title: 'Invalid one-time code' },
   'too-many-requests': { status: 429, title: 'Too Many Requests' },
-  'conflict': { status: 409, title: 'Conflict' },
+  conflict: { status: 409, title: 'Conflict' },
   'validation-failed': { status: 422, title: 'Request does not match the contract' },
   'weak-password': { status: 422, title: 'Password rejected' },
-  'gone': { status: 410, title: 'API version retired' },
+  gone: { status: 410, title: 'API version retired' },
   'bad-gateway': { status: 502, title: 'Bad Gateway' },
   'upstream-unavailable': { status: 503, title: 'Upstream unavailable' },
   'gateway-timeout': { status: 504, title: 'Gateway Timeout' },
   'upstream-error': { status: 502, title: 'Upstream error' },
-  'internal': { status: 500, title: 'Internal Server Error' },
+  internal: { status: 500, title: 'Internal Server Error' },
   'account-locked': { status: 403, title: 'Account locked; an administrator must unlock it' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -61,7 +64,10 @@ export interface Problem {
  * @example
  * problem('payload-too-large', { detail: 'Body exceeds 1048576 bytes' })
  */
-export function problem(code: ProblemCode, extra: { detail?: string; status?: number } & Record<string, unknown> = {}): Problem {
+export function problem(
+  code: ProblemCode,
+  extra: { detail?: string; status?: number } & Record<string, unknown> = {},
+): Problem {
   const def = problemTypes[code];
   return { type: PROBLEM_BASE + code, title: def.title, status: extra.status ?? def.status, ...extra };
 }
@@ -73,7 +79,12 @@ export function problem(code: ProblemCode, extra: { detail?: string; status?: nu
 export class ProblemError extends Error {
   readonly problem: Problem;
   readonly headers: Record<string, string>;
-  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  constructor(
+    code: ProblemCode,
+    detail?: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     super(detail ?? problemTypes[code].title);
     this.name = 'ProblemError';
     this.problem = problem(code, { ...(detail !== undefined ? { detail } : {}), ...extra });

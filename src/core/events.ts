@@ -23,7 +23,12 @@ export type RampartEvent =
       /** Problem code when the gateway answered itself. */
       problem?: string;
     })
-  | (EventBase & { type: 'shadow-endpoint'; method: string; path: string; reason: 'unknown-path' | 'method-not-allowed' })
+  | (EventBase & {
+      type: 'shadow-endpoint';
+      method: string;
+      path: string;
+      reason: 'unknown-path' | 'method-not-allowed';
+    })
   | (EventBase & { type: 'denied'; policy: string; problem: string; route?: string; principal?: string })
   | (EventBase & { type: 'bad-request'; problem: string; detail?: string })
   | (EventBase & { type: 'upstream-error'; api: string; status?: number; reason: string })

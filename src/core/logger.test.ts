@@ -12,11 +12,20 @@ describe('logger', () => {
       },
     });
     const log = createLogger({ destination, pretty: false });
-    log.info({ password: 'hunter2-hunter2', user: { token: 'eyJhbGciOi.secret', name: 'ann' }, headers: { authorization: 'Bearer abc.def.ghi' }, code: '123456' }, 'login');
+    log.info(
+      {
+        password: 'hunter2-hunter2',
+        user: { token: 'eyJhbGciOi.secret', name: 'ann' },
+        headers: { authorization: 'Bearer abc.def.ghi' },
+        code: '123456',
+      },
+      'login',
+    );
     const out = lines.join('');
     const parsed = JSON.parse(out) as Record<string, unknown>;
     expect(parsed.msg).toBe('login');
-    for (const secret of ['hunter2-hunter2', 'eyJhbGciOi.secret', 'Bearer abc.def.ghi', '123456']) expect(out).not.toContain(secret);
+    for (const secret of ['hunter2-hunter2', 'eyJhbGciOi.secret', 'Bearer abc.def.ghi', '123456'])
+      expect(out).not.toContain(secret);
     expect(out).toContain('ann');
   });
 });

@@ -7,10 +7,35 @@ export type { Logger };
  * redacted wherever they appear in a logged object.
  */
 export const REDACT_PATHS = [
-  'password', '*.password', 'newPassword', '*.newPassword', 'code', '*.code', 'otp', '*.otp',
-  'secret', '*.secret', 'token', '*.token', 'accessToken', '*.accessToken', 'refreshToken', '*.refreshToken',
-  'apiKey', '*.apiKey', 'key', '*.key', 'authorization', '*.authorization', 'cookie', '*.cookie',
-  'headers.authorization', 'headers.cookie', 'headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie',
+  'password',
+  '*.password',
+  'newPassword',
+  '*.newPassword',
+  'code',
+  '*.code',
+  'otp',
+  '*.otp',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'refreshToken',
+  '*.refreshToken',
+  'apiKey',
+  '*.apiKey',
+  'key',
+  '*.key',
+  'authorization',
+  '*.authorization',
+  'cookie',
+  '*.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-api-key"]',
+  'req.headers.authorization',
+  'req.headers.cookie',
 ];
 
 export interface LogOptions {
@@ -30,7 +55,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
   };
   const pretty = opts.pretty ?? (process.stdout.isTTY === true && !opts.destination);
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+    });
   }
   return opts.destination ? pino(options, opts.destination as DestinationStream) : pino(options);
 }

@@ -3,7 +3,12 @@ import { problem } from '../core/errors.ts';
 import { Chain } from './chain.ts';
 import { deny, type Policy, type RequestContext, type ResponseContext } from './policy.ts';
 
-function recorder(log: string[], name: string, priority: number, opts: { deny?: boolean; async?: boolean } = {}): Policy {
+function recorder(
+  log: string[],
+  name: string,
+  priority: number,
+  opts: { deny?: boolean; async?: boolean } = {},
+): Policy {
   return {
     name,
     priority,
@@ -24,7 +29,10 @@ const res = {} as ResponseContext;
 describe('Chain', () => {
   it('runs requests by ascending priority (ties by name) and responses in reverse', async () => {
     const log: string[] = [];
-    const chain = new Chain([recorder(log, 'c', 300), recorder(log, 'b', 100), recorder(log, 'a', 100, { async: true })], 350);
+    const chain = new Chain(
+      [recorder(log, 'c', 300), recorder(log, 'b', 100), recorder(log, 'a', 100, { async: true })],
+      350,
+    );
     const out = await chain.runRequest(ctx, 0, chain.policies.length);
     expect(out.denial).toBeUndefined();
     await chain.runResponse(ctx, res, out.ran);
@@ -33,7 +41,14 @@ describe('Chain', () => {
 
   it('short-circuits on the first denial; only policies that ran see the response', async () => {
     const log: string[] = [];
-    const chain = new Chain([recorder(log, 'first', 10), recorder(log, 'denier', 20, { deny: true, async: true }), recorder(log, 'never', 30)], 350);
+    const chain = new Chain(
+      [
+        recorder(log, 'first', 10),
+        recorder(log, 'denier', 20, { deny: true, async: true }),
+        recorder(log, 'never', 30),
+      ],
+      350,
+    );
     const out = await chain.runRequest(ctx, 0, chain.policies.length);
     expect(out.policy).toBe('denier');
     expect(out.denial?.problem.status).toBe(403);

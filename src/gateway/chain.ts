@@ -17,7 +17,9 @@ export class Chain {
   private readonly responderIndex: readonly number[];
 
   constructor(policies: readonly Policy[], routePriority: number) {
-    const sorted = [...policies].sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const sorted = [...policies].sort(
+      (a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
     const names = new Set<string>();
     for (const p of sorted) {
       if (names.has(p.name)) throw new Error(`policy '${p.name}' is configured twice`);
@@ -59,7 +61,12 @@ export class Chain {
     return this.runResponseFrom(ctx, res, ran, this.responders.length - 1);
   }
 
-  private runResponseFrom(ctx: RequestContext, res: ResponseContext, ran: number, start: number): void | Promise<void> {
+  private runResponseFrom(
+    ctx: RequestContext,
+    res: ResponseContext,
+    ran: number,
+    start: number,
+  ): void | Promise<void> {
     const list = this.responders;
     const idx = this.responderIndex;
     for (let i = start; i >= 0; i--) {

@@ -9,7 +9,8 @@ const Cidr = Type.String({
   description: 'An IPv4/IPv6 address or CIDR block, e.g. 10.0.0.0/8 or ::1/128',
   minLength: 2,
 });
-const Duration = (description: string, def: number) => Type.Integer({ minimum: 1, description, default: def });
+const Duration = (description: string, def: number) =>
+  Type.Integer({ minimum: 1, description, default: def });
 
 export const tlsSchema = Type.Object(
   {
@@ -17,8 +18,15 @@ export const tlsSchema = Type.Object(
       description: 'TLS on the public listener. Turn off only behind a TLS-terminating trusted proxy.',
       default: true,
     }),
-    cert: Type.Optional(Type.String({ description: 'PEM certificate chain file (relative to this file).', 'x-rampart-path': true })),
-    key: Type.Optional(Type.String({ description: 'PEM private key file (relative to this file).', 'x-rampart-path': true })),
+    cert: Type.Optional(
+      Type.String({
+        description: 'PEM certificate chain file (relative to this file).',
+        'x-rampart-path': true,
+      }),
+    ),
+    key: Type.Optional(
+      Type.String({ description: 'PEM private key file (relative to this file).', 'x-rampart-path': true }),
+    ),
     devCertDir: Type.String({
       description:
         'Where a self-signed development certificate is generated and kept when cert/key are not set.',
@@ -30,7 +38,11 @@ export const tlsSchema = Type.Object(
       default: [30, 7],
     }),
   },
-  { additionalProperties: false, default: {}, description: 'TLS 1.3 only: TLS 1.2 and older handshakes fail.' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'TLS 1.3 only: TLS 1.2 and older handshakes fail.',
+  },
 );
 
 export const listenSchema = Type.Object(
@@ -54,15 +66,26 @@ export const listenSchema = Type.Object(
 
 export const limitsSchema = Type.Object(
   {
-    maxHeaderBytes: Type.Integer({ minimum: 1024, description: 'Total request header size (431 beyond).', default: 16384 }),
-    maxBodyBytes: Type.Integer({ minimum: 0, description: 'Request body size (413 beyond).', default: 1048576 }),
+    maxHeaderBytes: Type.Integer({
+      minimum: 1024,
+      description: 'Total request header size (431 beyond).',
+      default: 16384,
+    }),
+    maxBodyBytes: Type.Integer({
+      minimum: 0,
+      description: 'Request body size (413 beyond).',
+      default: 1048576,
+    }),
     maxJsonDepth: Type.Integer({ minimum: 1, description: 'JSON nesting depth (400 beyond).', default: 32 }),
     maxJsonElements: Type.Integer({
       minimum: 1,
       description: 'Total JSON values (object members + array items) in one body (400 beyond).',
       default: 10000,
     }),
-    headersTimeoutMs: Duration('Time to receive the complete request headers (408 / close: slowloris).', 10000),
+    headersTimeoutMs: Duration(
+      'Time to receive the complete request headers (408 / close: slowloris).',
+      10000,
+    ),
     requestTimeoutMs: Duration('Time to receive the whole request including body (408).', 30000),
     keepAliveTimeoutMs: Duration('Idle keep-alive timeout for client connections.', 5000),
     upstreamConnectTimeoutMs: Duration('Upstream connect timeout (504).', 5000),
@@ -73,15 +96,27 @@ export const limitsSchema = Type.Object(
 
 export const versionSchema = Type.Object(
   {
-    base: Type.String({ pattern: '^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$', description: 'Base path, e.g. /v2.' }),
-    spec: Type.String({ description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).', 'x-rampart-path': true }),
-    upstream: Type.Optional(Type.String({ format: 'uri', description: 'Overrides the API upstream for this version.' })),
+    base: Type.String({
+      pattern: '^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$',
+      description: 'Base path, e.g. /v2.',
+    }),
+    spec: Type.String({
+      description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).',
+      'x-rampart-path': true,
+    }),
+    upstream: Type.Optional(
+      Type.String({ format: 'uri', description: 'Overrides the API upstream for this version.' }),
+    ),
     stripBase: Type.Boolean({
       description: 'Remove the base path before forwarding (the upstream serves /orders, not /v2/orders).',
       default: false,
     }),
-    deprecated: Type.Optional(Type.String({ format: 'date', description: 'Deprecation date (RFC 9745 header).' })),
-    sunset: Type.Optional(Type.String({ format: 'date', description: 'Sunset date; 410 Gone after it (RFC 8594).' })),
+    deprecated: Type.Optional(
+      Type.String({ format: 'date', description: 'Deprecation date (RFC 9745 header).' }),
+    ),
+    sunset: Type.Optional(
+      Type.String({ format: 'date', description: 'Sunset date; 410 Gone after it (RFC 8594).' }),
+    ),
     successor: Type.Optional(Type.String({ description: 'Base path of the successor version.' })),
   },
   { additionalProperties: false },
@@ -89,7 +124,10 @@ export const versionSchema = Type.Object(
 
 export const apiSchema = Type.Object(
   {
-    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'Short name, used in metrics and events.' }),
+    name: Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]*$',
+      description: 'Short name, used in metrics and events.',
+    }),
     upstream: Type.String({ format: 'uri', description: 'Upstream base URL, e.g. http://127.0.0.1:9000.' }),
     connections: Type.Integer({ minimum: 1, description: 'Upstream keep-alive pool size.', default: 64 }),
     versions: Type.Array(versionSchema, { minItems: 1 }),
@@ -102,7 +140,10 @@ export const configSchema = Type.Object(
     listen: listenSchema,
     admin: Type.Object(
       {
-        host: Type.String({ description: 'Admin listener (health, metrics, admin API). Keep on loopback.', default: '127.0.0.1' }),
+        host: Type.String({
+          description: 'Admin listener (health, metrics, admin API). Keep on loopback.',
+          default: '127.0.0.1',
+        }),
         port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Admin port.', default: 9901 }),
       },
       { additionalProperties: false, default: {} },
@@ -117,12 +158,21 @@ export const configSchema = Type.Object(
     }),
     limits: limitsSchema,
     policies: Type.Record(Type.String(), Type.Unknown(), {
-      description: 'Per-policy settings by policy name (see docs/policies.md), e.g. cors: { origins: [...] }.',
+      description:
+        'Per-policy settings by policy name (see docs/policies.md), e.g. cors: { origins: [...] }.',
       default: {},
     }),
-    apis: Type.Array(apiSchema, { description: 'Protected APIs, one entry per API with its versions.', default: [] }),
+    apis: Type.Array(apiSchema, {
+      description: 'Protected APIs, one entry per API with its versions.',
+      default: [],
+    }),
     log: Type.Object(
-      { level: Type.String({ enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' }) },
+      {
+        level: Type.String({
+          enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+          default: 'info',
+        }),
+      },
       { additionalProperties: false, default: {} },
     ),
   },
@@ -134,4 +184,3 @@ export type ApiConfig = Static<typeof apiSchema>;
 export type VersionConfig = Static<typeof versionSchema>;
 export type LimitsConfig = Static<typeof limitsSchema>;
 export type TlsConfig = Static<typeof tlsSchema>;
-

@@ -14,7 +14,8 @@ export class IpMatcher {
       if (bits === undefined) this.list.addAddress(addr!, type);
       else {
         const n = Number(bits);
-        if (!Number.isInteger(n) || n < 0 || n > (family === 6 ? 128 : 32)) throw new Error(`'${c}' has an invalid prefix length`);
+        if (!Number.isInteger(n) || n < 0 || n > (family === 6 ? 128 : 32))
+          throw new Error(`'${c}' has an invalid prefix length`);
         this.list.addSubnet(addr!, n, type);
       }
     }
@@ -23,7 +24,8 @@ export class IpMatcher {
 
   has(address: string): boolean {
     if (this.size === 0) return false;
-    const mapped = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : undefined;
+    const mapped =
+      address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : undefined;
     if (mapped) return this.list.check(mapped, 'ipv4') || this.list.check(address, 'ipv6');
     const family = isIP(address);
     if (!family) return false;

@@ -18,19 +18,25 @@ export function checkRequestTarget(url: string): PathCheck {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
-  if (!PATH_OK.test(path)) return { ok: false, reason: 'path contains characters that must be percent-encoded' };
+  if (!PATH_OK.test(path))
+    return { ok: false, reason: 'path contains characters that must be percent-encoded' };
   if (path.indexOf('%') !== -1) {
     if (BAD_ESCAPE.test(path)) return { ok: false, reason: 'malformed percent-encoding in path' };
-    if (FORBIDDEN_ESCAPE.test(path)) return { ok: false, reason: 'encoded slash, backslash or control character in path' };
+    if (FORBIDDEN_ESCAPE.test(path))
+      return { ok: false, reason: 'encoded slash, backslash or control character in path' };
     if (!decodesAsUtf8(path)) return { ok: false, reason: 'percent-encoding in path is not valid UTF-8' };
   }
-  if (path.length > 1 && (path.includes('//') || ((path.includes('.') || path.includes('%')) && hasDotSegment(path)))) {
+  if (
+    path.length > 1 &&
+    (path.includes('//') || ((path.includes('.') || path.includes('%')) && hasDotSegment(path)))
+  ) {
     return { ok: false, reason: 'empty or dot segments in path' };
   }
   if (query.length > 0 && (BAD_ESCAPE.test(query) || hasControl(query) || query.includes('%00'))) {
     return { ok: false, reason: 'malformed or control characters in query' };
   }
-  if (query.indexOf('%') !== -1 && !decodesAsUtf8(query)) return { ok: false, reason: 'percent-encoding in query is not valid UTF-8' };
+  if (query.indexOf('%') !== -1 && !decodesAsUtf8(query))
+    return { ok: false, reason: 'percent-encoding in query is not valid UTF-8' };
   return { ok: true, path, query };
 }
 

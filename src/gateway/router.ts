@@ -76,7 +76,8 @@ export class Router {
   /** The version whose base path prefixes `path`, if any. */
   versionFor(path: string): VersionEntry | undefined {
     for (const v of this.versions) {
-      if (path.startsWith(v.base) && (path.length === v.base.length || path.charCodeAt(v.base.length) === 47)) return v;
+      if (path.startsWith(v.base) && (path.length === v.base.length || path.charCodeAt(v.base.length) === 47))
+        return v;
     }
     return undefined;
   }

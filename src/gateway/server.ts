@@ -42,7 +42,12 @@ export interface Mount {
    * Serves the request. The gateway has already read the body (bounded by
    * limits.maxBodyBytes) and resolved the client address behind trusted proxies.
    */
-  handle(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, clientIp: string): Promise<void>;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    clientIp: string,
+  ): Promise<void>;
 }
 
 /** Everything a (re)load builds; swapped atomically on SIGHUP. */
@@ -68,21 +73,33 @@ class Runtime {
   readonly trusted: IpMatcher;
   readonly limits: LimitsConfig;
   readonly mounts: Mount[];
-  readonly versionInfo = new Map<string, LoadedVersion & { api: string; apiConfig: ApiConfig; pool: Pool; upstreamBase: string }>();
+  readonly versionInfo = new Map<
+    string,
+    LoadedVersion & { api: string; apiConfig: ApiConfig; pool: Pool; upstreamBase: string }
+  >();
   inflight = 0;
   private drained: (() => void) | undefined;
 
   constructor(input: RuntimeInput) {
     this.limits = input.config.limits;
     this.trusted = new IpMatcher(input.config.trustedProxies);
-    this.upstreams = new Upstreams({ connectTimeoutMs: this.limits.upstreamConnectTimeoutMs, connections: 64 });
+    this.upstreams = new Upstreams({
+      connectTimeoutMs: this.limits.upstreamConnectTimeoutMs,
+      connections: 64,
+    });
     const routes = [];
     for (const api of input.apis) {
       for (const v of api.versions) {
         const key = `${api.config.name} ${v.base}`;
         const u = new URL(v.upstream);
         const pool = this.upstreams.pool(u.origin, api.config.connections);
-        this.versionInfo.set(key, { ...v, api: api.config.name, apiConfig: api.config, pool, upstreamBase: u.pathname.replace(/\/$/, '') });
+        this.versionInfo.set(key, {
+          ...v,
+          api: api.config.name,
+          apiConfig: api.config,
+          pool,
+          upstreamBase: u.pathname.replace(/\/$/, ''),
+        });
         routes.push({ key, api: api.config.name, base: v.base, document: v.document });
       }
     }
@@ -204,7 +221,10 @@ export class Gateway {
     if (cfg.tls.enabled) {
       const cert = this.opts.certificate;
       if (!cert) throw new Error('listen.tls is on but no certificate was loaded');
-      this.main = https.createServer({ ...this.serverOptions(), ...TLS13_OPTIONS, cert: cert.cert, key: cert.key }, handler);
+      this.main = https.createServer(
+        { ...this.serverOptions(), ...TLS13_OPTIONS, cert: cert.cert, key: cert.key },
+        handler,
+      );
       this.watchExpiry(cert);
     } else {
       this.main = http.createServer(this.serverOptions(), handler);
@@ -237,7 +257,11 @@ export class Gateway {
       return;
     }
     const port = this.port === 443 ? '' : `:${this.port}`;
-    res.writeHead(308, { location: `https://${host}${port}${req.url}`, 'content-length': '0', 'cache-control': 'no-store' });
+    res.writeHead(308, {
+      location: `https://${host}${port}${req.url}`,
+      'content-length': '0',
+      'cache-control': 'no-store',
+    });
     res.end();
   }
 
@@ -349,7 +373,13 @@ export class Gateway {
     if (outcome.denial) return this.deny(rt, ctx, res, outcome.denial, outcome.policy!, outcome.ran);
 
     if (badPath !== undefined) {
-      return this.finishLocal(rt, ctx, res, { problem: problem('invalid-path', { detail: badPath }) }, chain.routeIndex);
+      return this.finishLocal(
+        rt,
+        ctx,
+        res,
+        { problem: problem('invalid-path', { detail: badPath }) },
+        chain.routeIndex,
+      );
     }
     for (const m of rt.mounts) {
       if (ctx.path === m.prefix || ctx.path.startsWith(m.prefix + '/')) {
@@ -360,16 +390,41 @@ export class Gateway {
       }
     }
     if (!result || result.kind === 'not-found') {
-      this.emitEvent({ type: 'shadow-endpoint', at: ctx.startedAt, requestId: ctx.id, ip: ctx.ip, method: ctx.method, path: ctx.path.slice(0, 256), reason: 'unknown-path' });
-      return this.finishLocal(rt, ctx, res, { problem: problem('not-found', { detail: 'No API operation matches this path' }) }, chain.routeIndex);
-    }
-    if (result.kind === 'method-not-allowed') {
-      this.emitEvent({ type: 'shadow-endpoint', at: ctx.startedAt, requestId: ctx.id, ip: ctx.ip, method: ctx.method, path: ctx.path.slice(0, 256), reason: 'method-not-allowed' });
+      this.emitEvent({
+        type: 'shadow-endpoint',
+        at: ctx.startedAt,
+        requestId: ctx.id,
+        ip: ctx.ip,
+        method: ctx.method,
+        path: ctx.path.slice(0, 256),
+        reason: 'unknown-path',
+      });
       return this.finishLocal(
         rt,
         ctx,
         res,
-        { problem: problem('method-not-allowed', { detail: `${ctx.method} is not declared for this path` }), headers: { allow: result.allow } },
+        { problem: problem('not-found', { detail: 'No API operation matches this path' }) },
+        chain.routeIndex,
+      );
+    }
+    if (result.kind === 'method-not-allowed') {
+      this.emitEvent({
+        type: 'shadow-endpoint',
+        at: ctx.startedAt,
+        requestId: ctx.id,
+        ip: ctx.ip,
+        method: ctx.method,
+        path: ctx.path.slice(0, 256),
+        reason: 'method-not-allowed',
+      });
+      return this.finishLocal(
+        rt,
+        ctx,
+        res,
+        {
+          problem: problem('method-not-allowed', { detail: `${ctx.method} is not declared for this path` }),
+          headers: { allow: result.allow },
+        },
         chain.routeIndex,
       );
     }
@@ -379,19 +434,46 @@ export class Gateway {
     return this.forward(rt, ctx, res, result.versionKey);
   }
 
-  private deny(rt: Runtime, ctx: Context, res: ServerResponse, denial: Denial, policy: string, ran: number): Promise<void> {
+  private deny(
+    rt: Runtime,
+    ctx: Context,
+    res: ServerResponse,
+    denial: Denial,
+    policy: string,
+    ran: number,
+  ): Promise<void> {
     if (denial.answer) return this.finishLocal(rt, ctx, res, denial, ran);
     const code = denial.problem.type.slice(denial.problem.type.lastIndexOf('/') + 1);
-    this.emitEvent({ type: 'denied', at: this.clock.now(), requestId: ctx.id, ip: ctx.ip, policy, problem: code, ...(ctx.route ? { route: ctx.route.template } : {}), ...(ctx.principal ? { principal: ctx.principal.id } : {}) });
+    this.emitEvent({
+      type: 'denied',
+      at: this.clock.now(),
+      requestId: ctx.id,
+      ip: ctx.ip,
+      policy,
+      problem: code,
+      ...(ctx.route ? { route: ctx.route.template } : {}),
+      ...(ctx.principal ? { principal: ctx.principal.id } : {}),
+    });
     return this.finishLocal(rt, ctx, res, denial, ran);
   }
 
   /** Answers with a problem; policies that ran see the response first. */
-  private async finishLocal(rt: Runtime, ctx: Context, res: ServerResponse, denial: Denial, ran: number): Promise<void> {
+  private async finishLocal(
+    rt: Runtime,
+    ctx: Context,
+    res: ServerResponse,
+    denial: Denial,
+    ran: number,
+  ): Promise<void> {
     const p: Problem = { ...denial.problem, request_id: ctx.id };
     const resCtx: ResponseContext = denial.answer
       ? { status: p.status, headers: { ...denial.headers }, body: EMPTY, local: true }
-      : { status: p.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...denial.headers }, body: Buffer.from(JSON.stringify(p)), local: true };
+      : {
+          status: p.status,
+          headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...denial.headers },
+          body: Buffer.from(JSON.stringify(p)),
+          local: true,
+        };
     const r = rt.chain.runResponse(ctx, resCtx, ran);
     if (r) await r;
     this.write(ctx, res, resCtx, resCtx.body);
@@ -426,9 +508,24 @@ export class Gateway {
           : e.code === 'ECONNREFUSED' || e.code === 'UND_ERR_CLOSED' || e.code === 'UND_ERR_DESTROYED'
             ? 'upstream-unavailable'
             : 'bad-gateway';
-      this.log.warn({ requestId: ctx.id, api: v.api, code: e.code, msg: e.message }, 'upstream request failed');
-      this.emitEvent({ type: 'upstream-error', at: this.clock.now(), requestId: ctx.id, api: v.api, reason: e.code ?? 'error' });
-      return this.finishLocal(rt, ctx, res, { problem: problem(code, { detail: 'The upstream API did not answer' }) }, Number.MAX_SAFE_INTEGER);
+      this.log.warn(
+        { requestId: ctx.id, api: v.api, code: e.code, msg: e.message },
+        'upstream request failed',
+      );
+      this.emitEvent({
+        type: 'upstream-error',
+        at: this.clock.now(),
+        requestId: ctx.id,
+        api: v.api,
+        reason: e.code ?? 'error',
+      });
+      return this.finishLocal(
+        rt,
+        ctx,
+        res,
+        { problem: problem(code, { detail: 'The upstream API did not answer' }) },
+        Number.MAX_SAFE_INTEGER,
+      );
     }
     const headers = up.headers as Record<string, string | string[]>;
     cleanResponseHeaders(headers);
@@ -439,19 +536,56 @@ export class Gateway {
         resCtx.body = Buffer.from(await up.body.arrayBuffer());
       } catch (err) {
         this.log.warn({ requestId: ctx.id, err: (err as Error).message }, 'upstream body failed');
-        return this.finishLocal(rt, ctx, res, { problem: problem('bad-gateway', { detail: 'The upstream response was cut short' }) }, Number.MAX_SAFE_INTEGER);
+        return this.finishLocal(
+          rt,
+          ctx,
+          res,
+          { problem: problem('bad-gateway', { detail: 'The upstream response was cut short' }) },
+          Number.MAX_SAFE_INTEGER,
+        );
       }
-      if (isServerError && looksLikeLeak(resCtx.body.toString('utf8', 0, Math.min(resCtx.body.length, 65536)))) {
-        this.log.warn({ requestId: ctx.id, api: v.api, status: up.statusCode, upstreamBody: resCtx.body.toString('utf8', 0, 4096) }, 'replaced an upstream error body that leaked internals');
-        this.emitEvent({ type: 'upstream-error', at: this.clock.now(), requestId: ctx.id, api: v.api, status: up.statusCode, reason: 'leaky-error-body' });
-        return this.finishLocal(rt, ctx, res, { problem: problem('upstream-error', { status: up.statusCode, detail: 'The upstream API failed; quote the request id when reporting it' }) }, Number.MAX_SAFE_INTEGER);
+      if (
+        isServerError &&
+        looksLikeLeak(resCtx.body.toString('utf8', 0, Math.min(resCtx.body.length, 65536)))
+      ) {
+        this.log.warn(
+          {
+            requestId: ctx.id,
+            api: v.api,
+            status: up.statusCode,
+            upstreamBody: resCtx.body.toString('utf8', 0, 4096),
+          },
+          'replaced an upstream error body that leaked internals',
+        );
+        this.emitEvent({
+          type: 'upstream-error',
+          at: this.clock.now(),
+          requestId: ctx.id,
+          api: v.api,
+          status: up.statusCode,
+          reason: 'leaky-error-body',
+        });
+        return this.finishLocal(
+          rt,
+          ctx,
+          res,
+          {
+            problem: problem('upstream-error', {
+              status: up.statusCode,
+              detail: 'The upstream API failed; quote the request id when reporting it',
+            }),
+          },
+          Number.MAX_SAFE_INTEGER,
+        );
       }
-      if (resCtx.body && headers['content-length'] !== undefined) headers['content-length'] = String(resCtx.body.length);
+      if (resCtx.body && headers['content-length'] !== undefined)
+        headers['content-length'] = String(resCtx.body.length);
     }
     const r = rt.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
     if (r) await r;
     if (resCtx.body !== undefined) {
-      if (headers['content-length'] !== undefined || headers['transfer-encoding'] === undefined) headers['content-length'] = String(resCtx.body.length);
+      if (headers['content-length'] !== undefined || headers['transfer-encoding'] === undefined)
+        headers['content-length'] = String(resCtx.body.length);
       this.write(ctx, res, resCtx, resCtx.body);
       return;
     }
@@ -488,7 +622,13 @@ export class Gateway {
   /** Last-resort writer that bypasses the chain (used when the chain itself failed). */
   private sendRaw(res: ServerResponse, p: Problem, headers: Record<string, string>): void {
     const body = JSON.stringify(p);
-    res.writeHead(p.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
+    res.writeHead(p.status, {
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    });
     res.end(body);
   }
 
@@ -498,8 +638,17 @@ export class Gateway {
     const check = () => {
       const s = checkExpiry(cert.cert, tls.expiryWarningDays, this.clock);
       if (s.threshold !== undefined) {
-        this.log.warn({ subject: s.subject, notAfter: s.notAfter, daysLeft: s.daysLeft }, 'TLS certificate expires soon');
-        this.emitEvent({ type: 'cert-expiry', at: this.clock.now(), subject: s.subject, notAfter: s.notAfter, daysLeft: s.daysLeft });
+        this.log.warn(
+          { subject: s.subject, notAfter: s.notAfter, daysLeft: s.daysLeft },
+          'TLS certificate expires soon',
+        );
+        this.emitEvent({
+          type: 'cert-expiry',
+          at: this.clock.now(),
+          subject: s.subject,
+          notAfter: s.notAfter,
+          daysLeft: s.daysLeft,
+        });
       }
     };
     check();
@@ -517,7 +666,11 @@ export class Gateway {
     const old = this.runtime;
     this.runtime = next;
     if (input.certificate && this.main instanceof https.Server) {
-      this.main.setSecureContext({ ...TLS13_OPTIONS, cert: input.certificate.cert, key: input.certificate.key });
+      this.main.setSecureContext({
+        ...TLS13_OPTIONS,
+        cert: input.certificate.cert,
+        key: input.certificate.key,
+      });
     }
     (this.opts as { config: RampartConfig }).config = input.config;
     void old.close().catch((err: unknown) => this.log.warn({ err }, 'closing the previous runtime failed'));
@@ -556,7 +709,9 @@ function readBody(req: IncomingMessage, max: number): Promise<{ body?: Buffer; p
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > max) {
     req.resume();
-    return Promise.resolve({ problem: problem('payload-too-large', { detail: `Request bodies are limited to ${max} bytes` }) });
+    return Promise.resolve({
+      problem: problem('payload-too-large', { detail: `Request bodies are limited to ${max} bytes` }),
+    });
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -567,7 +722,9 @@ function readBody(req: IncomingMessage, max: number): Promise<{ body?: Buffer; p
       size += c.length;
       if (size > max) {
         done = true;
-        resolve({ problem: problem('payload-too-large', { detail: `Request bodies are limited to ${max} bytes` }) });
+        resolve({
+          problem: problem('payload-too-large', { detail: `Request bodies are limited to ${max} bytes` }),
+        });
         return;
       }
       chunks.push(c);

@@ -100,5 +100,10 @@ export function checkExpiry(pem: string, thresholds: readonly number[], clock: C
   const x = new X509Certificate(pem);
   const left = daysLeft(pem, clock);
   const crossed = thresholds.filter((t) => left <= t).sort((a, b) => a - b)[0];
-  return { subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(Date.parse(x.validTo)).toISOString(), daysLeft: left, threshold: crossed };
+  return {
+    subject: x.subject.replace(/\n/g, ', '),
+    notAfter: new Date(Date.parse(x.validTo)).toISOString(),
+    daysLeft: left,
+    threshold: crossed,
+  };
 }

@@ -24,8 +24,24 @@ const HOP_BY_HOP_LIST = [...HOP_BY_HOP];
  * Client headers the gateway sets itself (or drops): a client must not be able to
  * pose as the proxy (ASVS 4.1.3). Forwarding headers are kept only from trusted peers.
  */
-const GATEWAY_OWNED = new Set(['host', 'content-length', 'expect', 'x-request-id', 'x-real-ip', 'x-authenticated-user', 'x-authenticated-roles', 'x-authenticated-issuer']);
-const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix']);
+const GATEWAY_OWNED = new Set([
+  'host',
+  'content-length',
+  'expect',
+  'x-request-id',
+  'x-real-ip',
+  'x-authenticated-user',
+  'x-authenticated-roles',
+  'x-authenticated-issuer',
+]);
+const FORWARDING = new Set([
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+]);
 
 export interface ForwardInfo {
   peer: string;
@@ -43,7 +59,10 @@ export function upstreamHeaders(
 ): string[] {
   const out: string[] = [];
   const connection = incoming.connection;
-  const listed = connection && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : undefined;
+  const listed =
+    connection && connection !== 'keep-alive' && connection !== 'close'
+      ? connectionTokens(connection)
+      : undefined;
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name)) continue;
     if (FORWARDING.has(name) && !fwd.trustedPeer) continue;
@@ -55,7 +74,12 @@ export function upstreamHeaders(
   }
   const priorXff = fwd.trustedPeer ? incoming['x-forwarded-for'] : undefined;
   const xff = priorXff ? `${priorXff}, ${fwd.peer}` : fwd.peer;
-  const proto = fwd.trustedPeer && typeof incoming['x-forwarded-proto'] === 'string' ? incoming['x-forwarded-proto'] : fwd.secure ? 'https' : 'http';
+  const proto =
+    fwd.trustedPeer && typeof incoming['x-forwarded-proto'] === 'string'
+      ? incoming['x-forwarded-proto']
+      : fwd.secure
+        ? 'https'
+        : 'http';
   // Replace (not append) the forwarding headers we own.
   removeNames(out, ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
   out.push('x-forwarded-for', xff, 'x-forwarded-proto', proto);
@@ -78,7 +102,12 @@ function removeNames(flat: string[], names: string[]): void {
 }
 
 function connectionTokens(v: string): Set<string> {
-  return new Set(v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    v
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /** Response headers that leak implementation details (OWASP Secure Headers: remove). */
@@ -105,7 +134,8 @@ export function cleanResponseHeaders(headers: Record<string, string | string[] |
   if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
     for (const t of connectionTokens(connection)) delete headers[t];
   }
-  for (let i = 0; i < HOP_BY_HOP_LIST.length; i++) if (headers[HOP_BY_HOP_LIST[i]!] !== undefined) delete headers[HOP_BY_HOP_LIST[i]!];
+  for (let i = 0; i < HOP_BY_HOP_LIST.length; i++)
+    if (headers[HOP_BY_HOP_LIST[i]!] !== undefined) delete headers[HOP_BY_HOP_LIST[i]!];
 }
 
 /**

@@ -196,7 +196,6 @@ export class SqliteDb implements Db {
     if (this.closed) throw new Error('The SQLite store is closed');
   }
 
-
   /** Runs `op` now when no transaction holds the connection, else after it (FIFO). */
   private async outer<T>(op: () => T): Promise<T> {
     this.assertOpen();

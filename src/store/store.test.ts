@@ -364,7 +364,9 @@ forEachStore(
               await quick.query('SELECT 1 AS x');
             }),
           ).rejects.toThrow(/use the tx handle/);
-          await expect(quick.transaction(() => quick.transaction(async () => 1))).rejects.toThrow(/use the tx handle/);
+          await expect(quick.transaction(() => quick.transaction(async () => 1))).rejects.toThrow(
+            /use the tx handle/,
+          );
           // The connection is usable again afterwards.
           expect(await quick.one('SELECT 2 AS y')).toEqual({ y: 2 });
         } finally {

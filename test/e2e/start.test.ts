@@ -85,7 +85,10 @@ describe('rampart start (a real process)', () => {
     expect((await call(`${gw}/v2/items`)).status).toBe(200);
     expect((await call(`${gw}/healthz`)).status).toBe(404);
     expect((await call(`${admin}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect((await call(`${admin}/readyz`)).json()).toMatchObject({ status: 'ready', checks: { store: 'ok' } });
+    expect((await call(`${admin}/readyz`)).json()).toMatchObject({
+      status: 'ready',
+      checks: { store: 'ok' },
+    });
 
     // A bad config is refused: the old one keeps serving.
     await writeFile(file, config(up.url, 'policies: { cors: { origins: [42] } }'));
@@ -110,7 +113,10 @@ describe('rampart start (a real process)', () => {
   it('refuses to start on an invalid config, naming file, line and path', async () => {
     dir = await mkdtemp(join(tmpdir(), 'rampart-start-'));
     const file = join(dir, 'rampart.yaml');
-    await writeFile(file, 'listen: { port: 99999 }\napis:\n  - name: Bad Name\n    upstream: http://127.0.0.1:1\n    versions: []\n');
+    await writeFile(
+      file,
+      'listen: { port: 99999 }\napis:\n  - name: Bad Name\n    upstream: http://127.0.0.1:1\n    versions: []\n',
+    );
     running = startCli(['start', '-c', file], dir);
     expect(await running.exit).toBe(1);
     const out = running.lines.join('\n');
@@ -129,7 +135,10 @@ describe('rampart start (a real process)', () => {
     expect(health.status).toBe(200);
     expect(health.headers['strict-transport-security']).toContain('max-age=');
     // Path tricks never reach the lab.
-    const trick = await rawTls(gw, 'GET /v2/patients/%2e%2e/admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    const trick = await rawTls(
+      gw,
+      'GET /v2/patients/%2e%2e/admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
     expect(trick).toMatch(/^HTTP\/1\.1 400 /);
     // The identity service is mounted under /auth, behind the same TLS listener.
     const jwks = await call(`${gw}/auth/.well-known/jwks.json`);

@@ -13,7 +13,9 @@ describe('gateway over TLS 1.3', () => {
     up = await startUpstream((req, res, body) => {
       if (req.url === '/v2/crash') {
         res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end('TypeError: x is undefined\n    at handler (/srv/app/routes/crash.js:12:7)\n    at Layer.handle (/srv/node_modules/express/lib/router/layer.js:95:5)');
+        res.end(
+          'TypeError: x is undefined\n    at handler (/srv/app/routes/crash.js:12:7)\n    at Layer.handle (/srv/node_modules/express/lib/router/layer.js:95:5)',
+        );
         return;
       }
       if (req.url === '/v2/items/plain-error') {
@@ -22,16 +24,29 @@ describe('gateway over TLS 1.3', () => {
         return;
       }
       if (req.url === '/v2/items/special') {
-        res.writeHead(200, { 'content-type': 'application/json', vary: 'Origin', 'access-control-allow-origin': '*' });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          vary: 'Origin',
+          'access-control-allow-origin': '*',
+        });
         res.end('{}');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json', server: 'nginx/1.2.3', 'x-powered-by': 'Express', connection: 'keep-alive, x-hop', 'x-hop': 'secret' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        server: 'nginx/1.2.3',
+        'x-powered-by': 'Express',
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'secret',
+      });
       res.end(JSON.stringify({ method: req.method, url: req.url, body }));
     });
     gw = await startTestGateway(up.url, {
       limits: { maxBodyBytes: 1024, maxHeaderBytes: 4096 },
-      policies: { cors: { origins: ['https://app.example.com'], credentials: true }, 'request-limits': { maxJsonDepth: 5 } },
+      policies: {
+        cors: { origins: ['https://app.example.com'], credentials: true },
+        'request-limits': { maxJsonDepth: 5 },
+      },
     });
   });
   afterAll(async () => {
@@ -40,7 +55,13 @@ describe('gateway over TLS 1.3', () => {
   });
 
   it('proxies a matched operation to the upstream with forwarding headers and a request id', async () => {
-    const r = await call(`${gw.url}/v2/items/42?x=1`, { headers: { 'x-forwarded-for': '6.6.6.6', 'x-request-id': 'spoofed-id-123', 'x-authenticated-user': 'admin' } });
+    const r = await call(`${gw.url}/v2/items/42?x=1`, {
+      headers: {
+        'x-forwarded-for': '6.6.6.6',
+        'x-request-id': 'spoofed-id-123',
+        'x-authenticated-user': 'admin',
+      },
+    });
     expect(r.status).toBe(200);
     expect(r.json()).toMatchObject({ method: 'GET', url: '/v2/items/42?x=1' });
     const seen = up.seen.at(-1)!;
@@ -88,14 +109,20 @@ describe('gateway over TLS 1.3', () => {
     const nf = await call(`${gw.url}/v2/admin/debug`);
     expect(nf.status).toBe(404);
     expect(nf.headers['content-type']).toBe('application/problem+json');
-    expect(nf.json()).toMatchObject({ type: 'https://rampart.dev/problems/not-found', status: 404, title: 'Not Found' });
+    expect(nf.json()).toMatchObject({
+      type: 'https://rampart.dev/problems/not-found',
+      status: 404,
+      title: 'Not Found',
+    });
     expect((nf.json() as { request_id: string }).request_id).toBe(nf.headers['x-request-id']);
     const na = await call(`${gw.url}/v2/items/1`, { method: 'DELETE' });
     expect(na.status).toBe(405);
     expect(na.headers.allow).toBe('GET, HEAD');
     expect(up.seen.length).toBe(before);
     const shadow = gw.events.filter((e) => e.type === 'shadow-endpoint');
-    expect(shadow.map((e) => e.type === 'shadow-endpoint' && e.reason)).toEqual(expect.arrayContaining(['unknown-path', 'method-not-allowed']));
+    expect(shadow.map((e) => e.type === 'shadow-endpoint' && e.reason)).toEqual(
+      expect.arrayContaining(['unknown-path', 'method-not-allowed']),
+    );
     // Security headers on local answers too.
     expect(nf.headers['x-content-type-options']).toBe('nosniff');
   });
@@ -126,7 +153,10 @@ describe('gateway over TLS 1.3', () => {
     );
     expect(smuggle).toMatch(/^HTTP\/1\.1 400 /);
     expect(smuggle.match(/HTTP\/1\.1/g)).toHaveLength(1);
-    const dupCl = await rawTls(gw.url, 'POST /v2/items HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nContent-Length: 10\r\n\r\n{}');
+    const dupCl = await rawTls(
+      gw.url,
+      'POST /v2/items HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nContent-Length: 10\r\n\r\n{}',
+    );
     expect(dupCl).toMatch(/^HTTP\/1\.1 400 /);
     expect(up.seen.length).toBe(before);
   });
@@ -138,22 +168,45 @@ describe('gateway over TLS 1.3', () => {
   });
 
   it('limits header size (431), body size (413), JSON depth, invalid JSON and invalid UTF-8 (400)', async () => {
-    const big = await rawTls(gw.url, `GET /v2/items HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
+    const big = await rawTls(
+      gw.url,
+      `GET /v2/items HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`,
+    );
     expect(big).toMatch(/^HTTP\/1\.1 431 /);
     const before = up.seen.length;
-    const tooBig = await call(`${gw.url}/v2/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(2000) }) });
+    const tooBig = await call(`${gw.url}/v2/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 'x'.repeat(2000) }),
+    });
     expect(tooBig.status).toBe(413);
-    const deep = await call(`${gw.url}/v2/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[[[[[[[[[[1]]]]]]]]]]' });
+    const deep = await call(`${gw.url}/v2/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '[[[[[[[[[[1]]]]]]]]]]',
+    });
     expect(deep.status).toBe(400);
     expect(deep.json()).toMatchObject({ type: 'https://rampart.dev/problems/json-too-deep' });
-    const bad = await call(`${gw.url}/v2/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const bad = await call(`${gw.url}/v2/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ type: 'https://rampart.dev/problems/invalid-json' });
-    const notUtf8 = await call(`${gw.url}/v2/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]) });
+    const notUtf8 = await call(`${gw.url}/v2/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+    });
     expect(notUtf8.status).toBe(400);
     expect(notUtf8.json()).toMatchObject({ detail: 'The body is not valid UTF-8' });
     expect(up.seen.length).toBe(before);
-    const ok = await call(`${gw.url}/v2/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"pen"}' });
+    const ok = await call(`${gw.url}/v2/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"pen"}',
+    });
     expect(ok.status).toBe(200);
     expect(up.seen.at(-1)!.body).toBe('{"name":"pen"}');
     expect(up.seen.at(-1)!.headers['content-length']).toBe('14');
@@ -164,7 +217,10 @@ describe('gateway over TLS 1.3', () => {
     expect(r.status).toBe(500);
     expect(r.headers['content-type']).toBe('application/problem+json');
     expect(r.text).not.toContain('crash.js');
-    expect(r.json()).toMatchObject({ type: 'https://rampart.dev/problems/upstream-error', request_id: r.headers['x-request-id'] });
+    expect(r.json()).toMatchObject({
+      type: 'https://rampart.dev/problems/upstream-error',
+      request_id: r.headers['x-request-id'],
+    });
     const plain = await call(`${gw.url}/v2/items/plain-error`);
     expect(plain.status).toBe(503);
     expect(plain.text).toBe('{"error":"maintenance"}');
@@ -183,11 +239,17 @@ describe('gateway over TLS 1.3', () => {
     const evil = await call(`${gw.url}/v2/items`, { headers: { origin: 'https://evil.example' } });
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
     expect(evil.headers['access-control-allow-credentials']).toBeUndefined();
-    const pre = await call(`${gw.url}/v2/items`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    const pre = await call(`${gw.url}/v2/items`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.text).toBe('');
     expect(pre.headers['access-control-allow-methods']).toContain('POST');
-    const preEvil = await call(`${gw.url}/v2/items`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const preEvil = await call(`${gw.url}/v2/items`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preEvil.status).toBe(403);
     expect(preEvil.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -203,10 +265,13 @@ describe('gateway over TLS 1.3', () => {
     });
     expect(v13).toBe('TLSv1.3');
     const v12 = await new Promise<string>((resolve) => {
-      const s = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false, maxVersion: 'TLSv1.2' }, () => {
-        resolve('connected');
-        s.end();
-      });
+      const s = tls.connect(
+        { host: u.hostname, port: Number(u.port), rejectUnauthorized: false, maxVersion: 'TLSv1.2' },
+        () => {
+          resolve('connected');
+          s.end();
+        },
+      );
       s.on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? 'error'));
     });
     expect(v12).not.toBe('connected');
@@ -217,8 +282,11 @@ describe('gateway over TLS 1.3', () => {
     const target = `${u.hostname}:${u.port}`;
     const run = (flag: string) =>
       new Promise<{ out: string }>((resolve) => {
-        const child = execFile('openssl', ['s_client', '-connect', target, flag, '-brief'], { timeout: 10_000 }, (_err, stdout, stderr) =>
-          resolve({ out: `${stdout}${stderr}` }),
+        const child = execFile(
+          'openssl',
+          ['s_client', '-connect', target, flag, '-brief'],
+          { timeout: 10_000 },
+          (_err, stdout, stderr) => resolve({ out: `${stdout}${stderr}` }),
         );
         child.stdin?.end();
       });
@@ -269,7 +337,9 @@ describe('gateway upstream failures and lifecycle', () => {
 
   it('redirects the optional plain-HTTP listener to HTTPS', async () => {
     const up = await startUpstream();
-    const gw = await startTestGateway(up.url, { listen: { host: '127.0.0.1', port: 0, http: { port: 0, mode: 'redirect' } } });
+    const gw = await startTestGateway(up.url, {
+      listen: { host: '127.0.0.1', port: 0, http: { port: 0, mode: 'redirect' } },
+    });
     try {
       const port = gw.gateway.redirectPort!;
       const r = await call(`http://127.0.0.1:${port}/v2/items?x=1`);
@@ -286,9 +356,14 @@ describe('gateway upstream failures and lifecycle', () => {
 
   it('trusts forwarding headers and request ids only from configured proxies', async () => {
     const up = await startUpstream();
-    const gw = await startTestGateway(up.url, { trustedProxies: ['127.0.0.0/8'], policies: { transport: { deny: ['203.0.113.0/24'] } } });
+    const gw = await startTestGateway(up.url, {
+      trustedProxies: ['127.0.0.0/8'],
+      policies: { transport: { deny: ['203.0.113.0/24'] } },
+    });
     try {
-      const r = await call(`${gw.url}/v2/items`, { headers: { 'x-forwarded-for': '198.51.100.7', 'x-request-id': 'edge-req-0001' } });
+      const r = await call(`${gw.url}/v2/items`, {
+        headers: { 'x-forwarded-for': '198.51.100.7', 'x-request-id': 'edge-req-0001' },
+      });
       expect(r.status).toBe(200);
       expect(r.headers['x-request-id']).toBe('edge-req-0001');
       expect(up.seen.at(-1)!.headers['x-forwarded-for']).toBe('198.51.100.7, 127.0.0.1');
@@ -317,9 +392,22 @@ describe('gateway upstream failures and lifecycle', () => {
     // Reload with a config that turns CORS on: the in-flight request finishes on the old runtime.
     const { configFromObject, loadApis } = await import('../../src/cli/app.ts');
     const { buildPolicies } = await import('../../src/gateway/policies/index.ts');
-    const cfg = configFromObject({ ...gw.gateway.config, policies: { cors: { origins: ['https://new.example'] } } }, gw.dir);
-    const services = { clock: gw.clock, log: (await import('../../src/core/logger.ts')).silentLogger, db: undefined, localIssuer: undefined, apiKeys: undefined };
-    await gw.gateway.reload({ config: cfg, apis: await loadApis(cfg), policies: buildPolicies(cfg.policies, services) });
+    const cfg = configFromObject(
+      { ...gw.gateway.config, policies: { cors: { origins: ['https://new.example'] } } },
+      gw.dir,
+    );
+    const services = {
+      clock: gw.clock,
+      log: (await import('../../src/core/logger.ts')).silentLogger,
+      db: undefined,
+      localIssuer: undefined,
+      apiKeys: undefined,
+    };
+    await gw.gateway.reload({
+      config: cfg,
+      apis: await loadApis(cfg),
+      policies: buildPolicies(cfg.policies, services),
+    });
     const after = await call(`${gw.url}/v2/items`, { headers: { origin: 'https://new.example' } });
     expect(after.headers['access-control-allow-origin']).toBe('https://new.example');
     const closing = gw.close();

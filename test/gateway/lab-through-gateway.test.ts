@@ -7,13 +7,20 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exploits, type ExploitContext } from '../../src/lab/exploits.ts';
 import { flaws } from '../../src/lab/flaws.ts';
-import { LAB_SPECS, startLab, startMetadataStub, type LabServer, type StubServer } from '../../src/lab/index.ts';
+import {
+  LAB_SPECS,
+  startLab,
+  startMetadataStub,
+  type LabServer,
+  type StubServer,
+} from '../../src/lab/index.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 /** Flaws the gateway blocks today with the vulnerable lab behind it, and why. */
 const BLOCKED_BY_GATEWAY: Record<string, string> = {
   'verbose-errors': 'upstream 5xx bodies with stack traces are replaced by a generic problem',
-  'cors-any-origin': 'the gateway owns CORS: upstream reflection is dropped, only configured origins are echoed',
+  'cors-any-origin':
+    'the gateway owns CORS: upstream reflection is dropped, only configured origins are echoed',
   'missing-security-headers': 'security-headers adds the OWASP headers to every response',
   'debug-endpoint': 'an undocumented path is not in the contract: 404 (shadow endpoint)',
   'unbounded-body': 'bodies over limits.maxBodyBytes (1 MiB) get 413 before reaching the upstream',
@@ -46,7 +53,8 @@ beforeAll(async () => {
   ctx = {
     internalUrl: metadata.url,
     internalHits: metadata.hits,
-    fetch: ((u: string, init?: RequestInit) => undiciFetch(u, { ...(init as object), dispatcher })) as unknown as typeof fetch,
+    fetch: ((u: string, init?: RequestInit) =>
+      undiciFetch(u, { ...(init as object), dispatcher })) as unknown as typeof fetch,
   };
 });
 
@@ -59,7 +67,12 @@ afterAll(async () => {
 describe('lab exploits through the gateway (default chain)', () => {
   it.each(flaws.map((f) => [f.id, f.owasp] as const))('%s (%s)', async (id) => {
     const r = await exploits[id]!(gw.url, ctx);
-    if (id in BLOCKED_BY_GATEWAY) expect(r.exploited, `${id} should be blocked: ${BLOCKED_BY_GATEWAY[id]} — ${r.evidence}`).toBe(false);
-    else expect(r.exploited, `${id} is now blocked by the gateway: add it to BLOCKED_BY_GATEWAY — ${r.evidence}`).toBe(true);
+    if (id in BLOCKED_BY_GATEWAY)
+      expect(r.exploited, `${id} should be blocked: ${BLOCKED_BY_GATEWAY[id]} — ${r.evidence}`).toBe(false);
+    else
+      expect(
+        r.exploited,
+        `${id} is now blocked by the gateway: add it to BLOCKED_BY_GATEWAY — ${r.evidence}`,
+      ).toBe(true);
   });
 });

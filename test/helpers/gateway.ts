@@ -34,9 +34,21 @@ export async function startUpstream(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
-      seen.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, body });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      });
       if (handler) return handler(req, res, body);
-      res.writeHead(200, { 'content-type': 'application/json', server: 'nginx/1.2.3', 'x-powered-by': 'Express', connection: 'keep-alive, x-hop', 'x-hop': 'secret' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        server: 'nginx/1.2.3',
+        'x-powered-by': 'Express',
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'secret',
+      });
       res.end(JSON.stringify({ method: req.method, url: req.url }));
     });
   });
@@ -77,17 +89,28 @@ export async function startTestGateway(
     {
       listen: { host: '127.0.0.1', port: 0, tls: { devCertDir: join(dir, 'tls') } },
       store: 'sqlite::memory:',
-      apis: [{ name: 'shop', upstream, versions: [{ base: '/v2', spec: join(FIXTURES, 'gateway/shop-v2.yaml') }] }],
+      apis: [
+        { name: 'shop', upstream, versions: [{ base: '/v2', spec: join(FIXTURES, 'gateway/shop-v2.yaml') }] },
+      ],
       ...overrides,
     },
     dir,
   );
   const apis = await loadApis(config);
-  const services: PolicyServices = { clock, log: silentLogger, db: undefined, localIssuer: undefined, apiKeys: undefined, ...serviceOverrides };
+  const services: PolicyServices = {
+    clock,
+    log: silentLogger,
+    db: undefined,
+    localIssuer: undefined,
+    apiKeys: undefined,
+    ...serviceOverrides,
+  };
   const policies = [...buildPolicies(config.policies, services), ...extraPolicies];
   const events: RampartEvent[] = [];
   const tlsCfg = config.listen.tls;
-  const certificate = !tlsCfg.enabled ? undefined : await loadCertificate({ devCertDir: tlsCfg.devCertDir }, silentLogger, clock);
+  const certificate = !tlsCfg.enabled
+    ? undefined
+    : await loadCertificate({ devCertDir: tlsCfg.devCertDir }, silentLogger, clock);
   const gateway = await Gateway.start({
     config,
     apis,
@@ -116,8 +139,18 @@ export const insecureAgent = new Agent({ connect: { rejectUnauthorized: false } 
 export async function call(
   url: string,
   opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json: () => unknown }> {
-  const r = await request(url, { method: (opts.method ?? 'GET') as 'GET', headers: opts.headers, body: opts.body, dispatcher: insecureAgent });
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: () => unknown;
+}> {
+  const r = await request(url, {
+    method: (opts.method ?? 'GET') as 'GET',
+    headers: opts.headers,
+    body: opts.body,
+    dispatcher: insecureAgent,
+  });
   const text = await r.body.text();
   return { status: r.statusCode, headers: r.headers, text, json: () => JSON.parse(text) };
 }
@@ -129,7 +162,9 @@ export async function call(
 export function rawTls(hostPort: string, payload: string | Buffer, idleMs = 1500): Promise<string> {
   const u = new URL(hostPort);
   return new Promise((resolvePromise, reject) => {
-    const socket = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () => socket.write(payload));
+    const socket = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () =>
+      socket.write(payload),
+    );
     let out = '';
     let timer = setTimeout(() => socket.end(), idleMs);
     socket.on('data', (d) => {

@@ -238,7 +238,11 @@ describe('passkeys in a real browser (Chromium virtual authenticator)', () => {
       expect((await stored())?.last_used_at).not.toBeNull();
 
       // Tokens never touch web storage (expressions as strings: this file has no DOM types).
-      expect(await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')).toEqual([0, 0, '']);
+      expect(await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')).toEqual([
+        0,
+        0,
+        '',
+      ]);
 
       // 5. The password alone no longer suffices: the passkey is the second step.
       await page.getByTestId('logout').click();

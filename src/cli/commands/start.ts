@@ -24,7 +24,8 @@ serving); SIGINT/SIGTERM drain in-flight requests and stop.`;
 function port(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} expects a port number 0-65535, got '${v}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${flag} expects a port number 0-65535, got '${v}'`);
   return n;
 }
 
@@ -66,7 +67,11 @@ const start: Command = {
         const origin = `https://localhost:${publicPort || 8443}`;
         const config = configFromObject(
           {
-            listen: { host: '127.0.0.1', port: publicPort ?? 8443, tls: { devCertDir: resolve(dataDir, 'tls') } },
+            listen: {
+              host: '127.0.0.1',
+              port: publicPort ?? 8443,
+              tls: { devCertDir: resolve(dataDir, 'tls') },
+            },
             admin: { port: adminPort ?? 9901 },
             store: `sqlite://${resolve(dataDir, 'rampart.db')}`,
             // The lab authenticates its users itself (its JWT flaws are part of the
@@ -110,14 +115,21 @@ const start: Command = {
       io.out('');
       io.out('  Try it (the development certificate is self-signed, hence -k):');
       io.out(`    curl -k ${url}/v2/health`);
-      io.out(`    curl -k --path-as-is '${url}/v2/records/1/../../debug'   # path trick: 400 from the gateway`);
+      io.out(
+        `    curl -k --path-as-is '${url}/v2/records/1/../../debug'   # path trick: 400 from the gateway`,
+      );
       io.out(`    curl -k ${url}/debug/vars                            # undocumented endpoint: 404`);
       io.out(`  Demo users: ${DEMO_USERS.map((u) => u.username).join(', ')} (see docs/lab.md)`);
     }
     if (app.identity) {
       io.out('');
-      io.out(`  Identity / MFA    ${app.identity.config.issuer}/ui   (JWKS: ${app.identity.config.issuer}/.well-known/jwks.json)`);
-      if (lab) io.out(`  Create a user:    npx rampart users add --admin alice --store sqlite://${resolve(args.values.data ?? 'data', 'rampart.db')}`);
+      io.out(
+        `  Identity / MFA    ${app.identity.config.issuer}/ui   (JWKS: ${app.identity.config.issuer}/.well-known/jwks.json)`,
+      );
+      if (lab)
+        io.out(
+          `  Create a user:    npx rampart users add --admin alice --store sqlite://${resolve(args.values.data ?? 'data', 'rampart.db')}`,
+        );
     }
     io.out('');
     io.out('  Ctrl-C stops everything cleanly; SIGHUP reloads the config.');

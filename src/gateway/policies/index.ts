@@ -39,7 +39,13 @@ export class PolicyConfigError extends Error {
 export function buildPolicies(config: Record<string, unknown>, services: PolicyServices): Policy[] {
   const errors: PolicyConfigError[] = [];
   for (const name of Object.keys(config)) {
-    if (!policyRegistry[name]) errors.push(new PolicyConfigError(`/policies/${name}`, `unknown policy; known: ${Object.keys(policyRegistry).join(', ')}`));
+    if (!policyRegistry[name])
+      errors.push(
+        new PolicyConfigError(
+          `/policies/${name}`,
+          `unknown policy; known: ${Object.keys(policyRegistry).join(', ')}`,
+        ),
+      );
   }
   const built: Policy[] = [];
   for (const [name, { definition, enabledByDefault }] of Object.entries(policyRegistry)) {
@@ -57,7 +63,8 @@ export function buildPolicies(config: Record<string, unknown>, services: PolicyS
     const value = Value.Default(definition.schema, Value.Clone(opts));
     const problems = [...Value.Errors(definition.schema, value)];
     if (problems.length > 0) {
-      for (const p of problems.slice(0, 10)) errors.push(new PolicyConfigError(`/policies/${name}${p.path}`, p.message));
+      for (const p of problems.slice(0, 10))
+        errors.push(new PolicyConfigError(`/policies/${name}${p.path}`, p.message));
       continue;
     }
     try {

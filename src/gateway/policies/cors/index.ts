@@ -1,14 +1,24 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
-import { answer, deny, type PolicyDefinition, type RequestContext, type ResponseContext } from '../../policy.ts';
+import {
+  answer,
+  deny,
+  type PolicyDefinition,
+  type RequestContext,
+  type ResponseContext,
+} from '../../policy.ts';
 
 const schema = Type.Object(
   {
     origins: Type.Array(Type.String({ pattern: '^https?://[^/\\s*]+$' }), {
-      description: 'Allowed origins, exactly (scheme://host[:port]). Empty = no cross-origin access. Never a wildcard.',
+      description:
+        'Allowed origins, exactly (scheme://host[:port]). Empty = no cross-origin access. Never a wildcard.',
       default: [],
     }),
-    credentials: Type.Boolean({ description: 'Send Access-Control-Allow-Credentials for allowed origins.', default: false }),
+    credentials: Type.Boolean({
+      description: 'Send Access-Control-Allow-Credentials for allowed origins.',
+      default: false,
+    }),
     methods: Type.Array(Type.String(), {
       description: 'Methods allowed in preflight answers.',
       default: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -19,7 +29,15 @@ const schema = Type.Object(
     }),
     exposeHeaders: Type.Array(Type.String(), {
       description: 'Response headers readable by browser scripts.',
-      default: ['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after', 'deprecation', 'sunset', 'link'],
+      default: [
+        'x-request-id',
+        'ratelimit',
+        'ratelimit-policy',
+        'retry-after',
+        'deprecation',
+        'sunset',
+        'link',
+      ],
     }),
     maxAge: Type.Integer({ minimum: 0, description: 'Preflight cache lifetime in seconds.', default: 600 }),
   },
@@ -40,25 +58,31 @@ export const cors: PolicyDefinition<typeof schema> = {
     const allowMethods = options.methods.join(', ');
     const allowHeaders = options.headers.join(', ');
     const expose = options.exposeHeaders.join(', ');
-    const denied = deny(problem('cors-denied', { detail: 'This origin may not call the API from a browser' }));
+    const denied = deny(
+      problem('cors-denied', { detail: 'This origin may not call the API from a browser' }),
+    );
     return {
       name: 'cors',
       priority: 150,
       onRequest: function corsRequest(ctx: RequestContext) {
         const origin = ctx.headers.origin;
-        if (ctx.method !== 'OPTIONS' || origin === undefined || ctx.headers['access-control-request-method'] === undefined) {
+        if (
+          ctx.method !== 'OPTIONS' ||
+          origin === undefined ||
+          ctx.headers['access-control-request-method'] === undefined
+        ) {
           return undefined;
         }
         // A preflight: answered here, never forwarded.
         if (!allowed.has(origin.toLowerCase())) return denied;
         ctx.state.set('cors', 'preflight');
         return answer(204, {
-            'access-control-allow-origin': origin,
-            'access-control-allow-methods': allowMethods,
-            'access-control-allow-headers': allowHeaders,
-            'access-control-max-age': String(options.maxAge),
-            ...(options.credentials ? { 'access-control-allow-credentials': 'true' } : {}),
-            vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': allowMethods,
+          'access-control-allow-headers': allowHeaders,
+          'access-control-max-age': String(options.maxAge),
+          ...(options.credentials ? { 'access-control-allow-credentials': 'true' } : {}),
+          vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
         });
       },
       onResponse: function corsResponse(ctx: RequestContext, res: ResponseContext) {

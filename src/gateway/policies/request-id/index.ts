@@ -3,7 +3,10 @@ import type { PolicyDefinition, RequestContext, ResponseContext } from '../../po
 
 const schema = Type.Object(
   {
-    header: Type.String({ description: 'Header carrying the request id, both ways.', default: 'x-request-id' }),
+    header: Type.String({
+      description: 'Header carrying the request id, both ways.',
+      default: 'x-request-id',
+    }),
     trustIncoming: Type.Boolean({
       description: 'Accept an incoming id from trusted proxies (never from other clients).',
       default: true,

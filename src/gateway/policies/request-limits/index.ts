@@ -5,9 +5,21 @@ import { deny, type PolicyDefinition, type RequestContext } from '../../policy.t
 const schema = Type.Object(
   {
     maxJsonDepth: Type.Integer({ minimum: 1, description: 'JSON nesting depth (400 beyond).', default: 32 }),
-    maxJsonElements: Type.Integer({ minimum: 1, description: 'JSON values (members + items) in one body (400 beyond).', default: 10000 }),
-    maxUrlLength: Type.Integer({ minimum: 64, description: 'Request target length (path + query) in bytes (414 beyond).', default: 8192 }),
-    maxQueryParams: Type.Integer({ minimum: 1, description: 'Query parameters per request (400 beyond).', default: 100 }),
+    maxJsonElements: Type.Integer({
+      minimum: 1,
+      description: 'JSON values (members + items) in one body (400 beyond).',
+      default: 10000,
+    }),
+    maxUrlLength: Type.Integer({
+      minimum: 64,
+      description: 'Request target length (path + query) in bytes (414 beyond).',
+      default: 8192,
+    }),
+    maxQueryParams: Type.Integer({
+      minimum: 1,
+      description: 'Query parameters per request (400 beyond).',
+      default: 100,
+    }),
   },
   { additionalProperties: false },
 );
@@ -34,11 +46,14 @@ export function scanJson(buf: Uint8Array, maxDepth: number, maxElements: number)
     }
     if (c === 0x22) inString = true;
     else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > maxDepth) return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
-      if (++elements > maxElements) return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+      if (++depth > maxDepth)
+        return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
+      if (++elements > maxElements)
+        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
     else if (c === 0x2c /* , */) {
-      if (++elements > maxElements) return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+      if (++elements > maxElements)
+        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
     }
   }
   return { ok: true };
@@ -55,8 +70,12 @@ export const requestLimits: PolicyDefinition<typeof schema> = {
   priority: 300,
   schema,
   create(options) {
-    const tooLong = deny(problem('uri-too-long', { detail: `Request targets are limited to ${options.maxUrlLength} bytes` }));
-    const tooManyParams = deny(problem('bad-request', { detail: `At most ${options.maxQueryParams} query parameters are allowed` }));
+    const tooLong = deny(
+      problem('uri-too-long', { detail: `Request targets are limited to ${options.maxUrlLength} bytes` }),
+    );
+    const tooManyParams = deny(
+      problem('bad-request', { detail: `At most ${options.maxQueryParams} query parameters are allowed` }),
+    );
     return {
       name: 'request-limits',
       priority: 300,

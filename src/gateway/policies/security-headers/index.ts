@@ -4,7 +4,11 @@ import type { PolicyDefinition, RequestContext, ResponseContext } from '../../po
 
 const schema = Type.Object(
   {
-    hstsMaxAge: Type.Integer({ minimum: 0, description: 'Strict-Transport-Security max-age on TLS responses (0 = off).', default: 63072000 }),
+    hstsMaxAge: Type.Integer({
+      minimum: 0,
+      description: 'Strict-Transport-Security max-age on TLS responses (0 = off).',
+      default: 63072000,
+    }),
     hstsIncludeSubDomains: Type.Boolean({ description: 'Add includeSubDomains to HSTS.', default: true }),
     contentSecurityPolicy: Type.String({
       description: 'Content-Security-Policy for API responses.',
@@ -15,7 +19,8 @@ const schema = Type.Object(
       default: 'no-store',
     }),
     remove: Type.Array(Type.String(), {
-      description: 'Extra response headers to remove (Server, X-Powered-By and other version headers always are).',
+      description:
+        'Extra response headers to remove (Server, X-Powered-By and other version headers always are).',
       default: [],
     }),
   },
@@ -40,7 +45,9 @@ export const securityHeaders: PolicyDefinition<typeof schema> = {
       ['cross-origin-resource-policy', 'same-origin'],
     ];
     const hsts =
-      options.hstsMaxAge > 0 ? `max-age=${options.hstsMaxAge}${options.hstsIncludeSubDomains ? '; includeSubDomains' : ''}` : undefined;
+      options.hstsMaxAge > 0
+        ? `max-age=${options.hstsMaxAge}${options.hstsIncludeSubDomains ? '; includeSubDomains' : ''}`
+        : undefined;
     const remove = [...LEAKY_RESPONSE_HEADERS, ...options.remove.map((h) => h.toLowerCase())];
     return {
       name: 'security-headers',

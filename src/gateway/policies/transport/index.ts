@@ -6,14 +6,18 @@ import { deny, type PolicyDefinition, type RequestContext } from '../../policy.t
 const schema = Type.Object(
   {
     requireTls: Type.Boolean({
-      description: 'Refuse requests that did not arrive over TLS (directly, or per a trusted proxy\'s X-Forwarded-Proto).',
+      description:
+        "Refuse requests that did not arrive over TLS (directly, or per a trusted proxy's X-Forwarded-Proto).",
       default: true,
     }),
     allow: Type.Array(Type.String(), {
       description: 'If set, only these client addresses/CIDR blocks may call (checked after deny).',
       default: [],
     }),
-    deny: Type.Array(Type.String(), { description: 'Client addresses/CIDR blocks that may never call.', default: [] }),
+    deny: Type.Array(Type.String(), {
+      description: 'Client addresses/CIDR blocks that may never call.',
+      default: [],
+    }),
   },
   { additionalProperties: false },
 );
