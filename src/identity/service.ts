@@ -32,7 +32,7 @@ import {
   type TokenResponse,
   type TokenService,
 } from './tokens.ts';
-import { normaliseUsername, type UserRow, type Users } from './users.ts';
+import { normaliseUsername, type User, type UserRow, type Users } from './users.ts';
 import type { SigningKeys } from './keys.ts';
 
 /** The passkey operations the routes use (implemented by webauthn.ts `Passkeys`). */
@@ -172,7 +172,38 @@ const S = {
     { overlap_seconds: Type.Integer({ minimum: 0, maximum: 30 * 86400 }) },
     { additionalProperties: false },
   ),
+  adminCreateUser: Type.Object(
+    {
+      username: Type.String({ minLength: 1, maxLength: 254 }),
+      password: Type.String({ minLength: 1, maxLength: 4096 }),
+      roles: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 })),
+      attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+      display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    },
+    { additionalProperties: false },
+  ),
+  adminUpdateUser: Type.Object(
+    {
+      roles: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 })),
+      attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+    },
+    { additionalProperties: false, minProperties: 1 },
+  ),
 };
+
+/** What the admin API shows of a user (never hashes or secrets). */
+function adminView(u: User): Record<string, unknown> {
+  return {
+    id: u.id,
+    username: u.username,
+    display_name: u.displayName,
+    roles: u.roles,
+    attributes: u.attributes,
+    disabled: u.disabled,
+    locked: u.locked,
+    created_at: u.createdAt,
+  };
+}
 
 const V = Object.fromEntries(Object.entries(S).map(([k, s]) => [k, bodyValidator(s as TSchema)])) as {
   [K in keyof typeof S]: (d: unknown) => import('@sinclair/typebox').Static<(typeof S)[K]>;
@@ -232,6 +263,14 @@ export class IdentityRoutes {
     r('GET', '/api-keys', (c) => this.apiKeyList(c));
     r('DELETE', '/api-keys/{id}', (c) => this.apiKeyDelete(c));
     r('POST', '/api-keys/{id}/rotate', (c) => this.apiKeyRotate(c));
+    r('GET', '/admin/users', (c) => this.adminListUsers(c));
+    r('POST', '/admin/users', (c) => this.adminCreateUser(c));
+    r('GET', '/admin/users/{id}', (c) => this.adminGetUser(c));
+    r('PATCH', '/admin/users/{id}', (c) => this.adminUpdateUser(c));
+    r('POST', '/admin/users/{id}/disable', (c) => this.adminSetDisabled(c, true));
+    r('POST', '/admin/users/{id}/enable', (c) => this.adminSetDisabled(c, false));
+    r('POST', '/admin/users/{id}/unlock', (c) => this.adminUnlock(c));
+    r('POST', '/admin/users/{id}/reset-mfa', (c) => this.adminResetMfa(c));
     r('GET', '/.well-known/jwks.json', (c) => this.jwks(c));
     r('GET', '/.well-known/openid-configuration', (c) => this.discovery(c));
     r('GET', '/ui', (c) => this.ui(c, 'index.html', 'text/html; charset=utf-8'));
@@ -731,6 +770,109 @@ export class IdentityRoutes {
       factors: { totp: f.totp, passkeys: f.passkeys, recovery_codes_left: f.recoveryCodesLeft },
       session: { sid: claims.sid, amr: claims.amr, acr: claims.acr, auth_time: claims.auth_time },
     });
+  }
+
+  // ── Admin API: user management ──────────────────────────────────────────────
+  /**
+   * Admin endpoints: role `admin` AND a multi-factor session, always (admin APIs first,
+   * whatever `mfa.requiredForRoles` says); changes also need a recent authentication
+   * (ASVS 7.5.1). An admin who has not enrolled a factor yet gets 403
+   * mfa-enrollment-required until they do.
+   */
+  private async admin(ctx: Ctx, change: boolean): Promise<AccessClaims> {
+    const claims = await this.auth(ctx);
+    if (!(claims.roles ?? []).includes('admin'))
+      throw new ProblemError('forbidden', 'This needs the admin role');
+    if (!claims.amr.includes('mfa')) {
+      if (claims.mfa_enrollment_required)
+        throw new ProblemError(
+          'mfa-enrollment-required',
+          `Enrol a second factor at ${this.d.config.prefix}/ui first`,
+        );
+      throw new ProblemError(
+        'insufficient-user-authentication',
+        'Admin endpoints need a multi-factor session',
+        {},
+        { 'WWW-Authenticate': `Bearer error="insufficient_user_authentication", acr_values="${ACR.mfa}"` },
+      );
+    }
+    if (change) this.requireRecentAuth(claims);
+    await this.activeUser(claims.sub);
+    return claims;
+  }
+
+  private async adminTarget(ctx: Ctx): Promise<User> {
+    const user = await this.d.users.get(ctx.params.id!);
+    if (!user) throw new ProblemError('not-found', 'No such user');
+    return user;
+  }
+
+  private async adminListUsers(ctx: Ctx): Promise<void> {
+    await this.admin(ctx, false);
+    sendJson(ctx.res, 200, { users: (await this.d.users.list()).map(adminView) });
+  }
+
+  private async adminGetUser(ctx: Ctx): Promise<void> {
+    await this.admin(ctx, false);
+    const user = await this.adminTarget(ctx);
+    const f = await this.d.users.factors(user.id);
+    sendJson(ctx.res, 200, {
+      ...adminView(user),
+      factors: { totp: f.totp, passkeys: f.passkeys, recovery_codes_left: f.recoveryCodesLeft },
+    });
+  }
+
+  private async adminCreateUser(ctx: Ctx): Promise<void> {
+    const claims = await this.admin(ctx, true);
+    const body = await this.body(ctx, V.adminCreateUser);
+    const user = await this.d.users.add({
+      username: body.username,
+      password: body.password,
+      ...(body.roles ? { roles: body.roles } : {}),
+      ...(body.attributes ? { attributes: body.attributes } : {}),
+      ...(body.display_name ? { displayName: body.display_name } : {}),
+    });
+    this.d.log.info({ admin: claims.sub, user: user.id }, 'admin created a user');
+    sendJson(ctx.res, 201, { ...adminView(user), enrollment_link: `${this.d.config.issuer}/ui` });
+  }
+
+  private async adminUpdateUser(ctx: Ctx): Promise<void> {
+    const claims = await this.admin(ctx, true);
+    const body = await this.body(ctx, V.adminUpdateUser);
+    const target = await this.adminTarget(ctx);
+    if (target.id === claims.sub && body.roles && !body.roles.includes('admin')) {
+      throw new ProblemError('conflict', 'An admin cannot remove their own admin role');
+    }
+    const user = await this.d.users.update(target.id, {
+      ...(body.roles ? { roles: body.roles } : {}),
+      ...(body.attributes ? { attributes: body.attributes } : {}),
+    });
+    sendJson(ctx.res, 200, adminView(user));
+  }
+
+  private async adminSetDisabled(ctx: Ctx, disabled: boolean): Promise<void> {
+    const claims = await this.admin(ctx, true);
+    const target = await this.adminTarget(ctx);
+    if (disabled && target.id === claims.sub)
+      throw new ProblemError('conflict', 'An admin cannot disable themselves');
+    const user = await this.d.users.disable(target.id, disabled);
+    if (disabled) await this.d.apiKeys.revokeAll(user.id);
+    sendJson(ctx.res, 200, adminView(user));
+  }
+
+  private async adminUnlock(ctx: Ctx): Promise<void> {
+    await this.admin(ctx, true);
+    const target = await this.adminTarget(ctx);
+    await this.d.users.unlock(target.id);
+    sendEmpty(ctx.res);
+  }
+
+  private async adminResetMfa(ctx: Ctx): Promise<void> {
+    const claims = await this.admin(ctx, true);
+    const target = await this.adminTarget(ctx);
+    await this.d.users.resetMfa(target.id);
+    this.event(ctx, 'mfa-remove', 'success', target.id, `reset by admin ${claims.sub}`);
+    sendEmpty(ctx.res);
   }
 
   // ── TOTP and recovery codes ─────────────────────────────────────────────────
