@@ -389,7 +389,9 @@ export class Gateway {
         return;
       }
     }
-    if (!result || result.kind === 'not-found') {
+    if (!result || result.kind !== 'match') {
+      // Unknown paths and undeclared methods: shadow-endpoint attempts (API9).
+      const unknown = !result || result.kind === 'not-found';
       this.emitEvent({
         type: 'shadow-endpoint',
         at: ctx.startedAt,
@@ -397,36 +399,15 @@ export class Gateway {
         ip: ctx.ip,
         method: ctx.method,
         path: ctx.path.slice(0, 256),
-        reason: 'unknown-path',
+        reason: unknown ? 'unknown-path' : 'method-not-allowed',
       });
-      return this.finishLocal(
-        rt,
-        ctx,
-        res,
-        { problem: problem('not-found', { detail: 'No API operation matches this path' }) },
-        chain.routeIndex,
-      );
-    }
-    if (result.kind === 'method-not-allowed') {
-      this.emitEvent({
-        type: 'shadow-endpoint',
-        at: ctx.startedAt,
-        requestId: ctx.id,
-        ip: ctx.ip,
-        method: ctx.method,
-        path: ctx.path.slice(0, 256),
-        reason: 'method-not-allowed',
-      });
-      return this.finishLocal(
-        rt,
-        ctx,
-        res,
-        {
-          problem: problem('method-not-allowed', { detail: `${ctx.method} is not declared for this path` }),
-          headers: { allow: result.allow },
-        },
-        chain.routeIndex,
-      );
+      const denial: Denial = unknown
+        ? { problem: problem('not-found', { detail: 'No API operation matches this path' }) }
+        : {
+            problem: problem('method-not-allowed', { detail: `${ctx.method} is not declared for this path` }),
+            headers: { allow: result.allow },
+          };
+      return this.finishLocal(rt, ctx, res, denial, chain.routeIndex);
     }
     outcome = chain.runRequest(ctx, chain.routeIndex, chain.policies.length);
     if (outcome instanceof Promise) outcome = await outcome;

@@ -7,14 +7,9 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exploits, type ExploitContext } from '../../src/lab/exploits.ts';
 import { flaws } from '../../src/lab/flaws.ts';
-import {
-  LAB_SPECS,
-  startLab,
-  startMetadataStub,
-  type LabServer,
-  type StubServer,
-} from '../../src/lab/index.ts';
+import { startLab, startMetadataStub, type LabServer, type StubServer } from '../../src/lab/index.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
 
 /** Flaws the gateway blocks today with the vulnerable lab behind it, and why. */
 const BLOCKED_BY_GATEWAY: Record<string, string> = {
@@ -37,18 +32,8 @@ beforeAll(async () => {
   metadata = await startMetadataStub();
   lab = await startLab({ mode: 'vulnerable' });
   gw = await startTestGateway(lab.url, {
-    apis: [
-      {
-        name: 'clinic',
-        upstream: lab.url,
-        versions: [
-          { base: '/v2', spec: LAB_SPECS.v2 },
-          { base: '/v1', spec: LAB_SPECS.v1 },
-        ],
-      },
-    ],
-    // As in the `npm start` demo: the lab authenticates its own users.
-    policies: { authenticate: { enabled: false }, mfa: { enabled: false } },
+    apis: demoApis(lab.url),
+    policies: DEMO_POLICIES,
   });
   ctx = {
     internalUrl: metadata.url,

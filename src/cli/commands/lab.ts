@@ -1,4 +1,4 @@
-import { UsageError, type Command } from '../command.ts';
+import { parsePort, UsageError, type Command } from '../command.ts';
 import { flaws } from '../../lab/flaws.ts';
 import { DEMO_USERS, startLab, type LabServer } from '../../lab/index.ts';
 
@@ -35,13 +35,9 @@ function parse(argv: string[]): { secure: boolean; port: number; host: string } 
         if (inline !== undefined) throw new UsageError('--secure takes no value');
         secure = true;
         break;
-      case '--port': {
-        const v = value();
-        if (!/^\d{1,5}$/.test(v) || Number(v) > 65535)
-          throw new UsageError(`--port must be 0-65535, got '${v}'`);
-        port = Number(v);
+      case '--port':
+        port = parsePort(value(), '--port');
         break;
-      }
       case '--host':
         host = value();
         break;

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLogger } from '../../core/logger.ts';
-import { startLab, LAB_SPECS, DEMO_USERS, type LabServer } from '../../lab/index.ts';
+import { startLab, DEMO_USERS, type LabServer } from '../../lab/index.ts';
+import { DEMO_POLICIES, demoApis } from '../demo.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
-import { UsageError, type Command } from '../command.ts';
+import { parseOptions, parsePort, type Command } from '../command.ts';
 
 const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N]
 
@@ -21,34 +21,20 @@ Options:
 Signals: SIGHUP reloads the config (a bad one is refused and the old one keeps
 serving); SIGINT/SIGTERM drain in-flight requests and stop.`;
 
-function port(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new UsageError(`${flag} expects a port number 0-65535, got '${v}'`);
-  return n;
-}
+const port = (v: string | undefined, flag: string): number | undefined =>
+  v === undefined ? undefined : parsePort(v, flag);
 
 const start: Command = {
   name: 'start',
   summary: 'Run the gateway (or the built-in demo in front of the lab)',
   usage,
   async run(argv, io) {
-    let args;
-    try {
-      args = parseArgs({
-        args: argv,
-        options: {
-          config: { type: 'string', short: 'c' },
-          port: { type: 'string' },
-          'admin-port': { type: 'string' },
-          data: { type: 'string' },
-        },
-        strict: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const args = parseOptions(argv, {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string' },
+      'admin-port': { type: 'string' },
+      data: { type: 'string' },
+    });
     const publicPort = port(args.values.port, '--port');
     const adminPort = port(args.values['admin-port'], '--admin-port');
     const log = createLogger();
@@ -74,25 +60,13 @@ const start: Command = {
             },
             admin: { port: adminPort ?? 9901 },
             store: `sqlite://${resolve(dataDir, 'rampart.db')}`,
-            // The lab authenticates its users itself (its JWT flaws are part of the
-            // workshop), so the gateway's authenticate/mfa stay off in front of it; the
-            // built-in identity service runs under /auth to try MFA (docs/workshop.md).
-            policies: { authenticate: { enabled: false }, mfa: { enabled: false } },
+            policies: DEMO_POLICIES,
             identity: {
               issuer: `${origin}/auth`,
               keyFile: resolve(dataDir, 'identity-kek.key'),
               passkeys: { rpId: 'localhost', origins: [origin] },
             },
-            apis: [
-              {
-                name: 'clinic',
-                upstream: lab.url,
-                versions: [
-                  { base: '/v2', spec: LAB_SPECS.v2 },
-                  { base: '/v1', spec: LAB_SPECS.v1 },
-                ],
-              },
-            ],
+            apis: demoApis(lab.url),
           },
           dataDir,
         );

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ProblemError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
 import {
@@ -10,7 +9,7 @@ import {
 } from '../../identity/index.ts';
 import { openStore, type Db } from '../../store/index.ts';
 import { readConfig, resolveStoreUrl } from '../app.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { parseOptions, UsageError, type Command, type CommandIO } from '../command.ts';
 
 const usage = `Usage: rampart users <add|list|disable|enable|unlock|reset-mfa> [options]
 
@@ -113,25 +112,19 @@ export function createUsersCommand(deps: UsersCommandDeps): Command {
     summary: 'Manage identity users: add, list, disable, reset MFA',
     usage,
     async run(argv, io) {
-      let args;
-      try {
-        args = parseArgs({
-          args: argv,
-          allowPositionals: true,
-          options: {
-            config: { type: 'string', short: 'c' },
-            store: { type: 'string' },
-            admin: { type: 'boolean', default: false },
-            role: { type: 'string', multiple: true, default: [] },
-            attr: { type: 'string', multiple: true, default: [] },
-            'password-stdin': { type: 'boolean', default: false },
-            json: { type: 'boolean', default: false },
-          },
-          strict: true,
-        });
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
+      const args = parseOptions(
+        argv,
+        {
+          config: { type: 'string', short: 'c' },
+          store: { type: 'string' },
+          admin: { type: 'boolean', default: false },
+          role: { type: 'string', multiple: true, default: [] },
+          attr: { type: 'string', multiple: true, default: [] },
+          'password-stdin': { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
+        },
+        true,
+      );
       const [sub, name, ...extra] = args.positionals;
       if (!sub) throw new UsageError('missing subcommand');
       if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
