@@ -383,7 +383,13 @@ export class Gateway {
     }
     for (const m of rt.mounts) {
       if (ctx.path === m.prefix || ctx.path.startsWith(m.prefix + '/')) {
-        for (const k in ctx.responseHeaders) res.setHeader(k, ctx.responseHeaders[k]!);
+        // The pre-routing policies that ran (request id, security headers, CORS) set their
+        // response headers now; the mounted handler may override them with its own.
+        const pre: ResponseContext = { status: 200, headers: {}, body: undefined, local: true };
+        const r = chain.runResponse(ctx, pre, chain.routeIndex);
+        if (r) await r;
+        for (const k in ctx.responseHeaders) pre.headers[k] = ctx.responseHeaders[k];
+        for (const k in pre.headers) res.setHeader(k, pre.headers[k]!);
         await m.handle(req, res, ctx.body, ctx.ip);
         this.emitRequest(ctx, res.statusCode, m.prefix + '/*');
         return;

@@ -143,6 +143,8 @@ describe('rampart start (a real process)', () => {
     // The identity service is mounted under /auth, behind the same TLS listener.
     const jwks = await call(`${gw}/auth/.well-known/jwks.json`);
     expect(jwks.status).toBe(200);
+    expect(jwks.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(jwks.headers['strict-transport-security']).toContain('max-age=');
     expect((jwks.json() as { keys: Array<{ alg: string }> }).keys[0]!.alg).toBe('ES256');
     const login = await call(`${gw}/auth/login`, {
       method: 'POST',
