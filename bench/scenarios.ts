@@ -84,6 +84,17 @@ export const scenarios: Record<string, Scenario> = {
     spec: publicSpec,
     policies: {},
   },
+  // Every policy off: the gateway core alone (routing, path checks, forwarding headers,
+  // keep-alive pool, events), to separate its cost from the policies'.
+  minimal: {
+    description: 'no policies: routing, path checks, forwarding headers and events only',
+    spec: publicSpec,
+    policies: Object.fromEntries(
+      ['request-id', 'security-headers', 'cors', 'transport', 'request-limits', 'authenticate', 'mfa'].map(
+        (n) => [n, { enabled: false }],
+      ),
+    ),
+  },
   auth: authScenario(undefined),
   'auth-nocache': authScenario(0),
 };
