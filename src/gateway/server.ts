@@ -480,7 +480,8 @@ export class Gateway {
         headers: upstreamHeaders(
           ctx.headers,
           { peer: ctx.peer, trustedPeer: ctx.trustedPeer, secure: this.secure, host: ctx.headers.host },
-          { 'x-request-id': ctx.id, ...ctx.upstreamHeaders },
+          ctx.id,
+          ctx.upstreamHeaders,
           body ? body.length : 0,
         ),
         body: body ?? null,
@@ -599,10 +600,12 @@ export class Gateway {
       ip: ctx.ip,
       method: ctx.method,
       route,
-      ...(ctx.route ? { api: ctx.route.api, version: ctx.route.base } : {}),
+      // One fixed shape (no conditional spreads): this runs for every request.
+      api: ctx.route?.api,
+      version: ctx.route?.base,
       status,
       durationMs: this.clock.now() - ctx.startedAt,
-      ...(ctx.principal ? { principal: ctx.principal.id } : {}),
+      principal: ctx.principal?.id,
     });
   }
 

@@ -54,6 +54,7 @@ export interface ForwardInfo {
 export function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   fwd: ForwardInfo,
+  requestId: string,
   extra: Record<string, string>,
   bodyLength: number,
 ): string[] {
@@ -80,8 +81,8 @@ export function upstreamHeaders(
       : fwd.secure
         ? 'https'
         : 'http';
-  // Replace (not append) the forwarding headers we own.
-  removeNames(out, ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+  // Replace (not append) the forwarding headers we own (only a trusted peer's got this far).
+  if (fwd.trustedPeer) removeNames(out, ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
   out.push('x-forwarded-for', xff, 'x-forwarded-proto', proto);
   if (fwd.host) out.push('x-forwarded-host', fwd.host);
   const forwardedFor = fwd.peer.includes(':') ? `"[${fwd.peer}]"` : fwd.peer;
@@ -90,6 +91,7 @@ export function upstreamHeaders(
     removeNames(out, ['forwarded']);
     out.push('forwarded', `${incoming.forwarded}, ${forwarded}`);
   } else out.push('forwarded', forwarded);
+  out.push('x-request-id', requestId);
   for (const name in extra) out.push(name, extra[name]!);
   if (bodyLength > 0) out.push('content-length', String(bodyLength));
   return out;
