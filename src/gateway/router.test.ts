@@ -52,8 +52,8 @@ describe('Router', () => {
     const r = router.match(method, path);
     expect(r.kind).toBe('match');
     if (r.kind !== 'match') return;
-    expect(r.target.template).toBe(template);
-    expect(r.params).toEqual(params);
+    expect(r.route.template).toBe(template);
+    expect(r.route.params).toEqual(params);
   });
 
   it.each([

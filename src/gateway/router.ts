@@ -1,4 +1,5 @@
 import type { HttpMethod, OpenApiDocument, OpenApiOperation } from '../core/openapi.ts';
+import type { RouteMatch } from './policy.ts';
 
 /**
  * Routes a request path to an operation of one API version by the OpenAPI path
@@ -6,17 +7,11 @@ import type { HttpMethod, OpenApiDocument, OpenApiOperation } from '../core/open
  * literal segments first (OpenAPI: concrete paths win over templated ones), then
  * whole-segment parameters, then partial templates (`/files/{name}.json`).
  */
-export interface RouteTarget {
-  api: string;
-  base: string;
-  version: string;
-  template: string;
-  operation: OpenApiOperation;
-  rampart: Record<string, unknown>;
-}
+/** What a route leads to: the RouteMatch fields known before a request arrives. */
+type RouteTarget = Omit<RouteMatch, 'path' | 'params'>;
 
 export type RouteResult =
-  | { kind: 'match'; target: RouteTarget; params: Record<string, string>; path: string; versionKey: string }
+  | { kind: 'match'; route: RouteMatch; versionKey: string }
   | { kind: 'method-not-allowed'; allow: string; base: string; versionKey: string }
   | { kind: 'not-found'; versionKey: string | undefined };
 
@@ -101,7 +96,17 @@ export class Router {
         return { kind: 'not-found', versionKey: v.key };
       }
     }
-    return { kind: 'match', target, params, path: rest, versionKey: v.key };
+    const route: RouteMatch = {
+      api: target.api,
+      base: target.base,
+      version: target.version,
+      template: target.template,
+      path: rest,
+      params,
+      operation: target.operation,
+      rampart: target.rampart,
+    };
+    return { kind: 'match', route, versionKey: v.key };
   }
 }
 

@@ -329,19 +329,7 @@ export class Gateway {
     let result: RouteResult | undefined;
     if (target.ok) {
       result = rt.router.match(ctx.method, target.path);
-      if (result.kind === 'match') {
-        const t = result.target;
-        ctx.route = {
-          api: t.api,
-          base: t.base,
-          version: t.version,
-          template: t.template,
-          path: result.path,
-          params: result.params,
-          operation: t.operation,
-          rampart: t.rampart,
-        };
-      }
+      if (result.kind === 'match') ctx.route = result.route;
     }
     this.process(rt, ctx, req, res, target.ok ? undefined : target.reason, result).catch((err: unknown) => {
       this.log.error({ err, requestId: ctx.id }, 'unhandled gateway error');
@@ -532,10 +520,7 @@ export class Gateway {
           Number.MAX_SAFE_INTEGER,
         );
       }
-      if (
-        isServerError &&
-        looksLikeLeak(resCtx.body.toString('utf8', 0, Math.min(resCtx.body.length, 65536)))
-      ) {
+      if (isServerError && looksLikeLeak(resCtx.body.toString('utf8', 0, 65536))) {
         this.log.warn(
           {
             requestId: ctx.id,
@@ -566,19 +551,12 @@ export class Gateway {
           Number.MAX_SAFE_INTEGER,
         );
       }
-      if (resCtx.body && headers['content-length'] !== undefined)
-        headers['content-length'] = String(resCtx.body.length);
     }
     const r = rt.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
     if (r) await r;
-    if (resCtx.body !== undefined) {
-      if (headers['content-length'] !== undefined || headers['transfer-encoding'] === undefined)
-        headers['content-length'] = String(resCtx.body.length);
-      this.write(ctx, res, resCtx, resCtx.body);
-      return;
-    }
-    this.write(ctx, res, resCtx, undefined);
-    pump(up.body, res);
+    // write() sets Content-Length for a buffered body (hop-by-hop framing was removed above).
+    this.write(ctx, res, resCtx, resCtx.body);
+    if (resCtx.body === undefined) pump(up.body, res);
   }
 
   private write(ctx: Context, res: ServerResponse, resCtx: ResponseContext, body: Buffer | undefined): void {
