@@ -15,7 +15,15 @@ import { checkRequestTarget } from './path.ts';
 import type { Denial, Policy, RequestContext, ResponseContext, RouteMatch } from './policy.ts';
 import { Router, type RouteResult } from './router.ts';
 import { TLS13_OPTIONS, checkExpiry, type CertPair } from './tls.ts';
-import { Upstreams, cleanResponseHeaders, looksLikeLeak, pump, upstreamHeaders } from './upstream.ts';
+import {
+  MAX_INSPECTED_RESPONSE_BYTES,
+  Upstreams,
+  cleanResponseHeaders,
+  looksLikeLeak,
+  pump,
+  readBounded,
+  upstreamHeaders,
+} from './upstream.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -508,8 +516,9 @@ export class Gateway {
     const resCtx: ResponseContext = { status: up.statusCode, headers, body: undefined, local: false };
     const isServerError = up.statusCode >= 500;
     if (rt.chain.needsResponseBody || isServerError) {
+      let buffered: Buffer | undefined;
       try {
-        resCtx.body = Buffer.from(await up.body.arrayBuffer());
+        buffered = await readBounded(up.body, MAX_INSPECTED_RESPONSE_BYTES);
       } catch (err) {
         this.log.warn({ requestId: ctx.id, err: (err as Error).message }, 'upstream body failed');
         return this.finishLocal(
@@ -520,6 +529,20 @@ export class Gateway {
           Number.MAX_SAFE_INTEGER,
         );
       }
+      if (buffered === undefined) {
+        this.log.warn(
+          { requestId: ctx.id, api: v.api, status: up.statusCode },
+          'upstream response too large to inspect',
+        );
+        return this.finishLocal(
+          rt,
+          ctx,
+          res,
+          { problem: problem('bad-gateway', { detail: 'The upstream response is too large to pass on' }) },
+          Number.MAX_SAFE_INTEGER,
+        );
+      }
+      resCtx.body = buffered;
       if (isServerError && looksLikeLeak(resCtx.body.toString('utf8', 0, 65536))) {
         this.log.warn(
           {

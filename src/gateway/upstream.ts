@@ -194,6 +194,27 @@ export function pump(src: Readable, dst: Writable): void {
   new Pump(src, dst);
 }
 
+/**
+ * Largest upstream response body the gateway buffers to inspect (5xx leak check, response
+ * policies). A larger one is not passed on unchecked: the caller answers 502.
+ */
+export const MAX_INSPECTED_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** Reads a body up to `max` bytes; undefined (and the stream destroyed) beyond. Rejects on stream errors. */
+export async function readBounded(body: Readable, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
 /** One keep-alive pool per upstream origin. */
 export class Upstreams {
   private readonly pools = new Map<string, Pool>();

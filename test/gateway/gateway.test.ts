@@ -18,6 +18,11 @@ describe('gateway over TLS 1.3', () => {
         );
         return;
       }
+      if (req.url === '/v2/items/huge-error') {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(Buffer.alloc(9 * 1024 * 1024, 120));
+        return;
+      }
       if (req.url === '/v2/items/plain-error') {
         res.writeHead(503, { 'content-type': 'application/json' });
         res.end('{"error":"maintenance"}');
@@ -221,6 +226,10 @@ describe('gateway over TLS 1.3', () => {
       type: 'https://rampart.dev/problems/upstream-error',
       request_id: r.headers['x-request-id'],
     });
+    // A 5xx body too large to inspect is not passed on unchecked (nor held in memory).
+    const huge = await call(`${gw.url}/v2/items/huge-error`);
+    expect(huge.status).toBe(502);
+    expect(huge.json()).toMatchObject({ type: 'https://rampart.dev/problems/bad-gateway' });
     const plain = await call(`${gw.url}/v2/items/plain-error`);
     expect(plain.status).toBe(503);
     expect(plain.text).toBe('{"error":"maintenance"}');
