@@ -473,13 +473,7 @@ export class Gateway {
       up = await pool.request({
         path: upstreamBase + path,
         method: ctx.method as 'GET',
-        headers: upstreamHeaders(
-          ctx.headers,
-          { peer: ctx.peer, trustedPeer: ctx.trustedPeer, secure: this.secure, host: ctx.headers.host },
-          ctx.id,
-          ctx.upstreamHeaders,
-          body ? body.length : 0,
-        ),
+        headers: upstreamHeaders(ctx, ctx.upstreamHeaders, body ? body.length : 0),
         body: body ?? null,
         headersTimeout: rt.limits.upstreamResponseTimeoutMs,
         bodyTimeout: rt.limits.upstreamResponseTimeoutMs,

@@ -43,21 +43,25 @@ const FORWARDING = new Set([
   'x-forwarded-prefix',
 ]);
 
-export interface ForwardInfo {
-  peer: string;
-  trustedPeer: boolean;
-  secure: boolean;
-  host: string | undefined;
+/** Forwarding headers the gateway always writes itself (from the peer, or extending a trusted peer's). */
+const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+
+/** What the upstream headers are built from: the request context's fields. */
+export interface ForwardSource {
+  readonly id: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly peer: string;
+  readonly trustedPeer: boolean;
+  readonly secure: boolean;
 }
 
 /** Builds the upstream request headers as a flat [name, value, …] array (undici's cheapest form). */
 export function upstreamHeaders(
-  incoming: IncomingHttpHeaders,
-  fwd: ForwardInfo,
-  requestId: string,
+  req: ForwardSource,
   extra: Record<string, string>,
   bodyLength: number,
 ): string[] {
+  const incoming = req.headers;
   const out: string[] = [];
   const connection = incoming.connection;
   const listed =
@@ -65,42 +69,34 @@ export function upstreamHeaders(
       ? connectionTokens(connection)
       : undefined;
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name)) continue;
-    if (FORWARDING.has(name) && !fwd.trustedPeer) continue;
+    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || REWRITTEN.has(name)) continue;
+    if (FORWARDING.has(name) && !req.trustedPeer) continue;
     if (listed?.has(name)) continue;
     const v = incoming[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);
     else for (const item of v) out.push(name, item);
   }
-  const priorXff = fwd.trustedPeer ? incoming['x-forwarded-for'] : undefined;
-  const xff = priorXff ? `${priorXff}, ${fwd.peer}` : fwd.peer;
+  const priorXff = req.trustedPeer ? incoming['x-forwarded-for'] : undefined;
+  const xff = priorXff ? `${priorXff}, ${req.peer}` : req.peer;
   const proto =
-    fwd.trustedPeer && typeof incoming['x-forwarded-proto'] === 'string'
+    req.trustedPeer && typeof incoming['x-forwarded-proto'] === 'string'
       ? incoming['x-forwarded-proto']
-      : fwd.secure
+      : req.secure
         ? 'https'
         : 'http';
-  // Replace (not append) the forwarding headers we own (only a trusted peer's got this far).
-  if (fwd.trustedPeer) removeNames(out, ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+  const host = incoming.host;
   out.push('x-forwarded-for', xff, 'x-forwarded-proto', proto);
-  if (fwd.host) out.push('x-forwarded-host', fwd.host);
-  const forwardedFor = fwd.peer.includes(':') ? `"[${fwd.peer}]"` : fwd.peer;
-  const forwarded = `for=${forwardedFor};proto=${proto}${fwd.host ? `;host="${fwd.host.replace(/["\\]/g, '')}"` : ''}`;
-  if (fwd.trustedPeer && typeof incoming.forwarded === 'string') {
-    removeNames(out, ['forwarded']);
-    out.push('forwarded', `${incoming.forwarded}, ${forwarded}`);
-  } else out.push('forwarded', forwarded);
-  out.push('x-request-id', requestId);
+  if (host) out.push('x-forwarded-host', host);
+  const forwardedFor = req.peer.includes(':') ? `"[${req.peer}]"` : req.peer;
+  const forwarded = `for=${forwardedFor};proto=${proto}${host ? `;host="${host.replace(/["\\]/g, '')}"` : ''}`;
+  const priorForwarded =
+    req.trustedPeer && typeof incoming.forwarded === 'string' ? incoming.forwarded : undefined;
+  out.push('forwarded', priorForwarded ? `${priorForwarded}, ${forwarded}` : forwarded);
+  out.push('x-request-id', req.id);
   for (const name in extra) out.push(name, extra[name]!);
   if (bodyLength > 0) out.push('content-length', String(bodyLength));
   return out;
-}
-
-function removeNames(flat: string[], names: string[]): void {
-  for (let i = flat.length - 2; i >= 0; i -= 2) {
-    if (names.includes(flat[i]!)) flat.splice(i, 2);
-  }
 }
 
 function connectionTokens(v: string): Set<string> {
