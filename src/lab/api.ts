@@ -247,20 +247,12 @@ export function buildRouter(ctx: LabContext): Router {
       "SELECT * FROM users WHERE role = 'doctor' ORDER BY id LIMIT $1 OFFSET $2",
       [limit, offset],
     );
-    const items = rows.map((d) =>
-      secure
-        ? { id: d.id, fullName: d.full_name, specialty: d.specialty }
-        : // Planted (API3, CWE-359): the public directory leaks contact data and national ids.
-          {
-            id: d.id,
-            fullName: d.full_name,
-            specialty: d.specialty,
-            username: d.username,
-            email: d.email,
-            phone: d.phone,
-            nationalId: d.national_id,
-          },
-    );
+    const items = rows.map((d) => {
+      const listed = { id: d.id, fullName: d.full_name, specialty: d.specialty };
+      if (secure) return listed;
+      // Planted (API3, CWE-359): the public directory leaks contact data and national ids.
+      return { ...listed, username: d.username, email: d.email, phone: d.phone, nationalId: d.national_id };
+    });
     return ok({ items, limit, offset });
   });
 
@@ -352,9 +344,8 @@ export function buildRouter(ctx: LabContext): Router {
     }
     // Planted (API8, CWE-89): the search text and the sort column are pasted into the SQL.
     const desc = sort.startsWith('-');
-    const col =
-      ({ createdAt: 'created_at', title: 'title' } as Record<string, string>)[desc ? sort.slice(1) : sort] ??
-      (desc ? sort.slice(1) : sort);
+    const key = desc ? sort.slice(1) : sort;
+    const col = ({ createdAt: 'created_at', title: 'title' } as Record<string, string>)[key] ?? key;
     const sql =
       `SELECT ${RECORD_COLUMNS} FROM records WHERE (patient_id = ${user.id} OR doctor_id = ${user.id}) ` +
       `AND title LIKE '%${q}%' ORDER BY ${col} ${desc ? 'DESC' : 'ASC'}, id LIMIT ${limit} OFFSET ${offset}`;
@@ -459,7 +450,7 @@ export function buildRouter(ctx: LabContext): Router {
       throw new LabError('upstream-unavailable', 'The insurer could not be reached');
     }
     if (answer.status === 404)
-      throw new LabError('validation-failed', 'The insurer does not know this member', {}, 422);
+      throw new LabError('validation-failed', 'The insurer does not know this member');
     if (answer.status !== 200) throw new LabError('bad-gateway', 'The insurer answered with an error');
     let eligible: unknown, coveragePercent: unknown, planName: unknown;
     try {
@@ -482,8 +473,7 @@ export function buildRouter(ctx: LabContext): Router {
       throw new LabError('upstream-error', "The insurer's answer failed validation");
     }
     // Planted (API10, CWE-20): truthy is "eligible", any number is a percentage, any text a plan name.
-    if (!eligible)
-      throw new LabError('validation-failed', 'The member is not eligible for coverage', {}, 422);
+    if (!eligible) throw new LabError('validation-failed', 'The member is not eligible for coverage');
     const coverage = Math.round((inv.amount_cents * Number(coveragePercent)) / 100);
     await db.run('UPDATE invoices SET coverage_cents = $1, insurance_plan = $2 WHERE id = $3', [
       coverage,

@@ -36,7 +36,7 @@ export interface Flaw {
 }
 
 /** Path of the ground-truth file. */
-export const FLAWS_FILE = labAsset('flaws.json');
+const FLAWS_FILE = labAsset('flaws.json');
 
 /** The planted flaws, in catalogue order. */
 export const flaws: readonly Flaw[] = JSON.parse(readFileSync(FLAWS_FILE, 'utf8')) as Flaw[];

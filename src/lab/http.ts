@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROBLEM_CONTENT_TYPE, problem, type ProblemCode } from '../core/errors.ts';
+import { PROBLEM_CONTENT_TYPE, problem, problemTypes, type ProblemCode } from '../core/errors.ts';
 import type { LabMode } from './types.ts';
 
 /** A handled failure: the twin-specific error writer turns it into JSON. */
@@ -8,7 +8,6 @@ export class LabError extends Error {
     readonly code: ProblemCode,
     readonly detail: string,
     readonly headers: Record<string, string> = {},
-    readonly status?: number,
   ) {
     super(detail);
     this.name = 'LabError';
@@ -97,15 +96,10 @@ export function send(res: ServerResponse, out: LabResponse): void {
 export function errorResponse(mode: LabMode, err: unknown, instance: string): LabResponse {
   if (err instanceof LabError) {
     if (mode === 'secure') {
-      const p = problem(err.code, {
-        detail: err.detail,
-        instance,
-        ...(err.status ? { status: err.status } : {}),
-      });
+      const p = problem(err.code, { detail: err.detail, instance });
       return { status: p.status, body: p, contentType: PROBLEM_CONTENT_TYPE, headers: err.headers };
     }
-    const p = problem(err.code, err.status ? { status: err.status } : {});
-    return { status: p.status, body: { error: err.detail }, headers: err.headers };
+    return { status: problemTypes[err.code].status, body: { error: err.detail }, headers: err.headers };
   }
   if (mode === 'secure') {
     return { status: 500, body: problem('internal', { instance }), contentType: PROBLEM_CONTENT_TYPE };

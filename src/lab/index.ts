@@ -71,8 +71,7 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     await mkdir(dirname(join(root, rel)), { recursive: true });
     await writeFile(join(root, rel), text);
   }
-  let stub: StubServer | undefined;
-  if (!opts.thirdPartyUrl) stub = await startThirdPartyStub();
+  const stub: StubServer | undefined = opts.thirdPartyUrl ? undefined : await startThirdPartyStub();
   const ctx: LabContext = {
     mode,
     db,
@@ -86,12 +85,39 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
   const router = buildRouter(ctx);
   const corsOrigins = opts.corsOrigins ?? [];
 
+  /** Sets the twin's CORS headers; true when it has answered a preflight itself. */
+  function answerCors(req: IncomingMessage, res: ServerResponse, method: string): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return false;
+    if (mode === 'vulnerable') {
+      // Planted (API8, CWE-942): any origin is reflected, with credentials.
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-allow-credentials', 'true');
+      res.setHeader('vary', 'Origin');
+      if (method !== 'OPTIONS') return false;
+      res.setHeader('access-control-allow-methods', req.headers['access-control-request-method'] ?? '*');
+      res.setHeader('access-control-allow-headers', req.headers['access-control-request-headers'] ?? '*');
+    } else if (corsOrigins.includes(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'Origin');
+      if (method !== 'OPTIONS') return false;
+      res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH');
+      res.setHeader('access-control-allow-headers', 'authorization, content-type');
+      res.setHeader('access-control-max-age', '600');
+    } else if (method === 'OPTIONS') {
+      throw new LabError('cors-denied', 'This origin is not allowed');
+    } else {
+      return false;
+    }
+    send(res, { status: 204 });
+    return true;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const rawUrl = req.url ?? '/';
     const base = mode === 'secure' ? SECURE_HEADERS : VULNERABLE_HEADERS;
     for (const [k, v] of Object.entries(base)) res.setHeader(k, v);
-    const origin = req.headers.origin;
     let out: LabResponse;
     let path = rawUrl.split('?')[0]!;
     try {
@@ -104,38 +130,7 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
         res.setHeader('sunset', V1_SUNSET);
         res.setHeader('link', `</v2${path.slice(3)}>; rel="successor-version"`);
       }
-      if (origin !== undefined) {
-        if (mode === 'vulnerable') {
-          // Planted (API8, CWE-942): any origin is reflected, with credentials.
-          res.setHeader('access-control-allow-origin', origin);
-          res.setHeader('access-control-allow-credentials', 'true');
-          res.setHeader('vary', 'Origin');
-          if (method === 'OPTIONS') {
-            res.setHeader(
-              'access-control-allow-methods',
-              req.headers['access-control-request-method'] ?? '*',
-            );
-            res.setHeader(
-              'access-control-allow-headers',
-              req.headers['access-control-request-headers'] ?? '*',
-            );
-            send(res, { status: 204 });
-            return;
-          }
-        } else if (corsOrigins.includes(origin)) {
-          res.setHeader('access-control-allow-origin', origin);
-          res.setHeader('vary', 'Origin');
-          if (method === 'OPTIONS') {
-            res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH');
-            res.setHeader('access-control-allow-headers', 'authorization, content-type');
-            res.setHeader('access-control-max-age', '600');
-            send(res, { status: 204 });
-            return;
-          }
-        } else if (method === 'OPTIONS') {
-          throw new LabError('cors-denied', 'This origin is not allowed');
-        }
-      }
+      if (answerCors(req, res, method)) return;
       const { route, params } = router.match(method, path);
       out = await route.handler({
         method,
@@ -170,10 +165,22 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
   }
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolveListen());
-  });
+  /** Everything startLab set up besides the server itself. */
+  const release = async (): Promise<void> => {
+    await stub?.close();
+    await db.close();
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => resolveListen());
+    });
+  } catch (err) {
+    // e.g. EADDRINUSE: do not leave the insurer stub listening or the temp folder behind.
+    await release();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   let closed = false;
@@ -189,9 +196,7 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
         server.close(() => resolveClose());
         server.closeAllConnections();
       });
-      await stub?.close();
-      await db.close();
-      await rm(root, { recursive: true, force: true });
+      await release();
     },
   };
 }

@@ -10,6 +10,8 @@ import type { LabMode } from './types.ts';
 const N = 1 << 14;
 const KEYLEN = 32;
 
+const md5 = (password: string): string => createHash('md5').update(password).digest('hex');
+
 function scrypt(password: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scryptCb(password, salt, KEYLEN, { N, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (err, key) =>
@@ -19,17 +21,14 @@ function scrypt(password: string, salt: Buffer): Promise<Buffer> {
 }
 
 export async function hashPassword(mode: LabMode, password: string): Promise<string> {
-  if (mode === 'vulnerable') return createHash('md5').update(password).digest('hex');
+  if (mode === 'vulnerable') return md5(password);
   const salt = randomBytes(16);
   const key = await scrypt(password, salt);
   return `scrypt$${N}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
-  if (!stored.startsWith('scrypt$')) {
-    const md5 = createHash('md5').update(password).digest('hex');
-    return md5 === stored;
-  }
+  if (!stored.startsWith('scrypt$')) return md5(password) === stored;
   const [, , saltB64, keyB64] = stored.split('$');
   const expected = Buffer.from(keyB64 ?? '', 'base64url');
   const key = await scrypt(password, Buffer.from(saltB64 ?? '', 'base64url'));

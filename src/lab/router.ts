@@ -47,18 +47,8 @@ export class Router {
     }
     const allowed = new Set<string>();
     for (const r of this.routes) {
-      if (r.parts.length !== decoded.length) continue;
-      const params: Record<string, string> = {};
-      let ok = true;
-      for (let i = 0; i < r.parts.length; i++) {
-        const p = r.parts[i]!;
-        if (p.startsWith('{') && p.endsWith('}')) {
-          if (decoded[i] === '') ok = false;
-          else params[p.slice(1, -1)] = decoded[i]!;
-        } else if (p !== decoded[i]) ok = false;
-        if (!ok) break;
-      }
-      if (!ok) continue;
+      const params = bind(r.parts, decoded);
+      if (!params) continue;
       if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { route: r, params };
       allowed.add(r.method);
     }
@@ -69,4 +59,18 @@ export class Router {
     }
     throw new LabError('not-found', `No resource at ${path}`);
   }
+}
+
+/** The `{name}` parameters when the decoded segments fit the template's parts (a parameter is never empty). */
+function bind(parts: readonly string[], segs: readonly string[]): Record<string, string> | undefined {
+  if (parts.length !== segs.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, p] of parts.entries()) {
+    const seg = segs[i]!;
+    if (p.startsWith('{') && p.endsWith('}')) {
+      if (seg === '') return undefined;
+      params[p.slice(1, -1)] = seg;
+    } else if (p !== seg) return undefined;
+  }
+  return params;
 }

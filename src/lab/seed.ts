@@ -152,5 +152,5 @@ export async function seed(db: Db, mode: LabMode): Promise<void> {
       amount,
     ]);
   }
-  await db.run("INSERT INTO coupons (code, percent_off, created_by) VALUES ('WELCOME10', 10, 1)");
+  await db.run('INSERT INTO coupons (code, percent_off, created_by) VALUES ($1, 10, 1)', [SEED.coupon]);
 }

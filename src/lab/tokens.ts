@@ -9,8 +9,8 @@ import type { LabMode } from './types.ts';
  * Public by design — it is the lab's planted flaw, not a secret.
  */
 export const WEAK_JWT_SECRET = 'changeme';
-export const LAB_ISSUER = 'https://lab.rampart.invalid';
-export const LAB_AUDIENCE = 'rampart-lab';
+const LAB_ISSUER = 'https://lab.rampart.invalid';
+const LAB_AUDIENCE = 'rampart-lab';
 /** Access-token lifetime in seconds (what both twins announce in `expiresIn`). */
 export const TOKEN_TTL = 900;
 

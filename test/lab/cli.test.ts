@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import labCommand from '../../src/cli/commands/lab.ts';
 import { main } from '../../src/cli/main.ts';
+import { startLab } from '../../src/lab/index.ts';
 
 function capture(): {
   io: { out(l: string): void; err(l: string): void };
@@ -49,6 +50,17 @@ describe('rampart lab', () => {
       const c = capture();
       expect(await main(['lab', ...args], c.io)).toBe(2);
       expect(c.err.join('\n')).toContain('Usage: rampart lab');
+    }
+  });
+
+  it('exits 1 with the reason when the port is taken', async () => {
+    const busy = await startLab({ mode: 'secure' });
+    try {
+      const c = capture();
+      expect(await labCommand.run(['--port', String(busy.port)], c.io)).toBe(1);
+      expect(c.err.join('\n')).toContain(`cannot listen on 127.0.0.1:${busy.port} (EADDRINUSE)`);
+    } finally {
+      await busy.close();
     }
   });
 

@@ -4,7 +4,15 @@ import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ManualClock } from '../../src/core/clock.ts';
-import { LAB_SPECS, startImageStub, startLab, type LabServer, type StubServer } from '../../src/lab/index.ts';
+import {
+  DEMO_USERS,
+  LAB_SPECS,
+  startImageStub,
+  startLab,
+  type LabServer,
+  type StubServer,
+} from '../../src/lab/index.ts';
+import type { DemoUsername } from '../../src/lab/seed.ts';
 
 // Legitimate use behaves identically in both twins: same paths, same status codes and
 // the same values for every documented field. The secure twin's answers also match
@@ -57,18 +65,23 @@ interface Step {
   name: string;
   method: string;
   path: string;
-  as?: 'alice' | 'bob' | 'carol' | 'admin';
+  as?: DemoUsername;
   body?: unknown;
   status: number;
   schema?: SchemaName;
 }
 
-const PASSWORDS = {
-  alice: 'alice-demo-pass',
-  bob: 'bob-demo-pass',
-  carol: 'carol-demo-pass',
-  admin: 'admin-demo-pass',
-} as const;
+const PASSWORDS = Object.fromEntries(DEMO_USERS.map((u) => [u.username, u.password])) as Record<
+  DemoUsername,
+  string
+>;
+
+const login = (lab: LabServer, username: string, password: string): Promise<Response> =>
+  fetch(`${lab.url}/v2/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
 
 const flow = (imageUrl: string): Step[] => [
   { name: 'health v2', method: 'GET', path: '/v2/health', status: 200, schema: 'Health' },
@@ -374,14 +387,10 @@ afterAll(async () => {
 });
 
 const tokens = new Map<string, string>();
-async function tokenFor(lab: LabServer, who: keyof typeof PASSWORDS): Promise<string> {
+async function tokenFor(lab: LabServer, who: DemoUsername): Promise<string> {
   const key = lab.url + who;
   if (!tokens.has(key)) {
-    const res = await fetch(`${lab.url}/v2/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: who, password: PASSWORDS[who] }),
-    });
+    const res = await login(lab, who, PASSWORDS[who]);
     tokens.set(key, ((await res.json()) as { token: string }).token);
   }
   return tokens.get(key)!;
@@ -501,18 +510,13 @@ describe('secure twin details', () => {
     const clock = new ManualClock(Date.parse('2026-03-01T08:00:00Z'));
     const s = await startLab({ mode: 'secure', clock });
     try {
-      const login = (password: string): Promise<Response> =>
-        fetch(`${s.url}/v2/auth/login`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: 'bob', password }),
-        });
-      for (let i = 0; i < 5; i++) expect((await login('wrong-guess')).status).toBe(401);
-      const locked = await login(PASSWORDS.bob);
+      const asBob = (password: string): Promise<Response> => login(s, 'bob', password);
+      for (let i = 0; i < 5; i++) expect((await asBob('wrong-guess')).status).toBe(401);
+      const locked = await asBob(PASSWORDS.bob);
       expect(locked.status).toBe(429);
       expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
       clock.advance(15 * 60_000);
-      expect((await login(PASSWORDS.bob)).status).toBe(200);
+      expect((await asBob(PASSWORDS.bob)).status).toBe(200);
     } finally {
       await s.close();
     }

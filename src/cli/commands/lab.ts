@@ -1,4 +1,4 @@
-import { parsePort, UsageError, type Command } from '../command.ts';
+import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
 import { flaws } from '../../lab/flaws.ts';
 import { DEMO_USERS, startLab, type LabServer } from '../../lab/index.ts';
 
@@ -17,35 +17,17 @@ Options:
 See docs/lab.md (the flaw catalogue) and docs/workshop.md (the guided session).`;
 
 function parse(argv: string[]): { secure: boolean; port: number; host: string } {
-  let secure = false;
-  let port = 9000;
-  let host = '127.0.0.1';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=')
-      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-      : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--secure':
-        if (inline !== undefined) throw new UsageError('--secure takes no value');
-        secure = true;
-        break;
-      case '--port':
-        port = parsePort(value(), '--port');
-        break;
-      case '--host':
-        host = value();
-        break;
-      default:
-        throw new UsageError(`unknown option '${a}'`);
-    }
-  }
-  return { secure, port, host };
+  const { values } = parseOptions(argv, {
+    secure: { type: 'boolean' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+  });
+  if (values.host === '') throw new UsageError('--host needs a value');
+  return {
+    secure: values.secure ?? false,
+    port: values.port === undefined ? 9000 : parsePort(values.port, '--port'),
+    host: values.host ?? '127.0.0.1',
+  };
 }
 
 const lab: Command = {
