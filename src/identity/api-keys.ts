@@ -8,7 +8,7 @@ import type { ApiKeyVerifier, Principal } from '../core/auth.ts';
 import type { Clock } from '../core/clock.ts';
 import { ProblemError } from '../core/errors.ts';
 import type { Db } from '../store/types.ts';
-import { randomCrockford, safeEqual, sha256Hex } from './secrets.ts';
+import { newId, randomCrockford, safeEqual, sha256Hex } from './secrets.ts';
 
 export interface ApiKeyInfo {
   id: string;
@@ -103,13 +103,13 @@ export class ApiKeys implements ApiKeyVerifier {
         throw new ProblemError('forbidden', `You cannot grant the role "${s.slice(5)}" that you do not hold`);
       }
     }
+    const now = this.clock.now();
     const active = await this.db.one<{ n: number }>(
       'SELECT COUNT(*) AS n FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)',
-      [userId, this.clock.now()],
+      [userId, now],
     );
     if (Number(active?.n ?? 0) >= this.opts.maxPerUser)
       throw new ProblemError('conflict', `At most ${this.opts.maxPerUser} active API keys per user`);
-    const now = this.clock.now();
     return this.insert(
       userId,
       input.name,
@@ -126,7 +126,7 @@ export class ApiKeys implements ApiKeyVerifier {
     now: number,
     expiresAt: number | null,
   ): Promise<ApiKeyInfo & { key: string }> {
-    const id = randomCrockford(26).toLowerCase();
+    const id = newId();
     const secret = randomCrockford(52).toLowerCase(); // 260 bits
     await this.db.run(
       'INSERT INTO api_keys (id, user_id, name, secret_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
@@ -254,10 +254,10 @@ export class ApiKeys implements ApiKeyVerifier {
 
   private async load(id: string, now: number): Promise<Cached> {
     const r = await this.db.one<KeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
-    if (!r || r.revoked_at !== null)
-      return { hash: '', principal: undefined, expiresAt: null, cachedAt: now };
+    const invalid: Cached = { hash: '', principal: undefined, expiresAt: null, cachedAt: now };
+    if (!r || r.revoked_at !== null) return invalid;
     const ownerRoles = await this.opts.ownerRoles(r.user_id);
-    if (!ownerRoles) return { hash: '', principal: undefined, expiresAt: null, cachedAt: now };
+    if (!ownerRoles) return invalid;
     const scopes = JSON.parse(r.scopes) as string[];
     const roleScopes = scopes.filter((s) => s.startsWith('role:')).map((s) => s.slice(5));
     // A key never holds more than its owner does today.

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problem, type Problem } from '../core/errors.ts';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** OWASP REST Security / Secure Headers for JSON answers. */
 export const API_HEADERS: Record<string, string> = {
@@ -30,13 +30,14 @@ export async function readJson(
   preRead?: Buffer,
   maxBytes = MAX_BODY_BYTES,
 ): Promise<unknown> {
+  const tooLarge = () => new ProblemError('payload-too-large', `Body exceeds ${maxBytes} bytes`);
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > maxBytes) throw new ProblemError('payload-too-large', `Body exceeds ${maxBytes} bytes`);
+  if (declared > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   if (preRead !== undefined) {
     size = preRead.length;
-    if (size > maxBytes) throw new ProblemError('payload-too-large', `Body exceeds ${maxBytes} bytes`);
+    if (size > maxBytes) throw tooLarge();
     chunks.push(preRead);
   } else {
     if (req.readableEnded && declared > 0) {
@@ -45,7 +46,7 @@ export async function readJson(
     }
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > maxBytes) throw new ProblemError('payload-too-large', `Body exceeds ${maxBytes} bytes`);
+      if (size > maxBytes) throw tooLarge();
       chunks.push(chunk);
     }
   }
@@ -110,7 +111,7 @@ export function sendEmpty(res: ServerResponse, status = 204, headers: Record<str
   res.end();
 }
 
-export function sendProblem(res: ServerResponse, p: Problem, headers: Record<string, string> = {}): void {
+function sendProblem(res: ServerResponse, p: Problem, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(p);
   res.writeHead(p.status, {
     ...API_HEADERS,

@@ -140,6 +140,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     },
     onError,
   });
+  users.apiKeys = apiKeys;
   const windowMs = config.lockout.window * 1000;
   const throttles = {
     account: new FailureThrottle(clock, config.lockout.maxFailuresPerAccount, windowMs),
@@ -182,11 +183,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     add: (input) => users.add(input),
     list: () => users.list(),
     get: (id) => users.get(id),
-    disable: async (id, disabled = true) => {
-      const u = await users.disable(id, disabled);
-      if (disabled) await apiKeys.revokeAll(u.id);
-      return u;
-    },
+    disable: (id, disabled = true) => users.disable(id, disabled),
     resetMfa: (id) => users.resetMfa(id),
     unlock: (id) => users.unlock(id),
     update: (id, patch) => users.update(id, patch),

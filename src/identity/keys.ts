@@ -135,8 +135,4 @@ export class SigningKeys {
         .map((k) => ({ ...k.publicJwk, kid: k.kid, alg: 'ES256', use: 'sig' })),
     };
   }
-
-  kids(): string[] {
-    return [...this.keys.keys()];
-  }
 }

@@ -102,14 +102,6 @@ export class Mfa {
     return matchTotp(secret, code.replace(/\s/g, ''), this.clock.now(), this.opts.window);
   }
 
-  async hasTotp(userId: string): Promise<boolean> {
-    return (
-      (await this.db.one('SELECT user_id FROM totp_factors WHERE user_id = $1 AND confirmed = 1', [
-        userId,
-      ])) !== undefined
-    );
-  }
-
   async removeTotp(userId: string): Promise<boolean> {
     return (await this.db.run('DELETE FROM totp_factors WHERE user_id = $1', [userId])).changes > 0;
   }

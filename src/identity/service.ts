@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.ts';
 import { ProblemError } from '../core/errors.ts';
 import type { RampartEvent } from '../core/events.ts';
@@ -32,7 +32,7 @@ import {
   type TokenResponse,
   type TokenService,
 } from './tokens.ts';
-import { normaliseUsername, type User, type UserRow, type Users } from './users.ts';
+import { normaliseUsername, type Factors, type User, type UserRow, type Users } from './users.ts';
 import type { SigningKeys } from './keys.ts';
 
 /** The passkey operations the routes use (implemented by webauthn.ts `Passkeys`). */
@@ -206,8 +206,23 @@ function adminView(u: User): Record<string, unknown> {
 }
 
 const V = Object.fromEntries(Object.entries(S).map(([k, s]) => [k, bodyValidator(s as TSchema)])) as {
-  [K in keyof typeof S]: (d: unknown) => import('@sinclair/typebox').Static<(typeof S)[K]>;
+  [K in keyof typeof S]: (d: unknown) => Static<(typeof S)[K]>;
 };
+
+/** How the API shows a user's second factors. */
+function factorsView(f: Factors): Record<string, unknown> {
+  return { totp: f.totp, passkeys: f.passkeys, recovery_codes_left: f.recoveryCodesLeft };
+}
+
+/** 401 asking for a multi-factor session (RFC 9470 step-up). */
+function mfaSessionRequired(detail: string): ProblemError {
+  return new ProblemError(
+    'insufficient-user-authentication',
+    detail,
+    {},
+    { 'WWW-Authenticate': `Bearer error="insufficient_user_authentication", acr_values="${ACR.mfa}"` },
+  );
+}
 
 function tokenBody(t: TokenResponse): TokenResponse {
   return {
@@ -358,22 +373,21 @@ export class IdentityRoutes {
   }
 
   /** Users who must use MFA may only manage credentials from an MFA session. */
-  private async requireMfaIfRequired(claims: AccessClaims): Promise<void> {
+  private requireMfaIfRequired(claims: AccessClaims): void {
     if (!this.d.users.mfaRequired(claims.roles ?? []) || claims.amr.includes('mfa')) return;
     if (claims.mfa_enrollment_required)
       throw new ProblemError('mfa-enrollment-required', 'Enrol a second factor, then step up');
-    throw new ProblemError(
-      'insufficient-user-authentication',
-      'This needs a multi-factor session',
-      {},
-      { 'WWW-Authenticate': `Bearer error="insufficient_user_authentication", acr_values="${ACR.mfa}"` },
-    );
+    throw mfaSessionRequired('This needs a multi-factor session');
+  }
+
+  private async activeRow(id: string): Promise<UserRow | undefined> {
+    const row = await this.d.users.row(id);
+    return row && Number(row.disabled) !== 1 ? row : undefined;
   }
 
   private async activeUser(id: string): Promise<UserRow> {
-    const row = await this.d.users.row(id);
-    if (!row || Number(row.disabled) === 1)
-      throw new ProblemError('invalid-token', 'The account is not active');
+    const row = await this.activeRow(id);
+    if (!row) throw new ProblemError('invalid-token', 'The account is not active');
     return row;
   }
 
@@ -388,14 +402,17 @@ export class IdentityRoutes {
   }
 
   private async subjectById(id: string): Promise<SessionSubject | undefined> {
-    const row = await this.d.users.row(id);
-    if (!row || Number(row.disabled) === 1) return undefined;
-    return this.subject(row);
+    const row = await this.activeRow(id);
+    return row && this.subject(row);
   }
 
-  private async issue(row: UserRow, amr: string[], authTime = this.d.clock.now()): Promise<TokenResponse> {
+  private async issue(row: UserRow, amr: string[], subject?: SessionSubject): Promise<TokenResponse> {
     const acr = amr.includes('mfa') ? ACR.mfa : ACR.single;
-    const t = await this.d.tokens.startSession(await this.subject(row), { amr, acr, authTime });
+    const t = await this.d.tokens.startSession(subject ?? (await this.subject(row)), {
+      amr,
+      acr,
+      authTime: this.d.clock.now(),
+    });
     return tokenBody(t);
   }
 
@@ -549,8 +566,8 @@ export class IdentityRoutes {
       });
       return;
     }
-    const tokens = await this.issue(row, ['pwd']);
     const subject = await this.subject(row);
+    const tokens = await this.issue(row, ['pwd'], subject);
     this.event(
       ctx,
       'login',
@@ -767,7 +784,7 @@ export class IdentityRoutes {
       roles,
       attributes: JSON.parse(row.attributes) as unknown,
       mfa_required: this.d.users.mfaRequired(roles),
-      factors: { totp: f.totp, passkeys: f.passkeys, recovery_codes_left: f.recoveryCodesLeft },
+      factors: factorsView(f),
       session: { sid: claims.sid, amr: claims.amr, acr: claims.acr, auth_time: claims.auth_time },
     });
   }
@@ -789,12 +806,7 @@ export class IdentityRoutes {
           'mfa-enrollment-required',
           `Enrol a second factor at ${this.d.config.prefix}/ui first`,
         );
-      throw new ProblemError(
-        'insufficient-user-authentication',
-        'Admin endpoints need a multi-factor session',
-        {},
-        { 'WWW-Authenticate': `Bearer error="insufficient_user_authentication", acr_values="${ACR.mfa}"` },
-      );
+      throw mfaSessionRequired('Admin endpoints need a multi-factor session');
     }
     if (change) this.requireRecentAuth(claims);
     await this.activeUser(claims.sub);
@@ -818,7 +830,7 @@ export class IdentityRoutes {
     const f = await this.d.users.factors(user.id);
     sendJson(ctx.res, 200, {
       ...adminView(user),
-      factors: { totp: f.totp, passkeys: f.passkeys, recovery_codes_left: f.recoveryCodesLeft },
+      factors: factorsView(f),
     });
   }
 
@@ -856,7 +868,6 @@ export class IdentityRoutes {
     if (disabled && target.id === claims.sub)
       throw new ProblemError('conflict', 'An admin cannot disable themselves');
     const user = await this.d.users.disable(target.id, disabled);
-    if (disabled) await this.d.apiKeys.revokeAll(user.id);
     sendJson(ctx.res, 200, adminView(user));
   }
 
@@ -972,9 +983,9 @@ export class IdentityRoutes {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.password);
     this.requireRecentAuth(claims);
-    await this.requireMfaIfRequired(claims);
+    this.requireMfaIfRequired(claims);
     const row = await this.activeUser(claims.sub);
-    const key = 'pwd:' + row.username;
+    const key = this.throttleKey(row.username);
     this.d.throttles.account.check(key, 'password attempts');
     if (
       !row.password_hash ||
@@ -1007,7 +1018,7 @@ export class IdentityRoutes {
   private async apiKeyCreate(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.apiKey);
-    await this.requireMfaIfRequired(claims);
+    this.requireMfaIfRequired(claims);
     const row = await this.activeUser(claims.sub);
     const created = await this.d.apiKeys.create(
       row.id,
@@ -1038,7 +1049,7 @@ export class IdentityRoutes {
   private async apiKeyRotate(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.rotate);
-    await this.requireMfaIfRequired(claims);
+    this.requireMfaIfRequired(claims);
     const out = await this.d.apiKeys.rotate(claims.sub, ctx.params.id!, body.overlap_seconds);
     this.event(ctx, 'api-key', 'success', claims.sub, 'rotated');
     sendJson(ctx.res, 201, out);

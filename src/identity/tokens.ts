@@ -89,7 +89,6 @@ export class TokenService implements LocalTokenIssuer {
   private localDisabled = new Map<string, { disabled: boolean; seq: number }>();
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
-  private lastRefresh = 0;
 
   constructor(
     private readonly db: Db,
@@ -111,13 +110,13 @@ export class TokenService implements LocalTokenIssuer {
     const local = this.localDisabled.get(sub);
     if (local ? local.disabled : this.disabled.has(sub)) return true;
     if (sid !== undefined && (this.revokedFamilies.has(sid) || this.localFamilies.has(sid))) return true;
-    const cutoff = Math.max(this.validAfter.get(sub) ?? 0, this.localValidAfter.get(sub) ?? 0);
+    const cutoff = this.cutoff(sub);
     return cutoff > 0 && iat * 1000 < cutoff;
   }
 
-  /** Staleness of the revocation view in ms (how long ago it was read from the store). */
-  viewAge(): number {
-    return this.clock.now() - this.lastRefresh;
+  /** The user's "tokens issued before this are revoked" time in ms (0 = none). */
+  private cutoff(userId: string): number {
+    return Math.max(this.validAfter.get(userId) ?? 0, this.localValidAfter.get(userId) ?? 0);
   }
 
   private refreshing: Promise<void> | undefined;
@@ -156,7 +155,6 @@ export class TokenService implements LocalTokenIssuer {
     for (const [id, at] of this.localValidAfter) if (at < since) this.localValidAfter.delete(id);
     // The store is the truth for disabled flags once it has been read after the change.
     for (const [id, v] of this.localDisabled) if (v.seq <= seqAtStart) this.localDisabled.delete(id);
-    this.lastRefresh = now;
   }
 
   /** Starts the periodic refresh (timer is unref'd). */
@@ -180,11 +178,7 @@ export class TokenService implements LocalTokenIssuer {
   ): Promise<{ token: string; expiresIn: number }> {
     const now = this.clock.now();
     // A token minted in the same second as a cut-off must not be caught by it.
-    const cutoff = Math.max(
-      this.validAfter.get(subject.userId) ?? 0,
-      this.localValidAfter.get(subject.userId) ?? 0,
-    );
-    const iat = Math.max(Math.floor(now / 1000), Math.ceil(cutoff / 1000));
+    const iat = Math.max(Math.floor(now / 1000), Math.ceil(this.cutoff(subject.userId) / 1000));
     const ttl = Math.floor(this.opts.accessTtlMs / 1000);
     const { kid, privateKey } = this.keys.signer();
     const payload: Record<string, unknown> = {
@@ -226,19 +220,14 @@ export class TokenService implements LocalTokenIssuer {
         now + this.opts.sessionMaxAgeMs,
       ],
     );
-    const refresh = await this.newRefreshToken(this.db, sid, now, now + this.opts.sessionMaxAgeMs);
+    const refresh = await this.newRefreshToken(sid, now, now + this.opts.sessionMaxAgeMs);
     const { token, expiresIn } = await this.accessToken(subject, { sid, ...auth });
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refresh, sid };
   }
 
-  private async newRefreshToken(
-    db: Db,
-    familyId: string,
-    now: number,
-    familyExpiresAt: number,
-  ): Promise<string> {
+  private async newRefreshToken(familyId: string, now: number, familyExpiresAt: number): Promise<string> {
     const token = 'rrt_' + randomToken(32);
-    await db.run(
+    await this.db.run(
       'INSERT INTO refresh_tokens (token_hash, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4)',
       [sha256Hex(token), familyId, now, Math.min(now + this.opts.refreshTtlMs, familyExpiresAt)],
     );
@@ -280,7 +269,7 @@ export class TokenService implements LocalTokenIssuer {
       await this.revokeFamily(row.family_id, 'user-unavailable');
       throw invalid({ user_id: row.user_id });
     }
-    const refresh = await this.newRefreshToken(this.db, row.family_id, now, Number(row.family_expires_at));
+    const refresh = await this.newRefreshToken(row.family_id, now, Number(row.family_expires_at));
     const session = {
       sid: row.family_id,
       amr: JSON.parse(row.amr) as string[],

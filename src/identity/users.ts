@@ -71,7 +71,7 @@ export function normaliseUsername(input: string): string {
   return u;
 }
 
-export function toUser(r: UserRow, maxConsecutiveFailures: number): User {
+function toUser(r: UserRow, maxConsecutiveFailures: number): User {
   return {
     id: r.id,
     username: r.username,
@@ -86,6 +86,8 @@ export function toUser(r: UserRow, maxConsecutiveFailures: number): User {
 
 export class Users {
   passkeys: PasskeyHooks | undefined;
+  /** The API-key store, so disabling a user revokes its keys whoever disables it. */
+  apiKeys: { revokeAll(userId: string): Promise<void> } | undefined;
 
   constructor(
     private readonly db: Db,
@@ -145,14 +147,7 @@ export class Users {
   /** Row by id or username. */
   async row(idOrUsername: string): Promise<UserRow | undefined> {
     const byId = await this.db.one<UserRow>('SELECT * FROM users WHERE id = $1', [idOrUsername]);
-    if (byId) return byId;
-    let name: string;
-    try {
-      name = normaliseUsername(idOrUsername);
-    } catch {
-      return undefined;
-    }
-    return this.db.one<UserRow>('SELECT * FROM users WHERE username = $1', [name]);
+    return byId ?? this.byUsername(idOrUsername);
   }
 
   /** Row by login name only (never by id: a login must name the account). */
@@ -182,7 +177,7 @@ export class Users {
     return r;
   }
 
-  /** Disables (or re-enables) a user; disabling revokes all sessions and tokens at once. */
+  /** Disables (or re-enables) a user; disabling revokes all sessions, tokens and API keys at once. */
   async disable(idOrUsername: string, disabled = true): Promise<User> {
     const r = await this.must(idOrUsername);
     await this.db.run('UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3', [
@@ -191,7 +186,10 @@ export class Users {
       r.id,
     ]);
     this.tokens.setDisabled(r.id, disabled);
-    if (disabled) await this.tokens.revokeUser(r.id, 'user-disabled');
+    if (disabled) {
+      await this.tokens.revokeUser(r.id, 'user-disabled');
+      await this.apiKeys?.revokeAll(r.id);
+    }
     return (await this.get(r.id))!;
   }
 

@@ -117,6 +117,12 @@ forEachStore('identity API keys', (getDb) => {
     expect(await h.service.apiKeys.verify(k.body.key)).toBeDefined();
     await h.service.users.disable(username);
     expect(await h.service.apiKeys.verify(k.body.key)).toBeUndefined();
+    // Revoked in the store too, not only refused while the owner is disabled.
+    const row = await getDb().one<{ revoked_at: number | null }>(
+      'SELECT revoked_at FROM api_keys WHERE id = $1',
+      [k.body.id],
+    );
+    expect(row!.revoked_at).not.toBeNull();
   });
 
   it("does not let one user touch another user's keys", async () => {

@@ -4,6 +4,7 @@ import { ProblemError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
 import {
   createIdentityService,
+  identityConfigSchema,
   type IdentityConfigInput,
   type IdentityService,
 } from '../../identity/index.ts';
@@ -88,7 +89,7 @@ async function openIdentity(values: {
     storeUrl = resolveStoreUrl(loaded.config.store, baseDir);
     identityConfig = ((loaded.config as { identity?: unknown }).identity ?? {}) as IdentityConfigInput;
   }
-  const keyFile = identityConfig.keyFile ?? './data/identity-kek.key';
+  const keyFile = identityConfig.keyFile ?? (identityConfigSchema.properties.keyFile.default as string);
   const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
   const db = await openStore(storeUrl);
   try {
