@@ -14,7 +14,7 @@ import { parseOptions, UsageError, type Command, type CommandIO } from '../comma
 
 const usage = `Usage: rampart users <add|list|disable|enable|unlock|reset-mfa> [options]
 
-  rampart users add NAME [--admin] [--role R]... [--attr key=value]... [--password-stdin]
+  rampart users add NAME [--admin] [--role R]... [--attr key=value]...
       Creates a user. The password is read from standard input (first line; typed
       without echo on a terminal), never from the command line. --admin adds the
       role "admin" (MFA required) and prints the enrolment link.
@@ -121,7 +121,6 @@ export function createUsersCommand(deps: UsersCommandDeps): Command {
           admin: { type: 'boolean', default: false },
           role: { type: 'string', multiple: true, default: [] },
           attr: { type: 'string', multiple: true, default: [] },
-          'password-stdin': { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
         },
         true,
