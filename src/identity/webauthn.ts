@@ -89,6 +89,8 @@ const MAX_AUTH_DATA_CHARS = 8_192;
 const MAX_SIGNATURE_CHARS = 2_048;
 const MAX_USER_HANDLE_CHARS = 128; // 64 bytes (WebAuthn §5.4.3)
 
+/** Ed25519, ES256, RS256 (the library default; IANA COSE algorithms). */
+const SUPPORTED_ALGORITHM_IDS = [-8, -7, -257];
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const CHALLENGE_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const TRANSPORTS: ReadonlySet<string> = new Set<AuthenticatorTransportFuture>([
@@ -189,12 +191,7 @@ export class Passkeys {
       throw new ProblemError('bad-request', 'User id is not a valid user handle');
     await this.sweep();
     const existing = await this.rows(user.id);
-    if (existing.length >= MAX_PASSKEYS_PER_USER) {
-      throw new ProblemError(
-        'conflict',
-        `At most ${MAX_PASSKEYS_PER_USER} passkeys per account; remove one first`,
-      );
-    }
+    if (existing.length >= MAX_PASSKEYS_PER_USER) throw tooManyPasskeys();
     const options = await generateRegistrationOptions({
       rpName: this.options.rpName,
       rpID: this.options.rpId,
@@ -203,10 +200,7 @@ export class Passkeys {
       userDisplayName: user.displayName ?? user.name,
       timeout: this.ttl,
       attestationType: 'none',
-      excludeCredentials: existing.map((row) => ({
-        id: row.credential_id,
-        transports: parseTransports(row.transports),
-      })),
+      excludeCredentials: existing.map(descriptor),
       // Discoverable ("resident") credentials are what makes a passkey usable without a
       // username; UV makes it a second factor on its own.
       authenticatorSelection: {
@@ -214,8 +208,7 @@ export class Passkeys {
         requireResidentKey: true,
         userVerification: 'required',
       },
-      // Ed25519, ES256, RS256 (the library default; IANA COSE algorithms).
-      supportedAlgorithmIDs: [-8, -7, -257],
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHM_IDS,
     });
     const challengeId = await this.saveChallenge('registration', user.id, options.challenge);
     return { challengeId, options };
@@ -251,7 +244,7 @@ export class Passkeys {
         expectedRPID: this.options.rpId,
         requireUserPresence: true,
         requireUserVerification: true,
-        supportedAlgorithmIDs: [-8, -7, -257],
+        supportedAlgorithmIDs: SUPPORTED_ALGORITHM_IDS,
       });
       if (!result.verified || !result.registrationInfo.userVerified) throw new Error('not verified');
       info = result.registrationInfo;
@@ -262,19 +255,12 @@ export class Passkeys {
 
     const createdAt = this.clock.now();
     const id = randomUUID();
-    const transports = (parsed.response.transports ?? []).filter((t) => TRANSPORTS.has(t));
+    // Already reduced to known values by parseRegistrationResponse.
+    const transports = parsed.response.transports ?? [];
     await this.db.transaction(async (tx) => {
       const taken = await tx.one('SELECT id FROM passkeys WHERE credential_id = $1', [info.credential.id]);
       if (taken) throw new ProblemError('conflict', 'This passkey is already registered');
-      const count = await tx.one<{ n: number }>('SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1', [
-        userId,
-      ]);
-      if (Number(count?.n ?? 0) >= MAX_PASSKEYS_PER_USER) {
-        throw new ProblemError(
-          'conflict',
-          `At most ${MAX_PASSKEYS_PER_USER} passkeys per account; remove one first`,
-        );
-      }
+      if ((await countPasskeys(tx, userId)) >= MAX_PASSKEYS_PER_USER) throw tooManyPasskeys();
       try {
         await tx.run(
           `INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, backed_up, device_type, name, created_at, last_used_at)
@@ -311,13 +297,7 @@ export class Passkeys {
     userId?: string,
   ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
     await this.sweep();
-    const allow =
-      userId === undefined
-        ? undefined
-        : (await this.rows(userId)).map((row) => ({
-            id: row.credential_id,
-            transports: parseTransports(row.transports),
-          }));
+    const allow = userId === undefined ? undefined : (await this.rows(userId)).map(descriptor);
     const options = await generateAuthenticationOptions({
       rpID: this.options.rpId,
       timeout: this.ttl,
@@ -439,10 +419,7 @@ export class Passkeys {
 
   /** How many passkeys the user has (e.g. to decide whether MFA is enrolled). */
   async count(userId: string): Promise<number> {
-    const row = await this.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1', [
-      userId,
-    ]);
-    return Number(row?.n ?? 0);
+    return countPasskeys(this.db, userId);
   }
 
   private async rows(userId: string): Promise<PasskeyRow[]> {
@@ -499,6 +476,24 @@ function validateName(name: unknown): string {
   return label;
 }
 
+/** The user's passkey count, on the store or inside a transaction. */
+async function countPasskeys(db: Db, userId: string): Promise<number> {
+  const row = await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1', [userId]);
+  return Number(row?.n ?? 0);
+}
+
+function tooManyPasskeys(): ProblemError {
+  return new ProblemError(
+    'conflict',
+    `At most ${MAX_PASSKEYS_PER_USER} passkeys per account; remove one first`,
+  );
+}
+
+/** A stored passkey as an allow/exclude credential descriptor. */
+function descriptor(row: PasskeyRow): { id: string; transports: AuthenticatorTransportFuture[] } {
+  return { id: row.credential_id, transports: parseTransports(row.transports) };
+}
+
 function parseTransports(json: string): AuthenticatorTransportFuture[] {
   try {
     const value: unknown = JSON.parse(json);
@@ -518,10 +513,14 @@ function b64url(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length <= max && BASE64URL.test(value);
 }
 
+interface ParsedCredential {
+  id: string;
+  inner: Record<string, unknown>;
+  attachment?: 'platform' | 'cross-platform';
+}
+
 /** Common outer shape of a PublicKeyCredential's JSON (WebAuthn L3 §5.1 toJSON()). */
-function parseCredential(
-  value: unknown,
-): { id: string; inner: Record<string, unknown>; attachment?: 'platform' | 'cross-platform' } | undefined {
+function parseCredential(value: unknown): ParsedCredential | undefined {
   if (!isRecord(value)) return undefined;
   const { id, rawId, type, response, authenticatorAttachment } = value;
   if (!b64url(id, MAX_CREDENTIAL_ID_CHARS) || rawId !== id || type !== 'public-key' || !isRecord(response))
@@ -535,6 +534,18 @@ function parseCredential(
     return undefined;
   }
   return { id, inner: response, ...(authenticatorAttachment ? { attachment: authenticatorAttachment } : {}) };
+}
+
+/** The verifier's credential JSON around a copied `response` (the inverse of {@link parseCredential}). */
+function envelope<R>(outer: ParsedCredential, response: R) {
+  return {
+    id: outer.id,
+    rawId: outer.id,
+    type: 'public-key' as const,
+    clientExtensionResults: {},
+    ...(outer.attachment ? { authenticatorAttachment: outer.attachment } : {}),
+    response,
+  };
 }
 
 /** Copies the fields the verifier needs out of untrusted registration JSON, or undefined. */
@@ -554,20 +565,13 @@ function parseRegistrationResponse(value: unknown): RegistrationResponseJSON | u
   ) {
     return undefined;
   }
-  return {
-    id: outer.id,
-    rawId: outer.id,
-    type: 'public-key',
-    clientExtensionResults: {},
-    ...(outer.attachment ? { authenticatorAttachment: outer.attachment } : {}),
-    response: {
-      clientDataJSON,
-      attestationObject,
-      transports: ((transports ?? []) as string[]).filter((t) =>
-        TRANSPORTS.has(t),
-      ) as AuthenticatorTransportFuture[],
-    },
-  };
+  return envelope(outer, {
+    clientDataJSON,
+    attestationObject,
+    transports: ((transports ?? []) as string[]).filter((t) =>
+      TRANSPORTS.has(t),
+    ) as AuthenticatorTransportFuture[],
+  });
 }
 
 /** Copies the fields the verifier needs out of untrusted assertion JSON, or undefined. */
@@ -590,23 +594,16 @@ function parseAuthenticationResponse(value: unknown): AuthenticationResponseJSON
     !b64url(userHandle, MAX_USER_HANDLE_CHARS)
   )
     return undefined;
-  return {
-    id: outer.id,
-    rawId: outer.id,
-    type: 'public-key',
-    clientExtensionResults: {},
-    ...(outer.attachment ? { authenticatorAttachment: outer.attachment } : {}),
-    response: {
-      clientDataJSON,
-      authenticatorData,
-      signature,
-      ...(typeof userHandle === 'string' && userHandle !== '' ? { userHandle } : {}),
-    },
-  };
+  return envelope(outer, {
+    clientDataJSON,
+    authenticatorData,
+    signature,
+    ...(typeof userHandle === 'string' && userHandle !== '' ? { userHandle } : {}),
+  });
 }
 
 function isUniqueViolation(err: unknown): boolean {
-  if (!isRecord(err) && !(err instanceof Error)) return false;
+  if (!isRecord(err)) return false; // an Error is a record too
   const code = (err as { code?: unknown }).code;
   // better-sqlite3: SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY; PostgreSQL: unique_violation 23505.
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';

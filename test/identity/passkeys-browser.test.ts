@@ -150,11 +150,12 @@ describe('passkeys in a real browser (Chromium virtual authenticator)', () => {
     current = undefined;
   });
 
-  async function signInWithPassword(page: Page): Promise<void> {
+  /** Submits the password form and waits for what should follow: the account, or the second step. */
+  async function signInWithPassword(page: Page, next: 'signed-in' | 'mfa-step' = 'signed-in'): Promise<void> {
     await page.getByLabel('Username').fill(USERNAME);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByTestId('login-submit').click();
-    await page.getByTestId('signed-in').waitFor();
+    await page.getByTestId(next).waitFor();
   }
 
   /** Clicks a passkey sign-in button and returns the verify call's answer. */
@@ -247,10 +248,7 @@ describe('passkeys in a real browser (Chromium virtual authenticator)', () => {
       // 5. The password alone no longer suffices: the passkey is the second step.
       await page.getByTestId('logout').click();
       await page.getByTestId('signed-out').waitFor();
-      await page.getByLabel('Username').fill(USERNAME);
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByTestId('login-submit').click();
-      await page.getByTestId('mfa-step').waitFor();
+      await signInWithPassword(page, 'mfa-step');
       expect(await page.getByTestId('totp-form').isVisible()).toBe(false); // no TOTP enrolled
       const second = await passkeySignIn(page, 'mfa-passkey');
       expect(second.status).toBe(200);

@@ -52,7 +52,7 @@ export function testRoute(init: TestRouteInit = {}): RouteMatch {
   const operation: OpenApiOperation = {
     method: init.method ?? 'get',
     path: template,
-    ...(init.operationId !== undefined ? { operationId: init.operationId } : { operationId: 'getOrder' }),
+    operationId: init.operationId ?? 'getOrder',
     tags: [],
     parameters: [],
     responses: { '200': {} },

@@ -107,9 +107,8 @@
     return out;
   }
 
-  /** RegistrationResponseJSON (WebAuthn L3 §5.1 toJSON) from a created credential. */
-  function registrationJSON(cred) {
-    const r = cred.response;
+  /** A credential's JSON (WebAuthn L3 §5.1 toJSON) around its encoded `response`. */
+  function credentialJSON(cred, response) {
     const id = bytesToB64url(cred.rawId);
     return {
       id,
@@ -117,31 +116,29 @@
       type: cred.type,
       authenticatorAttachment: cred.authenticatorAttachment || undefined,
       clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-      response: {
-        clientDataJSON: bytesToB64url(r.clientDataJSON),
-        attestationObject: bytesToB64url(r.attestationObject),
-        transports: typeof r.getTransports === 'function' ? r.getTransports() : [],
-      },
+      response,
     };
+  }
+
+  /** RegistrationResponseJSON from a created credential. */
+  function registrationJSON(cred) {
+    const r = cred.response;
+    return credentialJSON(cred, {
+      clientDataJSON: bytesToB64url(r.clientDataJSON),
+      attestationObject: bytesToB64url(r.attestationObject),
+      transports: typeof r.getTransports === 'function' ? r.getTransports() : [],
+    });
   }
 
   /** AuthenticationResponseJSON from an assertion. */
   function authenticationJSON(cred) {
     const r = cred.response;
-    const id = bytesToB64url(cred.rawId);
-    return {
-      id,
-      rawId: id,
-      type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || undefined,
-      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-      response: {
-        clientDataJSON: bytesToB64url(r.clientDataJSON),
-        authenticatorData: bytesToB64url(r.authenticatorData),
-        signature: bytesToB64url(r.signature),
-        userHandle: r.userHandle && r.userHandle.byteLength > 0 ? bytesToB64url(r.userHandle) : undefined,
-      },
-    };
+    return credentialJSON(cred, {
+      clientDataJSON: bytesToB64url(r.clientDataJSON),
+      authenticatorData: bytesToB64url(r.authenticatorData),
+      signature: bytesToB64url(r.signature),
+      userHandle: r.userHandle && r.userHandle.byteLength > 0 ? bytesToB64url(r.userHandle) : undefined,
+    });
   }
 
   // ── HTTP ────────────────────────────────────────────────────────────────────
@@ -267,6 +264,10 @@
     $('recovery-codes').hidden = true;
     $('recovery-list').replaceChildren();
     $('passkey-list').replaceChildren();
+    clearSecrets();
+  }
+
+  function clearSecrets() {
     for (const id of ['password', 'totp-code', 'recovery-code']) $(id).value = '';
   }
 
@@ -304,7 +305,7 @@
     $('session-amr').textContent = Array.isArray(c.amr) ? c.amr.join(', ') : '';
     $('session-exp').textContent = typeof c.exp === 'number' ? formatTime(c.exp * 1000) : '';
     $('enrol-notice').hidden = !(tokens.mfa_enrollment_required || c.mfa_enrollment_required);
-    for (const id of ['password', 'totp-code', 'recovery-code']) $(id).value = '';
+    clearSecrets();
     $('signed-out').hidden = true;
     $('signed-in').hidden = false;
     setStatus(`Signed in ${how}.`);
@@ -417,22 +418,31 @@
     });
   });
 
+  function requirePasskeys() {
+    if (!window.PublicKeyCredential || !navigator.credentials)
+      throw new Error('This browser does not support passkeys.');
+  }
+
+  /** Passkey sign-in: passwordless (`bound` = {}) or as the second step (`bound` = { mfa_token }). */
+  async function passkeySignIn(bound, how) {
+    setStatus('Waiting for your passkey…');
+    const { challenge_id, options } = await api('POST', '/passkeys/login/options', bound);
+    const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+    if (!credential) throw new Error('No passkey was selected.');
+    setStatus('Verifying…');
+    const data = await api('POST', '/passkeys/login/verify', {
+      challenge_id,
+      ...bound,
+      response: authenticationJSON(credential),
+    });
+    await startSession(data, how);
+  }
+
   $('mfa-passkey').addEventListener('click', () => {
     busy($('mfa-passkey'), async () => {
-      if (!window.PublicKeyCredential || !navigator.credentials)
-        throw new Error('This browser does not support passkeys.');
+      requirePasskeys();
       if (!mfaToken) throw new Error('Start again with your password.');
-      setStatus('Waiting for your passkey…');
-      const { challenge_id, options } = await api('POST', '/passkeys/login/options', { mfa_token: mfaToken });
-      const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
-      if (!credential) throw new Error('No passkey was selected.');
-      setStatus('Verifying…');
-      const data = await api('POST', '/passkeys/login/verify', {
-        challenge_id,
-        mfa_token: mfaToken,
-        response: authenticationJSON(credential),
-      });
-      await startSession(data, 'with your password and a passkey');
+      await passkeySignIn({ mfa_token: mfaToken }, 'with your password and a passkey');
     });
   });
 
@@ -445,26 +455,15 @@
 
   $('passkey-login').addEventListener('click', () => {
     busy($('passkey-login'), async () => {
-      if (!window.PublicKeyCredential || !navigator.credentials)
-        throw new Error('This browser does not support passkeys.');
-      setStatus('Waiting for your passkey…');
-      const { challenge_id, options } = await api('POST', '/passkeys/login/options', {});
-      const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
-      if (!credential) throw new Error('No passkey was selected.');
-      setStatus('Verifying…');
-      const data = await api('POST', '/passkeys/login/verify', {
-        challenge_id,
-        response: authenticationJSON(credential),
-      });
-      await startSession(data, 'with a passkey');
+      requirePasskeys();
+      await passkeySignIn({}, 'with a passkey');
     });
   });
 
   $('register-form').addEventListener('submit', (event) => {
     event.preventDefault();
     busy($('passkey-register'), async () => {
-      if (!window.PublicKeyCredential || !navigator.credentials)
-        throw new Error('This browser does not support passkeys.');
+      requirePasskeys();
       const name = $('passkey-name').value.trim() || defaultPasskeyName();
       setStatus('Follow your browser’s prompt to create the passkey…');
       const { challenge_id, options } = await api('POST', '/passkeys/register/options', {}, true);

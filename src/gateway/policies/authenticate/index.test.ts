@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { base64url, exportSPKI } from 'jose';
 import type { ApiKeyVerifier, Principal } from '../../../core/auth.ts';
 import { ManualClock } from '../../../core/clock.ts';
-import type { Denial, Policy, PolicyResult } from '../../policy.ts';
+import type { Denial, Policy, PolicyResult, RouteMatch } from '../../policy.ts';
 import { buildPolicy, testContext, testRoute, testServices, type TestContext } from '../test-context.ts';
 import { authenticate, bearerToken, inScope, REJECTIONS } from './index.ts';
 import { claimAt, headerSafe } from './claims.ts';
@@ -121,8 +121,8 @@ async function run(policy: Policy, ctx: TestContext): Promise<Denial | undefined
   return (await policy.onRequest!(ctx)) ?? undefined;
 }
 
-function bearer(token: string, extra: Record<string, string> = {}) {
-  return testContext({ clock, headers: { authorization: `Bearer ${token}`, ...extra } });
+function bearer(token: string, extra: Record<string, string> = {}, route?: RouteMatch) {
+  return testContext({ clock, route, headers: { authorization: `Bearer ${token}`, ...extra } });
 }
 
 function expectInvalidToken(d: Denial | undefined, description: string) {
@@ -166,11 +166,7 @@ describe('authenticate: which operations need credentials', () => {
   it('treats an empty requirement object among the alternatives as optional credentials', async () => {
     const route = testRoute({ security: [{}, { bearerAuth: [] }] });
     expect(await run(build(), testContext({ clock, route }))).toBeUndefined();
-    const ctx = testContext({
-      clock,
-      route,
-      headers: { authorization: `Bearer ${await signToken(own, ownClaims())}` },
-    });
+    const ctx = bearer(await signToken(own, ownClaims()), {}, route);
     expect(await run(build(), ctx)).toBeUndefined();
     expect(ctx.principal?.id).toBe('user-1');
   });
@@ -202,23 +198,15 @@ describe('authenticate: which operations need credentials', () => {
 
   it('validates credentials sent to a public operation: an invalid token is a 401', async () => {
     const route = testRoute({ security: [] });
-    const bad = testContext({ clock, route, headers: { authorization: 'Bearer a.b.c' } });
+    const bad = bearer('a.b.c', {}, route);
     expectInvalidToken(await run(build(), bad), REJECTIONS.malformed.description);
-    const good = testContext({
-      clock,
-      route,
-      headers: { authorization: `Bearer ${await signToken(own, ownClaims())}` },
-    });
+    const good = bearer(await signToken(own, ownClaims()), {}, route);
     expect(await run(build(), good)).toBeUndefined();
     expect(good.principal?.id).toBe('user-1');
   });
 
   it('onPublic: ignore leaves credentials on public operations alone', async () => {
-    const ctx = testContext({
-      clock,
-      route: testRoute({ security: [] }),
-      headers: { authorization: 'Bearer a.b.c' },
-    });
+    const ctx = bearer('a.b.c', {}, testRoute({ security: [] }));
     expect(await run(build({ onPublic: 'ignore' }), ctx)).toBeUndefined();
     expect(ctx.principal).toBeUndefined();
   });

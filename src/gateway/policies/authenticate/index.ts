@@ -107,6 +107,8 @@ interface Authenticated extends VerifiedToken {
 type Need = 'required' | 'optional' | 'public';
 
 const KEY_REFERENCE_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+const LOCAL_REQUIRED_CLAIMS = ['exp', 'iat', 'sub'];
+const EXTERNAL_REQUIRED_CLAIMS = ['exp', 'iat'];
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
@@ -177,17 +179,25 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     return 'required';
   }
 
+  // RFC 6750 §3: a challenge on every 401 (and on invalid_request); no error code when
+  // credentials are missing. The realm is fixed per policy: each challenge is built once.
+  const challenges = new Map<Rejection, string>();
+  for (const r of Object.values(R)) {
+    challenges.set(
+      r,
+      r.bearerError
+        ? `Bearer realm="${realm}", error="${r.bearerError}", error_description="${r.description}"`
+        : `Bearer realm="${realm}"`,
+    );
+  }
+
   // The gateway emits the `denied` event for every denial (policy, problem code, route,
   // principal), so policies do not emit their own: one denial, one event.
   function reject(r: Rejection): Denial {
     const p = problem(r.code, { detail: r.description });
     if (r.code === 'upstream-unavailable') return deny(p, { 'retry-after': '5' });
     if (r.code === 'forbidden') return deny(p);
-    // RFC 6750 §3: a challenge on every 401 (and on invalid_request); no error code when credentials are missing.
-    const challenge = r.bearerError
-      ? `Bearer realm="${realm}", error="${r.bearerError}", error_description="${r.description}"`
-      : `Bearer realm="${realm}"`;
-    return deny(p, { 'www-authenticate': challenge });
+    return deny(p, { 'www-authenticate': challenges.get(r)! });
   }
 
   function accept(ctx: RequestContext, route: RouteMatch, a: Authenticated | Rejection): Denial | undefined {
@@ -264,7 +274,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
         typ: LOCAL_TYP,
         clockTolerance: tolerance,
         currentDate: new Date(now),
-        requiredClaims: ['exp', 'iat', 'sub'],
+        requiredClaims: LOCAL_REQUIRED_CLAIMS,
       }));
     } catch (err) {
       return fromJoseError(err, log);
@@ -310,7 +320,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
         audience: issuer.audience,
         clockTolerance: tolerance,
         currentDate: new Date(now),
-        requiredClaims: ['exp', 'iat'],
+        requiredClaims: EXTERNAL_REQUIRED_CLAIMS,
       }));
     } catch (err) {
       return fromJoseError(err, log);
@@ -337,13 +347,12 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     payload: JWTPayload,
     revocation: VerifiedToken['revocation'],
   ): Authenticated {
-    const entry: Authenticated = {
-      ...headersFor(principal),
+    const entry = authenticated(
       principal,
-      expiresAt: (payload.exp! + tolerance) * 1000,
-      notBefore: payload.nbf !== undefined ? (payload.nbf - tolerance) * 1000 : Number.NEGATIVE_INFINITY,
+      (payload.exp! + tolerance) * 1000,
+      payload.nbf !== undefined ? (payload.nbf - tolerance) * 1000 : Number.NEGATIVE_INFINITY,
       revocation,
-    };
+    );
     cache?.set(token, entry);
     return entry;
   }
@@ -367,13 +376,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
       return R.apiKeyUnavailable;
     }
     if (!principal) return R.apiKey;
-    return {
-      ...headersFor(principal),
-      principal,
-      expiresAt: Infinity,
-      notBefore: -Infinity,
-      revocation: undefined,
-    };
+    return authenticated(principal, Infinity, -Infinity, undefined);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -419,13 +422,14 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
  * Bearer header without a usable token.
  */
 export function bearerToken(header: string): string | undefined | null {
-  if (header.length < 6) return undefined;
-  const scheme = header.charCodeAt(6) === 32 || header.length === 6 ? header.slice(0, 6) : '';
-  if (scheme !== 'Bearer' && scheme.toLowerCase() !== 'bearer') return undefined;
+  const n = header.length;
+  if (n < 6 || (n > 6 && header.charCodeAt(6) !== 32)) return undefined;
+  // The common spelling needs no scheme copy; other casings are rare.
+  if (!header.startsWith('Bearer') && header.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
   let i = 7;
   while (header.charCodeAt(i) === 32) i++;
-  if (i >= header.length) return null;
-  return i === 7 ? header.slice(7) : header.slice(i);
+  if (i >= n) return null;
+  return header.slice(i);
 }
 
 function isEmpty(o: object): boolean {
@@ -504,11 +508,21 @@ function makePrincipal(
   });
 }
 
-function headersFor(p: Principal): { userHeader: string; rolesHeader: string; issuerHeader: string } {
+/** A principal with its upstream header values, computed once (cached with the token). */
+function authenticated(
+  principal: Principal,
+  expiresAt: number,
+  notBefore: number,
+  revocation: VerifiedToken['revocation'],
+): Authenticated {
   return {
-    userHeader: headerSafe(p.id),
-    rolesHeader: p.roles.length === 0 ? '' : p.roles.map(headerSafe).join(','),
-    issuerHeader: headerSafe(p.issuer),
+    userHeader: headerSafe(principal.id),
+    rolesHeader: principal.roles.length === 0 ? '' : principal.roles.map(headerSafe).join(','),
+    issuerHeader: headerSafe(principal.issuer),
+    principal,
+    expiresAt,
+    notBefore,
+    revocation,
   };
 }
 
