@@ -46,22 +46,21 @@ function walk(schema: unknown, path: string, required: boolean, rows: Row[]): vo
       description: cell(typeof schema.description === 'string' ? schema.description : ''),
     });
   }
-  if (isObject) {
-    const req = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
-    for (const [k, v] of Object.entries(schema.properties as SchemaObject))
-      walk(v, path ? `${path}.${k}` : k, req.has(k), rows);
-  }
+  if (isObject) walkProperties(schema, path, rows);
   if (items) walk(items, `${path}[]`, false, rows);
   for (const key of ['anyOf', 'oneOf'] as const) {
     const list = schema[key];
     if (!Array.isArray(list)) continue;
     // An alternative that is an object (e.g. `tls: { … } | false`): list its fields too.
-    for (const alt of list) {
-      if (!isObj(alt) || !isObj(alt.properties)) continue;
-      const req = new Set(Array.isArray(alt.required) ? (alt.required as string[]) : []);
-      for (const [k, v] of Object.entries(alt.properties)) walk(v, `${path}.${k}`, req.has(k), rows);
-    }
+    for (const alt of list) if (isObj(alt) && isObj(alt.properties)) walkProperties(alt, path, rows);
   }
+}
+
+/** Walks the `properties` of an object schema at `path`, marking the `required` ones. */
+function walkProperties(schema: SchemaObject, path: string, rows: Row[]): void {
+  const req = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+  for (const [k, v] of Object.entries(schema.properties as SchemaObject))
+    walk(v, path ? `${path}.${k}` : k, req.has(k), rows);
 }
 
 export function reference(): string {

@@ -96,11 +96,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       );
     }
   }
-  // Runs a PostgreSQL binary, as the postgres user when we are root.
-  const runPg = (cmd: string, args: string[]) =>
-    asRoot
-      ? execFile('runuser', ['-u', PG_USER, '--', join(bin, cmd), ...args], { cwd: '/' })
-      : execFile(join(bin, cmd), args, { cwd: '/' });
+  // The command line of a PostgreSQL binary, run as the postgres user when we are root.
+  const pgCommand = (cmd: string, args: string[]): [file: string, args: string[]] =>
+    asRoot ? ['runuser', ['-u', PG_USER, '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
+  const runPg = (cmd: string, args: string[]) => {
+    const [file, argv] = pgCommand(cmd, args);
+    return execFile(file, argv, { cwd: '/' });
+  };
 
   const dir = mkdtempSync(join(tmpdir(), 'rampart-pg-'));
   chmodSync(dir, 0o700);
@@ -124,12 +126,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (mayRun) {
       mayRun = false;
       try {
-        if (asRoot)
-          execFileSync('runuser', ['-u', PG_USER, '--', join(bin, 'pg_ctl'), ...stopArgs], {
-            cwd: '/',
-            stdio: 'ignore',
-          });
-        else execFileSync(join(bin, 'pg_ctl'), stopArgs, { cwd: '/', stdio: 'ignore' });
+        const [file, argv] = pgCommand('pg_ctl', stopArgs);
+        execFileSync(file, argv, { cwd: '/', stdio: 'ignore' });
       } catch {
         // not running
       }

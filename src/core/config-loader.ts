@@ -816,18 +816,25 @@ export async function checkConfigFile<T = unknown>(
   opts: LoadConfigOptions = {},
 ): Promise<ConfigCheckResult<T>> {
   const baseDir = opts.baseDir ?? dirname(resolvePath(path));
-  let text: string;
+  const read = await readSourceFile(path, 'config file');
+  if ('error' in read) return { config: undefined, errors: [read.error], baseDir };
+  return parseConfig<T>(read.text, path, schema, { ...opts, baseDir });
+}
+
+/**
+ * Reads a UTF-8 source file; when it cannot be read, the error to report instead
+ * (`cannot read <what> (ENOENT)`, no position), never the exception.
+ */
+export async function readSourceFile(
+  path: string,
+  what: string,
+): Promise<{ text: string } | { error: ConfigError }> {
   try {
-    text = await readFile(path, 'utf8');
+    return { text: await readFile(path, 'utf8') };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return {
-      config: undefined,
-      errors: [{ file: path, path: '', message: `cannot read config file${code ? ` (${code})` : ''}` }],
-      baseDir,
-    };
+    return { error: { file: path, path: '', message: `cannot read ${what}${code ? ` (${code})` : ''}` } };
   }
-  return parseConfig<T>(text, path, schema, { ...opts, baseDir });
 }
 
 /**

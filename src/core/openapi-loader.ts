@@ -8,12 +8,12 @@
  * Remote (`http(s)://`) references are refused: loading a contract never touches the network.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import {
   formatConfigError,
   parsePointer,
   parseYamlSource,
+  readSourceFile,
   toPointer,
   type ConfigError,
   type YamlSource,
@@ -443,24 +443,19 @@ function buildDocument(r: Resolver, doc: Obj, source: string, openapi: string): 
       info === undefined ? "missing required key 'info'" : `expected an object, got ${typeName(info)}`,
     );
   } else {
-    if (typeof info.title === 'string') title = info.title;
-    else
+    /** A required string of `info`; '' after reporting when it is missing or not a string. */
+    const infoString = (key: 'title' | 'version', hint: string): string => {
+      const v = info[key];
+      if (typeof v === 'string') return v;
       r.errorAt(
         info,
-        ['title'],
-        info.title === undefined
-          ? "missing required key 'title'"
-          : `expected a string, got ${typeName(info.title)}`,
+        [key],
+        v === undefined ? `missing required key '${key}'` : `expected a string, got ${typeName(v)}${hint}`,
       );
-    if (typeof info.version === 'string') version = info.version;
-    else
-      r.errorAt(
-        info,
-        ['version'],
-        info.version === undefined
-          ? "missing required key 'version'"
-          : `expected a string, got ${typeName(info.version)} (quote it)`,
-      );
+      return '';
+    };
+    title = infoString('title', '');
+    version = infoString('version', ' (quote it)');
   }
   // components
   const components = doc.components;
@@ -739,17 +734,9 @@ export function parseOpenApi(text: string, source: string): OpenApiDocument {
 
 /** Reads and checks an OpenAPI file; never throws for bad input (for `rampart check`). */
 export async function checkOpenApiFile(path: string): Promise<OpenApiCheckResult> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return {
-      document: undefined,
-      errors: [{ file: path, path: '', message: `cannot read OpenAPI document${code ? ` (${code})` : ''}` }],
-    };
-  }
-  return checkOpenApi(text, path);
+  const read = await readSourceFile(path, 'OpenAPI document');
+  if ('error' in read) return { document: undefined, errors: [read.error] };
+  return checkOpenApi(read.text, path);
 }
 
 /**

@@ -75,14 +75,14 @@ export function parseStoreUrl(url: string): StoreTarget {
 /** Opens the store a URL names and applies pending migrations. */
 export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Db> {
   const target = parseStoreUrl(url);
-  const logger = opts.logger;
+  const withLogger = opts.logger ? { logger: opts.logger } : {};
   const db: Db =
     target.dialect === 'sqlite'
-      ? new SqliteDb(target.path, { ...opts.sqlite, ...(logger ? { logger } : {}) })
-      : new PostgresDb(target.url, { ...opts.postgres, ...(logger ? { logger } : {}) });
+      ? new SqliteDb(target.path, { ...opts.sqlite, ...withLogger })
+      : new PostgresDb(target.url, { ...opts.postgres, ...withLogger });
   if (opts.migrate === false) return db;
   try {
-    await migrate(db, { ...opts.migrations, ...(logger ? { logger } : {}) });
+    await migrate(db, { ...opts.migrations, ...withLogger });
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;

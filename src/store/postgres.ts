@@ -13,6 +13,7 @@ export interface PostgresOptions {
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 const INT8_ARRAY_OID = 1016;
+const toNumber = (v: string): number => Number(v);
 
 /**
  * Per-pool type parsers: BIGINT (COUNT(*), epoch ms) and NUMERIC (SUM of BIGINT)
@@ -22,7 +23,7 @@ const INT8_ARRAY_OID = 1016;
 const typeParsers = {
   getTypeParser(oid: number, format?: 'text' | 'binary'): unknown {
     if (format !== 'binary') {
-      if (oid === INT8_OID || oid === NUMERIC_OID) return (v: string) => Number(v);
+      if (oid === INT8_OID || oid === NUMERIC_OID) return toNumber;
       if (oid === INT8_ARRAY_OID) {
         const parseArray = (pg.types.getTypeParser as (oid: number, format: string) => unknown)(
           INT8_ARRAY_OID,

@@ -15,7 +15,7 @@ interface Segment {
 const DOLLAR_TAG = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/;
 
 /** Splits SQL into plain code and quoted/comment segments. Never throws; an unterminated literal runs to the end. */
-export function scanSql(sql: string): Segment[] {
+function scanSql(sql: string): Segment[] {
   const out: Segment[] = [];
   let code = '';
   let i = 0;
@@ -34,39 +34,11 @@ export function scanSql(sql: string): Segment[] {
     const next = sql[i + 1];
     if (c === "'" || ((c === 'E' || c === 'e') && next === "'" && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? ''))) {
       const backslash = c !== "'";
-      let j = backslash ? i + 2 : i + 1;
-      while (j < n) {
-        if (backslash && sql[j] === '\\') {
-          j += 2;
-          continue;
-        }
-        if (sql[j] === "'") {
-          if (sql[j + 1] === "'") {
-            j += 2;
-            continue;
-          }
-          j++;
-          break;
-        }
-        j++;
-      }
-      quoted(Math.min(j, n));
+      quoted(endOfQuoted(sql, backslash ? i + 2 : i + 1, "'", backslash));
       continue;
     }
     if (c === '"' || c === '`') {
-      let j = i + 1;
-      while (j < n) {
-        if (sql[j] === c) {
-          if (sql[j + 1] === c) {
-            j += 2;
-            continue;
-          }
-          j++;
-          break;
-        }
-        j++;
-      }
-      quoted(Math.min(j, n));
+      quoted(endOfQuoted(sql, i + 1, c, false));
       continue;
     }
     if (c === '-' && next === '-') {
@@ -103,6 +75,21 @@ export function scanSql(sql: string): Segment[] {
   }
   flushCode();
   return out;
+}
+
+/**
+ * Index just past the `quote` that closes a quoted run whose body starts at `from`
+ * (a doubled quote is an escaped one; with `backslash`, `\x` is too), or the end of `sql`.
+ */
+function endOfQuoted(sql: string, from: number, quote: string, backslash: boolean): number {
+  for (let j = from; j < sql.length; j++) {
+    if (backslash && sql[j] === '\\') j++;
+    else if (sql[j] === quote) {
+      if (sql[j + 1] !== quote) return j + 1;
+      j++;
+    }
+  }
+  return sql.length;
 }
 
 export interface RewrittenSql {

@@ -27,11 +27,6 @@ interface Cached {
   maxIndex: number;
 }
 
-/** Identity of one top-level transaction, carried in async context to catch deadlocks. */
-interface TxToken {
-  readonly id: number;
-}
-
 /** Parameters as better-sqlite3 binds them: booleans → 0/1, Uint8Array → Buffer, undefined → NULL. */
 function toSqlite(v: SqlValue | undefined): unknown {
   if (v === undefined || v === null) return null;
@@ -61,7 +56,6 @@ export class SqliteDb implements Db {
   private readonly lockTimeoutMs: number;
   private locked = false;
   private readonly waiters: Array<() => void> = [];
-  private txCounter = 0;
   private spCounter = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -106,17 +100,14 @@ export class SqliteDb implements Db {
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     this.assertOpen();
     await this.acquire();
-    const token: TxToken = { id: ++this.txCounter };
-    const tx = new SqliteTx(this, token);
+    const tx = new SqliteTx(this);
     try {
       this.conn.exec('BEGIN IMMEDIATE');
       try {
         const result = await fn(tx);
-        tx.done = true;
         this.conn.exec('COMMIT');
         return result;
       } catch (err) {
-        tx.done = true;
         if (this.conn.inTransaction) this.conn.exec('ROLLBACK');
         throw err;
       }
@@ -174,19 +165,20 @@ export class SqliteDb implements Db {
     parent.assertActive();
     const name = `rampart_sp_${++this.spCounter}`;
     this.conn.exec(`SAVEPOINT ${name}`);
-    const child = new SqliteTx(this, parent.token);
+    const child = new SqliteTx(this);
     try {
       const result = await fn(child);
-      child.done = true;
       this.conn.exec(`RELEASE ${name}`);
       return result;
     } catch (err) {
-      child.done = true;
       if (this.conn.inTransaction) {
         this.conn.exec(`ROLLBACK TO ${name}`);
         this.conn.exec(`RELEASE ${name}`);
       }
       throw err;
+    } finally {
+      // Everything after `await fn` is synchronous: no call can slip in before this.
+      child.done = true;
     }
   }
 
@@ -259,7 +251,7 @@ export class SqliteDb implements Db {
         if (oldest !== undefined) this.cache.delete(oldest);
       }
     }
-    if (c.order && params.length < c.maxIndex) {
+    if (params.length < c.maxIndex) {
       throw new RangeError(`SQL uses $${c.maxIndex} but only ${params.length} parameter(s) were given`);
     }
     return c;
@@ -275,10 +267,7 @@ export class SqliteDb implements Db {
 class SqliteTx implements Db {
   readonly dialect = 'sqlite' as const;
   done = false;
-  constructor(
-    private readonly owner: SqliteDb,
-    readonly token: TxToken,
-  ) {}
+  constructor(private readonly owner: SqliteDb) {}
 
   assertActive(): void {
     if (this.done) throw new Error('This transaction has already finished; its handle can no longer be used');

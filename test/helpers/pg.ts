@@ -46,15 +46,3 @@ export async function freshPgDatabase(prefix = 't'): Promise<string> {
   base.pathname = `/${name}`;
   return base.toString();
 }
-
-/** Drops a database made by freshPgDatabase() (optional: the cluster is thrown away after the run). */
-export async function dropPgDatabase(url: string): Promise<void> {
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  const client = new pg.Client({ connectionString: testPgUrl() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}

@@ -4,7 +4,6 @@ import { UsageError } from '../command.ts';
 import {
   checkConfigFile,
   formatConfigError,
-  parsePointer,
   resolveRelative,
   type ConfigError,
 } from '../../core/config-loader.ts';
@@ -21,7 +20,7 @@ Options:
   -c, --config FILE   configuration file (default: ./rampart.yaml, or $RAMPART_CONFIG)`;
 
 /** Parses `-c FILE` / `--config FILE` / `--config=FILE`. */
-export function parseConfigArg(
+function parseConfigArg(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { config: string; rest: string[] } {
@@ -41,7 +40,7 @@ export function parseConfigArg(
 }
 
 /** Config-level rules JSON Schema cannot say: unique names and base paths, successors that exist. */
-export function crossFieldErrors(config: RampartConfig): Array<{ segments: string[]; message: string }> {
+function crossFieldErrors(config: RampartConfig): Array<{ segments: string[]; message: string }> {
   const out: Array<{ segments: string[]; message: string }> = [];
   const names = new Map<string, number>();
   const bases = new Map<string, string>();
@@ -111,7 +110,6 @@ const check: Command = {
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
     const result = await checkConfigFile<RampartConfig>(path, configSchema);
     const errors: ConfigError[] = [...result.errors];
-    const files = new Set<string>(errors.map((e) => e.file));
     let apis = 0;
     let versions = 0;
     let operations = 0;
@@ -138,7 +136,7 @@ const check: Command = {
             if (e.line === undefined && e.file === specPath && e.path === '') {
               errors.push(
                 source.error(
-                  parsePointer(`/apis/${i}/versions/${j}/spec`),
+                  ['apis', String(i), 'versions', String(j), 'spec'],
                   `${e.message}: '${version.spec}'`,
                 ),
               );
@@ -148,7 +146,7 @@ const check: Command = {
       }
     }
     if (errors.length) {
-      for (const e of errors) files.add(e.file);
+      const files = new Set(errors.map((e) => e.file));
       print(io, errors);
       io.err(
         `\n✗ ${errors.length} error${errors.length === 1 ? '' : 's'} in ${files.size} file${files.size === 1 ? '' : 's'}`,
