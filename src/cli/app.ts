@@ -1,6 +1,12 @@
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { checkConfigFile, formatConfigError, parseConfig, type ConfigError } from '../core/config-loader.ts';
+import {
+  checkConfigFile,
+  formatConfigError,
+  parseConfig,
+  type ConfigCheckResult,
+  type ConfigError,
+} from '../core/config-loader.ts';
 import { EventBus } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { loadOpenApi, OpenApiErrors } from '../core/openapi-loader.ts';
@@ -12,6 +18,7 @@ import { loadCertificate, type CertPair } from '../gateway/tls.ts';
 import { openStore, type Db } from '../store/index.ts';
 import { createIdentityService, type IdentityService } from '../identity/index.ts';
 import { configSchema, type RampartFileConfig as RampartConfig } from './config-schema.ts';
+import { crossFieldErrors } from './config-rules.ts';
 
 /** Thrown when rampart.yaml or a referenced document is invalid: every error, with file, line and path. */
 export class StartupErrors extends Error {
@@ -21,11 +28,21 @@ export class StartupErrors extends Error {
   }
 }
 
+/** The config of a check result, or StartupErrors with every schema and cross-field error. */
+function validConfig(r: ConfigCheckResult<RampartConfig>): RampartConfig {
+  const errors = [...r.errors];
+  if (r.config && r.source) {
+    for (const { segments, message } of crossFieldErrors(r.config))
+      errors.push(r.source.error(segments, message));
+  }
+  if (errors.length || !r.config) throw new StartupErrors(errors);
+  return r.config;
+}
+
 /** Reads and validates a config file (defaults applied, relative paths resolved). */
 export async function readConfig(path: string): Promise<{ config: RampartConfig; baseDir: string }> {
   const r = await checkConfigFile<RampartConfig>(path, configSchema);
-  if (r.errors.length || !r.config) throw new StartupErrors(r.errors);
-  return { config: r.config, baseDir: r.baseDir };
+  return { config: validConfig(r), baseDir: r.baseDir };
 }
 
 /** Validates an in-memory config object the same way as a file. */
@@ -36,8 +53,7 @@ export function configFromObject(value: unknown, baseDir: string): RampartConfig
     configSchema,
     { baseDir },
   );
-  if (r.errors.length || !r.config) throw new StartupErrors(r.errors);
-  return r.config;
+  return validConfig(r);
 }
 
 /** Loads every API version's OpenAPI document; collects all errors. */

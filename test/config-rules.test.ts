@@ -1,0 +1,48 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readConfig, StartupErrors } from '../src/cli/app.ts';
+import { FIXTURES } from './helpers/gateway.ts';
+
+// `rampart start` (readConfig) applies the same cross-field rules as `rampart check`.
+describe('config rules at start', () => {
+  it('refuses duplicate base paths, unknown successors and sunset before deprecation, with positions', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rampart-rules-'));
+    try {
+      const spec = join(FIXTURES, 'gateway/shop-v2.yaml');
+      const file = join(dir, 'rampart.yaml');
+      await writeFile(
+        file,
+        `apis:
+  - name: shop
+    upstream: http://127.0.0.1:9000
+    versions:
+      - { base: /v2, spec: ${spec} }
+      - { base: /v1, spec: ${spec}, successor: /v3, deprecated: 2026-06-30, sunset: 2026-01-01 }
+  - name: other
+    upstream: http://127.0.0.1:9001
+    versions:
+      - { base: /v2, spec: ${spec} }
+`,
+      );
+      const err = await readConfig(file).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StartupErrors);
+      const text = (err as StartupErrors).message;
+      expect(text).toMatch(
+        /rampart\.yaml:6:\d+\s+\/apis\/0\/versions\/1\/successor\s+successor '\/v3' is not a base path/,
+      );
+      expect(text).toMatch(
+        /rampart\.yaml:6:\d+\s+\/apis\/0\/versions\/1\/sunset\s+sunset 2026-01-01 is before deprecation/,
+      );
+      expect(text).toMatch(
+        /rampart\.yaml:10:\d+\s+\/apis\/1\/versions\/0\/base\s+base path '\/v2' is already used/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
