@@ -305,7 +305,7 @@ forEachStore(
       expect(await db.query('SELECT x FROM script_a')).toEqual([{ x: '1;2' }]);
     });
 
-    it('keeps concurrent increments consistent (no lost updates)', async () => {
+    it('commits 20 concurrent transactions doing atomic increments (n = n + 1), none lost or failed', async () => {
       await db.run('UPDATE counter SET n = 0 WHERE id = 1');
       await Promise.all(
         Array.from({ length: 20 }, () =>
