@@ -1,4 +1,5 @@
 import type { Denial, Policy, RequestContext, ResponseContext } from './policy.ts';
+import { HOP_BY_HOP } from './upstream.ts';
 
 /**
  * The ordered policy chain. Request phase: ascending priority (ties by name), the
@@ -12,6 +13,8 @@ export class Chain {
   readonly routeIndex: number;
   readonly needsBody: boolean;
   readonly needsResponseBody: boolean;
+  /** Upstream response headers never passed on: hop-by-hop ones and those policies drop. */
+  readonly droppedResponseHeaders: ReadonlySet<string>;
   private readonly responders: readonly Policy[];
   /** Chain index of each responder, for the `ran` cut-off. */
   private readonly responderIndex: readonly number[];
@@ -30,6 +33,10 @@ export class Chain {
     if (this.routeIndex === -1) this.routeIndex = sorted.length;
     this.needsBody = sorted.some((p) => p.needsBody);
     this.needsResponseBody = sorted.some((p) => p.needsResponseBody);
+    this.droppedResponseHeaders = new Set([
+      ...HOP_BY_HOP,
+      ...sorted.flatMap((p) => (p.dropResponseHeaders ?? []).map((h) => h.toLowerCase())),
+    ]);
     this.responders = sorted.filter((p) => p.onResponse);
     this.responderIndex = this.responders.map((p) => sorted.indexOf(p));
   }

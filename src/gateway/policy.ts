@@ -108,6 +108,11 @@ export interface Policy {
   readonly needsBody?: boolean;
   /** Ask the gateway to buffer the upstream response body (JSON) before the response phase. */
   readonly needsResponseBody?: boolean;
+  /**
+   * Upstream response headers (lower-case) this policy removes. The gateway drops them while
+   * it parses the upstream head, so no response phase has to delete them one by one.
+   */
+  readonly dropResponseHeaders?: readonly string[];
   onRequest?(ctx: RequestContext): PolicyResult | Promise<PolicyResult>;
   onResponse?(ctx: RequestContext, res: ResponseContext): void | Promise<void>;
   close?(): void | Promise<void>;

@@ -7,23 +7,16 @@ import { problem, PROBLEM_CONTENT_TYPE, type Problem, type ProblemCode } from '.
 import type { RampartEvent } from '../core/events.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { OpenApiDocument } from '../core/openapi.ts';
-import type { Pool } from 'undici';
-import { Chain } from './chain.ts';
+import type { Dispatcher, Pool } from 'undici';
+import { Chain, type RequestOutcome } from './chain.ts';
+import { Exchange, type ExchangeHost } from './exchange.ts';
 import type { ApiConfig, LimitsConfig, RampartConfig } from './config.ts';
 import { IpMatcher, clientAddress } from './ip.ts';
 import { checkRequestTarget } from './path.ts';
 import type { Denial, Policy, RequestContext, ResponseContext, RouteMatch } from './policy.ts';
 import { Router, type RouteResult } from './router.ts';
 import { TLS13_OPTIONS, checkExpiry, type CertPair } from './tls.ts';
-import {
-  MAX_INSPECTED_RESPONSE_BYTES,
-  Upstreams,
-  cleanResponseHeaders,
-  looksLikeLeak,
-  pump,
-  readBounded,
-  upstreamHeaders,
-} from './upstream.ts';
+import { Upstreams, upstreamHeaders } from './upstream.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -142,7 +135,17 @@ class Context implements RequestContext {
   readonly upstreamHeaders: Record<string, string> = {};
   readonly responseHeaders: Record<string, string | string[]> = {};
   readonly state = new Map<string, unknown>();
+  /** The upstream exchange, once the request is forwarded. */
+  exchange: Exchange | undefined = undefined;
+  /** Why the request target was refused (answered 400 after the pre-routing policies). */
+  badPath: string | undefined = undefined;
+  /** The router's answer for a valid target. */
+  result: RouteResult | undefined = undefined;
   constructor(
+    /** The runtime (routes, chain, pools) this request started with; kept across a reload. */
+    readonly rt: Runtime,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
     public id: string,
     readonly method: string,
     readonly path: string,
@@ -163,11 +166,11 @@ class Context implements RequestContext {
  * The gateway: HTTPS (TLS 1.3 only) listener, optional plain-HTTP redirect listener,
  * routing by OpenAPI templates, the policy chain, and forwarding over keep-alive pools.
  */
-export class Gateway {
+export class Gateway implements ExchangeHost {
   private runtime: Runtime;
-  private readonly clock: Clock;
-  private readonly log: Logger;
-  private readonly emitEvent: (e: RampartEvent) => void;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly emitEvent: (e: RampartEvent) => void;
   private main: http.Server | https.Server | undefined;
   private redirect: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -314,12 +317,14 @@ export class Gateway {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const rt = this.runtime;
     rt.enter();
-    res.once('close', () => rt.leave());
     const peer = req.socket.remoteAddress ?? '';
     const trustedPeer = rt.trusted.size > 0 && rt.trusted.has(peer);
     const ip = trustedPeer ? clientAddress(req.headers['x-forwarded-for'], peer, rt.trusted) : peer;
     const target = checkRequestTarget(req.url ?? '');
     const ctx = new Context(
+      rt,
+      req,
+      res,
       randomUUID(),
       req.method ?? 'GET',
       target.ok ? target.path : '',
@@ -334,62 +339,67 @@ export class Gateway {
       this.log,
       this.emitEvent,
     );
-    let result: RouteResult | undefined;
-    if (target.ok) {
-      result = rt.router.match(ctx.method, target.path);
-      if (result.kind === 'match') ctx.route = result.route;
-    }
-    this.process(rt, ctx, req, res, target.ok ? undefined : target.reason, result).catch((err: unknown) => {
-      this.log.error({ err, requestId: ctx.id }, 'unhandled gateway error');
-      if (!res.headersSent) this.sendRaw(res, problem('internal', { request_id: ctx.id }), {});
-      else res.destroy();
+    // `on`, not `once`: 'close' comes once anyway, and `once` allocates a wrapper per request.
+    res.on('close', () => {
+      rt.leave();
+      ctx.exchange?.clientClosed();
     });
+    if (target.ok) {
+      const result = rt.router.match(ctx.method, target.path);
+      if (result.kind === 'match') ctx.route = result.route;
+      ctx.result = result;
+    } else ctx.badPath = target.reason;
+    let pending: void | Promise<void>;
+    try {
+      pending = this.process(ctx);
+    } catch (err) {
+      return this.internalError(ctx, res, err);
+    }
+    if (pending) pending.catch((err: unknown) => this.internalError(ctx, res, err));
   }
 
-  private async process(
-    rt: Runtime,
-    ctx: Context,
-    req: IncomingMessage,
-    res: ServerResponse,
-    badPath: string | undefined,
-    result: RouteResult | undefined,
-  ): Promise<void> {
-    const chain = rt.chain;
+  /**
+   * The request path. Synchronous as long as every step is (no body to read, no
+   * asynchronous policy): a promise is only created where something has to wait.
+   */
+  private process(ctx: Context): void | Promise<void> {
+    const { rt, req, res } = ctx;
     // Body first (bounded), so a denial never leaves an unread body on a keep-alive socket.
     if (hasBody(req)) {
-      const read = await readBody(req, rt.limits.maxBodyBytes);
-      if (read.problem) {
-        res.shouldKeepAlive = false;
-        return this.finishLocal(rt, ctx, res, { problem: read.problem }, 0);
-      }
-      ctx.body = read.body;
+      return readBody(req, rt.limits.maxBodyBytes).then((read) => {
+        if (read.problem) {
+          res.shouldKeepAlive = false;
+          return this.finishLocal(rt.chain, ctx, res, { problem: read.problem }, 0);
+        }
+        ctx.body = read.body;
+        return this.preRouting(ctx);
+      });
     }
-    let outcome = chain.runRequest(ctx, 0, chain.routeIndex);
-    if (outcome instanceof Promise) outcome = await outcome;
-    if (outcome.denial) return this.deny(rt, ctx, res, outcome.denial, outcome.policy!, outcome.ran);
+    return this.preRouting(ctx);
+  }
 
-    if (badPath !== undefined) {
+  private preRouting(ctx: Context): void | Promise<void> {
+    const chain = ctx.rt.chain;
+    const outcome = chain.runRequest(ctx, 0, chain.routeIndex);
+    if (outcome instanceof Promise) return outcome.then((o) => this.route(ctx, o));
+    return this.route(ctx, outcome);
+  }
+
+  private route(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
+    const { rt, res, result } = ctx;
+    const chain = rt.chain;
+    if (outcome.denial) return this.deny(ctx, outcome);
+    if (ctx.badPath !== undefined) {
       return this.finishLocal(
-        rt,
+        chain,
         ctx,
         res,
-        { problem: problem('invalid-path', { detail: badPath }) },
+        { problem: problem('invalid-path', { detail: ctx.badPath }) },
         chain.routeIndex,
       );
     }
     for (const m of rt.mounts) {
-      if (ctx.path === m.prefix || ctx.path.startsWith(m.prefix + '/')) {
-        // The pre-routing policies that ran (request id, security headers, CORS) set their
-        // response headers now; the mounted handler may override them with its own.
-        const pre: ResponseContext = { status: 200, headers: {}, body: undefined, local: true };
-        const r = chain.runResponse(ctx, pre, chain.routeIndex);
-        if (r) await r;
-        for (const k in ctx.responseHeaders) pre.headers[k] = ctx.responseHeaders[k];
-        for (const k in pre.headers) res.setHeader(k, pre.headers[k]!);
-        await m.handle(req, res, ctx.body, ctx.ip);
-        this.emitRequest(ctx, res.statusCode, m.prefix + '/*');
-        return;
-      }
+      if (ctx.path === m.prefix || ctx.path.startsWith(m.prefix + '/')) return this.serveMount(ctx, m);
     }
     if (!result || result.kind !== 'match') {
       // Unknown paths and undeclared methods: shadow-endpoint attempts (API9).
@@ -409,40 +419,53 @@ export class Gateway {
             problem: problem('method-not-allowed', { detail: `${ctx.method} is not declared for this path` }),
             headers: { allow: result.allow },
           };
-      return this.finishLocal(rt, ctx, res, denial, chain.routeIndex);
+      return this.finishLocal(chain, ctx, res, denial, chain.routeIndex);
     }
-    outcome = chain.runRequest(ctx, chain.routeIndex, chain.policies.length);
-    if (outcome instanceof Promise) outcome = await outcome;
-    if (outcome.denial) return this.deny(rt, ctx, res, outcome.denial, outcome.policy!, outcome.ran);
-    return this.forward(rt, ctx, res, result.versionKey);
+    const routed = chain.runRequest(ctx, chain.routeIndex, chain.policies.length);
+    if (routed instanceof Promise) return routed.then((o) => this.forwardUnlessDenied(ctx, o));
+    return this.forwardUnlessDenied(ctx, routed);
   }
 
-  private deny(
-    rt: Runtime,
-    ctx: Context,
-    res: ServerResponse,
-    denial: Denial,
-    policy: string,
-    ran: number,
-  ): Promise<void> {
-    if (denial.answer) return this.finishLocal(rt, ctx, res, denial, ran);
+  private forwardUnlessDenied(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
+    if (outcome.denial) return this.deny(ctx, outcome);
+    this.forward(ctx);
+  }
+
+  private async serveMount(ctx: Context, m: Mount): Promise<void> {
+    const chain = ctx.rt.chain;
+    const res = ctx.res;
+    // The pre-routing policies that ran (request id, security headers, CORS) set their
+    // response headers now; the mounted handler may override them with its own.
+    const pre: ResponseContext = { status: 200, headers: {}, body: undefined, local: true };
+    const r = chain.runResponse(ctx, pre, chain.routeIndex);
+    if (r) await r;
+    for (const k in ctx.responseHeaders) pre.headers[k] = ctx.responseHeaders[k];
+    for (const k in pre.headers) res.setHeader(k, pre.headers[k]!);
+    await m.handle(ctx.req, res, ctx.body, ctx.ip);
+    this.emitRequest(ctx, res.statusCode, m.prefix + '/*');
+  }
+
+  private deny(ctx: Context, outcome: RequestOutcome): Promise<void> {
+    const denial = outcome.denial!;
+    const chain = ctx.rt.chain;
+    if (denial.answer) return this.finishLocal(chain, ctx, ctx.res, denial, outcome.ran);
     const code = denial.problem.type.slice(denial.problem.type.lastIndexOf('/') + 1);
     this.emitEvent({
       type: 'denied',
       at: this.clock.now(),
       requestId: ctx.id,
       ip: ctx.ip,
-      policy,
+      policy: outcome.policy!,
       problem: code,
       ...(ctx.route ? { route: ctx.route.template } : {}),
       ...(ctx.principal ? { principal: ctx.principal.id } : {}),
     });
-    return this.finishLocal(rt, ctx, res, denial, ran);
+    return this.finishLocal(chain, ctx, ctx.res, denial, outcome.ran);
   }
 
   /** Answers with a problem; policies that ran see the response first. */
   private async finishLocal(
-    rt: Runtime,
+    chain: Chain,
     ctx: Context,
     res: ServerResponse,
     denial: Denial,
@@ -457,126 +480,47 @@ export class Gateway {
           body: Buffer.from(JSON.stringify(p)),
           local: true,
         };
-    const r = rt.chain.runResponse(ctx, resCtx, ran);
+    const r = chain.runResponse(ctx, resCtx, ran);
     if (r) await r;
     this.write(ctx, res, resCtx, resCtx.body);
   }
 
-  private async forward(rt: Runtime, ctx: Context, res: ServerResponse, versionKey: string): Promise<void> {
-    const v = rt.versionInfo.get(versionKey)!;
-    const pool = v.pool;
-    const upstreamBase = v.upstreamBase;
+  private forward(ctx: Context): void {
+    const { rt, res } = ctx;
+    const v = rt.versionInfo.get((ctx.result as Extract<RouteResult, { kind: 'match' }>).versionKey)!;
     const path = (v.stripBase ? ctx.route!.path : ctx.path) + (ctx.query ? '?' + ctx.query : '');
     const body = ctx.body;
-    let up;
-    try {
-      up = await pool.request({
-        path: upstreamBase + path,
-        method: ctx.method as 'GET',
+    const exchange = new Exchange(this, rt.chain, ctx, res, v.api);
+    ctx.exchange = exchange;
+    v.pool.dispatch(
+      {
+        path: v.upstreamBase + path,
+        method: ctx.method as Dispatcher.HttpMethod,
         headers: upstreamHeaders(ctx, ctx.upstreamHeaders, body ? body.length : 0),
         body: body ?? null,
         headersTimeout: rt.limits.upstreamResponseTimeoutMs,
         bodyTimeout: rt.limits.upstreamResponseTimeoutMs,
-      });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const code: ProblemCode =
-        e.code === 'UND_ERR_CONNECT_TIMEOUT' || e.code === 'UND_ERR_HEADERS_TIMEOUT'
-          ? 'gateway-timeout'
-          : e.code === 'ECONNREFUSED' || e.code === 'UND_ERR_CLOSED' || e.code === 'UND_ERR_DESTROYED'
-            ? 'upstream-unavailable'
-            : 'bad-gateway';
-      this.log.warn(
-        { requestId: ctx.id, api: v.api, code: e.code, msg: e.message },
-        'upstream request failed',
-      );
-      this.emitEvent({
-        type: 'upstream-error',
-        at: this.clock.now(),
-        requestId: ctx.id,
-        api: v.api,
-        reason: e.code ?? 'error',
-      });
-      return this.finishLocal(
-        rt,
-        ctx,
-        res,
-        { problem: problem(code, { detail: 'The upstream API did not answer' }) },
-        Number.MAX_SAFE_INTEGER,
-      );
-    }
-    const headers = up.headers as Record<string, string | string[]>;
-    cleanResponseHeaders(headers);
-    const resCtx: ResponseContext = { status: up.statusCode, headers, body: undefined, local: false };
-    const isServerError = up.statusCode >= 500;
-    if (rt.chain.needsResponseBody || isServerError) {
-      let buffered: Buffer | undefined;
-      try {
-        buffered = await readBounded(up.body, MAX_INSPECTED_RESPONSE_BYTES);
-      } catch (err) {
-        this.log.warn({ requestId: ctx.id, err: (err as Error).message }, 'upstream body failed');
-        return this.finishLocal(
-          rt,
-          ctx,
-          res,
-          { problem: problem('bad-gateway', { detail: 'The upstream response was cut short' }) },
-          Number.MAX_SAFE_INTEGER,
-        );
-      }
-      if (buffered === undefined) {
-        this.log.warn(
-          { requestId: ctx.id, api: v.api, status: up.statusCode },
-          'upstream response too large to inspect',
-        );
-        return this.finishLocal(
-          rt,
-          ctx,
-          res,
-          { problem: problem('bad-gateway', { detail: 'The upstream response is too large to pass on' }) },
-          Number.MAX_SAFE_INTEGER,
-        );
-      }
-      resCtx.body = buffered;
-      if (isServerError && looksLikeLeak(resCtx.body.toString('utf8', 0, 65536))) {
-        this.log.warn(
-          {
-            requestId: ctx.id,
-            api: v.api,
-            status: up.statusCode,
-            upstreamBody: resCtx.body.toString('utf8', 0, 4096),
-          },
-          'replaced an upstream error body that leaked internals',
-        );
-        this.emitEvent({
-          type: 'upstream-error',
-          at: this.clock.now(),
-          requestId: ctx.id,
-          api: v.api,
-          status: up.statusCode,
-          reason: 'leaky-error-body',
-        });
-        return this.finishLocal(
-          rt,
-          ctx,
-          res,
-          {
-            problem: problem('upstream-error', {
-              status: up.statusCode,
-              detail: 'The upstream API failed; quote the request id when reporting it',
-            }),
-          },
-          Number.MAX_SAFE_INTEGER,
-        );
-      }
-    }
-    const r = rt.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
-    if (r) await r;
-    // write() sets Content-Length for a buffered body (hop-by-hop framing was removed above).
-    this.write(ctx, res, resCtx, resCtx.body);
-    if (resCtx.body === undefined) pump(up.body, res);
+      },
+      exchange,
+    );
   }
 
-  private write(ctx: Context, res: ServerResponse, resCtx: ResponseContext, body: Buffer | undefined): void {
+  /** ExchangeHost: a gateway problem in place of the upstream response. */
+  answer(chain: Chain, ctx: RequestContext, res: ServerResponse, denial: Denial): void {
+    this.finishLocal(chain, ctx as Context, res, denial, Number.MAX_SAFE_INTEGER).catch((err: unknown) =>
+      this.internalError(ctx, res, err),
+    );
+  }
+
+  /** ExchangeHost and the request path: a failure of the gateway itself (a policy threw). */
+  internalError(ctx: RequestContext, res: ServerResponse, err: unknown): void {
+    this.log.error({ err, requestId: ctx.id }, 'unhandled gateway error');
+    if (!res.headersSent) this.sendRaw(res, problem('internal', { request_id: ctx.id }), {});
+    else res.destroy();
+  }
+
+  /** Writes a response after its response phase (ExchangeHost). */
+  write(ctx: RequestContext, res: ServerResponse, resCtx: ResponseContext, body: Buffer | undefined): void {
     const headers = resCtx.headers;
     const extra = ctx.responseHeaders;
     for (const k in extra) headers[k] = extra[k];
@@ -587,7 +531,7 @@ export class Gateway {
     this.emitRequest(ctx, resCtx.status, ctx.route?.template ?? '(unmatched)');
   }
 
-  private emitRequest(ctx: Context, status: number, route: string): void {
+  private emitRequest(ctx: RequestContext, status: number, route: string): void {
     this.emitEvent({
       type: 'request',
       at: ctx.startedAt,

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
 import { Pool } from 'undici';
 
 /**
@@ -17,8 +16,6 @@ export const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
-
-const HOP_BY_HOP_LIST = [...HOP_BY_HOP];
 
 /**
  * Client headers the gateway sets itself (or drops): a client must not be able to
@@ -99,7 +96,7 @@ export function upstreamHeaders(
   return out;
 }
 
-function connectionTokens(v: string): Set<string> {
+export function connectionTokens(v: string): Set<string> {
   return new Set(
     v
       .split(',')
@@ -126,90 +123,11 @@ export const LEAKY_RESPONSE_HEADERS = [
   'sourcemap',
 ];
 
-/** Strips hop-by-hop headers (and those named in Connection) from an upstream response. */
-export function cleanResponseHeaders(headers: Record<string, string | string[] | undefined>): void {
-  const connection = headers.connection;
-  if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
-    for (const t of connectionTokens(connection)) delete headers[t];
-  }
-  for (let i = 0; i < HOP_BY_HOP_LIST.length; i++)
-    if (headers[HOP_BY_HOP_LIST[i]!] !== undefined) delete headers[HOP_BY_HOP_LIST[i]!];
-}
-
-/**
- * Streams an upstream body to the client with backpressure. Cheaper than
- * stream.pipeline, which allocates an AbortController per call and aborts it (building
- * a DOMException with a stack trace) on every completion — measurable per request.
- * Either side failing destroys the other. A class with bound methods rather than
- * closures: no per-request function expressions on the hot path.
- */
-class Pump {
-  constructor(
-    private readonly src: Readable,
-    private readonly dst: Writable,
-  ) {
-    this.onData = this.onData.bind(this);
-    this.onDrain = this.onDrain.bind(this);
-    this.onEnd = this.onEnd.bind(this);
-    this.onError = this.onError.bind(this);
-    this.onClose = this.onClose.bind(this);
-    src.on('data', this.onData);
-    src.on('end', this.onEnd);
-    src.on('error', this.onError);
-    dst.on('drain', this.onDrain);
-    dst.on('close', this.onClose);
-  }
-  onData(chunk: Buffer): void {
-    if (!this.dst.write(chunk)) this.src.pause();
-  }
-  onDrain(): void {
-    this.src.resume();
-  }
-  onEnd(): void {
-    this.cleanup();
-    this.dst.end();
-  }
-  onError(): void {
-    this.cleanup();
-    this.src.destroy();
-    this.dst.destroy();
-  }
-  onClose(): void {
-    if (!this.src.readableEnded) this.onError();
-  }
-  private cleanup(): void {
-    this.src.off('data', this.onData);
-    this.src.off('end', this.onEnd);
-    this.src.off('error', this.onError);
-    this.dst.off('drain', this.onDrain);
-    this.dst.off('close', this.onClose);
-  }
-}
-
-export function pump(src: Readable, dst: Writable): void {
-  new Pump(src, dst);
-}
-
 /**
  * Largest upstream response body the gateway buffers to inspect (5xx leak check, response
  * policies). A larger one is not passed on unchecked: the caller answers 502.
  */
 export const MAX_INSPECTED_RESPONSE_BYTES = 8 * 1024 * 1024;
-
-/** Reads a body up to `max` bytes; undefined (and the stream destroyed) beyond. Rejects on stream errors. */
-export async function readBounded(body: Readable, max: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
 
 /** One keep-alive pool per upstream origin. */
 export class Upstreams {

@@ -44,6 +44,15 @@ const schema = Type.Object(
   { additionalProperties: false },
 );
 
+const UPSTREAM_CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+];
+
 /**
  * cors: an explicit origin allow-list. Allowed origins are echoed one at a time with
  * `Vary: Origin`; any other origin gets no CORS headers (and a 403 on preflight), so an
@@ -64,6 +73,8 @@ export const cors: PolicyDefinition<typeof schema> = {
     return {
       name: 'cors',
       priority: 150,
+      // Never pass through the upstream's own CORS decisions: the gateway owns them.
+      dropResponseHeaders: UPSTREAM_CORS_HEADERS,
       onRequest: function corsRequest(ctx: RequestContext) {
         const origin = ctx.headers.origin;
         if (
@@ -88,9 +99,6 @@ export const cors: PolicyDefinition<typeof schema> = {
       onResponse: function corsResponse(ctx: RequestContext, res: ResponseContext) {
         if (ctx.state.get('cors') === 'preflight') return;
         const h = res.headers;
-        // Never pass through the upstream's own CORS decisions: the gateway owns them.
-        delete h['access-control-allow-origin'];
-        delete h['access-control-allow-credentials'];
         const origin = ctx.headers.origin;
         if (origin === undefined) return;
         const vary = h.vary === undefined ? '' : String(h.vary);

@@ -48,13 +48,13 @@ export const securityHeaders: PolicyDefinition<typeof schema> = {
       options.hstsMaxAge > 0
         ? `max-age=${options.hstsMaxAge}${options.hstsIncludeSubDomains ? '; includeSubDomains' : ''}`
         : undefined;
-    const remove = [...LEAKY_RESPONSE_HEADERS, ...options.remove.map((h) => h.toLowerCase())];
     return {
       name: 'security-headers',
       priority: 50,
+      // Removed while the gateway parses the upstream head (nothing to delete per response).
+      dropResponseHeaders: [...LEAKY_RESPONSE_HEADERS, ...options.remove.map((h) => h.toLowerCase())],
       onResponse: function securityHeadersResponse(ctx: RequestContext, res: ResponseContext) {
         const h = res.headers;
-        for (let i = 0; i < remove.length; i++) if (h[remove[i]!] !== undefined) delete h[remove[i]!];
         for (let i = 0; i < fixed.length; i++) {
           const [k, v] = fixed[i]!;
           if (h[k] === undefined) h[k] = v;

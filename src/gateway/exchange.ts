@@ -1,0 +1,270 @@
+import type { ServerResponse } from 'node:http';
+import { util, type Dispatcher } from 'undici';
+import type { Clock } from '../core/clock.ts';
+import { problem, type ProblemCode } from '../core/errors.ts';
+import type { RampartEvent } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Chain } from './chain.ts';
+import type { Denial, RequestContext, ResponseContext } from './policy.ts';
+import { MAX_INSPECTED_RESPONSE_BYTES, connectionTokens, looksLikeLeak } from './upstream.ts';
+
+/** What an exchange needs from the gateway: its writers and its log and event sinks. */
+export interface ExchangeHost {
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly emitEvent: (e: RampartEvent) => void;
+  /** Answers with a gateway problem; every policy's response phase sees it first. */
+  answer(chain: Chain, ctx: RequestContext, res: ServerResponse, denial: Denial): void;
+  /** Writes the response head (and the body when buffered) after the response phase. */
+  write(ctx: RequestContext, res: ServerResponse, resCtx: ResponseContext, body: Buffer | undefined): void;
+  /** A policy failed while handling the response: log, then a 500 or a cut connection. */
+  internalError(ctx: RequestContext, res: ServerResponse, err: unknown): void;
+}
+
+// Exchange states.
+const WAITING = 0; // request sent, no response head yet
+const STREAMING = 1; // head passed on, body streamed to the client as it arrives
+const BUFFERING = 2; // body collected for inspection (5xx leak check, response-body policies)
+const DONE = 3; // answered, failed or abandoned: later upstream callbacks are ignored
+
+/**
+ * One request forwarded upstream, as an undici dispatch handler: the response head goes
+ * through the response phase and on to the client, and the body is streamed with
+ * backpressure (a `false` from `onData` pauses the upstream socket until the client
+ * drains). Compared with `pool.request()`, no promise, async resource, body stream or
+ * pump is allocated per request — measured in docs/performance.md.
+ *
+ * A body the gateway must inspect (upstream 5xx, policies with `needsResponseBody`) is
+ * buffered up to MAX_INSPECTED_RESPONSE_BYTES; beyond that the client gets a 502 rather
+ * than an unchecked body. A client that goes away aborts the upstream request.
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  private state = WAITING;
+  private abortUpstream: ((err: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private resCtx: ResponseContext | undefined;
+  private chunks: Buffer[] | undefined;
+  private size = 0;
+  private onDrain: (() => void) | undefined;
+  // An asynchronous response phase holds the head (and the upstream body, paused) until it settles.
+  private headPending = false;
+  private bodyEnded = false;
+  private upstreamFailed = false;
+  private clientGone = false;
+
+  constructor(
+    private readonly host: ExchangeHost,
+    private readonly chain: Chain,
+    private readonly ctx: RequestContext,
+    private readonly res: ServerResponse,
+    private readonly api: string,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.state === DONE) abort(new Error('client closed the connection'));
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    if (this.state !== WAITING) return false;
+    if (status < 200) return true; // 1xx interim answers are not passed on
+    this.resumeUpstream = resume;
+    const headers = parseRawHeaders(raw, this.chain.droppedResponseHeaders);
+    const resCtx: ResponseContext = { status, headers, body: undefined, local: false };
+    this.resCtx = resCtx;
+    if (this.chain.needsResponseBody || status >= 500) {
+      this.state = BUFFERING;
+      this.chunks = [];
+      return true;
+    }
+    this.state = STREAMING;
+    const pending = this.chain.runResponse(this.ctx, resCtx, Number.MAX_SAFE_INTEGER);
+    if (pending) {
+      // An asynchronous response policy: hold the upstream body until the head is written.
+      this.headPending = true;
+      pending.then(
+        () => {
+          this.headPending = false;
+          if (this.clientGone) return;
+          if (this.upstreamFailed) return this.cutShort();
+          this.host.write(this.ctx, this.res, resCtx, undefined);
+          if (this.bodyEnded) this.res.end();
+          else this.resumeUpstream?.();
+        },
+        (err: unknown) => this.policyFailed(err),
+      );
+      return false;
+    }
+    this.host.write(this.ctx, this.res, resCtx, undefined);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.state === STREAMING) {
+      if (this.res.write(chunk)) return true;
+      this.onDrain ??= () => this.resumeUpstream?.();
+      this.res.once('drain', this.onDrain);
+      return false;
+    }
+    if (this.state !== BUFFERING) return false;
+    this.size += chunk.length;
+    if (this.size > MAX_INSPECTED_RESPONSE_BYTES) {
+      this.state = DONE;
+      this.chunks = undefined;
+      this.host.log.warn(
+        { requestId: this.ctx.id, api: this.api, status: this.resCtx!.status },
+        'upstream response too large to inspect',
+      );
+      this.abortUpstream?.(new Error('upstream response too large to inspect'));
+      this.host.answer(this.chain, this.ctx, this.res, {
+        problem: problem('bad-gateway', { detail: 'The upstream response is too large to pass on' }),
+      });
+      return false;
+    }
+    this.chunks!.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    const state = this.state;
+    this.state = DONE;
+    if (state === STREAMING) {
+      // While an asynchronous response phase holds the head, its continuation ends the body.
+      if (this.headPending) this.bodyEnded = true;
+      else this.res.end();
+      return;
+    }
+    if (state !== BUFFERING) return;
+    const chunks = this.chunks!;
+    this.chunks = undefined;
+    this.finishBuffered(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size));
+  }
+
+  onError(err: Error): void {
+    const state = this.state;
+    this.state = DONE;
+    if (state === DONE) return;
+    const ctx = this.ctx;
+    if (state === WAITING) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const problemCode: ProblemCode =
+        code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT'
+          ? 'gateway-timeout'
+          : code === 'ECONNREFUSED' || code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED'
+            ? 'upstream-unavailable'
+            : 'bad-gateway';
+      this.host.log.warn(
+        { requestId: ctx.id, api: this.api, code, msg: err.message },
+        'upstream request failed',
+      );
+      this.host.emitEvent({
+        type: 'upstream-error',
+        at: this.host.clock.now(),
+        requestId: ctx.id,
+        api: this.api,
+        reason: code ?? 'error',
+      });
+      this.host.answer(this.chain, ctx, this.res, {
+        problem: problem(problemCode, { detail: 'The upstream API did not answer' }),
+      });
+      return;
+    }
+    this.host.log.warn({ requestId: ctx.id, api: this.api, err: err.message }, 'upstream body failed');
+    if (state === BUFFERING) this.cutShort();
+    else if (this.headPending) this.upstreamFailed = true;
+    // Part of the body is already on its way: the client must see a broken response, not a short one.
+    else this.res.destroy();
+  }
+
+  /** The client went away (or the response finished): stop the upstream side. */
+  clientClosed(): void {
+    this.clientGone = true;
+    if (this.state === DONE) return;
+    this.state = DONE;
+    this.abortUpstream?.(new Error('client closed the connection'));
+  }
+
+  private cutShort(): void {
+    this.host.answer(this.chain, this.ctx, this.res, {
+      problem: problem('bad-gateway', { detail: 'The upstream response was cut short' }),
+    });
+  }
+
+  private finishBuffered(body: Buffer): void {
+    const resCtx = this.resCtx!;
+    const ctx = this.ctx;
+    resCtx.body = body;
+    if (resCtx.status >= 500 && looksLikeLeak(body.toString('utf8', 0, 65536))) {
+      this.host.log.warn(
+        {
+          requestId: ctx.id,
+          api: this.api,
+          status: resCtx.status,
+          upstreamBody: body.toString('utf8', 0, 4096),
+        },
+        'replaced an upstream error body that leaked internals',
+      );
+      this.host.emitEvent({
+        type: 'upstream-error',
+        at: this.host.clock.now(),
+        requestId: ctx.id,
+        api: this.api,
+        status: resCtx.status,
+        reason: 'leaky-error-body',
+      });
+      this.host.answer(this.chain, ctx, this.res, {
+        problem: problem('upstream-error', {
+          status: resCtx.status,
+          detail: 'The upstream API failed; quote the request id when reporting it',
+        }),
+      });
+      return;
+    }
+    const pending = this.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
+    if (!pending) return this.host.write(ctx, this.res, resCtx, resCtx.body);
+    pending.then(
+      () => this.host.write(ctx, this.res, resCtx, resCtx.body),
+      (err: unknown) => this.policyFailed(err),
+    );
+  }
+
+  private policyFailed(err: unknown): void {
+    this.state = DONE;
+    this.abortUpstream?.(new Error('response policy failed'));
+    this.host.internalError(this.ctx, this.res, err);
+  }
+}
+
+/**
+ * Raw upstream header pairs to a lower-cased record, without the `drop` names (hop-by-hop
+ * headers, headers policies remove) nor those the upstream's `Connection` header lists
+ * (RFC 9110 §7.6.1). Repeated fields become arrays (Set-Cookie must stay separate lines).
+ * Values are decoded as latin1 so every byte passes through unchanged; common names come
+ * interned from undici's lookup table. A `__proto__` field is dropped, not assigned.
+ */
+export function parseRawHeaders(
+  raw: Buffer[],
+  drop: ReadonlySet<string> = NO_DROP,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = util.headerNameToString(raw[i]!);
+    if (drop.has(name)) {
+      if (name === 'connection') connection = raw[i + 1]!.toString('latin1');
+      continue;
+    }
+    if (name === '__proto__') continue;
+    const value = raw[i + 1]!.toString('latin1');
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (typeof prev === 'string') out[name] = [prev, value];
+    else prev.push(value);
+  }
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    for (const t of connectionTokens(connection)) delete out[t];
+  }
+  return out;
+}
+
+const NO_DROP: ReadonlySet<string> = new Set();
