@@ -14,6 +14,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,19 @@ const selected = (process.env.BENCH_SCENARIOS ?? Object.keys(scenarios).join(','
   .split(',')
   .filter((s) => scenarios[s]);
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+// Pinning: the load generator on one core, the proxy and the upstream sharing the other
+// (the setup ../shared/PERFORMANCE.md's anchors used). Unpinned, the scheduler's placement
+// of three busy processes on two cores flips between runs and the proxy's CPU cost per
+// request doubles or halves with it. BENCH_PIN=0 turns it off.
+const canPin =
+  process.env.BENCH_PIN !== '0' &&
+  availableParallelism() >= 2 &&
+  spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const LOAD_CPU = '0';
+const SERVER_CPU = '1';
+function pinned(cpu: string, argv: string[]): [string, string[]] {
+  return canPin ? ['taskset', ['-c', cpu, ...argv]] : [argv[0]!, argv.slice(1)];
+}
 
 interface Started {
   child: ChildProcess;
@@ -35,9 +49,12 @@ interface Started {
 }
 
 function startProcess(script: string, args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    ...pinned(SERVER_CPU, [process.execPath, '--import', 'tsx', join(here, script), ...args]),
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (line) => {
@@ -90,7 +107,7 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
     const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
     const out = await new Promise<string>((resolve) => {
-      const c = spawn('wrk', [...args, url]);
+      const c = spawn(...pinned(LOAD_CPU, ['wrk', ...args, url]));
       let s = '';
       c.stdout.on('data', (d) => (s += d));
       c.on('exit', () => resolve(s));
@@ -123,7 +140,12 @@ async function main(): Promise<void> {
   const targets: Array<{ name: string; started: Started; results: Result[] }> = [];
   targets.push({
     name: 'bare-proxy',
-    started: await startProcess('bare-proxy.ts', [upstreamUrl]),
+    started: await startProcess('bare-proxy.ts', [upstreamUrl, 'request']),
+    results: [],
+  });
+  targets.push({
+    name: 'bare-dispatch',
+    started: await startProcess('bare-proxy.ts', [upstreamUrl, 'dispatch']),
     results: [],
   });
   for (const s of selected)
@@ -134,11 +156,13 @@ async function main(): Promise<void> {
     });
 
   console.log(
-    `load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream`,
+    `load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream, ${canPin ? `load generator on CPU ${LOAD_CPU}, proxies and upstream on CPU ${SERVER_CPU}` : 'unpinned'}`,
   );
   for (const t of targets) await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, 2); // warm-up (JIT, pools)
   for (let r = 0; r < rounds; r++) {
-    for (const t of targets) {
+    // Each round starts one target later, so a drift within rounds favours nobody.
+    const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
+    for (const t of order) {
       const cpu0 = cpuSeconds(t.started.child.pid!);
       const res = await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, duration);
       res.cpuUs = ((cpuSeconds(t.started.child.pid!) - cpu0) * 1e6) / (res.requests ?? res.rps * duration);
@@ -165,15 +189,15 @@ async function main(): Promise<void> {
   const bare = summary[0]!;
   // Targets measured in the same round share the machine's state (this VM's speed drifts
   // between rounds): the median of per-round ratios is steadier than a ratio of medians.
-  const roundRatio = (t: (typeof targets)[number]) =>
-    median(t.results.map((x, i) => x.rps / targets[0]!.results[i]!.rps));
+  const roundRatio = (t: (typeof targets)[number], floor: (typeof targets)[number]) =>
+    median(t.results.map((x, i) => x.rps / floor.results[i]!.rps));
   console.log('\nmedians over rounds');
   console.log(
-    'target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare (per round)   +p50 ms',
+    'target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare-proxy   vs bare-dispatch   +p50 ms',
   );
   summary.forEach((s, i) => {
     console.log(
-      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${roundRatio(targets[i]!).toFixed(3).padStart(25)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
+      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${roundRatio(targets[i]!, targets[0]!).toFixed(3).padStart(19)}   ${roundRatio(targets[i]!, targets[1]!).toFixed(3).padStart(16)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
     );
   });
   for (const t of targets) t.started.child.kill('SIGTERM');
