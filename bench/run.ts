@@ -1,16 +1,19 @@
 /**
- * `npm run bench`: starts, side by side in one run, a fast upstream, a bare Node
- * reverse proxy (node:http + undici Pool: the floor) and the rampart gateway per
- * scenario, each in its own process; drives each with wrk (autocannon when wrk is
- * missing) at 50 connections, in interleaved rounds to spread machine drift; prints
- * req/s, p50, p99, peak RSS and the ratio rampart/bare. Figures go in docs/performance.md.
+ * `npm run bench`: starts, side by side in one run, a fast upstream, two bare Node
+ * reverse proxies (node:http + undici Pool with pool.request(), the floor; and with
+ * pool.dispatch(), the strictest floor) and the rampart gateway per scenario, each in its
+ * own process; drives each with wrk (autocannon when wrk is missing) at 50 connections,
+ * in interleaved rounds (rotated) to spread machine drift, wrk pinned to one core and the
+ * servers to the other; prints req/s, p50, p99, peak RSS and the ratios rampart/floor.
+ * Figures go in docs/performance.md.
  *
  * Besides throughput it reports the proxy process's CPU time per request (from
  * /proc/<pid>/stat), which is steadier than req/s on a shared 2-core machine.
  * Figures are medians over the rounds.
  *
  * Env: BENCH_DURATION (s per round, default 6), BENCH_ROUNDS (default 4),
- *      BENCH_CONNECTIONS (default 50), BENCH_SCENARIOS (comma list, default all).
+ *      BENCH_CONNECTIONS (default 50), BENCH_SCENARIOS (comma list, default all),
+ *      BENCH_PIN=0 (no CPU pinning).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
