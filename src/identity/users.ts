@@ -60,6 +60,16 @@ export interface PasskeyHooks {
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const ROLE = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** Role names, de-duplicated; a name outside [A-Za-z0-9._:-]{1,64} is refused. */
+function checkRoles(roles: readonly string[]): string[] {
+  for (const r of roles)
+    if (typeof r !== 'string' || !ROLE.test(r))
+      throw new ProblemError('validation-failed', `Invalid role name "${String(r).slice(0, 64)}"`, {
+        field: 'roles',
+      });
+  return [...new Set(roles)];
+}
+
 /** NFKC + lower case; throws 422 when the result is not a valid username. */
 export function normaliseUsername(input: string): string {
   const u = input.normalize('NFKC').trim().toLowerCase();
@@ -108,10 +118,7 @@ export class Users {
    */
   async add(input: NewUser): Promise<User> {
     const username = normaliseUsername(input.username);
-    const roles = [...new Set(input.roles ?? [])];
-    for (const r of roles)
-      if (!ROLE.test(r))
-        throw new ProblemError('validation-failed', `Invalid role name "${r}"`, { field: 'roles' });
+    const roles = checkRoles(input.roles ?? []);
     if (await this.db.one('SELECT id FROM users WHERE username = $1', [username])) {
       throw new ProblemError('conflict', 'A user with this username already exists');
     }
@@ -223,14 +230,14 @@ export class Users {
     idOrUsername: string,
     patch: { roles?: string[]; attributes?: Record<string, unknown> },
   ): Promise<User> {
+    const roles = patch.roles === undefined ? undefined : checkRoles(patch.roles);
     const r = await this.must(idOrUsername);
-    const roles = patch.roles ?? (JSON.parse(r.roles) as string[]);
     const attributes = {
       ...(JSON.parse(r.attributes) as Record<string, unknown>),
       ...(patch.attributes ?? {}),
     };
     await this.db.run('UPDATE users SET roles = $1, attributes = $2, updated_at = $3 WHERE id = $4', [
-      JSON.stringify(roles),
+      roles === undefined ? r.roles : JSON.stringify(roles),
       JSON.stringify(attributes),
       this.clock.now(),
       r.id,

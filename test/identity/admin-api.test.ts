@@ -80,6 +80,28 @@ forEachStore('identity admin API', (getDb) => {
     const updated = await h.call('PATCH', `/admin/users/${id}`, { roles: ['clerk', 'auditor'] }, adminToken);
     expect(updated.status).toBe(200);
     expect(updated.body.roles).toEqual(['clerk', 'auditor']);
+    // Role names follow the same rule as at creation; a bad one changes nothing.
+    const badRole = await h.call(
+      'PATCH',
+      `/admin/users/${id}`,
+      { roles: ['clerk', 'x y<script>'] },
+      adminToken,
+    );
+    expect(badRole.status).toBe(422);
+    expect(badRole.body.detail).toMatch(/Invalid role name/);
+    expect((await h.call('GET', `/admin/users/${id}`, undefined, adminToken)).body.roles).toEqual([
+      'clerk',
+      'auditor',
+    ]);
+    // Attributes alone leave the roles as they are.
+    const attrs = await h.call(
+      'PATCH',
+      `/admin/users/${id}`,
+      { attributes: { clinic: 'north' } },
+      adminToken,
+    );
+    expect(attrs.status).toBe(200);
+    expect(attrs.body.roles).toEqual(['clerk', 'auditor']);
 
     const disabled = await h.call('POST', `/admin/users/${id}/disable`, {}, adminToken);
     expect(disabled.body.disabled).toBe(true);
