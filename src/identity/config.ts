@@ -37,6 +37,13 @@ export const identityConfigSchema = Type.Object(
       14 * 86400,
       60,
     ),
+    refreshReuseGrace: Type.Integer({
+      description:
+        'Seconds after its first use in which a refresh token still rotates (tabs refreshing at once); 0 = any reuse revokes.',
+      default: 0,
+      minimum: 0,
+      maximum: 60,
+    }),
     sessionMaxAge: Seconds(
       'Absolute session (refresh-token family) lifetime in seconds; re-login after it.',
       30 * 86400,

@@ -109,6 +109,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       audience: config.audience,
       accessTtlMs: config.accessTokenTtl * 1000,
       refreshTtlMs: config.refreshTokenTtl * 1000,
+      refreshReuseGraceMs: config.refreshReuseGrace * 1000,
       sessionMaxAgeMs: config.sessionMaxAge * 1000,
       refreshIntervalMs: config.revocationRefreshInterval * 1000,
     },

@@ -740,7 +740,7 @@ export class IdentityRoutes {
     const body = await this.body(ctx, V.token);
     try {
       const out = await this.d.tokens.rotate(body.refresh_token, (id) => this.subjectById(id));
-      this.event(ctx, 'refresh', 'success', out.userId);
+      this.event(ctx, 'refresh', 'success', out.userId, out.withinGrace ? 'reuse-within-grace' : undefined);
       sendJson(ctx.res, 200, tokenBody(out));
     } catch (err) {
       if (err instanceof ProblemError) {

@@ -70,6 +70,8 @@ export interface TokenServiceOptions {
   audience: string;
   accessTtlMs: number;
   refreshTtlMs: number;
+  /** A used refresh token presented again within this window gets new tokens instead of revoking the family. */
+  refreshReuseGraceMs: number;
   sessionMaxAgeMs: number;
   refreshIntervalMs: number;
 }
@@ -241,7 +243,7 @@ export class TokenService implements LocalTokenIssuer {
   async rotate(
     presented: string,
     loadSubject: (userId: string) => Promise<SessionSubject | undefined>,
-  ): Promise<TokenResponse & { userId: string; sid: string }> {
+  ): Promise<TokenResponse & { userId: string; sid: string; withinGrace: boolean }> {
     const now = this.clock.now();
     const hash = sha256Hex(presented);
     const row = await this.db.one<FamilyRow>(
@@ -256,14 +258,22 @@ export class TokenService implements LocalTokenIssuer {
       await this.revokeFamily(row.family_id, 'refresh-token-reuse');
       throw invalid({ user_id: row.user_id, reuse: true });
     };
-    if (row.used_at !== null) return reuse();
+    // A used token outside the grace window is reuse, whatever else holds (RFC 9700 §4.14.2).
+    if (row.used_at !== null && !this.withinGrace(Number(row.used_at), now)) return reuse();
     if (row.revoked_at !== null || Number(row.expires_at) <= now || Number(row.family_expires_at) <= now)
       throw invalid({ user_id: row.user_id });
-    const claimed = await this.db.run(
-      'UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL',
-      [now, hash],
-    );
-    if (claimed.changes !== 1) return reuse();
+    let withinGrace = row.used_at !== null;
+    if (row.used_at === null) {
+      const claimed = await this.db.run(
+        'UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL',
+        [now, hash],
+      );
+      // Lost a race with a concurrent refresh: a reuse, unless that one was within the grace window.
+      if (claimed.changes !== 1) {
+        if (!(await this.usedWithinGrace(hash, now))) return reuse();
+        withinGrace = true;
+      }
+    }
     const subject = await loadSubject(row.user_id);
     if (!subject) {
       await this.revokeFamily(row.family_id, 'user-unavailable');
@@ -284,7 +294,27 @@ export class TokenService implements LocalTokenIssuer {
       refresh_token: refresh,
       userId: row.user_id,
       sid: row.family_id,
+      withinGrace,
     };
+  }
+
+  /**
+   * RFC 9700 §4.14.2 leaves room for a short reuse interval (Okta's grace period, Auth0's
+   * reuse interval): a client whose two tabs refresh at once presents the same token twice.
+   * Within `refreshReuseGraceMs` of its first use, the token yields another new pair in the
+   * same family; after it, reuse revokes the family. Off (0) by default.
+   */
+  private withinGrace(usedAt: number, now: number): boolean {
+    return this.opts.refreshReuseGraceMs > 0 && now - usedAt <= this.opts.refreshReuseGraceMs;
+  }
+
+  private async usedWithinGrace(hash: string, now: number): Promise<boolean> {
+    if (this.opts.refreshReuseGraceMs <= 0) return false;
+    const r = await this.db.one<{ used_at: number | null }>(
+      'SELECT used_at FROM refresh_tokens WHERE token_hash = $1',
+      [hash],
+    );
+    return r?.used_at != null && this.withinGrace(Number(r.used_at), now);
   }
 
   /** Family id of a refresh token (for logout), if it exists. */

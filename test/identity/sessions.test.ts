@@ -231,3 +231,55 @@ forEachStore('identity key-encryption key', (getDb) => {
     );
   });
 });
+
+forEachStore('identity refresh reuse grace window', (getDb) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(getDb(), { refreshReuseGrace: 10, lockout: { maxFailuresPerIp: 1000 } });
+  });
+  afterAll(async () => h?.close());
+
+  const refresh = (token: string) =>
+    h.call('POST', '/token', { grant_type: 'refresh_token', refresh_token: token });
+
+  async function session(): Promise<{ id: string; access: string; refresh: string }> {
+    const username = uniqueName('grace');
+    const user = await h.service.users.add({ username, password: GOOD_PASSWORD });
+    const res = await h.call('POST', '/login', { username, password: GOOD_PASSWORD });
+    return { id: user.id, access: res.body.access_token, refresh: res.body.refresh_token };
+  }
+
+  it('gives both of two concurrent refreshes new tokens in the same session, and both stay usable', async () => {
+    const s = await session();
+    const [a, b] = await Promise.all([refresh(s.refresh), refresh(s.refresh)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.refresh_token).not.toBe(b.body.refresh_token);
+    const sid = claimsOf(s.access).sid;
+    expect(claimsOf(a.body.access_token).sid).toBe(sid);
+    expect(claimsOf(b.body.access_token).sid).toBe(sid);
+    expect(h.service.issuer.isRevoked(claimsOf(a.body.access_token))).toBe(false);
+    expect((await refresh(a.body.refresh_token)).status).toBe(200);
+    expect((await refresh(b.body.refresh_token)).status).toBe(200);
+    const graceEvents = h.events.filter(
+      (e) =>
+        e.type === 'auth' && e.action === 'refresh' && e.user === s.id && e.reason === 'reuse-within-grace',
+    );
+    expect(graceEvents).toHaveLength(1);
+  });
+
+  it('still treats a presentation after the window as reuse and revokes the session', async () => {
+    const s = await session();
+    const first = await refresh(s.refresh);
+    expect(first.status).toBe(200);
+    h.clock.advance(5_000);
+    expect((await refresh(s.refresh)).status).toBe(200); // within 10 s
+    h.clock.advance(6_000); // 11 s after the first use
+    const late = await refresh(s.refresh);
+    expect(late.status).toBe(401);
+    expect(h.events.some((e) => e.type === 'auth' && e.outcome === 'reuse-detected' && e.user === s.id)).toBe(
+      true,
+    );
+    expect((await refresh(first.body.refresh_token)).status).toBe(401);
+    expect(h.service.issuer.isRevoked(claimsOf(first.body.access_token))).toBe(true);
+  });
+});
