@@ -114,7 +114,12 @@ export class App {
     /** The built-in identity service, when `identity:` is configured. */
     readonly identity: IdentityService | undefined,
     private readonly mounts: Mount[],
-  ) {}
+  ) {
+    this.started = opts.config;
+  }
+
+  /** The config the process started with: what listeners, store, admin and identity run on. */
+  private readonly started: RampartConfig;
 
   static async start(opts: AppOptions): Promise<App> {
     const clock = opts.clock ?? systemClock;
@@ -174,15 +179,21 @@ export class App {
    * Re-reads the config file and swaps routes, policies and upstreams without dropping
    * a request. A bad new config is refused (the error is returned) and the old one keeps serving.
    */
-  async reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+  async reload(): Promise<{ ok: true; restartNeeded: string[] } | { ok: false; error: string }> {
     if (!this.opts.configPath) return { ok: false, error: 'no config file to reload (built-in demo config)' };
     try {
       const { config } = await readConfig(this.opts.configPath);
       const apis = await loadApis(config);
       const policies = buildPolicies(config.policies, this.services);
       const certificate = await certificateFor(config, this.opts.log, this.services.clock);
-      if (JSON.stringify(config.identity) !== JSON.stringify(this.opts.config.identity)) {
-        this.opts.log.warn('identity settings changed: they apply at the next restart, not on reload');
+      const restartNeeded = RESTART_ONLY.filter(
+        (k) => JSON.stringify(restartOnly(config, k)) !== JSON.stringify(restartOnly(this.started, k)),
+      );
+      if (restartNeeded.length > 0) {
+        this.opts.log.warn(
+          { sections: restartNeeded },
+          'these settings changed; they apply at the next restart, not on reload',
+        );
       }
       await this.gateway.reload({
         config,
@@ -192,8 +203,13 @@ export class App {
         ...(certificate ? { certificate } : {}),
       });
       this.opts = { ...this.opts, config };
-      this.events.emit({ type: 'config-reload', at: this.services.clock.now(), outcome: 'success' });
-      return { ok: true };
+      this.events.emit({
+        type: 'config-reload',
+        at: this.services.clock.now(),
+        outcome: 'success',
+        ...(restartNeeded.length > 0 ? { detail: `restart needed for: ${restartNeeded.join(', ')}` } : {}),
+      });
+      return { ok: true, restartNeeded };
     } catch (err) {
       const error = (err as Error).message;
       this.events.emit({
@@ -212,6 +228,25 @@ export class App {
     await this.identity?.close();
     await this.admin.close();
     await this.db.close();
+  }
+}
+
+/** Sections a reload cannot apply (they are bound at start: sockets, store, identity). */
+const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)'] as const;
+
+function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {
+  switch (section) {
+    case 'listen': {
+      // Certificate files are re-read on reload; addresses and the TLS switch are not.
+      const { host, port, http, tls } = config.listen;
+      return { host, port, http, tls: tls.enabled };
+    }
+    case 'limits (server)': {
+      const l = config.limits;
+      return [l.maxHeaderBytes, l.headersTimeoutMs, l.requestTimeoutMs, l.keepAliveTimeoutMs];
+    }
+    default:
+      return config[section];
   }
 }
 

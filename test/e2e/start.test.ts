@@ -105,6 +105,21 @@ describe('rampart start (a real process)', () => {
     const cors = await call(`${gw}/v2/items`, { headers: { origin: 'https://new.example' } });
     expect(cors.headers['access-control-allow-origin']).toBe('https://new.example');
 
+    // Settings bound at start (the store, server-level limits) are reported, not silently ignored.
+    await writeFile(
+      file,
+      config(
+        up.url,
+        'policies: { cors: { origins: ["https://new.example"] } }\nlimits: { keepAliveTimeoutMs: 1234 }',
+      ).replace('sqlite://./rampart.db', 'sqlite://./other.db'),
+    );
+    running.child.kill('SIGHUP');
+    const warned = await running.waitFor(/apply at the next restart/);
+    expect(warned.input).toContain('"store"');
+    expect(warned.input).toContain('"limits (server)"');
+    expect(warned.input).not.toContain('"listen"');
+    expect((await call(`${gw}/v2/items`)).status).toBe(200);
+
     running.child.kill('SIGTERM');
     expect(await running.exit).toBe(0);
     await up.close();
