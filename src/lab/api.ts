@@ -18,6 +18,7 @@ import {
 import { hashPassword, seedHash, verifyPassword } from './passwords.ts';
 import { Router, type LabRequest } from './router.ts';
 import { checkOutboundUrl } from './ssrf.ts';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { LabTokens, TOKEN_TTL, WEAK_JWT_SECRET } from './tokens.ts';
 import type { LabMode } from './types.ts';
 
@@ -29,6 +30,8 @@ export interface LabContext {
   docsDir: string;
   thirdPartyUrl: string;
   avatarHosts: readonly string[];
+  /** Secure twin: the dispatcher for server-side fetches, re-checking addresses at connect time. */
+  egress: Dispatcher | undefined;
   startedAt: number;
 }
 
@@ -300,7 +303,7 @@ export function buildRouter(ctx: LabContext): Router {
     let fetched: { bytes: number; contentType: string; text: string };
     if (secure) {
       const url = await checkOutboundUrl(raw, ctx.avatarHosts);
-      fetched = await fetchLimited(url.href, 'manual', 1024 * 1024);
+      fetched = await fetchLimited(url.href, 'manual', 1024 * 1024, ctx.egress);
       if (!fetched.contentType.startsWith('image/'))
         throw new LabError('validation-failed', "'url' does not point to an image");
     } else {
@@ -591,10 +594,17 @@ async function fetchLimited(
   url: string,
   redirect: 'manual' | 'follow',
   cap: number | undefined,
+  dispatcher?: Dispatcher,
 ): Promise<{ bytes: number; contentType: string; text: string }> {
   let res: Response;
   try {
-    res = await fetch(url, { redirect, signal: AbortSignal.timeout(3000) });
+    res = dispatcher
+      ? ((await undiciFetch(url, {
+          redirect,
+          signal: AbortSignal.timeout(3000),
+          dispatcher,
+        })) as unknown as Response)
+      : await fetch(url, { redirect, signal: AbortSignal.timeout(3000) });
   } catch {
     throw new LabError('bad-gateway', 'Could not fetch the image');
   }

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { systemClock } from '../core/clock.ts';
 import { PROBLEM_CONTENT_TYPE, problem } from '../core/errors.ts';
 import { buildRouter, type LabContext } from './api.ts';
+import { pinnedAgent } from './ssrf.ts';
 import { labAsset } from './assets.ts';
 import { openStore } from '../store/index.ts';
 import {
@@ -80,6 +81,7 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     docsDir: join(root, 'documents'),
     thirdPartyUrl: (opts.thirdPartyUrl ?? stub!.url).replace(/\/$/, ''),
     avatarHosts: opts.avatarHosts ?? [],
+    egress: mode === 'secure' ? pinnedAgent(opts.avatarHosts ?? []) : undefined,
     startedAt: clock.now(),
   };
   const router = buildRouter(ctx);
@@ -168,6 +170,7 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
   /** Everything startLab set up besides the server itself. */
   const release = async (): Promise<void> => {
     await stub?.close();
+    await ctx.egress?.close();
     await db.close();
     await rm(root, { recursive: true, force: true });
   };

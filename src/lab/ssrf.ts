@@ -1,6 +1,14 @@
 import { lookup } from 'node:dns/promises';
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { Agent } from 'undici';
 import { LabError } from './http.ts';
+
+/** Resolves a host name to all its addresses (injectable so tests can play a rebinding DNS). */
+export type Resolve = (host: string) => Promise<string[]>;
+
+export const systemResolve: Resolve = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 /**
  * Destinations a server-side fetch must never reach (API7, CWE-918): loopback, private,
@@ -55,7 +63,11 @@ export function isPublicAddress(ip: string): boolean {
  * credentials, and every address the host resolves to must be public — unless its
  * `host:port` is on the operator's allow-list. Returns the URL to fetch.
  */
-export async function checkOutboundUrl(raw: string, allowHosts: readonly string[]): Promise<URL> {
+export async function checkOutboundUrl(
+  raw: string,
+  allowHosts: readonly string[],
+  resolve: Resolve = systemResolve,
+): Promise<URL> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -72,7 +84,7 @@ export async function checkOutboundUrl(raw: string, allowHosts: readonly string[
   if (isIP(host)) addresses = [host];
   else {
     try {
-      addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+      addresses = await resolve(host);
     } catch {
       throw new LabError('validation-failed', "'url' host does not resolve");
     }
@@ -81,4 +93,49 @@ export async function checkOutboundUrl(raw: string, allowHosts: readonly string[
     throw new LabError('validation-failed', "'url' must point to a public address");
   }
   return url;
+}
+
+/**
+ * An undici dispatcher that checks addresses again **when it connects**: its DNS lookup
+ * hook resolves the host, refuses unless every address is public (allow-listed `host:port`
+ * excepted) and hands the socket exactly the addresses it checked. A DNS answer that
+ * changes between `checkOutboundUrl` and the connection (rebinding) therefore cannot
+ * steer the fetch to an internal address. IP-literal hosts never reach the hook; the
+ * up-front check covers them.
+ */
+export function pinnedAgent(allowHosts: readonly string[], resolve: Resolve = systemResolve): Agent {
+  const allowedNames = new Set(allowHosts.map((h) => h.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')));
+  return new Agent({
+    connect: {
+      timeout: 3000,
+      lookup(
+        hostname: string,
+        options: LookupOptions,
+        callback: (
+          err: NodeJS.ErrnoException | null,
+          address: string | LookupAddress[],
+          family?: number,
+        ) => void,
+      ) {
+        resolve(hostname).then(
+          (addresses) => {
+            if (
+              addresses.length === 0 ||
+              (!allowedNames.has(hostname) && !addresses.every(isPublicAddress))
+            ) {
+              const err: NodeJS.ErrnoException = new Error(
+                `refused to connect to ${hostname}: not a public address`,
+              );
+              err.code = 'ERR_SSRF_BLOCKED';
+              return callback(err, '');
+            }
+            const all = addresses.map((address) => ({ address, family: isIP(address) }));
+            if (options.all) callback(null, all);
+            else callback(null, all[0]!.address, all[0]!.family);
+          },
+          (err: NodeJS.ErrnoException) => callback(err, ''),
+        );
+      },
+    },
+  });
 }
