@@ -92,6 +92,14 @@ describe('gateway response streaming (undici dispatch handler)', () => {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end('{"ok":true}');
           return;
+        case '/v2/items/chunked':
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('one,');
+          setImmediate(() => {
+            res.write('two,');
+            setImmediate(() => res.end('three'));
+          });
+          return;
         case '/v2/items/empty':
           res.writeHead(204);
           res.end();
@@ -170,6 +178,20 @@ describe('gateway response streaming (undici dispatch handler)', () => {
     expect(Buffer.from(String(r.headers['x-name']), 'latin1')).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
     expect(r.headers.link).toBeUndefined();
     expect(r.text).toBe('{"ok":true}');
+  });
+
+  it('passes chunked bodies on chunked, and answers HEAD with the length but no body', async () => {
+    const chunked = await call(`${gw.url}/v2/items/chunked`);
+    expect(chunked.status).toBe(200);
+    expect(chunked.headers['transfer-encoding']).toBe('chunked');
+    expect(chunked.headers['content-length']).toBeUndefined();
+    expect(chunked.text).toBe('one,two,three');
+    const head = await request(`${gw.url}/v2/items/big`, { method: 'HEAD', dispatcher: insecureAgent });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-length']).toBe(String(BIG));
+    expect(await head.body.text()).toBe('');
+    // The connection is still usable afterwards (no stray body bytes on it).
+    expect((await call(`${gw.url}/v2/items/1`)).status).toBe(200);
   });
 
   it('waits for an asynchronous response policy before the head, for streamed and empty bodies', async () => {
