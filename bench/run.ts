@@ -13,7 +13,7 @@
  *
  * Env: BENCH_DURATION (s per round, default 6), BENCH_ROUNDS (default 4),
  *      BENCH_CONNECTIONS (default 50), BENCH_SCENARIOS (comma list, default all),
- *      BENCH_PIN=0 (no CPU pinning).
+ *      BENCH_WARMUP (s per target, default 2), BENCH_PIN=0 (no CPU pinning).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const duration = Number(process.env.BENCH_DURATION ?? 6);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const warmup = Number(process.env.BENCH_WARMUP ?? 2);
 const selected = (process.env.BENCH_SCENARIOS ?? Object.keys(scenarios).join(','))
   .split(',')
   .filter((s) => scenarios[s]);
@@ -161,7 +162,8 @@ async function main(): Promise<void> {
   console.log(
     `load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream, ${canPin ? `load generator on CPU ${LOAD_CPU}, proxies and upstream on CPU ${SERVER_CPU}` : 'unpinned'}`,
   );
-  for (const t of targets) await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, 2); // warm-up (JIT, pools)
+  for (const t of targets)
+    await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, warmup); // warm-up (JIT, pools)
   for (let r = 0; r < rounds; r++) {
     // Each round starts one target later, so a drift within rounds favours nobody.
     const order = targets.map((_, i) => targets[(i + r) % targets.length]!);

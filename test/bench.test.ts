@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+// A smoke run of `npm run bench` (one short round): the floors and a rampart target start,
+// carry load without errors, and the summary prints ratios against both floors. It checks
+// that the benchmark works, never how fast anything is (figures: docs/performance.md).
+it('npm run bench runs end to end and prints ratios against both floors', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      BENCH_DURATION: '1',
+      BENCH_ROUNDS: '1',
+      BENCH_WARMUP: '1',
+      BENCH_SCENARIOS: 'default',
+      NODE_OPTIONS: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  expect(code, out).toBe(0);
+  const summary = out.slice(out.indexOf('medians over rounds'));
+  expect(summary).toMatch(/ratio vs bare-proxy\s+vs bare-dispatch/);
+  for (const target of ['bare-proxy', 'bare-dispatch', 'rampart:default']) {
+    const row = summary.split('\n').find((l) => l.startsWith(target + ' '));
+    expect(row, `${target} row in:\n${summary}`).toBeDefined();
+    const cols = row!.trim().split(/\s+/);
+    // name, req/s, p50, p99, CPU, RSS, errors, ratio, ratio, +p50
+    expect(Number(cols[1])).toBeGreaterThan(0);
+    expect(cols[6]).toBe('0');
+    expect(Number(cols[7])).toBeGreaterThan(0);
+    expect(Number(cols[8])).toBeGreaterThan(0);
+  }
+}, 120_000);
