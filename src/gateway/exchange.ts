@@ -8,17 +8,20 @@ import type { Chain } from './chain.ts';
 import type { Denial, RequestContext, ResponseContext } from './policy.ts';
 import { MAX_INSPECTED_RESPONSE_BYTES, connectionTokens, looksLikeLeak } from './upstream.ts';
 
-/** What an exchange needs from the gateway: its writers and its log and event sinks. */
-export interface ExchangeHost {
+/**
+ * What an exchange needs from the gateway: its writers and its log and event sinks. `C` is
+ * the gateway's own request context (it knows the response object that goes with it).
+ */
+export interface ExchangeHost<C extends RequestContext> {
   readonly log: Logger;
   readonly clock: Clock;
   readonly emitEvent: (e: RampartEvent) => void;
   /** Answers with a gateway problem; every policy's response phase sees it first. */
-  answer(chain: Chain, ctx: RequestContext, res: ServerResponse, denial: Denial): void;
+  answer(ctx: C, denial: Denial): void;
   /** Writes the response head (and the body when buffered) after the response phase. */
-  write(ctx: RequestContext, res: ServerResponse, resCtx: ResponseContext, body: Buffer | undefined): void;
+  write(ctx: C, resCtx: ResponseContext, body: Buffer | undefined): void;
   /** A policy failed while handling the response: log, then a 500 or a cut connection. */
-  internalError(ctx: RequestContext, res: ServerResponse, err: unknown): void;
+  internalError(ctx: C, err: unknown): void;
 }
 
 // Exchange states.
@@ -38,7 +41,7 @@ const DONE = 3; // answered, failed or abandoned: later upstream callbacks are i
  * buffered up to MAX_INSPECTED_RESPONSE_BYTES; beyond that the client gets a 502 rather
  * than an unchecked body. A client that goes away aborts the upstream request.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHandler {
   private state = WAITING;
   private abortUpstream: ((err: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
@@ -53,9 +56,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
 
   constructor(
-    private readonly host: ExchangeHost,
+    private readonly host: ExchangeHost<C>,
     private readonly chain: Chain,
-    private readonly ctx: RequestContext,
+    private readonly ctx: C,
     private readonly res: ServerResponse,
     private readonly api: string,
   ) {}
@@ -87,7 +90,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
           this.headPending = false;
           if (this.clientGone) return;
           if (this.upstreamFailed) return this.cutShort();
-          this.host.write(this.ctx, this.res, resCtx, undefined);
+          this.host.write(this.ctx, resCtx, undefined);
           if (this.bodyEnded) this.res.end();
           else this.resumeUpstream?.();
         },
@@ -95,7 +98,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       );
       return false;
     }
-    this.host.write(this.ctx, this.res, resCtx, undefined);
+    this.host.write(this.ctx, resCtx, undefined);
     return true;
   }
 
@@ -116,7 +119,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         'upstream response too large to inspect',
       );
       this.abortUpstream?.(new Error('upstream response too large to inspect'));
-      this.host.answer(this.chain, this.ctx, this.res, {
+      this.host.answer(this.ctx, {
         problem: problem('bad-gateway', { detail: 'The upstream response is too large to pass on' }),
       });
       return false;
@@ -164,7 +167,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         api: this.api,
         reason: code ?? 'error',
       });
-      this.host.answer(this.chain, ctx, this.res, {
+      this.host.answer(ctx, {
         problem: problem(problemCode, { detail: 'The upstream API did not answer' }),
       });
       return;
@@ -185,7 +188,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private cutShort(): void {
-    this.host.answer(this.chain, this.ctx, this.res, {
+    this.host.answer(this.ctx, {
       problem: problem('bad-gateway', { detail: 'The upstream response was cut short' }),
     });
   }
@@ -212,7 +215,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         status: resCtx.status,
         reason: 'leaky-error-body',
       });
-      this.host.answer(this.chain, ctx, this.res, {
+      this.host.answer(ctx, {
         problem: problem('upstream-error', {
           status: resCtx.status,
           detail: 'The upstream API failed; quote the request id when reporting it',
@@ -221,9 +224,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const pending = this.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
-    if (!pending) return this.host.write(ctx, this.res, resCtx, resCtx.body);
+    if (!pending) return this.host.write(ctx, resCtx, resCtx.body);
     pending.then(
-      () => this.host.write(ctx, this.res, resCtx, resCtx.body),
+      () => this.host.write(ctx, resCtx, resCtx.body),
       (err: unknown) => this.policyFailed(err),
     );
   }
@@ -231,7 +234,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private policyFailed(err: unknown): void {
     this.state = DONE;
     this.abortUpstream?.(new Error('response policy failed'));
-    this.host.internalError(this.ctx, this.res, err);
+    this.host.internalError(this.ctx, err);
   }
 }
 

@@ -136,7 +136,7 @@ class Context implements RequestContext {
   readonly responseHeaders: Record<string, string | string[]> = {};
   readonly state = new Map<string, unknown>();
   /** The upstream exchange, once the request is forwarded. */
-  exchange: Exchange | undefined = undefined;
+  exchange: Exchange<Context> | undefined = undefined;
   /** Why the request target was refused (answered 400 after the pre-routing policies). */
   badPath: string | undefined = undefined;
   /** The router's answer for a valid target. */
@@ -166,7 +166,7 @@ class Context implements RequestContext {
  * The gateway: HTTPS (TLS 1.3 only) listener, optional plain-HTTP redirect listener,
  * routing by OpenAPI templates, the policy chain, and forwarding over keep-alive pools.
  */
-export class Gateway implements ExchangeHost {
+export class Gateway implements ExchangeHost<Context> {
   private runtime: Runtime;
   readonly clock: Clock;
   readonly log: Logger;
@@ -353,9 +353,9 @@ export class Gateway implements ExchangeHost {
     try {
       pending = this.process(ctx);
     } catch (err) {
-      return this.internalError(ctx, res, err);
+      return this.internalError(ctx, err);
     }
-    if (pending) pending.catch((err: unknown) => this.internalError(ctx, res, err));
+    if (pending) pending.catch((err: unknown) => this.internalError(ctx, err));
   }
 
   /**
@@ -369,7 +369,7 @@ export class Gateway implements ExchangeHost {
       return readBody(req, rt.limits.maxBodyBytes).then((read) => {
         if (read.problem) {
           res.shouldKeepAlive = false;
-          return this.finishLocal(rt.chain, ctx, res, { problem: read.problem }, 0);
+          return this.finishLocal(ctx, { problem: read.problem }, 0);
         }
         ctx.body = read.body;
         return this.preRouting(ctx);
@@ -386,14 +386,12 @@ export class Gateway implements ExchangeHost {
   }
 
   private route(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
-    const { rt, res, result } = ctx;
+    const { rt, result } = ctx;
     const chain = rt.chain;
     if (outcome.denial) return this.deny(ctx, outcome);
     if (ctx.badPath !== undefined) {
       return this.finishLocal(
-        chain,
         ctx,
-        res,
         { problem: problem('invalid-path', { detail: ctx.badPath }) },
         chain.routeIndex,
       );
@@ -419,7 +417,7 @@ export class Gateway implements ExchangeHost {
             problem: problem('method-not-allowed', { detail: `${ctx.method} is not declared for this path` }),
             headers: { allow: result.allow },
           };
-      return this.finishLocal(chain, ctx, res, denial, chain.routeIndex);
+      return this.finishLocal(ctx, denial, chain.routeIndex);
     }
     const routed = chain.runRequest(ctx, chain.routeIndex, chain.policies.length);
     if (routed instanceof Promise) return routed.then((o) => this.forwardUnlessDenied(ctx, o));
@@ -447,8 +445,7 @@ export class Gateway implements ExchangeHost {
 
   private deny(ctx: Context, outcome: RequestOutcome): Promise<void> {
     const denial = outcome.denial!;
-    const chain = ctx.rt.chain;
-    if (denial.answer) return this.finishLocal(chain, ctx, ctx.res, denial, outcome.ran);
+    if (denial.answer) return this.finishLocal(ctx, denial, outcome.ran);
     const code = denial.problem.type.slice(denial.problem.type.lastIndexOf('/') + 1);
     this.emitEvent({
       type: 'denied',
@@ -460,17 +457,11 @@ export class Gateway implements ExchangeHost {
       ...(ctx.route ? { route: ctx.route.template } : {}),
       ...(ctx.principal ? { principal: ctx.principal.id } : {}),
     });
-    return this.finishLocal(chain, ctx, ctx.res, denial, outcome.ran);
+    return this.finishLocal(ctx, denial, outcome.ran);
   }
 
   /** Answers with a problem; policies that ran see the response first. */
-  private async finishLocal(
-    chain: Chain,
-    ctx: Context,
-    res: ServerResponse,
-    denial: Denial,
-    ran: number,
-  ): Promise<void> {
+  private async finishLocal(ctx: Context, denial: Denial, ran: number): Promise<void> {
     const p: Problem = { ...denial.problem, request_id: ctx.id };
     const resCtx: ResponseContext = denial.answer
       ? { status: p.status, headers: { ...denial.headers }, body: EMPTY, local: true }
@@ -480,17 +471,17 @@ export class Gateway implements ExchangeHost {
           body: Buffer.from(JSON.stringify(p)),
           local: true,
         };
-    const r = chain.runResponse(ctx, resCtx, ran);
+    const r = ctx.rt.chain.runResponse(ctx, resCtx, ran);
     if (r) await r;
-    this.write(ctx, res, resCtx, resCtx.body);
+    this.write(ctx, resCtx, resCtx.body);
   }
 
   private forward(ctx: Context): void {
-    const { rt, res } = ctx;
+    const rt = ctx.rt;
     const v = rt.versionInfo.get((ctx.result as Extract<RouteResult, { kind: 'match' }>).versionKey)!;
     const path = (v.stripBase ? ctx.route!.path : ctx.path) + (ctx.query ? '?' + ctx.query : '');
     const body = ctx.body;
-    const exchange = new Exchange(this, rt.chain, ctx, res, v.api);
+    const exchange = new Exchange(this, rt.chain, ctx, ctx.res, v.api);
     ctx.exchange = exchange;
     v.pool.dispatch(
       {
@@ -506,21 +497,23 @@ export class Gateway implements ExchangeHost {
   }
 
   /** ExchangeHost: a gateway problem in place of the upstream response. */
-  answer(chain: Chain, ctx: RequestContext, res: ServerResponse, denial: Denial): void {
-    this.finishLocal(chain, ctx as Context, res, denial, Number.MAX_SAFE_INTEGER).catch((err: unknown) =>
-      this.internalError(ctx, res, err),
+  answer(ctx: Context, denial: Denial): void {
+    this.finishLocal(ctx, denial, Number.MAX_SAFE_INTEGER).catch((err: unknown) =>
+      this.internalError(ctx, err),
     );
   }
 
   /** ExchangeHost and the request path: a failure of the gateway itself (a policy threw). */
-  internalError(ctx: RequestContext, res: ServerResponse, err: unknown): void {
+  internalError(ctx: Context, err: unknown): void {
+    const res = ctx.res;
     this.log.error({ err, requestId: ctx.id }, 'unhandled gateway error');
     if (!res.headersSent) this.sendRaw(res, problem('internal', { request_id: ctx.id }), {});
     else res.destroy();
   }
 
   /** Writes a response after its response phase (ExchangeHost). */
-  write(ctx: RequestContext, res: ServerResponse, resCtx: ResponseContext, body: Buffer | undefined): void {
+  write(ctx: Context, resCtx: ResponseContext, body: Buffer | undefined): void {
+    const res = ctx.res;
     const headers = resCtx.headers;
     const extra = ctx.responseHeaders;
     for (const k in extra) headers[k] = extra[k];
