@@ -18,7 +18,8 @@ import {
 import { hashPassword, seedHash, verifyPassword } from './passwords.ts';
 import { Router, type LabRequest } from './router.ts';
 import { checkOutboundUrl } from './ssrf.ts';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+// undici's fetch (not the global one) so the secure twin can pass its connect-time-checking dispatcher.
+import { fetch, type Dispatcher, type Response } from 'undici';
 import { LabTokens, TOKEN_TTL, WEAK_JWT_SECRET } from './tokens.ts';
 import type { LabMode } from './types.ts';
 
@@ -598,13 +599,11 @@ async function fetchLimited(
 ): Promise<{ bytes: number; contentType: string; text: string }> {
   let res: Response;
   try {
-    res = dispatcher
-      ? ((await undiciFetch(url, {
-          redirect,
-          signal: AbortSignal.timeout(3000),
-          dispatcher,
-        })) as unknown as Response)
-      : await fetch(url, { redirect, signal: AbortSignal.timeout(3000) });
+    res = await fetch(url, {
+      redirect,
+      signal: AbortSignal.timeout(3000),
+      ...(dispatcher ? { dispatcher } : {}),
+    });
   } catch {
     throw new LabError('bad-gateway', 'Could not fetch the image');
   }
