@@ -156,6 +156,11 @@ export const configSchema = Type.Object(
       description: 'Peers whose Forwarded/X-Forwarded-* and X-Request-Id headers are trusted.',
       default: [],
     }),
+    forwardedHeader: Type.Boolean({
+      description:
+        'Also send the RFC 7239 Forwarded header upstream (X-Forwarded-For, -Proto and -Host always are).',
+      default: false,
+    }),
     limits: limitsSchema,
     policies: Type.Record(Type.String(), Type.Unknown(), {
       description:

@@ -73,6 +73,7 @@ class Runtime {
   readonly upstreams: Upstreams;
   readonly trusted: IpMatcher;
   readonly limits: LimitsConfig;
+  readonly forwardedHeader: boolean;
   readonly mounts: Mount[];
   readonly versionInfo = new Map<
     string,
@@ -83,6 +84,7 @@ class Runtime {
 
   constructor(input: RuntimeInput) {
     this.limits = input.config.limits;
+    this.forwardedHeader = input.config.forwardedHeader;
     this.trusted = new IpMatcher(input.config.trustedProxies);
     this.upstreams = new Upstreams({
       connectTimeoutMs: this.limits.upstreamConnectTimeoutMs,
@@ -487,7 +489,7 @@ export class Gateway implements ExchangeHost<Context> {
       {
         path: v.upstreamBase + path,
         method: ctx.method as Dispatcher.HttpMethod,
-        headers: upstreamHeaders(ctx, ctx.upstreamHeaders, body ? body.length : 0),
+        headers: upstreamHeaders(ctx, ctx.upstreamHeaders, body ? body.length : 0, rt.forwardedHeader),
         body: body ?? null,
         headersTimeout: rt.limits.upstreamResponseTimeoutMs,
         bodyTimeout: rt.limits.upstreamResponseTimeoutMs,

@@ -52,11 +52,17 @@ export interface ForwardSource {
   readonly secure: boolean;
 }
 
-/** Builds the upstream request headers as a flat [name, value, …] array (undici's cheapest form). */
+/**
+ * Builds the upstream request headers as a flat [name, value, …] array (undici's cheapest
+ * form). X-Forwarded-For/-Proto/-Host are always set by the gateway; RFC 7239 `Forwarded`
+ * only when configured (what nginx, Envoy, Kong and Traefik do by default). Either way a
+ * client's own forwarding headers never pass unless its peer is a trusted proxy.
+ */
 export function upstreamHeaders(
   req: ForwardSource,
   extra: Record<string, string>,
   bodyLength: number,
+  forwardedHeader: boolean,
 ): string[] {
   const incoming = req.headers;
   const out: string[] = [];
@@ -85,11 +91,13 @@ export function upstreamHeaders(
   const host = incoming.host;
   out.push('x-forwarded-for', xff, 'x-forwarded-proto', proto);
   if (host) out.push('x-forwarded-host', host);
-  const forwardedFor = req.peer.includes(':') ? `"[${req.peer}]"` : req.peer;
-  const forwarded = `for=${forwardedFor};proto=${proto}${host ? `;host="${host.replace(/["\\]/g, '')}"` : ''}`;
-  const priorForwarded =
-    req.trustedPeer && typeof incoming.forwarded === 'string' ? incoming.forwarded : undefined;
-  out.push('forwarded', priorForwarded ? `${priorForwarded}, ${forwarded}` : forwarded);
+  if (forwardedHeader) {
+    const forwardedFor = req.peer.includes(':') ? `"[${req.peer}]"` : req.peer;
+    const forwarded = `for=${forwardedFor};proto=${proto}${host ? `;host="${host.replace(/["\\]/g, '')}"` : ''}`;
+    const priorForwarded =
+      req.trustedPeer && typeof incoming.forwarded === 'string' ? incoming.forwarded : undefined;
+    out.push('forwarded', priorForwarded ? `${priorForwarded}, ${forwarded}` : forwarded);
+  }
   out.push('x-request-id', req.id);
   for (const name in extra) out.push(name, extra[name]!);
   if (bodyLength > 0) out.push('content-length', String(bodyLength));

@@ -65,6 +65,7 @@ describe('gateway over TLS 1.3', () => {
     const r = await call(`${gw.url}/v2/items/42?x=1`, {
       headers: {
         'x-forwarded-for': '6.6.6.6',
+        forwarded: 'for=6.6.6.6;proto=https',
         'x-request-id': 'spoofed-id-123',
         'x-authenticated-user': 'admin',
       },
@@ -75,7 +76,9 @@ describe('gateway over TLS 1.3', () => {
     // Untrusted client: its forwarding headers, request id and identity headers are dropped (ASVS 4.1.3).
     expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen.headers['x-forwarded-proto']).toBe('https');
-    expect(seen.headers.forwarded).toMatch(/^for=127\.0\.0\.1;proto=https;host="127\.0\.0\.1:\d+"$/);
+    expect(seen.headers['x-forwarded-host']).toMatch(/^127\.0\.0\.1:\d+$/);
+    // RFC 7239 Forwarded is off by default (forwardedHeader): not sent, and the client's is dropped.
+    expect(seen.headers.forwarded).toBeUndefined();
     expect(seen.headers['x-authenticated-user']).toBeUndefined();
     expect(seen.headers['x-request-id']).not.toBe('spoofed-id-123');
     expect(seen.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -371,15 +374,24 @@ describe('gateway upstream failures and lifecycle', () => {
     const up = await startUpstream();
     const gw = await startTestGateway(up.url, {
       trustedProxies: ['127.0.0.0/8'],
+      forwardedHeader: true,
       policies: { transport: { deny: ['203.0.113.0/24'] } },
     });
     try {
       const r = await call(`${gw.url}/v2/items`, {
-        headers: { 'x-forwarded-for': '198.51.100.7', 'x-request-id': 'edge-req-0001' },
+        headers: {
+          'x-forwarded-for': '198.51.100.7',
+          forwarded: 'for=198.51.100.7;proto=https',
+          'x-request-id': 'edge-req-0001',
+        },
       });
       expect(r.status).toBe(200);
       expect(r.headers['x-request-id']).toBe('edge-req-0001');
       expect(up.seen.at(-1)!.headers['x-forwarded-for']).toBe('198.51.100.7, 127.0.0.1');
+      // With forwardedHeader on, the trusted proxy's Forwarded is extended with this hop.
+      expect(up.seen.at(-1)!.headers.forwarded).toMatch(
+        /^for=198\.51\.100\.7;proto=https, for=127\.0\.0\.1;proto=https;host="127\.0\.0\.1:\d+"$/,
+      );
       const denied = await call(`${gw.url}/v2/items`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
       expect(denied.status).toBe(403);
       expect(denied.json()).toMatchObject({ type: 'https://rampart.dev/problems/ip-denied' });
