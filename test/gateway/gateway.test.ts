@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, rawTls, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
+import { call, echo, rawTls, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
 
 type Upstream = Awaited<ReturnType<typeof startUpstream>>;
 
@@ -39,14 +39,7 @@ describe('gateway over TLS 1.3', () => {
         res.end('{}');
         return;
       }
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        server: 'nginx/1.2.3',
-        'x-powered-by': 'Express',
-        connection: 'keep-alive, x-hop',
-        'x-hop': 'secret',
-      });
-      res.end(JSON.stringify({ method: req.method, url: req.url, body }));
+      echo(req, res, body);
     });
     gw = await startTestGateway(up.url, {
       limits: { maxBodyBytes: 1024, maxHeaderBytes: 4096 },

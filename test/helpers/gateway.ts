@@ -24,6 +24,22 @@ export interface SeenRequest {
   body: string;
 }
 
+/**
+ * The default upstream answer: echoes method, URL and body as JSON, with the headers a
+ * careless upstream sends (version-revealing ones, a Connection-listed hop-by-hop header)
+ * so tests can check the gateway strips them.
+ */
+export function echo(req: IncomingMessage, res: ServerResponse, body: string): void {
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    server: 'nginx/1.2.3',
+    'x-powered-by': 'Express',
+    connection: 'keep-alive, x-hop',
+    'x-hop': 'secret',
+  });
+  res.end(JSON.stringify({ method: req.method, url: req.url, body }));
+}
+
 /** A real upstream on 127.0.0.1 that records what it received and answers per a handler. */
 export async function startUpstream(
   handler?: (req: IncomingMessage, res: ServerResponse, body: string) => void,
@@ -42,14 +58,7 @@ export async function startUpstream(
         body,
       });
       if (handler) return handler(req, res, body);
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        server: 'nginx/1.2.3',
-        'x-powered-by': 'Express',
-        connection: 'keep-alive, x-hop',
-        'x-hop': 'secret',
-      });
-      res.end(JSON.stringify({ method: req.method, url: req.url }));
+      echo(req, res, body);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
