@@ -6,7 +6,7 @@ import type { RampartEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Chain } from './chain.ts';
 import type { Denial, RequestContext, ResponseContext } from './policy.ts';
-import { MAX_INSPECTED_RESPONSE_BYTES, connectionTokens, looksLikeLeak } from './upstream.ts';
+import { MAX_INSPECTED_RESPONSE_BYTES, connectionListed, looksLikeLeak } from './upstream.ts';
 
 /**
  * What an exchange needs from the gateway: its writers and its log and event sinks. `C` is
@@ -264,9 +264,8 @@ export function parseRawHeaders(
     else if (typeof prev === 'string') out[name] = [prev, value];
     else prev.push(value);
   }
-  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
-    for (const t of connectionTokens(connection)) delete out[t];
-  }
+  const listed = connectionListed(connection);
+  if (listed) for (const t of listed) delete out[t];
   return out;
 }
 

@@ -109,7 +109,7 @@ export interface Policy {
   /** Ask the gateway to buffer the upstream response body (JSON) before the response phase. */
   readonly needsResponseBody?: boolean;
   /**
-   * Upstream response headers (lower-case) this policy removes. The gateway drops them while
+   * Upstream response headers (any case) this policy removes. The gateway drops them while
    * it parses the upstream head, so no response phase has to delete them one by one.
    */
   readonly dropResponseHeaders?: readonly string[];

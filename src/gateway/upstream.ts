@@ -66,11 +66,7 @@ export function upstreamHeaders(
 ): string[] {
   const incoming = req.headers;
   const out: string[] = [];
-  const connection = incoming.connection;
-  const listed =
-    connection && connection !== 'keep-alive' && connection !== 'close'
-      ? connectionTokens(connection)
-      : undefined;
+  const listed = connectionListed(incoming.connection);
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || REWRITTEN.has(name)) continue;
     if (FORWARDING.has(name) && !req.trustedPeer) continue;
@@ -104,7 +100,12 @@ export function upstreamHeaders(
   return out;
 }
 
-export function connectionTokens(v: string): Set<string> {
+/**
+ * Header names a `Connection` field lists (RFC 9110 §7.6.1): they are hop-by-hop too.
+ * Undefined for the usual `keep-alive`/`close` (nothing extra to drop) or no field.
+ */
+export function connectionListed(v: string | undefined): Set<string> | undefined {
+  if (!v || v === 'keep-alive' || v === 'close') return undefined;
   return new Set(
     v
       .split(',')

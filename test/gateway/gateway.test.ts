@@ -363,6 +363,29 @@ describe('gateway upstream failures and lifecycle', () => {
     }
   });
 
+  it('drops the response headers security-headers is configured to remove, in any case', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'X-Internal-Trace': 'node-7',
+        'x-keep': 'yes',
+      });
+      res.end('{}');
+    });
+    const gw = await startTestGateway(up.url, {
+      policies: { 'security-headers': { remove: ['X-Internal-Trace'] } },
+    });
+    try {
+      const r = await call(`${gw.url}/v2/items`);
+      expect(r.status).toBe(200);
+      expect(r.headers['x-internal-trace']).toBeUndefined();
+      expect(r.headers['x-keep']).toBe('yes');
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
   it('trusts forwarding headers and request ids only from configured proxies', async () => {
     const up = await startUpstream();
     const gw = await startTestGateway(up.url, {

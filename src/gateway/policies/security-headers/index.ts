@@ -52,7 +52,7 @@ export const securityHeaders: PolicyDefinition<typeof schema> = {
       name: 'security-headers',
       priority: 50,
       // Removed while the gateway parses the upstream head (nothing to delete per response).
-      dropResponseHeaders: [...LEAKY_RESPONSE_HEADERS, ...options.remove.map((h) => h.toLowerCase())],
+      dropResponseHeaders: [...LEAKY_RESPONSE_HEADERS, ...options.remove],
       onResponse: function securityHeadersResponse(ctx: RequestContext, res: ResponseContext) {
         const h = res.headers;
         for (let i = 0; i < fixed.length; i++) {
