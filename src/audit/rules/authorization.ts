@@ -39,9 +39,10 @@ export const objectIdWithoutOwner: Rule = {
     if (r.length && r.every((x) => /admin/i.test(x))) return undefined;
     if (isAdminLooking(op) && (r.length || scopes(op).length)) return undefined;
     const sequential = ids.filter((n) => isSequential(op, n));
-    const read =
-      siblings.find((s) => s.method === 'get' && s.path === op.path) ??
-      (op.method === 'get' ? op : undefined);
+    // The read that fetches the object: GET on the path up to the last id (`/invoices/{invoiceId}`).
+    const last = ids[ids.length - 1]!;
+    const objectPath = op.path.slice(0, op.path.indexOf(`{${last}}`) + last.length + 2);
+    const read = siblings.find((s) => s.method === 'get' && s.path === objectPath);
     let field = 'ownerId';
     if (read) {
       const resp = responseSchemas({ ...ctx, op: read }, is2xx)[0];
@@ -55,7 +56,7 @@ export const objectIdWithoutOwner: Rule = {
       message: `${op.method.toUpperCase()} ${op.path} takes ${ids.map((n) => `{${n}}`).join(', ')}${sequential.length ? ' (a sequential integer)' : ''} and declares no owner rule${isPublic(op) ? ', and requires no authentication' : ''}.`,
       details: { parameters: ids, sequential: sequential.length > 0 },
       xRampart: snippet({
-        owner: { lookup: `GET ${read?.path ?? op.path}`, field, claim: 'sub', bypassRoles: ['admin'] },
+        owner: { lookup: `GET ${objectPath}`, field, claim: 'sub', bypassRoles: ['admin'] },
       }),
     };
   },

@@ -89,7 +89,10 @@ export function redosProne(pattern: string): boolean {
       // input two ways: each repetition is anchored by its separator.
       const first = inner ? src[inner.start] : undefined;
       const anchored =
-        first !== undefined && !'C().|*+?{'.includes(first) && !/[*+?{]/.test(src[inner!.start + 1] ?? '');
+        first !== undefined &&
+        !'C().|*+?{'.includes(first) &&
+        !/[*+?{]/.test(src[inner!.start + 1] ?? '') &&
+        !src.slice(inner!.start, i).includes('|');
       if (inner?.quantified && repeated && !anchored) return true;
       if (stack.length && (inner?.quantified || repeated)) stack[stack.length - 1]!.quantified = true;
     } else if ((c === '*' || c === '+' || (c === '{' && /^\{\d*,/.test(src.slice(i)))) && stack.length) {
