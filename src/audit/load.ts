@@ -86,7 +86,7 @@ export function loadAuditDocument(file: string, opts: LoadOptions = {}): AuditDo
   const text = readFileSync(file, 'utf8');
   const checked = checkOpenApi(text, file);
   if (!checked.document) throw new AuditInputError(checked.errors);
-  const source = parseYamlSource(text, file);
+  const source = checked.source ?? parseYamlSource(text, file);
   return {
     doc: checked.document,
     file,
