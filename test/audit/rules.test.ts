@@ -1,4 +1,6 @@
 /** Every audit rule, table-driven: what it flags, at which severity, and what it leaves alone. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/audit/index.ts';
 import { adminWithoutRole, objectIdWithoutOwner } from '../../src/audit/rules/authorization.ts';
@@ -893,4 +895,9 @@ it('every rule in RULES has a table here', () => {
   ].map((r) => r.id);
   expect(RULES.map((r) => r.id).sort()).toEqual([...tested].sort());
   expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+});
+
+it('docs/audit.md documents every rule', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/audit.md', import.meta.url)), 'utf8');
+  for (const r of RULES) expect(doc, r.id).toContain(`| \`${r.id}\` | ${r.owasp} |`);
 });
