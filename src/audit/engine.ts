@@ -3,6 +3,7 @@
  * the rule's category, rationale, fix and related scanner checks; then the score and
  * the top fixes.
  */
+import { relative, resolve, sep } from 'node:path';
 import { toPointer } from '../core/config-loader.ts';
 import type { CheckInfo, Finding, TopFix } from '../core/findings.ts';
 import type { OpenApiOperation } from '../core/openapi.ts';
@@ -27,6 +28,11 @@ export interface AuditResult {
   stats: { documents: number; operations: number; rules: number };
 }
 
+function stableFile(file: string): string {
+  const rel = relative(process.cwd(), resolve(file));
+  return (rel.startsWith('..') ? resolve(file) : rel).split(sep).join('/');
+}
+
 export function operationName(audit: AuditDocument, op: OpenApiOperation): string {
   return `${op.method.toUpperCase()} ${audit.base}${op.path}`;
 }
@@ -42,7 +48,9 @@ function toFinding(
   const segments = hit.at ?? at;
   const pos = audit.source?.locate(segments);
   const f: Finding = {
-    id: findingId('audit', rule.id, audit.file, operation ?? '', hit.key ?? ''),
+    // The file as seen from the working directory, so `specs/a.yaml` and `./specs/a.yaml`
+    // (or an absolute path to it) give the same id and baselines keep matching.
+    id: findingId('audit', rule.id, stableFile(audit.file), operation ?? '', hit.key ?? ''),
     source: 'audit',
     check: rule.id,
     owasp: rule.owasp,

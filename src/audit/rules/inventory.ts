@@ -1,4 +1,5 @@
 /** API9 — improper inventory management: debug endpoints, versions without a retirement plan. */
+import { parsePointer } from '../../core/config-loader.ts';
 import type { Hit, Rule } from '../types.ts';
 import { isDebugLooking } from '../words.ts';
 import { isPublic } from './util.ts';
@@ -49,12 +50,7 @@ export const deprecatedWithoutSunset: Rule = {
         hits.push({
           key: `${o.method} ${o.path}`,
           operation: `${o.method.toUpperCase()} ${audit.base}${o.path}`,
-          at: o.pointer
-            ? o.pointer
-                .split('/')
-                .slice(1)
-                .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-            : [],
+          at: o.pointer ? parsePointer(o.pointer) : ['paths', o.path, o.method],
           severity: 'low',
           message: `${o.method.toUpperCase()} ${o.path} is deprecated with no x-rampart sunset date.`,
         });
