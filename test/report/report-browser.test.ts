@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { audit, loadAuditDocument } from '../../src/audit/index.ts';
 import { render } from '../../src/report/index.ts';
 import { XSS, sampleFindings, sampleMeta } from './sample.ts';
 
@@ -131,5 +133,37 @@ describe('reports in a real browser', () => {
     const totalCases = result.suites.reduce((n, s) => n + s.cases.length, 0);
     expect(result.tests).toBe(totalCases);
     expect(result.failures).toBe(4);
+  });
+
+  it('HTML of a real audit (the vulnerable lab contract, with suggestions): no console errors, score and fixes shown', async () => {
+    const spec = fileURLToPath(new URL('../../src/lab/openapi/vulnerable/lab-v2.yaml', import.meta.url));
+    const r = audit([loadAuditDocument(spec)], { suggestPolicies: true });
+    const file = join(tmp, 'audit.html');
+    writeFileSync(
+      file,
+      render('html', r.findings, {
+        tool: 'audit',
+        target: spec,
+        startedAt: '2026-12-01T20:00:00.000Z',
+        finishedAt: '2026-12-01T20:00:01.000Z',
+        version: '0.1.0',
+        score: r.score,
+        topFixes: r.topFixes,
+        checks: r.checks,
+      }),
+    );
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    expect(problems).toEqual([]);
+    expect(await page.locator('article.finding').count()).toBe(r.findings.length);
+    expect(await page.locator('.total b').first().innerText()).toBe(`${r.score.overall}/100`);
+    expect(await page.locator('section[aria-label=Summary] ol li').count()).toBe(5);
+    expect(await page.locator('article.finding pre').first().innerText()).toMatch(/^x-rampart:/);
+    await page.close();
   });
 });
