@@ -91,6 +91,21 @@ export function checkInfo(rule: Rule, appliesTo?: string[]): CheckInfo {
   };
 }
 
+/** The five fixes that raise the score most, titled from the rules' fixes (score.ts). */
+export function rankFixes(findings: readonly Finding[], rules: readonly Rule[] = RULES): TopFix[] {
+  const byId = new Map(rules.map((r) => [r.id, r]));
+  return topFixes(findings, (check, group) => {
+    const rule = byId.get(check);
+    const n = new Set(group.map((f) => f.operation ?? f.evidence.location?.pointer)).size;
+    const snippets = group.map((f) => f.remediation.xRampart).filter((x): x is string => !!x);
+    const action = rule ? rule.fix.split(/ — |; |(?<!e\.g)\. /)[0]!.replace(/\.$/, '') : check;
+    return {
+      title: `${action} (${check}: ${n} place${n === 1 ? '' : 's'})`,
+      ...(snippets[0] ? { xRampart: snippets[0] } : {}),
+    };
+  });
+}
+
 /**
  * @example
  * const result = audit([loadAuditDocument('openapi.yaml')]);
@@ -130,21 +145,11 @@ export function audit(docs: readonly AuditDocument[], opts: AuditOptions = {}): 
       }
     }
   }
-  const byId = new Map(rules.map((r) => [r.id, r]));
   return {
     findings,
     checks: rules.map((r) => checkInfo(r, r.operation ? names : undefined)),
     score: score(findings),
-    topFixes: topFixes(findings, (check, group) => {
-      const rule = byId.get(check)!;
-      const n = new Set(group.map((f) => f.operation ?? f.evidence.location?.pointer)).size;
-      const snippets = group.map((f) => f.remediation.xRampart).filter((x): x is string => !!x);
-      const action = rule.fix.split(/ — |; |(?<!e\.g)\. /)[0]!.replace(/\.$/, '');
-      return {
-        title: `${action} (${rule.id}: ${n} place${n === 1 ? '' : 's'})`,
-        ...(snippets[0] ? { xRampart: snippets[0] } : {}),
-      };
-    }),
+    topFixes: rankFixes(findings, rules),
     stats: { documents: docs.length, operations, rules: rules.length },
   };
 }

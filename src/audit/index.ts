@@ -2,7 +2,7 @@
  * The static audit of OpenAPI documents (docs/audit.md): rules as data plus small
  * functions (rules/), the same Finding model and reporters as the scanner.
  */
-export { audit, checkInfo, operationName, type AuditOptions, type AuditResult } from './engine.ts';
+export { audit, checkInfo, operationName, rankFixes, type AuditOptions, type AuditResult } from './engine.ts';
 export {
   AuditInputError,
   DEFAULT_MAX_BYTES,

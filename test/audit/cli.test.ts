@@ -102,6 +102,8 @@ describe('rampart audit: exit codes and formats', () => {
     const after = JSON.parse(readFileSync(join(dir, 'b2.json'), 'utf8'));
     expect(after.meta.suppressed).toHaveLength(highs.length);
     expect(after.meta.score.overall).toBeGreaterThan(report.meta.score.overall);
+    // Top fixes are ranked over what still counts, titled from the rules.
+    expect(after.meta.topFixes[0].title).toMatch(/\(audit\/[a-z-]+: \d+ places?\)$/);
   });
 });
 

@@ -14,9 +14,9 @@ import {
   AuditInputError,
   DEFAULT_MAX_BYTES,
   loadAuditDocument,
+  rankFixes,
   score,
   suggestedPolicies,
-  topFixes,
   type AuditDocument,
 } from '../../audit/index.ts';
 import {
@@ -184,7 +184,7 @@ const auditCommand: Command = {
     }
     // Accepted findings do not count against the score.
     const s = opts.baseline ? score(findings) : result.score;
-    const fixes = opts.baseline ? topFixes(findings, (check) => ({ title: check })) : result.topFixes;
+    const fixes = opts.baseline ? rankFixes(findings) : result.topFixes;
     const meta: RunMeta = {
       tool: 'audit',
       target: docs.map((d) => d.file).join(', '),
