@@ -60,16 +60,30 @@ function spectral(doc: string): { counts: Record<string, number>; total: number;
   return { counts, total: results.length, rules: new Set(results.map((r) => r.code)).size, ms };
 }
 
-function rampart(doc: string): { counts: Record<string, number>; total: number; rules: number; score: number; ms: number } {
+function rampart(doc: string): {
+  counts: Record<string, number>;
+  total: number;
+  rules: number;
+  score: number;
+  ms: number;
+} {
   const t0 = performance.now();
   const r = audit([loadAuditDocument(doc)]);
   const ms = performance.now() - t0;
   const counts: Record<string, number> = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
   for (const f of r.findings) counts[f.severity]!++;
-  return { counts, total: r.findings.length, rules: new Set(r.findings.map((f) => f.check)).size, score: r.score.overall, ms };
+  return {
+    counts,
+    total: r.findings.length,
+    rules: new Set(r.findings.map((f) => f.check)).size,
+    score: r.score.overall,
+    ms,
+  };
 }
 
-console.log('| document | Spectral OWASP: total (error/warn/info/hint), rules | Rampart: total (high/medium/low/info), rules, score |');
+console.log(
+  '| document | Spectral OWASP: total (error/warn/info/hint), rules | Rampart: total (high/medium/low/info), rules, score |',
+);
 console.log('| --- | --- | --- |');
 try {
   for (const doc of docs) {
