@@ -663,6 +663,8 @@ export interface OpenApiCheckResult {
   /** The document, when there were no errors. */
   document: OpenApiDocument | undefined;
   errors: OpenApiError[];
+  /** The parsed root file, for positions of things found later (audit findings). */
+  source?: YamlSource;
 }
 
 /**
@@ -717,7 +719,7 @@ export function checkOpenApi(text: string, source: string): OpenApiCheckResult {
       (a.line ?? 0) - (b.line ?? 0) ||
       (a.column ?? 0) - (b.column ?? 0),
   );
-  return errors.length ? { document: undefined, errors } : { document, errors: [] };
+  return errors.length ? { document: undefined, errors } : { document, errors: [], source: src };
 }
 
 /**
