@@ -94,6 +94,9 @@ export const limitsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** A lifecycle date: YYYY-MM-DD or an RFC 3339 date-time (validity checked by config-rules). */
+const LIFECYCLE_DATE = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$';
+
 export const versionSchema = Type.Object(
   {
     base: Type.String({
@@ -112,12 +115,29 @@ export const versionSchema = Type.Object(
       default: false,
     }),
     deprecated: Type.Optional(
-      Type.String({ format: 'date', description: 'Deprecation date (RFC 9745 header).' }),
+      Type.String({
+        pattern: LIFECYCLE_DATE,
+        description:
+          'Deprecation instant: YYYY-MM-DD (00:00 UTC) or an RFC 3339 date-time. Announced with the RFC 9745 Deprecation header.',
+      }),
     ),
     sunset: Type.Optional(
-      Type.String({ format: 'date', description: 'Sunset date; 410 Gone after it (RFC 8594).' }),
+      Type.String({
+        pattern: LIFECYCLE_DATE,
+        description:
+          'Sunset instant: YYYY-MM-DD (00:00 UTC) or an RFC 3339 date-time. Announced with the RFC 8594 Sunset header; 410 Gone from then on.',
+      }),
     ),
     successor: Type.Optional(Type.String({ description: 'Base path of the successor version.' })),
+    deprecationLink: Type.Optional(
+      Type.String({
+        format: 'uri',
+        description: 'URL of the deprecation policy or changelog, sent as Link rel="deprecation".',
+      }),
+    ),
+    sunsetLink: Type.Optional(
+      Type.String({ format: 'uri', description: 'URL describing the sunset, sent as Link rel="sunset".' }),
+    ),
   },
   { additionalProperties: false },
 );

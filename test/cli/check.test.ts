@@ -110,7 +110,7 @@ describe('rampart check', () => {
     expect(r.code).toBe(1);
     expect(r.err.split('\n').slice(0, 4)).toEqual([
       `${file}:5:60  /apis/0/versions/0/successor  successor '/v9' is not a base path of API 'a' (expected one of /v1)`,
-      `${file}:5:97  /apis/0/versions/0/sunset  sunset 2026-01-01 is before deprecation 2026-06-30`,
+      `${file}:5:97  /apis/0/versions/0/sunset  sunset 2026-01-01 is before deprecation 2026-06-30 (RFC 8594: Sunset is never earlier than Deprecation)`,
       `${file}:6:11  /apis/1/name  duplicate API name 'a' (also /apis/0)`,
       `${file}:9:17  /apis/1/versions/0/base  base path '/v1' is already used by /apis/0/versions/0`,
     ]);
