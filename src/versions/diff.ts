@@ -297,25 +297,27 @@ class Differ {
         this.add('request-type-narrowed', where, `now only accepts ${[...b.types].join('|')}`);
       return;
     }
+    const ta = a.types;
+    const tb = b.types;
     const covers = (set: Set<string>, t: string) => set.has(t) || (t === 'integer' && set.has('number'));
-    const aNonNull = [...a.types].filter((t) => t !== 'null');
-    const bNonNull = [...b.types].filter((t) => t !== 'null');
+    const aNonNull = [...ta].filter((t) => t !== 'null');
+    const bNonNull = [...tb].filter((t) => t !== 'null');
     if (dir === 'request') {
-      const lost = aNonNull.filter((t) => !covers(b.types, t));
+      const lost = aNonNull.filter((t) => !covers(tb, t));
       if (lost.length || (a.types.has('null') && !b.types.has('null')))
         this.add(
           'request-type-narrowed',
           where,
           `type ${[...a.types].join('|')} is now ${[...b.types].join('|')}`,
         );
-      else if (bNonNull.some((t) => !covers(a.types!, t)) || (!a.types.has('null') && b.types.has('null')))
+      else if (bNonNull.some((t) => !covers(ta, t)) || (!a.types.has('null') && b.types.has('null')))
         this.add(
           'request-type-widened',
           where,
           `type ${[...a.types].join('|')} is now ${[...b.types].join('|')}`,
         );
     } else {
-      const gained = bNonNull.filter((t) => !covers(a.types, t));
+      const gained = bNonNull.filter((t) => !covers(ta, t));
       if (gained.length)
         this.add(
           'response-type-changed',
