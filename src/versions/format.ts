@@ -36,7 +36,7 @@ export function formatDiffText(r: DiffResult, title = `${r.from} → ${r.to}`): 
 
 /** Escapes text for a Markdown line (no HTML, no emphasis or link syntax from document text). */
 export function mdEscape(s: string): string {
-  return s.replace(/[\\`*_{}[\]<>()#+!|]/g, (c) => `\\${c}`);
+  return s.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
 }
 
 /** A changelog section; `heading` is the level-2 title (e.g. `v2 (2.0.0)`). */

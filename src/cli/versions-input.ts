@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { UsageError } from './command.ts';
+import { loadApis, readConfig, resolveStoreUrl } from './app.ts';
+import type { ApiInput } from '../versions/changelog.ts';
+import type { RampartFileConfig } from './config-schema.ts';
+
+/** The config file a command reads: `-c`, else $RAMPART_CONFIG, else ./rampart.yaml. */
+export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? (env.RAMPART_CONFIG || './rampart.yaml');
+}
+
+/** Reads rampart.yaml and every document it names into the versions feature's input. */
+export async function versionsInput(
+  flag: string | undefined,
+): Promise<{ apis: ApiInput[]; config: RampartFileConfig; baseDir: string }> {
+  const path = configPathFrom(flag);
+  if (!existsSync(path))
+    throw new UsageError(`no configuration at ${path}: pass -c FILE or set RAMPART_CONFIG`);
+  const { config, baseDir } = await readConfig(path);
+  const loaded = await loadApis(config);
+  const apis: ApiInput[] = loaded.map((api) => ({
+    name: api.config.name,
+    versions: api.versions.map((v, i) => {
+      const c = api.config.versions[i]!;
+      return {
+        base: v.base,
+        document: v.document,
+        ...(c.deprecated !== undefined ? { deprecated: c.deprecated } : {}),
+        ...(c.sunset !== undefined ? { sunset: c.sunset } : {}),
+        ...(c.successor !== undefined ? { successor: c.successor } : {}),
+        ...(c.deprecationLink !== undefined ? { deprecationLink: c.deprecationLink } : {}),
+        ...(c.sunsetLink !== undefined ? { sunsetLink: c.sunsetLink } : {}),
+      };
+    }),
+  }));
+  return { apis, config, baseDir };
+}
+
+/** The store URL of a config, resolved against its directory. */
+export function storeUrlOf(config: RampartFileConfig, baseDir: string): string {
+  return resolveStoreUrl(config.store, baseDir);
+}
