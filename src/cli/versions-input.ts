@@ -1,13 +1,8 @@
 import { existsSync } from 'node:fs';
-import { UsageError } from './command.ts';
+import { configPathFrom, UsageError } from './command.ts';
 import { loadApis, readConfig, resolveStoreUrl } from './app.ts';
 import type { ApiInput } from '../versions/changelog.ts';
 import type { RampartFileConfig } from './config-schema.ts';
-
-/** The config file a command reads: `-c`, else $RAMPART_CONFIG, else ./rampart.yaml. */
-export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? (env.RAMPART_CONFIG || './rampart.yaml');
-}
 
 /** Reads rampart.yaml and every document it names into the versions feature's input. */
 export async function versionsInput(

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { Command, CommandIO } from '../command.ts';
-import { UsageError } from '../command.ts';
+import { configPathFrom, parseOptions } from '../command.ts';
 import {
   checkConfigFile,
   formatConfigError,
@@ -19,26 +19,6 @@ problem as  file:line:col  /json/pointer  message.  Exit code 1 on any error.
 
 Options:
   -c, --config FILE   configuration file (default: ./rampart.yaml, or $RAMPART_CONFIG)`;
-
-/** Parses `-c FILE` / `--config FILE` / `--config=FILE`. */
-function parseConfigArg(
-  argv: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): { config: string; rest: string[] } {
-  let config = env.RAMPART_CONFIG || './rampart.yaml';
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-c' || a === '--config') {
-      const v = argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${a} needs a file`);
-      config = v;
-    } else if (a.startsWith('--config=')) {
-      config = a.slice('--config='.length);
-    } else rest.push(a);
-  }
-  return { config, rest };
-}
 
 /** `apis[].versions[].spec` from a config that failed validation (whatever is well-formed). */
 function specsOf(value: unknown): Array<{ versions: Array<{ spec?: unknown }> }> {
@@ -69,8 +49,8 @@ const check: Command = {
   summary: 'Validate rampart.yaml and the OpenAPI documents it references',
   usage,
   async run(argv, io) {
-    const { config: path, rest } = parseConfigArg(argv);
-    if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    const { values } = parseOptions(argv, { config: { type: 'string', short: 'c' } });
+    const path = configPathFrom(values.config);
     const result = await checkConfigFile<RampartConfig>(path, configSchema);
     const errors: ConfigError[] = [...result.errors];
     let apis = 0;
