@@ -19,6 +19,7 @@ import { ManualClock, type Clock } from '../../core/clock.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { HttpMethod, OpenApiDocument, OpenApiOperation } from '../../core/openapi.ts';
 import type { RampartEvent } from '../../core/events.ts';
+import { isJsonType, parseJsonBody } from '../body.ts';
 import { LookupError } from '../policy.ts';
 import type {
   LookupOptions,
@@ -107,6 +108,7 @@ export interface TestContextInit {
   route?: RouteMatch | null;
   principal?: Principal;
   clock?: Clock;
+  /** The request body; `content-type: application/json` is assumed unless `headers` says otherwise. */
   body?: Buffer;
   /** Answers `ctx.lookup` (default: rejects with LookupError 'upstream'). */
   lookup?: (
@@ -128,12 +130,18 @@ export function testContext(init: TestContextInit = {}): TestContext {
   const events: RampartEvent[] = [];
   const method = init.method ?? route?.operation.method.toUpperCase() ?? 'GET';
   const ip = init.ip ?? '203.0.113.7';
+  const headers: IncomingHttpHeaders = {
+    host: 'api.example.test',
+    ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...init.headers,
+  };
+  let parsed: { value: unknown } | undefined;
   return {
     id: init.id ?? 'req-test-1',
     method,
     path: init.path ?? (route ? route.base + route.path : '/unknown'),
     query: init.query ?? '',
-    headers: { host: 'api.example.test', ...init.headers },
+    headers,
     ip,
     peer: ip,
     trustedPeer: false,
@@ -143,9 +151,11 @@ export function testContext(init: TestContextInit = {}): TestContext {
     upstreamHeaders: {},
     responseHeaders: {},
     body: init.body,
+    // The gateway's own parser: malformed JSON throws ProblemError invalid-json, as on the wire.
     json() {
       const b = init.body;
-      return b === undefined || b.length === 0 ? undefined : (JSON.parse(b.toString('utf8')) as unknown);
+      if (b === undefined || b.length === 0 || !isJsonType(headers['content-type'])) return undefined;
+      return (parsed ??= { value: parseJsonBody(b) }).value;
     },
     startedAt: clock.now(),
     clock,
