@@ -10,7 +10,11 @@ import { SourceErrors } from '../core/source-errors.ts';
 import { EventBus } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { loadOpenApi } from '../core/openapi-loader.ts';
-import { AdminServer } from '../admin/server.ts';
+import type { ServerResponse } from 'node:http';
+import { AdminServer, type AdminRoute } from '../admin/server.ts';
+import { buildChangelog, changelogHtml, type ApiInput } from '../versions/changelog.ts';
+import { buildInventory } from '../versions/inventory.ts';
+import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/listener.ts';
@@ -73,6 +77,8 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
             ...(v.deprecated !== undefined ? { deprecated: v.deprecated } : {}),
             ...(v.sunset !== undefined ? { sunset: v.sunset } : {}),
             ...(v.successor !== undefined ? { successor: v.successor } : {}),
+            ...(v.deprecationLink !== undefined ? { deprecationLink: v.deprecationLink } : {}),
+            ...(v.sunsetLink !== undefined ? { sunsetLink: v.sunsetLink } : {}),
           },
         });
       } catch (err) {
@@ -118,6 +124,9 @@ export class App {
     /** The built-in identity service, when `identity:` is configured. */
     readonly identity: IdentityService | undefined,
     private readonly mounts: Mount[],
+    private readonly traffic: TrafficRecorder,
+    /** What the admin endpoints describe: the APIs and config now serving (swapped on reload). */
+    private readonly current: { apis: LoadedApi[]; config: RampartConfig },
   ) {
     this.started = opts.config;
   }
@@ -164,13 +173,19 @@ export class App {
         emit: events.emit,
         ...(certificate ? { certificate } : {}),
       });
+      // Inventory from traffic (API9): aggregated in memory, written in batches, off the request path.
+      const traffic = new TrafficRecorder({ db, clock, log: opts.log.child({ component: 'inventory' }) });
+      events.on(traffic.observe);
+      const state = { apis, config: opts.config };
       const admin = await AdminServer.start({
         host: opts.config.admin.host,
         port: opts.config.admin.port,
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
+        routes: versionRoutes(() => state, db, traffic, clock),
       });
       admin.setReady(true);
-      return new App(events, opts, db, gateway, admin, services, identity, mounts);
+      const app = new App(events, opts, db, gateway, admin, services, identity, mounts, traffic, state);
+      return app;
     } catch (err) {
       await identity?.close();
       await db.close();
@@ -206,6 +221,8 @@ export class App {
         ...(certificate ? { certificate } : {}),
       });
       this.opts = { ...this.opts, config };
+      this.current.apis = apis;
+      this.current.config = config;
       this.events.emit({
         type: 'config-reload',
         at: this.services.clock.now(),
@@ -228,6 +245,7 @@ export class App {
   async stop(): Promise<void> {
     this.admin.setReady(false);
     await this.gateway.close();
+    await this.traffic.close();
     await this.identity?.close();
     await this.admin.close();
     await this.db.close();
@@ -264,3 +282,54 @@ async function certificateFor(
 }
 
 export const configDir = (path: string): string => dirname(resolve(path));
+
+/** The versions feature's input from what the gateway loaded. */
+export function versionsOf(apis: LoadedApi[]): ApiInput[] {
+  return apis.map((api) => ({
+    name: api.config.name,
+    versions: api.versions.map((v) => ({ base: v.base, document: v.document, ...v.lifecycle })),
+  }));
+}
+
+/**
+ * Admin endpoints of the versions feature: `/changelog` (the page to publish, HTML) and
+ * `/inventory` (JSON: APIs, versions, operations, last seen, shadow endpoints, consumers of
+ * deprecated versions). Pending traffic is flushed first so the answer is current.
+ */
+function versionRoutes(
+  current: () => { apis: LoadedApi[] },
+  db: Db,
+  traffic: TrafficRecorder,
+  clock: Clock,
+): AdminRoute[] {
+  const send = (res: ServerResponse, type: string, body: string) => {
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
+  };
+  return [
+    {
+      method: 'GET',
+      path: '/changelog',
+      handle: (_req, res) =>
+        send(
+          res,
+          'text/html; charset=utf-8',
+          changelogHtml(buildChangelog(versionsOf(current().apis), clock.now())),
+        ),
+    },
+    {
+      method: 'GET',
+      path: '/inventory',
+      handle: async (_req, res) => {
+        await traffic.flush();
+        const inv = buildInventory(versionsOf(current().apis), await readTraffic(db), clock.now());
+        send(res, 'application/json', JSON.stringify(inv));
+      },
+    },
+  ];
+}

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { configPathFrom, UsageError } from './command.ts';
-import { loadApis, readConfig, resolveStoreUrl } from './app.ts';
+import { loadApis, readConfig, resolveStoreUrl, versionsOf } from './app.ts';
 import type { ApiInput } from '../versions/changelog.ts';
 import type { RampartFileConfig } from './config-schema.ts';
 
@@ -12,22 +12,7 @@ export async function versionsInput(
   if (!existsSync(path))
     throw new UsageError(`no configuration at ${path}: pass -c FILE or set RAMPART_CONFIG`);
   const { config, baseDir } = await readConfig(path);
-  const loaded = await loadApis(config);
-  const apis: ApiInput[] = loaded.map((api) => ({
-    name: api.config.name,
-    versions: api.versions.map((v, i) => {
-      const c = api.config.versions[i]!;
-      return {
-        base: v.base,
-        document: v.document,
-        ...(c.deprecated !== undefined ? { deprecated: c.deprecated } : {}),
-        ...(c.sunset !== undefined ? { sunset: c.sunset } : {}),
-        ...(c.successor !== undefined ? { successor: c.successor } : {}),
-        ...(c.deprecationLink !== undefined ? { deprecationLink: c.deprecationLink } : {}),
-        ...(c.sunsetLink !== undefined ? { sunsetLink: c.sunsetLink } : {}),
-      };
-    }),
-  }));
+  const apis = versionsOf(await loadApis(config));
   return { apis, config, baseDir };
 }
 

@@ -30,12 +30,16 @@ export type { Principal };
 
 /** A version's lifecycle as rampart.yaml declares it (`apis[].versions[]`): the one home of that fact. */
 export interface VersionLifecycle {
-  /** Deprecation date (YYYY-MM-DD), RFC 9745. */
+  /** Deprecation instant (YYYY-MM-DD or RFC 3339 date-time), RFC 9745. */
   readonly deprecated?: string;
-  /** Sunset date (YYYY-MM-DD), RFC 8594. */
+  /** Sunset instant (YYYY-MM-DD or RFC 3339 date-time), RFC 8594. */
   readonly sunset?: string;
   /** Base path of the successor version, e.g. `/v2`. */
   readonly successor?: string;
+  /** Deprecation policy or changelog URL (`Link rel="deprecation"`). */
+  readonly deprecationLink?: string;
+  /** Sunset notice URL (`Link rel="sunset"`). */
+  readonly sunsetLink?: string;
 }
 
 /** One operation of one API version, as known when the runtime is built (what `forRoute` sees). */

@@ -15,6 +15,7 @@ import { securityHeaders } from './security-headers/index.ts';
 import { ssrfXRampart } from './ssrf-guard/x-rampart.ts';
 import { transport } from './transport/index.ts';
 import { validateRequestXRampart } from './validate-request/x-rampart.ts';
+import { versions } from './versions/index.ts';
 
 /**
  * Every policy kind. Each is on unless its definition says `enabledByDefault: false`;
@@ -26,6 +27,7 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   cors,
   transport,
   requestLimits,
+  versions,
   authenticate,
   mfa,
 ];
