@@ -64,7 +64,7 @@ export interface TrafficRecorderOptions {
 const MAX_IPS = 20;
 
 export class TrafficRecorder {
-  private ops = new Map<string, OperationTraffic>();
+  private ops = new Map<string, OperationTraffic[]>();
   private shadow = new Map<string, ShadowEndpoint>();
   private usage = new Map<string, DeprecatedUsage>();
   private timer: NodeJS.Timeout | undefined;
@@ -89,21 +89,26 @@ export class TrafficRecorder {
     switch (e.type) {
       case 'request': {
         if (!e.api || !e.version) return;
-        const key = `${e.api}\u0000${e.version}\u0000${e.method}\u0000${e.route}`;
-        const t = this.ops.get(key);
-        if (t) {
-          t.calls++;
-          if (e.at > t.lastSeen) t.lastSeen = e.at;
-        } else
-          this.ops.set(key, {
-            api: e.api,
-            base: e.version,
-            method: e.method,
-            route: e.route,
-            calls: 1,
-            firstSeen: e.at,
-            lastSeen: e.at,
-          });
+        // Keyed by the route template (the same string object for every request of a route)
+        // with a short list per template: no string is built per request.
+        let list = this.ops.get(e.route);
+        if (!list) this.ops.set(e.route, (list = []));
+        for (const t of list) {
+          if (t.method === e.method && t.base === e.version && t.api === e.api) {
+            t.calls++;
+            if (e.at > t.lastSeen) t.lastSeen = e.at;
+            return;
+          }
+        }
+        list.push({
+          api: e.api,
+          base: e.version,
+          method: e.method,
+          route: e.route,
+          calls: 1,
+          firstSeen: e.at,
+          lastSeen: e.at,
+        });
         return;
       }
       case 'shadow-endpoint': {
@@ -161,7 +166,7 @@ export class TrafficRecorder {
   flush(): Promise<void> {
     if (this.flushing) return this.flushing.then(() => this.flush());
     if (!this.ops.size && !this.shadow.size && !this.usage.size) return Promise.resolve();
-    const ops = [...this.ops.values()];
+    const ops = [...this.ops.values()].flat();
     const shadow = [...this.shadow.values()];
     const usage = [...this.usage.values()];
     this.ops = new Map();
@@ -171,7 +176,16 @@ export class TrafficRecorder {
       .catch((err: unknown) => {
         // Keep the counts for the next attempt rather than lose them.
         this.opts.log.warn({ err }, 'inventory traffic flush failed; will retry');
-        mergeBack(this.ops, ops, (o) => `${o.api}\u0000${o.base}\u0000${o.method}\u0000${o.route}`);
+        for (const o of ops) {
+          const list = this.ops.get(o.route) ?? [];
+          const cur = list.find((t) => t.method === o.method && t.base === o.base && t.api === o.api);
+          if (cur) {
+            cur.calls += o.calls;
+            cur.firstSeen = Math.min(cur.firstSeen, o.firstSeen);
+            cur.lastSeen = Math.max(cur.lastSeen, o.lastSeen);
+          } else list.push(o);
+          this.ops.set(o.route, list);
+        }
         mergeBack(this.shadow, shadow, (s) => `${s.method} ${s.path}`);
         mergeBack(
           this.usage,
