@@ -101,8 +101,9 @@ const LIFECYCLE_DATE = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Z
 export const versionSchema = Type.Object(
   {
     base: Type.String({
-      pattern: '^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$',
-      description: 'Base path, e.g. /v2.',
+      pattern: '^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$',
+      description:
+        'Base path, e.g. /v2; / for an API whose document has no version prefix (paths like /orders). Longer bases win.',
     }),
     spec: Type.String({
       description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).',

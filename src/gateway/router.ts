@@ -76,7 +76,8 @@ export class Router<T = undefined> {
         insert(root, op, { info, compiled: compile ? compile(info) : undefined });
       }
       finalize(root);
-      this.versions.push({ key: input.key, base: input.base, root });
+      // `/` (an API at the root) matches every path: an empty prefix, tried last.
+      this.versions.push({ key: input.key, base: input.base === '/' ? '' : input.base, root });
     }
     // Longest base first so /api/v2 wins over /api.
     this.versions.sort((a, b) => b.base.length - a.base.length);

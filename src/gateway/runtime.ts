@@ -189,7 +189,11 @@ export class Runtime {
     if (opts.headers) Object.assign(headers, opts.headers);
     const timeout = opts.timeoutMs ?? LOOKUP_TIMEOUT_MS;
     const maxBytes = opts.maxBytes ?? LOOKUP_MAX_BYTES;
-    const path = v.upstreamBase + (v.stripBase ? '' : v.base) + filled + (opts.query ? '?' + opts.query : '');
+    const path =
+      v.upstreamBase +
+      (v.stripBase || v.base === '/' ? '' : v.base) +
+      filled +
+      (opts.query ? '?' + opts.query : '');
     const signal = AbortSignal.timeout(timeout);
     this.lookups++;
     try {

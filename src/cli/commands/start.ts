@@ -7,6 +7,7 @@ import { DEMO_POLICIES, demoApis } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, type Command } from '../command.ts';
+import { validateConfigFile } from '../validate.ts';
 
 const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N]
 
@@ -53,6 +54,10 @@ const start: Command = {
     let app: App;
     try {
       if (configPath) {
+        // The same judgement as `rampart check`: every error in one pass, and its warnings.
+        const v = await validateConfigFile(configPath);
+        for (const w of v.warnings) log.warn({ where: formatSourceError(w) }, 'configuration warning');
+        if (v.errors.length) throw new StartupErrors(v.errors);
         const { config, baseDir } = await readConfig(configPath);
         if (publicPort !== undefined) config.listen.port = publicPort;
         if (adminPort !== undefined) config.admin.port = adminPort;
