@@ -131,6 +131,9 @@ const S = {
     {
       grant_type: Type.Literal('refresh_token'),
       refresh_token: Type.String({ minLength: 1, maxLength: 200 }),
+      // Sent by standard OAuth clients (RFC 6749 §6); tokens are not narrowed by scope here.
+      client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      scope: Type.Optional(Type.String({ maxLength: 1000 })),
     },
     { additionalProperties: false },
   ),
@@ -737,7 +740,15 @@ export class IdentityRoutes {
 
   // ── tokens ──────────────────────────────────────────────────────────────────
   private async token(ctx: Ctx): Promise<void> {
-    const body = await this.body(ctx, V.token);
+    // RFC 6749 §6: OAuth clients send the refresh grant as a form; JSON is accepted too.
+    let body: { refresh_token: string };
+    try {
+      body = V.token(await readJson(ctx.req, ctx.body, undefined, { form: true }));
+    } catch (err) {
+      // RFC 6749 §5.2 error codes beside the problem members, for OAuth client libraries.
+      if (err instanceof ProblemError && err.problem.status === 400) err.problem.error = 'invalid_request';
+      throw err;
+    }
     try {
       const out = await this.d.tokens.rotate(body.refresh_token, (id) => this.subjectById(id));
       this.event(ctx, 'refresh', 'success', out.userId, out.withinGrace ? 'reuse-within-grace' : undefined);
@@ -754,6 +765,7 @@ export class IdentityRoutes {
           reuse ? 'family-revoked' : undefined,
         );
         if (reuse) this.d.log.warn({ user: userId }, 'refresh token reuse: session revoked');
+        if (err.problem.status === 401) err.problem.error = 'invalid_grant';
       }
       throw err;
     }
