@@ -376,11 +376,12 @@ export class IdentityRoutes {
   }
 
   /** Users who must use MFA may only manage credentials from an MFA session. */
-  private requireMfaIfRequired(claims: AccessClaims): void {
+  private async requireMfaIfRequired(claims: AccessClaims): Promise<void> {
     if (!this.d.users.mfaRequired(claims.roles ?? []) || claims.amr.includes('mfa')) return;
-    if (claims.mfa_enrollment_required)
+    // The token's enrolment flag is as old as the token: ask the store (a factor may have been enrolled since).
+    if (claims.mfa_enrollment_required && !(await this.d.users.hasSecondFactor(claims.sub)))
       throw new ProblemError('mfa-enrollment-required', 'Enrol a second factor, then step up');
-    throw mfaSessionRequired('This needs a multi-factor session');
+    throw mfaSessionRequired('This needs a multi-factor session: sign in again with your second factor');
   }
 
   private async activeRow(id: string): Promise<UserRow | undefined> {
@@ -813,12 +814,14 @@ export class IdentityRoutes {
     if (!(claims.roles ?? []).includes('admin'))
       throw new ProblemError('forbidden', 'This needs the admin role');
     if (!claims.amr.includes('mfa')) {
-      if (claims.mfa_enrollment_required)
+      if (claims.mfa_enrollment_required && !(await this.d.users.hasSecondFactor(claims.sub)))
         throw new ProblemError(
           'mfa-enrollment-required',
           `Enrol a second factor at ${this.d.config.prefix}/ui first`,
         );
-      throw mfaSessionRequired('Admin endpoints need a multi-factor session');
+      throw mfaSessionRequired(
+        'Admin endpoints need a multi-factor session: sign in again with your second factor',
+      );
     }
     if (change) this.requireRecentAuth(claims);
     await this.activeUser(claims.sub);
@@ -995,7 +998,7 @@ export class IdentityRoutes {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.password);
     this.requireRecentAuth(claims);
-    this.requireMfaIfRequired(claims);
+    await this.requireMfaIfRequired(claims);
     const row = await this.activeUser(claims.sub);
     const key = this.throttleKey(row.username);
     this.d.throttles.account.check(key, 'password attempts');
@@ -1030,7 +1033,7 @@ export class IdentityRoutes {
   private async apiKeyCreate(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.apiKey);
-    this.requireMfaIfRequired(claims);
+    await this.requireMfaIfRequired(claims);
     const row = await this.activeUser(claims.sub);
     const created = await this.d.apiKeys.create(
       row.id,
@@ -1061,7 +1064,7 @@ export class IdentityRoutes {
   private async apiKeyRotate(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.rotate);
-    this.requireMfaIfRequired(claims);
+    await this.requireMfaIfRequired(claims);
     const out = await this.d.apiKeys.rotate(claims.sub, ctx.params.id!, body.overlap_seconds);
     this.event(ctx, 'api-key', 'success', claims.sub, 'rotated');
     sendJson(ctx.res, 201, out);
