@@ -155,8 +155,11 @@ export function sendError(res: ServerResponse, err: unknown, onInternal: (err: u
     res.destroy();
     return;
   }
+  // The gateway's request-id policy has already set the id on the response (mounted handlers run after it).
+  const requestId = res.getHeader('x-request-id');
   if (err instanceof ProblemError) {
     const p = { ...err.problem };
+    if (typeof requestId === 'string') p.request_id = requestId;
     // Internal bookkeeping fields never leave the service.
     delete p.user_id;
     delete p.reuse;
@@ -164,7 +167,7 @@ export function sendError(res: ServerResponse, err: unknown, onInternal: (err: u
     return;
   }
   onInternal(err);
-  sendProblem(res, problem('internal'));
+  sendProblem(res, problem('internal', typeof requestId === 'string' ? { request_id: requestId } : {}));
 }
 
 /** Bearer token of the request, if any. */

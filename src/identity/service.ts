@@ -468,7 +468,7 @@ export class IdentityRoutes {
       [hash, this.d.clock.now()],
     );
     if (!row)
-      throw new ProblemError('invalid-token', 'The mfa_token is invalid, used or expired; log in again');
+      throw new ProblemError('invalid-mfa-token', 'The mfa_token is invalid, used or expired; log in again');
     return { userId: row.user_id, amr: JSON.parse(row.amr) as string[], hash };
   }
 
@@ -478,7 +478,7 @@ export class IdentityRoutes {
       [this.d.clock.now(), hash],
     );
     if (res.changes !== 1)
-      throw new ProblemError('invalid-token', 'The mfa_token is invalid, used or expired; log in again');
+      throw new ProblemError('invalid-mfa-token', 'The mfa_token is invalid, used or expired; log in again');
   }
 
   private async methods(userId: string): Promise<string[]> {
