@@ -21,7 +21,17 @@ const config = configFromObject(
     store: 'sqlite::memory:',
     policies: { transport: { requireTls: false }, ...scenario.policies },
     limits: { keepAliveTimeoutMs: 60_000 },
-    apis: [{ name: 'bench', upstream, versions: [{ base: '/v2', spec }] }],
+    // A deprecated /v1 beside the /v2 under load: lifecycle headers must cost the current version nothing.
+    apis: [
+      {
+        name: 'bench',
+        upstream,
+        versions: [
+          { base: '/v2', spec },
+          { base: '/v1', spec, deprecated: '2026-01-01', sunset: '2099-12-31', successor: '/v2' },
+        ],
+      },
+    ],
   },
   dir,
 );

@@ -90,9 +90,16 @@ export const scenarios: Record<string, Scenario> = {
     description: 'no policies: routing, path checks, forwarding headers and events only',
     spec: publicSpec,
     policies: Object.fromEntries(
-      ['request-id', 'security-headers', 'cors', 'transport', 'request-limits', 'authenticate', 'mfa'].map(
-        (n) => [n, { enabled: false }],
-      ),
+      [
+        'request-id',
+        'security-headers',
+        'cors',
+        'transport',
+        'request-limits',
+        'versions',
+        'authenticate',
+        'mfa',
+      ].map((n) => [n, { enabled: false }]),
     ),
   },
   auth: authScenario(undefined),

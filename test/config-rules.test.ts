@@ -45,4 +45,33 @@ describe('config rules at start', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('refuses impossible lifecycle dates and compares date-times as instants', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rampart-rules-'));
+    try {
+      const spec = join(FIXTURES, 'gateway/shop-v2.yaml');
+      const file = join(dir, 'rampart.yaml');
+      await writeFile(
+        file,
+        `apis:
+  - name: shop
+    upstream: http://127.0.0.1:9000
+    versions:
+      - { base: /v2, spec: ${spec} }
+      - { base: /v1, spec: ${spec}, deprecated: '2026-02-30', sunset: '2026-03-01T00:00:00+02:00' }
+      - { base: /v0, spec: ${spec}, deprecated: '2026-03-01T10:00:00Z', sunset: '2026-03-01T11:00:00+02:00' }
+`,
+      );
+      const text = await readConfig(file).then(
+        () => '',
+        (e: unknown) => (e as Error).message,
+      );
+      expect(text).toMatch(/\/apis\/0\/versions\/1\/deprecated\s+'2026-02-30' is not a valid date/);
+      // 11:00+02:00 is 09:00Z, an hour before the deprecation instant.
+      expect(text).toMatch(/\/apis\/0\/versions\/2\/sunset\s+sunset .* is before deprecation/);
+      expect(text).not.toMatch(/versions\/1\/sunset/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -2,31 +2,33 @@ import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import {
   checkConfigFile,
-  formatConfigError,
   parseConfig,
   type ConfigCheckResult,
   type ConfigError,
 } from '../core/config-loader.ts';
+import { SourceErrors } from '../core/source-errors.ts';
 import { EventBus } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import { loadOpenApi, OpenApiErrors } from '../core/openapi-loader.ts';
-import { AdminServer } from '../admin/server.ts';
-import { buildPolicies } from '../gateway/policies/index.ts';
+import { loadOpenApi } from '../core/openapi-loader.ts';
+import type { ServerResponse } from 'node:http';
+import { AdminServer, type AdminRoute } from '../admin/server.ts';
+import { buildChangelog, changelogHtml, type ApiInput } from '../versions/changelog.ts';
+import { buildInventory } from '../versions/inventory.ts';
+import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
+import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
-import { Gateway, type LoadedApi, type Mount } from '../gateway/server.ts';
+import { Gateway, type LoadedApi, type Mount } from '../gateway/listener.ts';
 import { loadCertificate, type CertPair } from '../gateway/tls.ts';
 import { openStore, type Db } from '../store/index.ts';
 import { createIdentityService, type IdentityService } from '../identity/index.ts';
 import { configSchema, type RampartFileConfig as RampartConfig } from './config-schema.ts';
 import { crossFieldErrors } from './config-rules.ts';
 
-/** Thrown when rampart.yaml or a referenced document is invalid: every error, with file, line and path. */
-export class StartupErrors extends Error {
-  constructor(readonly errors: ConfigError[]) {
-    super(errors.map(formatConfigError).join('\n'));
-    this.name = 'StartupErrors';
-  }
-}
+/** Thrown when rampart.yaml or a referenced document is invalid: the shared positioned-errors class. */
+export { SourceErrors as StartupErrors };
+
+/** The `x-rampart` keys every loaded document is validated against (from the policy registry). */
+export const X_RAMPART_KEYS = xRampartKeys();
 
 /** The config of a check result, or StartupErrors with every schema and cross-field error. */
 function validConfig(r: ConfigCheckResult<RampartConfig>): RampartConfig {
@@ -35,7 +37,7 @@ function validConfig(r: ConfigCheckResult<RampartConfig>): RampartConfig {
     for (const { segments, message } of crossFieldErrors(r.config))
       errors.push(r.source.error(segments, message));
   }
-  if (errors.length || !r.config) throw new StartupErrors(errors);
+  if (errors.length || !r.config) throw new SourceErrors(errors);
   return r.config;
 }
 
@@ -64,21 +66,29 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
     const versions = [];
     for (const v of api.versions) {
       try {
-        const document = await loadOpenApi(v.spec);
+        const document = await loadOpenApi(v.spec, { xRampart: X_RAMPART_KEYS });
         versions.push({
           base: v.base,
           document,
           upstream: v.upstream ?? api.upstream,
           stripBase: v.stripBase,
+          // The one home of a version's lifecycle: rampart.yaml (policies read it from the route).
+          lifecycle: {
+            ...(v.deprecated !== undefined ? { deprecated: v.deprecated } : {}),
+            ...(v.sunset !== undefined ? { sunset: v.sunset } : {}),
+            ...(v.successor !== undefined ? { successor: v.successor } : {}),
+            ...(v.deprecationLink !== undefined ? { deprecationLink: v.deprecationLink } : {}),
+            ...(v.sunsetLink !== undefined ? { sunsetLink: v.sunsetLink } : {}),
+          },
         });
       } catch (err) {
-        if (err instanceof OpenApiErrors) errors.push(...err.errors);
+        if (err instanceof SourceErrors) errors.push(...err.errors);
         else errors.push({ file: v.spec, path: '', message: (err as Error).message });
       }
     }
     apis.push({ config: api, versions });
   }
-  if (errors.length) throw new StartupErrors(errors);
+  if (errors.length) throw new SourceErrors(errors);
   return apis;
 }
 
@@ -114,6 +124,9 @@ export class App {
     /** The built-in identity service, when `identity:` is configured. */
     readonly identity: IdentityService | undefined,
     private readonly mounts: Mount[],
+    private readonly traffic: TrafficRecorder,
+    /** What the admin endpoints describe: the APIs and config now serving (swapped on reload). */
+    private readonly current: { apis: LoadedApi[]; config: RampartConfig },
   ) {
     this.started = opts.config;
   }
@@ -131,7 +144,6 @@ export class App {
       const services: PolicyServices = {
         clock,
         log: opts.log,
-        db,
         localIssuer: undefined,
         apiKeys: undefined,
         ...opts.services,
@@ -161,13 +173,19 @@ export class App {
         emit: events.emit,
         ...(certificate ? { certificate } : {}),
       });
+      // Inventory from traffic (API9): aggregated in memory, written in batches, off the request path.
+      const traffic = new TrafficRecorder({ db, clock, log: opts.log.child({ component: 'inventory' }) });
+      events.on(traffic.observe);
+      const state = { apis, config: opts.config };
       const admin = await AdminServer.start({
         host: opts.config.admin.host,
         port: opts.config.admin.port,
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
+        routes: versionRoutes(() => state, db, traffic, clock),
       });
       admin.setReady(true);
-      return new App(events, opts, db, gateway, admin, services, identity, mounts);
+      const app = new App(events, opts, db, gateway, admin, services, identity, mounts, traffic, state);
+      return app;
     } catch (err) {
       await identity?.close();
       await db.close();
@@ -203,6 +221,8 @@ export class App {
         ...(certificate ? { certificate } : {}),
       });
       this.opts = { ...this.opts, config };
+      this.current.apis = apis;
+      this.current.config = config;
       this.events.emit({
         type: 'config-reload',
         at: this.services.clock.now(),
@@ -225,6 +245,7 @@ export class App {
   async stop(): Promise<void> {
     this.admin.setReady(false);
     await this.gateway.close();
+    await this.traffic.close();
     await this.identity?.close();
     await this.admin.close();
     await this.db.close();
@@ -261,3 +282,54 @@ async function certificateFor(
 }
 
 export const configDir = (path: string): string => dirname(resolve(path));
+
+/** The versions feature's input from what the gateway loaded. */
+export function versionsOf(apis: LoadedApi[]): ApiInput[] {
+  return apis.map((api) => ({
+    name: api.config.name,
+    versions: api.versions.map((v) => ({ base: v.base, document: v.document, ...v.lifecycle })),
+  }));
+}
+
+/**
+ * Admin endpoints of the versions feature: `/changelog` (the page to publish, HTML) and
+ * `/inventory` (JSON: APIs, versions, operations, last seen, shadow endpoints, consumers of
+ * deprecated versions). Pending traffic is flushed first so the answer is current.
+ */
+function versionRoutes(
+  current: () => { apis: LoadedApi[] },
+  db: Db,
+  traffic: TrafficRecorder,
+  clock: Clock,
+): AdminRoute[] {
+  const send = (res: ServerResponse, type: string, body: string) => {
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
+  };
+  return [
+    {
+      method: 'GET',
+      path: '/changelog',
+      handle: (_req, res) =>
+        send(
+          res,
+          'text/html; charset=utf-8',
+          changelogHtml(buildChangelog(versionsOf(current().apis), clock.now())),
+        ),
+    },
+    {
+      method: 'GET',
+      path: '/inventory',
+      handle: async (_req, res) => {
+        await traffic.flush();
+        const inv = buildInventory(versionsOf(current().apis), await readTraffic(db), clock.now());
+        send(res, 'application/json', JSON.stringify(inv));
+      },
+    },
+  ];
+}

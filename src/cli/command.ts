@@ -37,8 +37,16 @@ export function parseOptions<T extends ParseArgsConfig['options']>(
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(argumentMessage(err as Error & { code?: string }));
   }
+}
+
+/**
+ * The config file a command reads: `-c`, else $RAMPART_CONFIG, else ./rampart.yaml — the same
+ * rule for every command.
+ */
+export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? (env.RAMPART_CONFIG || './rampart.yaml');
 }
 
 /** A TCP port from the command line (0 = any free port). */
@@ -47,4 +55,27 @@ export function parsePort(value: string, flag: string): number {
     throw new UsageError(`${flag} expects a port number 0-65535, got '${value}'`);
   }
   return Number(value);
+}
+
+/**
+ * node:util's parseArgs messages quote unevenly (`Unknown option '--frob'. To specify a
+ * positional argument starting with a '-', place it at the end of the command after '--', as
+ * in '-- "--frob"`) and name internals; say the same thing plainly.
+ */
+function argumentMessage(err: Error & { code?: string }): string {
+  // The option as parseArgs names it: `'-c, --config <value>'` → `--config`.
+  const named = /'([^']*)'/.exec(err.message)?.[1] ?? '';
+  const quoted = /--[^\s,']+/.exec(named)?.[0] ?? /-[^\s,']+/.exec(named)?.[0];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${quoted ?? err.message}'`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument '${named}'`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(err.message)
+        ? `option '${quoted ?? ''}' needs a value`
+        : `option '${quoted ?? ''}' does not take a value`;
+    default:
+      return err.message;
+  }
 }

@@ -1,3 +1,4 @@
+import { parseLifecycleDate } from '../core/lifecycle.ts';
 import type { RampartConfig } from '../gateway/config.ts';
 
 /**
@@ -32,10 +33,23 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
           segments: ['apis', String(i), 'versions', String(j), 'successor'],
           message: `successor '${v.successor}' is not a base path of API '${api.name}' (expected one of ${[...own].join(', ')})`,
         });
-      if (v.deprecated !== undefined && v.sunset !== undefined && v.sunset < v.deprecated)
+      const at = (key: 'deprecated' | 'sunset'): number | undefined => {
+        const text = v[key];
+        if (text === undefined) return undefined;
+        const t = parseLifecycleDate(text);
+        if (t === undefined)
+          out.push({
+            segments: ['apis', String(i), 'versions', String(j), key],
+            message: `'${text}' is not a valid date (YYYY-MM-DD or an RFC 3339 date-time)`,
+          });
+        return t;
+      };
+      const dep = at('deprecated');
+      const sunset = at('sunset');
+      if (dep !== undefined && sunset !== undefined && sunset < dep)
         out.push({
           segments: ['apis', String(i), 'versions', String(j), 'sunset'],
-          message: `sunset ${v.sunset} is before deprecation ${v.deprecated}`,
+          message: `sunset ${v.sunset} is before deprecation ${v.deprecated} (RFC 8594: Sunset is never earlier than Deprecation)`,
         });
     });
   });

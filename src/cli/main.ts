@@ -32,11 +32,16 @@ async function help(io: CommandIO): Promise<void> {
 /** Runs the CLI with the given arguments; returns the exit code. */
 export async function main(argv: string[], io: CommandIO = stdio): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
+  if (!name) {
+    // No command is a usage error (git, npm and kubectl answer the same way): usage on stderr, exit 2.
+    await help({ out: io.err, err: io.err });
+    return 2;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
     if (rest[0]) {
       const cmd = await load(rest[0]);
       if (!cmd) {
-        io.err(`rampart: unknown command '${rest[0]}'`);
+        io.err(`rampart: unknown command '${rest[0]}'. Commands: ${commandNames().join(', ')}`);
         return 2;
       }
       io.out(cmd.usage);
@@ -53,6 +58,13 @@ export async function main(argv: string[], io: CommandIO = stdio): Promise<numbe
   if (!cmd) {
     io.err(`rampart: unknown command '${name}'. Commands: ${commandNames().join(', ')}`);
     return 2;
+  }
+  // `rampart <command> --help` / `-h` anywhere before a `--`: that command's usage, exit 0.
+  const end = rest.indexOf('--');
+  const own = end === -1 ? rest : rest.slice(0, end);
+  if (own.includes('--help') || own.includes('-h')) {
+    io.out(cmd.usage);
+    return 0;
   }
   try {
     return await cmd.run(rest, io);

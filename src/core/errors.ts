@@ -26,6 +26,8 @@ export const problemTypes = {
   'cors-denied': { status: 403, title: 'Origin not allowed' },
   unauthenticated: { status: 401, title: 'Authentication required' },
   'invalid-token': { status: 401, title: 'Invalid access token' },
+  'invalid-refresh-token': { status: 401, title: 'Invalid refresh token' },
+  'invalid-mfa-token': { status: 401, title: 'Invalid MFA token' },
   'insufficient-user-authentication': {
     status: 401,
     title: 'Stronger or more recent authentication required',

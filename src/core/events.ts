@@ -29,6 +29,20 @@ export type RampartEvent =
       path: string;
       reason: 'unknown-path' | 'method-not-allowed';
     })
+  | (EventBase & {
+      /** A deprecated (or sunset-announced) version answered a request: who still uses it (API9). */
+      type: 'deprecated-version-used';
+      api: string;
+      /** The version's base path. */
+      version: string;
+      method: string;
+      route: string;
+      /** `deprecated` once the deprecation instant passed, `announced` while only scheduled. */
+      state: 'deprecated' | 'announced';
+      /** Principal id, API key owner or OAuth client id; absent for anonymous calls. */
+      consumer?: string;
+      consumerKind?: 'user' | 'api-key' | 'client' | 'anonymous';
+    })
   | (EventBase & { type: 'denied'; policy: string; problem: string; route?: string; principal?: string })
   | (EventBase & { type: 'bad-request'; problem: string; detail?: string })
   | (EventBase & { type: 'upstream-error'; api: string; status?: number; reason: string })

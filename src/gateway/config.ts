@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { policiesSchema } from './policies/index.ts';
 
 /**
  * The schema of rampart.yaml. TypeBox schemas are JSON Schema: the same object
@@ -94,11 +95,15 @@ export const limitsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** A lifecycle date: YYYY-MM-DD or an RFC 3339 date-time (validity checked by config-rules). */
+const LIFECYCLE_DATE = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$';
+
 export const versionSchema = Type.Object(
   {
     base: Type.String({
-      pattern: '^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$',
-      description: 'Base path, e.g. /v2.',
+      pattern: '^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$',
+      description:
+        'Base path, e.g. /v2; / for an API whose document has no version prefix (paths like /orders). Longer bases win.',
     }),
     spec: Type.String({
       description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).',
@@ -112,12 +117,29 @@ export const versionSchema = Type.Object(
       default: false,
     }),
     deprecated: Type.Optional(
-      Type.String({ format: 'date', description: 'Deprecation date (RFC 9745 header).' }),
+      Type.String({
+        pattern: LIFECYCLE_DATE,
+        description:
+          'Deprecation instant: YYYY-MM-DD (00:00 UTC) or an RFC 3339 date-time. Announced with the RFC 9745 Deprecation header.',
+      }),
     ),
     sunset: Type.Optional(
-      Type.String({ format: 'date', description: 'Sunset date; 410 Gone after it (RFC 8594).' }),
+      Type.String({
+        pattern: LIFECYCLE_DATE,
+        description:
+          'Sunset instant: YYYY-MM-DD (00:00 UTC) or an RFC 3339 date-time. Announced with the RFC 8594 Sunset header; 410 Gone from then on.',
+      }),
     ),
     successor: Type.Optional(Type.String({ description: 'Base path of the successor version.' })),
+    deprecationLink: Type.Optional(
+      Type.String({
+        format: 'uri',
+        description: 'URL of the deprecation policy or changelog, sent as Link rel="deprecation".',
+      }),
+    ),
+    sunsetLink: Type.Optional(
+      Type.String({ format: 'uri', description: 'URL describing the sunset, sent as Link rel="sunset".' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -162,11 +184,7 @@ export const configSchema = Type.Object(
       default: false,
     }),
     limits: limitsSchema,
-    policies: Type.Record(Type.String(), Type.Unknown(), {
-      description:
-        'Per-policy settings by policy name (see docs/policies.md), e.g. cors: { origins: [...] }.',
-      default: {},
-    }),
+    policies: policiesSchema(),
     apis: Type.Array(apiSchema, {
       description: 'Protected APIs, one entry per API with its versions.',
       default: [],

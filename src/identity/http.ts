@@ -29,6 +29,7 @@ export async function readJson(
   req: IncomingMessage,
   preRead?: Buffer,
   maxBytes = MAX_BODY_BYTES,
+  opts: { form?: boolean } = {},
 ): Promise<unknown> {
   const tooLarge = () => new ProblemError('payload-too-large', `Body exceeds ${maxBytes} bytes`);
   const declared = Number(req.headers['content-length'] ?? '0');
@@ -55,8 +56,14 @@ export async function readJson(
     .split(';')[0]!
     .trim()
     .toLowerCase();
+  if (opts.form && type === 'application/x-www-form-urlencoded') return readForm(Buffer.concat(chunks));
   if (type !== 'application/json')
-    throw new ProblemError('unsupported-media-type', 'Send the body as application/json');
+    throw new ProblemError(
+      'unsupported-media-type',
+      opts.form
+        ? 'Send the body as application/x-www-form-urlencoded or application/json'
+        : 'Send the body as application/json',
+    );
   let text: string;
   try {
     text = utf8.decode(Buffer.concat(chunks));
@@ -68,6 +75,26 @@ export async function readJson(
   } catch {
     throw new ProblemError('invalid-json', 'The body is not valid JSON');
   }
+}
+
+/**
+ * An OAuth 2.0 form body (RFC 6749 §3.2, §6: what standard OAuth client libraries send):
+ * UTF-8 `application/x-www-form-urlencoded`, each parameter at most once (§3.1).
+ */
+function readForm(raw: Buffer): Record<string, string> {
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new ProblemError('bad-request', 'The form body is not valid UTF-8');
+  }
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (Object.hasOwn(out, k))
+      throw new ProblemError('bad-request', `Parameter "${k}" is sent more than once`);
+    out[k] = v;
+  }
+  return { ...out };
 }
 
 const ajv = new Ajv({ allErrors: false, strict: false });
@@ -128,8 +155,11 @@ export function sendError(res: ServerResponse, err: unknown, onInternal: (err: u
     res.destroy();
     return;
   }
+  // The gateway's request-id policy has already set the id on the response (mounted handlers run after it).
+  const requestId = res.getHeader('x-request-id');
   if (err instanceof ProblemError) {
     const p = { ...err.problem };
+    if (typeof requestId === 'string') p.request_id = requestId;
     // Internal bookkeeping fields never leave the service.
     delete p.user_id;
     delete p.reuse;
@@ -137,7 +167,7 @@ export function sendError(res: ServerResponse, err: unknown, onInternal: (err: u
     return;
   }
   onInternal(err);
-  sendProblem(res, problem('internal'));
+  sendProblem(res, problem('internal', typeof requestId === 'string' ? { request_id: requestId } : {}));
 }
 
 /** Bearer token of the request, if any. */

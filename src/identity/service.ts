@@ -131,6 +131,9 @@ const S = {
     {
       grant_type: Type.Literal('refresh_token'),
       refresh_token: Type.String({ minLength: 1, maxLength: 200 }),
+      // Sent by standard OAuth clients (RFC 6749 §6); tokens are not narrowed by scope here.
+      client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      scope: Type.Optional(Type.String({ maxLength: 1000 })),
     },
     { additionalProperties: false },
   ),
@@ -373,11 +376,12 @@ export class IdentityRoutes {
   }
 
   /** Users who must use MFA may only manage credentials from an MFA session. */
-  private requireMfaIfRequired(claims: AccessClaims): void {
+  private async requireMfaIfRequired(claims: AccessClaims): Promise<void> {
     if (!this.d.users.mfaRequired(claims.roles ?? []) || claims.amr.includes('mfa')) return;
-    if (claims.mfa_enrollment_required)
+    // The token's enrolment flag is as old as the token: ask the store (a factor may have been enrolled since).
+    if (claims.mfa_enrollment_required && !(await this.d.users.hasSecondFactor(claims.sub)))
       throw new ProblemError('mfa-enrollment-required', 'Enrol a second factor, then step up');
-    throw mfaSessionRequired('This needs a multi-factor session');
+    throw mfaSessionRequired('This needs a multi-factor session: sign in again with your second factor');
   }
 
   private async activeRow(id: string): Promise<UserRow | undefined> {
@@ -464,7 +468,7 @@ export class IdentityRoutes {
       [hash, this.d.clock.now()],
     );
     if (!row)
-      throw new ProblemError('invalid-token', 'The mfa_token is invalid, used or expired; log in again');
+      throw new ProblemError('invalid-mfa-token', 'The mfa_token is invalid, used or expired; log in again');
     return { userId: row.user_id, amr: JSON.parse(row.amr) as string[], hash };
   }
 
@@ -474,7 +478,7 @@ export class IdentityRoutes {
       [this.d.clock.now(), hash],
     );
     if (res.changes !== 1)
-      throw new ProblemError('invalid-token', 'The mfa_token is invalid, used or expired; log in again');
+      throw new ProblemError('invalid-mfa-token', 'The mfa_token is invalid, used or expired; log in again');
   }
 
   private async methods(userId: string): Promise<string[]> {
@@ -737,7 +741,15 @@ export class IdentityRoutes {
 
   // ── tokens ──────────────────────────────────────────────────────────────────
   private async token(ctx: Ctx): Promise<void> {
-    const body = await this.body(ctx, V.token);
+    // RFC 6749 §6: OAuth clients send the refresh grant as a form; JSON is accepted too.
+    let body: { refresh_token: string };
+    try {
+      body = V.token(await readJson(ctx.req, ctx.body, undefined, { form: true }));
+    } catch (err) {
+      // RFC 6749 §5.2 error codes beside the problem members, for OAuth client libraries.
+      if (err instanceof ProblemError && err.problem.status === 400) err.problem.error = 'invalid_request';
+      throw err;
+    }
     try {
       const out = await this.d.tokens.rotate(body.refresh_token, (id) => this.subjectById(id));
       this.event(ctx, 'refresh', 'success', out.userId, out.withinGrace ? 'reuse-within-grace' : undefined);
@@ -754,6 +766,7 @@ export class IdentityRoutes {
           reuse ? 'family-revoked' : undefined,
         );
         if (reuse) this.d.log.warn({ user: userId }, 'refresh token reuse: session revoked');
+        if (err.problem.status === 401) err.problem.error = 'invalid_grant';
       }
       throw err;
     }
@@ -801,12 +814,14 @@ export class IdentityRoutes {
     if (!(claims.roles ?? []).includes('admin'))
       throw new ProblemError('forbidden', 'This needs the admin role');
     if (!claims.amr.includes('mfa')) {
-      if (claims.mfa_enrollment_required)
+      if (claims.mfa_enrollment_required && !(await this.d.users.hasSecondFactor(claims.sub)))
         throw new ProblemError(
           'mfa-enrollment-required',
           `Enrol a second factor at ${this.d.config.prefix}/ui first`,
         );
-      throw mfaSessionRequired('Admin endpoints need a multi-factor session');
+      throw mfaSessionRequired(
+        'Admin endpoints need a multi-factor session: sign in again with your second factor',
+      );
     }
     if (change) this.requireRecentAuth(claims);
     await this.activeUser(claims.sub);
@@ -983,7 +998,7 @@ export class IdentityRoutes {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.password);
     this.requireRecentAuth(claims);
-    this.requireMfaIfRequired(claims);
+    await this.requireMfaIfRequired(claims);
     const row = await this.activeUser(claims.sub);
     const key = this.throttleKey(row.username);
     this.d.throttles.account.check(key, 'password attempts');
@@ -1018,7 +1033,7 @@ export class IdentityRoutes {
   private async apiKeyCreate(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.apiKey);
-    this.requireMfaIfRequired(claims);
+    await this.requireMfaIfRequired(claims);
     const row = await this.activeUser(claims.sub);
     const created = await this.d.apiKeys.create(
       row.id,
@@ -1049,7 +1064,7 @@ export class IdentityRoutes {
   private async apiKeyRotate(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.rotate);
-    this.requireMfaIfRequired(claims);
+    await this.requireMfaIfRequired(claims);
     const out = await this.d.apiKeys.rotate(claims.sub, ctx.params.id!, body.overlap_seconds);
     this.event(ctx, 'api-key', 'success', claims.sub, 'rotated');
     sendJson(ctx.res, 201, out);

@@ -252,7 +252,7 @@ export class TokenService implements LocalTokenIssuer {
       [hash],
     );
     const invalid = (extra: Record<string, unknown> = {}) =>
-      new ProblemError('invalid-token', 'The refresh token is invalid, expired or revoked', extra);
+      new ProblemError('invalid-refresh-token', 'The refresh token is invalid, expired or revoked', extra);
     if (!row) throw invalid();
     const reuse = async (): Promise<never> => {
       await this.revokeFamily(row.family_id, 'refresh-token-reuse');

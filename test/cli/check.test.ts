@@ -42,8 +42,11 @@ describe('rampart check', () => {
     const file = join(dir, 'rampart.yaml');
     writeFileSync(file, valid);
     const r = await run('check', '-c', file);
-    expect(r.err).toBe('');
-    expect(r.out).toBe('ok: 1 API, 2 versions, 5 operations');
+    // petstore declares security, and nothing here can issue or verify credentials: a warning, not an error.
+    expect(r.err).toMatch(
+      /^warning: .*rampart\.yaml:\d+:\d+ {2}\/apis\/0\/versions\/1\/spec {2}\d+ operation\(s\) require credentials .* but no identity: section and no policies\.authenticate\.issuers/,
+    );
+    expect(r.out).toBe('ok: 1 API, 2 versions, 5 operations (1 warning)');
     expect(r.code).toBe(0);
     expect((await run('check', `--config=${file}`)).code).toBe(0);
   });
@@ -53,7 +56,7 @@ describe('rampart check', () => {
     process.chdir(dir);
     try {
       const r = await run('check');
-      expect(r.out).toBe('ok: 1 API, 2 versions, 5 operations');
+      expect(r.out).toBe('ok: 1 API, 2 versions, 5 operations (1 warning)');
     } finally {
       process.chdir(cwd);
     }
@@ -110,7 +113,7 @@ describe('rampart check', () => {
     expect(r.code).toBe(1);
     expect(r.err.split('\n').slice(0, 4)).toEqual([
       `${file}:5:60  /apis/0/versions/0/successor  successor '/v9' is not a base path of API 'a' (expected one of /v1)`,
-      `${file}:5:97  /apis/0/versions/0/sunset  sunset 2026-01-01 is before deprecation 2026-06-30`,
+      `${file}:5:97  /apis/0/versions/0/sunset  sunset 2026-01-01 is before deprecation 2026-06-30 (RFC 8594: Sunset is never earlier than Deprecation)`,
       `${file}:6:11  /apis/1/name  duplicate API name 'a' (also /apis/0)`,
       `${file}:9:17  /apis/1/versions/0/base  base path '/v1' is already used by /apis/0/versions/0`,
     ]);
@@ -168,5 +171,87 @@ describe('rampart schema', () => {
     expect(r.code).toBe(0);
     expect(r.out).toBe(`wrote ${out}`);
     expect(JSON.parse(readFileSync(out, 'utf8')).title).toBeTruthy();
+  });
+});
+
+describe('rampart check, the same judge as start', () => {
+  it('is the same judge as start: missing TLS files, every error in one pass sorted by file and line', async () => {
+    const file = join(dir, 'files.yaml');
+    writeFileSync(
+      file,
+      [
+        'listen: { tls: { cert: ./nope/cert.pem, key: ./nope/key.pem } }',
+        'apis:',
+        '  - name: pets',
+        '    upstream: http://127.0.0.1:9000',
+        '    versions:',
+        '      - { base: /v2, spec: specs/missing.yaml }',
+        '      - { base: /v1, spec: specs/invalid-3.0.yaml, sunset: 2026-01-01, deprecated: 2026-06-30 }',
+        '      - { base: /v0, spec: specs/tree-3.1.json, deprecated: 2026-02-30 }',
+      ].join('\n') + '\n',
+    );
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(1);
+    const lines = r.err.split('\n').filter((l) => /^\S+:\d+:\d+ /.test(l));
+    const own = lines.filter((l) => l.includes('files.yaml'));
+    expect(own.map((l) => l.replace(/^.*files\.yaml:/, ''))).toEqual([
+      expect.stringMatching(/^1:\d+ {2}\/listen\/tls\/cert {2}file not found: .*nope\/cert\.pem$/),
+      expect.stringMatching(/^1:\d+ {2}\/listen\/tls\/key {2}file not found: .*nope\/key\.pem$/),
+      expect.stringMatching(/^6:\d+ {2}\/apis\/0\/versions\/0\/spec {2}.*missing\.yaml/),
+      expect.stringMatching(
+        /^7:\d+ {2}\/apis\/0\/versions\/1\/sunset {2}sunset 2026-01-01 is before deprecation/,
+      ),
+      expect.stringMatching(
+        /^8:\d+ {2}\/apis\/0\/versions\/2\/deprecated {2}'2026-02-30' is not a valid date/,
+      ),
+    ]);
+    // The invalid document's own errors come in the same run.
+    expect(lines.some((l) => l.includes('invalid-3.0.yaml'))).toBe(true);
+    // start refuses the same config with the same list, before creating anything.
+    const { validateConfigFile } = await import('../../src/cli/validate.ts');
+    const v = await validateConfigFile(file);
+    expect(v.errors.map((e) => e.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/file not found/),
+        expect.stringMatching(/not a valid date/),
+      ]),
+    );
+  });
+
+  it('warns on an empty configuration', async () => {
+    const file = join(dir, 'empty.yaml');
+    writeFileSync(file, '# nothing yet\n');
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(
+      /warning: .*empty\.yaml.*\/apis {2}no APIs configured: the gateway will answer 404 to every request/,
+    );
+    expect(r.out).toBe('ok: 0 APIs, 0 versions, 0 operations (1 warning)');
+  });
+
+  it('accepts an API at the root (base: /) and refuses operations another base takes', async () => {
+    const file = join(dir, 'root.yaml');
+    const rootSpec = join(dir, 'specs', 'root.json');
+    writeFileSync(
+      rootSpec,
+      JSON.stringify({
+        openapi: '3.1.0',
+        info: { title: 'root', version: '1' },
+        paths: {
+          '/orders': { get: { security: [], responses: { '200': { description: 'ok' } } } },
+          '/v2/legacy': { get: { security: [], responses: { '200': { description: 'ok' } } } },
+        },
+      }),
+    );
+    writeFileSync(
+      file,
+      `apis:\n  - name: root\n    upstream: http://127.0.0.1:9000\n    versions:\n      - { base: /, spec: specs/root.json }\n  - name: pets\n    upstream: http://127.0.0.1:9001\n    versions:\n      - { base: /v2, spec: specs/tree-3.1.json }\n`,
+    );
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /\/apis\/0\/versions\/0\/base {2}GET \/v2\/legacy can never be reached: base path \/v2 of API 'pets' takes it/,
+    );
+    expect(r.err).not.toMatch(/\/orders/);
   });
 });

@@ -15,10 +15,10 @@ interface Running {
   exit: Promise<number | null>;
 }
 
-function startCli(args: string[], cwd: string): Running {
+function startCli(args: string[], cwd: string, env: Record<string, string> = {}): Running {
   const child = spawn(process.execPath, [join(ROOT, 'bin/rampart.js'), ...args], {
     cwd,
-    env: { ...process.env, RAMPART_LOG_LEVEL: 'info', NODE_OPTIONS: '' },
+    env: { ...process.env, RAMPART_CONFIG: '', RAMPART_LOG_LEVEL: 'info', NODE_OPTIONS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -146,6 +146,7 @@ describe('rampart start (a real process)', () => {
     const gw = (await running.waitFor(/Rampart gateway\s+(https:\/\/\S+)/))[1]!;
     await running.waitFor(/Lab upstream\s+http:\/\/127\.0\.0\.1:\d+/);
     await running.waitFor(/curl -k/);
+    expect(running.lines.join('\n')).toMatch(/running the BUILT-IN DEMO/);
     const health = await call(`${gw}/v2/health`);
     expect(health.status).toBe(200);
     expect(health.headers['strict-transport-security']).toContain('max-age=');
@@ -170,5 +171,48 @@ describe('rampart start (a real process)', () => {
     expect(login.json()).toMatchObject({ type: 'https://rampart.dev/problems/invalid-credentials' });
     running.child.kill('SIGINT');
     expect(await running.exit).toBe(0);
+  });
+
+  it('honours RAMPART_CONFIG like -c: never the vulnerable demo when a config is named', async () => {
+    const up = await startUpstream();
+    dir = await mkdtemp(join(tmpdir(), 'rampart-env-'));
+    const file = join(dir, 'mine.yaml');
+    await writeFile(file, config(up.url));
+    // From a directory with no rampart.yaml, so only the variable names the config.
+    const elsewhere = await mkdtemp(join(tmpdir(), 'rampart-cwd-'));
+    try {
+      running = startCli(['start'], elsewhere, { RAMPART_CONFIG: file });
+      const gw = (await running.waitFor(/Rampart gateway\s+(https:\/\/\S+)/))[1]!;
+      await running.waitFor(/Ctrl-C stops/);
+      expect(running.lines.join('\n')).not.toMatch(/DEMO|Lab upstream/);
+      expect((await call(`${gw}/v2/items`)).status).toBe(200);
+      expect((await call(`${gw}/v2/health`)).status).toBe(404);
+      // The admin listener describes what runs: the inventory (with traffic) and the changelog.
+      const admin = (await running.waitFor(/Admin \(health\)\s+(http:\/\/\S+)\/healthz/))[1]!;
+      const inv = (await call(`${admin}/inventory`)).json() as {
+        apis: Array<{
+          name: string;
+          versions: Array<{ operations: Array<{ path: string; calls: number }> }>;
+        }>;
+        shadowEndpoints: Array<{ sample: string }>;
+      };
+      expect(inv.apis[0]!.name).toBe('shop');
+      expect(inv.apis[0]!.versions[0]!.operations.find((o) => o.path === '/v2/items')!.calls).toBe(1);
+      expect(inv.shadowEndpoints.map((s) => s.sample)).toContain('GET /v2/health');
+      const page = await call(`${admin}/changelog`);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.text).toContain('<h1>API changelog</h1>');
+      running.child.kill('SIGTERM');
+      expect(await running.exit).toBe(0);
+
+      // A named config that does not exist is an error, not a reason to start the demo.
+      running = startCli(['start'], elsewhere, { RAMPART_CONFIG: join(dir, 'typo.yaml') });
+      expect(await running.exit).toBe(1);
+      expect(running.lines.join('\n')).toMatch(/no configuration at .*typo\.yaml \(from RAMPART_CONFIG\)/);
+      expect(running.lines.join('\n')).not.toMatch(/Lab upstream/);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+      await up.close();
+    }
   });
 });

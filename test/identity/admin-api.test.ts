@@ -40,6 +40,24 @@ forEachStore('identity admin API', (getDb) => {
     const asFresh = await h.call('GET', '/admin/users', undefined, freshLogin.body.access_token as string);
     expect(asFresh.status).toBe(403);
     expect(asFresh.body.type).toBe('https://rampart.dev/problems/mfa-enrollment-required');
+
+    // Once a factor is enrolled, the same (older) token is told to step up, not to enrol.
+    const oldToken = freshLogin.body.access_token as string;
+    const enroll = await h.call('POST', '/totp/enroll', {}, oldToken);
+    expect(enroll.status).toBe(200);
+    const { oathtool } = await import('./harness.ts');
+    const confirm = await h.call(
+      'POST',
+      '/totp/confirm',
+      { code: oathtool(enroll.body.secret as string, h.clock.now()) },
+      oldToken,
+    );
+    expect(confirm.status).toBe(200);
+    const stale = await h.call('GET', '/admin/users', undefined, oldToken);
+    expect(stale.status).toBe(401);
+    expect(stale.body.type).toBe('https://rampart.dev/problems/insufficient-user-authentication');
+    expect(stale.body.detail).toMatch(/sign in again with your second factor/);
+    expect(stale.headers.get('www-authenticate')).toMatch(/^Bearer error="insufficient_user_authentication"/);
   });
 
   it('lists, creates, updates, disables, unlocks and resets MFA — never exposing secrets', async () => {

@@ -87,3 +87,43 @@ it('works with --store and refuses bad usage', async () => {
   const missing = cli();
   expect(await missing.run(['disable', 'nobody', '--store', url])).toBe(1);
 });
+
+it('without a config uses the demo store in ./data (with the demo issuer), shows a header and state, names a missing user', async () => {
+  const cwd = process.cwd();
+  const here = mkdtempSync(join(tmpdir(), 'rampart-users-demo-'));
+  process.chdir(here);
+  vi.stubEnv('RAMPART_CONFIG', '');
+  try {
+    // Nothing here: the message says exactly what to pass.
+    await expect(cli().run(['list'])).rejects.toThrow(
+      /no \.\/rampart\.yaml and no demo store at \.\/data\/rampart\.db: pass -c FILE \(or set RAMPART_CONFIG\) or --store URL/,
+    );
+    // A read-only command never creates a store (nor its directory).
+    await expect(cli().run(['list', '--store', `sqlite://${join(here, 'typo/x.db')}`])).rejects.toThrow(
+      /no store at .*typo\/x\.db/,
+    );
+    const add = cli('a-long-admin-passphrase');
+    // What `npm start` leaves behind: data/rampart.db and data/demo.json with the running demo's issuer.
+    expect(
+      await add.run(['add', 'erin', '--admin', '--store', `sqlite://${join(here, 'data/rampart.db')}`]),
+    ).toBe(0);
+    writeFileSync(join(here, 'data/demo.json'), JSON.stringify({ issuer: 'https://localhost:8443/auth' }));
+    const frank = cli('another-long-passphrase');
+    expect(await frank.run(['add', 'frank', '--admin'])).toBe(0);
+    expect(frank.err.join('\n')).toMatch(/using the built-in demo's store data\/rampart\.db/);
+    expect(frank.out.join('\n')).toContain('https://localhost:8443/auth/ui');
+    expect(await cli().run(['disable', 'erin'])).toBe(0);
+    const list = cli();
+    expect(await list.run(['list'])).toBe(0);
+    expect(list.out[0]).toMatch(/^USERNAME\s+ID\s+ROLES\s+STATE$/);
+    expect(list.out.find((l) => l.startsWith('erin'))).toMatch(/admin\s+disabled$/);
+    expect(list.out.find((l) => l.startsWith('frank'))).toMatch(/admin\s+active$/);
+    const missing = cli();
+    expect(await missing.run(['disable', 'nosuch'])).toBe(1);
+    expect(missing.err.at(-1)).toBe("rampart users disable: no user named 'nosuch'");
+  } finally {
+    process.chdir(cwd);
+    vi.stubEnv('RAMPART_CONFIG', '');
+    rmSync(here, { recursive: true, force: true });
+  }
+});

@@ -163,7 +163,8 @@ forEachStore('identity login over HTTP', (getDb) => {
       code: oathtool(u.secret, h.clock.now()),
     });
     expect(late.status).toBe(401);
-    expect(late.body.type).toBe('https://rampart.dev/problems/invalid-token');
+    expect(late.body.type).toBe('https://rampart.dev/problems/invalid-mfa-token');
+    expect(late.body.title).toBe('Invalid MFA token');
   });
 
   it('accepts each recovery code once and emits an event per use', async () => {

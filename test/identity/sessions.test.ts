@@ -36,7 +36,8 @@ forEachStore('identity sessions and revocation', (getDb) => {
     // An attacker replays the first refresh token.
     const reuse = await h.call('POST', '/token', { grant_type: 'refresh_token', refresh_token: s.refresh });
     expect(reuse.status).toBe(401);
-    expect(reuse.body.type).toBe('https://rampart.dev/problems/invalid-token');
+    expect(reuse.body.type).toBe('https://rampart.dev/problems/invalid-refresh-token');
+    expect(reuse.body.title).toBe('Invalid refresh token');
     expect(reuse.body).not.toHaveProperty('user_id');
     // The legitimate client's newest token is dead too, and so are the access tokens.
     const legit = await h.call('POST', '/token', {

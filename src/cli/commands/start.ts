@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '../../core/logger.ts';
 import { startLab, DEMO_USERS, type LabServer } from '../../lab/index.ts';
 import { DEMO_POLICIES, demoApis } from '../demo.ts';
+import { formatSourceError } from '../../core/source-errors.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, type Command } from '../command.ts';
+import { validateConfigFile } from '../validate.ts';
 
 const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N]
 
@@ -13,7 +16,7 @@ Starts the gateway (and the admin listener) from rampart.yaml. Without a config 
 lab API on loopback with the gateway in front of it on https://127.0.0.1:8443.
 
 Options:
-  -c, --config FILE   config file (default ./rampart.yaml if present)
+  -c, --config FILE   config file (default $RAMPART_CONFIG, else ./rampart.yaml if present)
   --port N            public port (overrides listen.port)
   --admin-port N      admin port (overrides admin.port)
   --data DIR          data directory of the built-in demo (default ./data)
@@ -38,11 +41,23 @@ const start: Command = {
     const publicPort = port(args.values.port, '--port');
     const adminPort = port(args.values['admin-port'], '--admin-port');
     const log = createLogger();
-    const configPath = args.values.config ?? (existsSync('rampart.yaml') ? 'rampart.yaml' : undefined);
+    // -c, else $RAMPART_CONFIG, else ./rampart.yaml; the demo only when none of them names a file.
+    const named = args.values.config ?? (process.env.RAMPART_CONFIG || undefined);
+    const configPath = named ?? (existsSync('rampart.yaml') ? 'rampart.yaml' : undefined);
+    if (named !== undefined && !existsSync(named)) {
+      io.err(
+        `rampart start: no configuration at ${named} (from ${args.values.config ? '-c' : 'RAMPART_CONFIG'})`,
+      );
+      return 1;
+    }
     let lab: LabServer | undefined;
     let app: App;
     try {
       if (configPath) {
+        // The same judgement as `rampart check`: every error in one pass, and its warnings.
+        const v = await validateConfigFile(configPath);
+        for (const w of v.warnings) log.warn({ where: formatSourceError(w) }, 'configuration warning');
+        if (v.errors.length) throw new StartupErrors(v.errors);
         const { config, baseDir } = await readConfig(configPath);
         if (publicPort !== undefined) config.listen.port = publicPort;
         if (adminPort !== undefined) config.admin.port = adminPort;
@@ -71,11 +86,15 @@ const start: Command = {
           dataDir,
         );
         app = await App.start({ config, baseDir: dataDir, log });
+        // `rampart users` run here finds the demo's store; this tells it the demo's issuer.
+        await writeFile(resolve(dataDir, 'demo.json'), JSON.stringify({ issuer: `${origin}/auth` }) + '\n');
       }
     } catch (err) {
       await lab?.close();
       if (err instanceof StartupErrors) {
-        io.err(`rampart start: the configuration has ${err.errors.length} error(s):\n${err.message}`);
+        io.err(
+          `rampart start: the configuration has ${err.errors.length} error(s):\n${err.errors.map(formatSourceError).join('\n')}`,
+        );
         return 1;
       }
       throw err;
@@ -85,6 +104,7 @@ const start: Command = {
     io.out(`  Rampart gateway   ${url}`);
     io.out(`  Admin (health)    ${app.admin.url}/healthz`);
     if (lab) {
+      io.out('  No rampart.yaml (and no -c or RAMPART_CONFIG): running the BUILT-IN DEMO.');
       io.out(`  Lab upstream      ${lab.url}  (deliberately vulnerable; loopback only)`);
       io.out('');
       io.out('  Try it (the development certificate is self-signed, hence -k):');
@@ -102,7 +122,9 @@ const start: Command = {
       );
       if (lab)
         io.out(
-          `  Create a user:    npx rampart users add --admin alice --store sqlite://${resolve(args.values.data ?? 'data', 'rampart.db')}`,
+          args.values.data === undefined
+            ? '  Create a user:    npx rampart users add --admin alice   (here, while the demo runs or after)'
+            : `  Create a user:    npx rampart users add --admin alice --store sqlite://${resolve(args.values.data, 'rampart.db')}`,
         );
     }
     io.out('');

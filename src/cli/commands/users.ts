@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ProblemError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
 import {
@@ -8,9 +8,9 @@ import {
   type IdentityConfigInput,
   type IdentityService,
 } from '../../identity/index.ts';
-import { openStore, type Db } from '../../store/index.ts';
+import { openStore, parseStoreUrl, type Db } from '../../store/index.ts';
 import { readConfig, resolveStoreUrl } from '../app.ts';
-import { parseOptions, UsageError, type Command, type CommandIO } from '../command.ts';
+import { configPathFrom, parseOptions, UsageError, type Command, type CommandIO } from '../command.ts';
 
 const usage = `Usage: rampart users <add|list|disable|enable|unlock|reset-mfa> [options]
 
@@ -26,7 +26,8 @@ const usage = `Usage: rampart users <add|list|disable|enable|unlock|reset-mfa> [
 
 Options:
   -c, --config FILE   rampart.yaml to read the store and identity settings from
-                      (default ./rampart.yaml if present)
+                      (default $RAMPART_CONFIG, else ./rampart.yaml; without either,
+                      the built-in demo's store ./data/rampart.db when it exists)
   --store URL         store URL instead (sqlite://./data/rampart.db, postgres://…)`;
 
 /** Reads one secret line: hidden on a TTY, else the first line of stdin. */
@@ -71,23 +72,46 @@ export interface UsersCommandDeps {
   readSecret: (prompt: string, io: CommandIO) => Promise<string>;
 }
 
-async function openIdentity(values: {
-  config?: string | undefined;
-  store?: string | undefined;
-}): Promise<{ db: Db; identity: IdentityService }> {
+/** Where `npm start` (the built-in demo) keeps its store, relative to the working directory. */
+const DEMO_STORE = 'data/rampart.db';
+
+async function openIdentity(
+  values: { config?: string | undefined; store?: string | undefined },
+  readOnly: boolean,
+  notice?: (line: string) => void,
+): Promise<{ db: Db; identity: IdentityService }> {
   let storeUrl: string;
   let identityConfig: IdentityConfigInput = {};
   let baseDir = process.cwd();
-  const configPath = values.config ?? (values.store ? undefined : 'rampart.yaml');
+  // The same rule as every command: -c, else $RAMPART_CONFIG, else ./rampart.yaml; --store instead of a config.
+  const explicit = values.config ?? (process.env.RAMPART_CONFIG || undefined);
   if (values.store) {
     storeUrl = values.store;
-  } else {
-    if (!values.config && !existsSync(configPath!))
-      throw new UsageError('no ./rampart.yaml here: pass -c FILE or --store URL');
-    const loaded = await readConfig(configPath!);
+  } else if (explicit || existsSync('rampart.yaml')) {
+    const configPath = configPathFrom(values.config);
+    if (!existsSync(configPath)) throw new UsageError(`no configuration at ${configPath}`);
+    const loaded = await readConfig(configPath);
     baseDir = loaded.baseDir;
     storeUrl = resolveStoreUrl(loaded.config.store, baseDir);
     identityConfig = ((loaded.config as { identity?: unknown }).identity ?? {}) as IdentityConfigInput;
+  } else if (existsSync(DEMO_STORE)) {
+    // No rampart.yaml: the built-in demo's store (`npm start` writes it), with its key file.
+    storeUrl = `sqlite://${resolve(DEMO_STORE)}`;
+    const demo = resolve(dirname(DEMO_STORE), 'demo.json');
+    if (existsSync(demo)) {
+      const { issuer } = JSON.parse(readFileSync(demo, 'utf8')) as { issuer?: unknown };
+      if (typeof issuer === 'string') identityConfig = { issuer };
+    }
+    notice?.(`using the built-in demo's store ${DEMO_STORE} (pass -c FILE or --store URL for another)`);
+  } else {
+    throw new UsageError(
+      `no ./rampart.yaml and no demo store at ./${DEMO_STORE}: pass -c FILE (or set RAMPART_CONFIG) or --store URL`,
+    );
+  }
+  if (readOnly) {
+    const target = parseStoreUrl(storeUrl);
+    if (target.dialect === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path))
+      throw new UsageError(`no store at ${target.path} (this command does not create one; check the path)`);
   }
   const keyFile = identityConfig.keyFile ?? (identityConfigSchema.properties.keyFile.default as string);
   const log = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
@@ -145,7 +169,7 @@ export function createUsersCommand(deps: UsersCommandDeps): Command {
         if (!password) throw new UsageError('no password on standard input');
       }
 
-      const { db, identity } = await openIdentity(args.values);
+      const { db, identity } = await openIdentity(args.values, sub !== 'add', io.err);
       try {
         const users = identity.users;
         switch (sub) {
@@ -168,12 +192,16 @@ export function createUsersCommand(deps: UsersCommandDeps): Command {
               io.out(JSON.stringify(list, null, 2));
               return 0;
             }
-            for (const u of list) {
-              const flags = [u.disabled ? 'disabled' : '', u.locked ? 'locked' : '']
-                .filter(Boolean)
-                .join(',');
-              io.out(`${u.username}\t${u.id}\t${u.roles.join(',') || '-'}${flags ? '\t' + flags : ''}`);
-            }
+            const rows = list.map((u) => [
+              u.username,
+              u.id,
+              u.roles.join(',') || '-',
+              [u.disabled ? 'disabled' : 'active', u.locked ? 'locked' : ''].filter(Boolean).join(','),
+            ]);
+            const head = ['USERNAME', 'ID', 'ROLES', 'STATE'];
+            const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+            for (const r of [head, ...rows])
+              io.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
             return 0;
           }
           case 'disable':
@@ -198,6 +226,10 @@ export function createUsersCommand(deps: UsersCommandDeps): Command {
         return 2;
       } catch (err) {
         if (err instanceof ProblemError) {
+          if (err.problem.status === 404 && name) {
+            io.err(`rampart users ${sub}: no user named '${name}'`);
+            return 1;
+          }
           io.err(`rampart users ${sub}: ${err.problem.detail ?? err.problem.title}`);
           return 1;
         }
