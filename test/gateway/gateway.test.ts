@@ -196,7 +196,23 @@ describe('gateway over TLS 1.3', () => {
       body: '{"a":',
     });
     expect(bad.status).toBe(400);
-    expect(bad.json()).toMatchObject({ type: 'https://rampart.dev/problems/invalid-json' });
+    expect(bad.json()).toMatchObject({
+      type: 'https://rampart.dev/problems/invalid-json',
+      detail: 'The body is not valid JSON (it ends early, line 1, column 6)',
+    });
+    // JSON.parse's own message quotes the body ("Unexpected token 'H', …Hunter2-My…"): never sent.
+    const leaky = await call(`${gw.url}/v2/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"password":Hunter2-MySecret}',
+    });
+    expect(leaky.status).toBe(400);
+    expect(leaky.headers['content-type']).toBe('application/problem+json');
+    expect(leaky.json()).toMatchObject({
+      type: 'https://rampart.dev/problems/invalid-json',
+      detail: 'The body is not valid JSON (line 1, column 13)',
+    });
+    expect(leaky.text).not.toMatch(/Hunter|Secret|Unexpected/);
     const notUtf8 = await call(`${gw.url}/v2/items`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -308,6 +308,20 @@ forEachStore('identity login over HTTP', (getDb) => {
     });
     expect(malformed.status).toBe(400);
     expect(malformed.body.type).toBe('https://rampart.dev/problems/invalid-json');
+    expect(malformed.body.detail).toBe('The body is not valid JSON (it ends early, line 1, column 19)');
+
+    // JSON.parse's message would quote the body: a password fragment, and Node's wording.
+    const leaky = await h.raw('POST', '/login', '{"username":"a","password":Hunter2-MySecret}', {
+      'content-type': 'application/json',
+    });
+    expect(leaky.status).toBe(400);
+    expect(leaky.headers.get('content-type')).toBe('application/problem+json');
+    expect(leaky.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(leaky.body).toMatchObject({
+      type: 'https://rampart.dev/problems/invalid-json',
+      detail: 'The body is not valid JSON (line 1, column 28)',
+    });
+    expect(JSON.stringify(leaky.body)).not.toMatch(/Hunter|Secret|Unexpected/);
 
     const form = await h.raw('POST', '/login', 'username=a&password=b', {
       'content-type': 'application/x-www-form-urlencoded',

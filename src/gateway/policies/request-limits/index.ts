@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
+import { jsonSyntaxDetail } from '../../../core/json-error.ts';
 import { deny, type PolicyDefinition, type RequestContext } from '../../policy.ts';
 
 const schema = Type.Object(
@@ -101,9 +102,9 @@ export const requestLimits: PolicyDefinition<typeof schema> = {
         }
         try {
           ctx.json = JSON.parse(text);
-        } catch (err) {
-          // JSON.parse messages name a position, not content: safe and useful to the client.
-          return deny(problem('invalid-json', { detail: (err as Error).message.slice(0, 200) }));
+        } catch {
+          // Never JSON.parse's message: it quotes the body (a password fragment, say).
+          return deny(problem('invalid-json', { detail: jsonSyntaxDetail(text) }));
         }
         return undefined;
       },
