@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
+import type { OpenApiOperation } from '../core/openapi.ts';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either
@@ -244,4 +245,64 @@ const LEAK_PATTERNS = [
 
 export function looksLikeLeak(body: string): boolean {
   return LEAK_PATTERNS.some((re) => re.test(body));
+}
+
+const PROBLEM_JSON = 'application/problem+json';
+
+/**
+ * Whether the operation's document declares an `application/problem+json` answer for
+ * this status (the exact code, its `5XX` range, or `default`). Only such 5xx bodies
+ * reach the client, and bounded (`boundedProblem`); every other one is replaced.
+ */
+export function declaresProblemJson(operation: OpenApiOperation | undefined, status: number): boolean {
+  if (operation === undefined) return false;
+  const r = operation.responses;
+  const declared = r[String(status)] ?? r[`${Math.floor(status / 100)}XX`] ?? r.default;
+  return declared?.content?.[PROBLEM_JSON] !== undefined;
+}
+
+/** Whether a response's Content-Type is application/problem+json (parameters ignored). */
+export function isProblemJson(contentType: unknown): boolean {
+  if (typeof contentType !== 'string') return false;
+  const semi = contentType.indexOf(';');
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === PROBLEM_JSON;
+}
+
+/** Longest string member of an upstream problem passed on; longer ones are cut. */
+export const MAX_PROBLEM_STRING = 256;
+const MAX_PROBLEM_MEMBERS = 16;
+const MAX_PROBLEM_BYTES = 64 * 1024;
+
+/**
+ * An upstream's RFC 9457 problem, bounded for the client: a JSON object of at most 64 KiB
+ * that matches none of the leak patterns; string members (`detail` first) cut to
+ * MAX_PROBLEM_STRING characters; extension members kept only as strings, numbers or
+ * booleans, at most 16 of them; nested objects and arrays dropped. Undefined when the body
+ * is not such a problem — the caller then replaces it with a generic one.
+ * @example
+ * boundedProblem(Buffer.from('{"type":"about:blank","detail":"db down"}'))
+ * // Buffer of {"type":"about:blank","detail":"db down"}
+ */
+export function boundedProblem(body: Buffer): Buffer | undefined {
+  if (body.length === 0 || body.length > MAX_PROBLEM_BYTES) return undefined;
+  const text = body.toString('utf8');
+  if (looksLikeLeak(text)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const out: Record<string, string | number | boolean> = {};
+  let members = 0;
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (members >= MAX_PROBLEM_MEMBERS || k === '__proto__' || k.length > 64) continue;
+    if (typeof v === 'string') {
+      out[k] = v.length > MAX_PROBLEM_STRING ? v.slice(0, MAX_PROBLEM_STRING - 1) + '…' : v;
+    } else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') out[k] = v;
+    else continue;
+    members++;
+  }
+  return Buffer.from(JSON.stringify(out));
 }
