@@ -187,6 +187,21 @@ forEachStore('identity login over HTTP', (getDb) => {
     expect(uses.map((e) => (e as { outcome: string }).outcome)).toEqual(['success', 'failure']);
   });
 
+  it('an auth_time later than now (a clock that jumped back) never counts as recent', async () => {
+    const u = await userWithTotp(h);
+    const login = await loginWithTotp(h, u);
+    const token = login.body.access_token as string;
+    const t = h.clock.now();
+    h.clock.set(t - 60_000); // the token is still valid (exp ahead), its auth_time 60 s in the future
+    const denied = await h.call('POST', '/recovery-codes', {}, token);
+    expect(denied.status).toBe(401);
+    expect(denied.body.type).toBe('https://rampart.dev/problems/insufficient-user-authentication');
+    expect(denied.headers.get('www-authenticate')).toMatch(/max_age="300"/);
+    h.clock.set(t - 20_000); // within the 30 s tolerance
+    expect((await h.call('POST', '/recovery-codes', {}, token)).status).toBe(200);
+    h.clock.set(t);
+  });
+
   it('requires recent authentication for MFA changes and gives a fresh auth_time on step-up', async () => {
     const u = await userWithTotp(h);
     const login = await loginWithTotp(h, u);
