@@ -12,6 +12,7 @@ import { problem, PROBLEM_CONTENT_TYPE, type ProblemCode } from '../core/errors.
 import type { RampartEvent } from '../core/events.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { RampartConfig } from './config.ts';
+import { RequestFraming, closeAfterAccepted } from './framing.ts';
 import { checkRequestTarget } from './path.ts';
 import { Pipeline, sendRaw } from './pipeline.ts';
 import { Runtime, type RuntimeInput } from './runtime.ts';
@@ -41,6 +42,11 @@ export class Gateway {
   private main: http.Server | https.Server | undefined;
   private redirect: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /**
+   * Connections whose last accepted request said `Connection: close` (or was HTTP/1.0, or
+   * was refused): later requests on them are neither forwarded nor answered.
+   */
+  private readonly closingSockets = new Set<Socket>();
   private closing = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   readonly secure: boolean;
@@ -56,6 +62,12 @@ export class Gateway {
       log: this.log,
       emit: this.emitEvent,
       secure: this.secure,
+      // Bound at start, like the other server-level limits: a reload does not change them.
+      framing: new RequestFraming({
+        maxHeaderCount: opts.config.limits.maxHeaderCount,
+        acceptedHosts: opts.config.listen.acceptedHosts,
+        secure: this.secure,
+      }),
     });
   }
 
@@ -125,7 +137,10 @@ export class Gateway {
   private track(server: http.Server): void {
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
+      s.once('close', () => {
+        this.sockets.delete(s);
+        this.closingSockets.delete(s);
+      });
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
     server.on('tlsClientError', () => {
@@ -179,16 +194,27 @@ export class Gateway {
         detail = 'Invalid header name or value';
         break;
     }
+    this.emitEvent({ type: 'bad-request', at: this.clock.now(), problem: code, detail: err.code ?? 'parse' });
+    // Bytes after an accepted request: its answer is written in full, then the connection
+    // closes (docs/architecture.md "Framing rules"); a raw 400 now would overwrite it.
+    if (closeAfterAccepted(socket)) return;
     const p = problem(code, { detail });
     const body = JSON.stringify(p);
-    this.emitEvent({ type: 'bad-request', at: this.clock.now(), problem: code, detail: err.code ?? 'parse' });
     socket.end(
       `HTTP/1.1 ${p.status} ${p.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`,
     );
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    // A request after one that closes the connection: Node parsed it, but its answer
+    // would never be written — so it must not reach an upstream either.
+    if (this.closingSockets.size !== 0 && this.closingSockets.has(socket)) {
+      req.resume();
+      return;
+    }
     this.pipeline.handle(this.runtime, req, res);
+    if (!res.shouldKeepAlive) this.closingSockets.add(socket);
   }
 
   private watchExpiry(cert: CertPair): void {
