@@ -22,12 +22,17 @@ export function validHost(value: string | undefined): value is string {
   if (value.charCodeAt(0) === 0x5b /* [ */) {
     const m = IP_LITERAL.exec(value);
     if (m === null || !isIPv6(m[1]!)) return false;
-    const end = value.indexOf(']');
-    return end === value.length - 1 || Number(value.slice(end + 2)) <= 65535;
+    return portOk(value, value.indexOf(']') + 1);
   }
-  if (!NAME.test(value)) return false;
-  const colon = value.indexOf(':');
-  return colon === -1 || Number(value.slice(colon + 1)) <= 65535;
+  return NAME.test(value) && portOk(value, value.indexOf(':'));
+}
+
+/** The digits after `colon` (the regular expressions checked there are 1–5) are ≤ 65535; no slice. */
+function portOk(value: string, colon: number): boolean {
+  if (colon <= 0 || colon >= value.length) return true;
+  let port = 0;
+  for (let i = colon + 1; i < value.length; i++) port = port * 10 + value.charCodeAt(i) - 0x30;
+  return port <= 65535;
 }
 
 /** The host part of a valid authority, without the port (brackets kept for IPv6). */
