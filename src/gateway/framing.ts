@@ -65,6 +65,11 @@ export class RequestFraming {
     };
   }
 
+  /** Whether a valid authority is one this listener serves (any, without `acceptedHosts`). */
+  serves(authority: string): boolean {
+    return this.hosts.open || this.hosts.has(authority);
+  }
+
   /**
    * Undefined for an ordinary origin-form request that passes; an `AbsoluteTarget` for an
    * accepted absolute-form one; else the refusal to answer (the response is already
@@ -85,7 +90,7 @@ export class RequestFraming {
     if (!validHost(host)) return RequestFraming.badHost;
     const url = req.url ?? '';
     if (url.charCodeAt(0) !== 0x2f /* / */ && url !== '*') return this.absolute(url, host);
-    if (!this.hosts.open && !this.hosts.has(host)) return RequestFraming.misdirected;
+    if (!this.serves(host)) return RequestFraming.misdirected;
     return undefined;
   }
 

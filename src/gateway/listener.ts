@@ -13,6 +13,7 @@ import type { RampartEvent } from '../core/events.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { RampartConfig } from './config.ts';
 import { RequestFraming, closeAfterAccepted } from './framing.ts';
+import { hostnameOf, validHost } from './host.ts';
 import { checkRequestTarget } from './path.ts';
 import { Pipeline, sendRaw } from './pipeline.ts';
 import { Runtime, type RuntimeInput } from './runtime.ts';
@@ -51,23 +52,27 @@ export class Gateway {
   private expiryTimer: NodeJS.Timeout | undefined;
   readonly secure: boolean;
 
+  /** The framing and Host rules, bound at start like the other server-level limits. */
+  private readonly framing: RequestFraming;
+
   private constructor(private readonly opts: GatewayOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger;
     this.emitEvent = opts.emit ?? (() => {});
     this.runtime = new Runtime(opts);
     this.secure = opts.config.listen.tls.enabled;
+    this.framing = new RequestFraming({
+      maxHeaderCount: opts.config.limits.maxHeaderCount,
+      acceptedHosts: opts.config.listen.acceptedHosts,
+      secure: this.secure,
+    });
     this.pipeline = new Pipeline({
       clock: this.clock,
       log: this.log,
       emit: this.emitEvent,
       secure: this.secure,
       // Bound at start, like the other server-level limits: a reload does not change them.
-      framing: new RequestFraming({
-        maxHeaderCount: opts.config.limits.maxHeaderCount,
-        acceptedHosts: opts.config.listen.acceptedHosts,
-        secure: this.secure,
-      }),
+      framing: this.framing,
     });
   }
 
@@ -149,12 +154,21 @@ export class Gateway {
   }
 
   private redirectToHttps(req: IncomingMessage, res: ServerResponse): void {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    const authority = req.headers.host;
     const target = checkRequestTarget(req.url ?? '/');
-    if (!/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/.test(host) || !target.ok) {
-      sendRaw(res, problem('bad-request', { detail: 'Invalid Host or path for an HTTPS redirect' }), {});
+    // The same Host rules as the HTTPS listener: the Location must never name a host
+    // this gateway does not serve.
+    if (!validHost(authority) || !target.ok) {
+      res.shouldKeepAlive = false;
+      sendRaw(res, problem('invalid-host', { detail: 'Invalid Host or path for an HTTPS redirect' }), {});
       return;
     }
+    if (!this.framing.serves(authority)) {
+      res.shouldKeepAlive = false;
+      sendRaw(res, problem('misdirected-request', { detail: 'This listener does not serve that host' }), {});
+      return;
+    }
+    const host = hostnameOf(authority);
     const port = this.port === 443 ? '' : `:${this.port}`;
     res.writeHead(308, {
       location: `https://${host}${port}${req.url}`,
