@@ -87,19 +87,25 @@ export class RequestFraming {
     if (req.httpVersionMinor === 0 && req.headers['transfer-encoding'] !== undefined)
       return RequestFraming.teInHttp10;
     const host = req.headers.host;
-    if (!validHost(host)) return RequestFraming.badHost;
     const url = req.url ?? '';
+    if (!validHost(host)) {
+      // HTTP/1.0 may omit Host (load-balancer health checks do); HTTP/1.1 may not (RFC 9112
+      // §3.2: 400). Without Host no accepted-host list is met.
+      if (host !== undefined || req.httpVersionMinor !== 0) return RequestFraming.badHost;
+      if (url.charCodeAt(0) !== 0x2f && url !== '*') return this.absolute(url, undefined);
+      return this.hosts.open ? undefined : RequestFraming.misdirected;
+    }
     if (url.charCodeAt(0) !== 0x2f /* / */ && url !== '*') return this.absolute(url, host);
     if (!this.serves(host)) return RequestFraming.misdirected;
     return undefined;
   }
 
   /** RFC 9112 §3.2.2: the target's authority counts, not the Host header. */
-  private absolute(url: string, host: string): Denial | AbsoluteTarget {
+  private absolute(url: string, host: string | undefined): Denial | AbsoluteTarget {
     const split = splitAbsoluteForm(url, this.opts.secure);
     if (!split.ok) return { problem: problem('invalid-host', { detail: split.reason }) };
     const served = this.hosts.open
-      ? split.authority.toLowerCase() === host.toLowerCase()
+      ? host !== undefined && split.authority.toLowerCase() === host.toLowerCase()
       : this.hosts.has(split.authority);
     if (!served) return RequestFraming.otherAuthority;
     return { authority: split.authority, target: split.target };

@@ -110,7 +110,8 @@ export class Gateway {
       requestTimeout: l.requestTimeoutMs,
       keepAliveTimeout: l.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, l.headersTimeoutMs),
-      requireHostHeader: true,
+      // framing.ts answers a missing Host on HTTP/1.1 with a problem (Node's own 400 is bare).
+      requireHostHeader: false,
       insecureHTTPParser: false,
       joinDuplicateHeaders: true,
     };

@@ -192,6 +192,20 @@ describe('Host (RFC 9112 §3.2) and absolute-form targets (§3.2.2)', () => {
     ]);
   });
 
+  it('HTTP/1.0 may omit Host (health checks); HTTP/1.1 may not; with acceptedHosts a missing Host is 421', async () => {
+    const r10 = await rawExchange(gw.url, 'GET /v2/items HTTP/1.0\r\n\r\n');
+    expect(r10.responses[0]?.status).toBe(200);
+    expect(up.seen[0]!.headers['x-forwarded-host']).toBeUndefined();
+    const r11 = await rawExchange(gw.url, 'GET /v2/items HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expectProblem(r11.responses[0], 400, 'invalid-host');
+    expectProblem(
+      (await rawExchange(listed.url, 'GET /v2/items HTTP/1.0\r\n\r\n')).responses[0],
+      421,
+      'misdirected-request',
+    );
+    expect(up.seen).toHaveLength(1);
+  });
+
   it('a listener with acceptedHosts answers other hosts 421 misdirected-request (case-insensitive; a port only where listed)', async () => {
     for (const host of ['api.example.test', 'API.EXAMPLE.TEST:8443', 'localhost:8443']) {
       expect((await rawExchange(listed.url, get(host))).responses[0]?.status, host).toBe(200);
