@@ -215,7 +215,19 @@ export class Pipeline implements ExchangeHost<Context> {
   private route(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
     const { rt, result, chain } = ctx;
     if (outcome.denial) return this.deny(ctx, outcome);
-    if (ctx.refusal !== undefined) return this.finishLocal(ctx, ctx.refusal, chain.routeIndex);
+    if (ctx.refusal !== undefined) {
+      // Framing and Host refusals are probes more often than mistakes: the monitor sees each.
+      const type = ctx.refusal.problem.type;
+      this.emitEvent({
+        type: 'bad-request',
+        at: ctx.startedAt,
+        requestId: ctx.id,
+        ip: ctx.ip,
+        problem: type.slice(type.lastIndexOf('/') + 1),
+        detail: ctx.refusal.problem.detail,
+      });
+      return this.finishLocal(ctx, ctx.refusal, chain.routeIndex);
+    }
     if (ctx.badPath !== undefined) {
       return this.finishLocal(
         ctx,

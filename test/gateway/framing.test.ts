@@ -168,6 +168,10 @@ describe('Host (RFC 9112 §3.2) and absolute-form targets (§3.2.2)', () => {
       expect(r.closedByServer).toBe(true);
     }
     expect(up.seen).toHaveLength(0); // never forwarded, so never an X-Forwarded-Host
+    // Each refusal is a bad-request event for the monitor.
+    expect(gw.events).toContainEqual(
+      expect.objectContaining({ type: 'bad-request', problem: 'invalid-host', ip: '127.0.0.1' }),
+    );
   });
 
   it('accepts DNS names, IPv4 and IPv6 literals with or without a port, and passes them as X-Forwarded-Host', async () => {
