@@ -16,6 +16,8 @@ export const problemTypes = {
   'json-too-large': { status: 400, title: 'JSON has too many elements' },
   'invalid-header': { status: 400, title: 'Invalid request header' },
   'request-smuggling': { status: 400, title: 'Ambiguous message framing' },
+  'invalid-host': { status: 400, title: 'Invalid Host' },
+  'misdirected-request': { status: 421, title: 'Misdirected Request' },
   'payload-too-large': { status: 413, title: 'Payload Too Large' },
   'uri-too-long': { status: 414, title: 'URI Too Long' },
   'headers-too-large': { status: 431, title: 'Request Header Fields Too Large' },

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { problem, ProblemError, type Problem } from '../core/errors.ts';
+import { jsonSyntaxDetail } from '../core/json-error.ts';
 
 export function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
@@ -64,7 +65,7 @@ export function isJsonType(contentType: string | undefined): boolean {
 
 /**
  * Parses a JSON body (strict UTF-8). Throws a `ProblemError` `invalid-json` (400) whose
- * detail names a position, never content.
+ * detail is a fixed sentence with a line and column, never content.
  */
 export function parseJsonBody(body: Buffer): unknown {
   let text: string;
@@ -75,8 +76,9 @@ export function parseJsonBody(body: Buffer): unknown {
   }
   try {
     return JSON.parse(text);
-  } catch (err) {
-    // JSON.parse messages name a position, not content: safe and useful to the client.
-    throw new ProblemError('invalid-json', (err as Error).message.slice(0, 200));
+  } catch {
+    // Never JSON.parse's message: it quotes the body (a password fragment, say) and
+    // names the runtime. A fixed sentence with the line and column instead.
+    throw new ProblemError('invalid-json', jsonSyntaxDetail(text));
   }
 }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { policiesSchema } from './policies/index.ts';
+import { SPOOFABLE_REQUEST_HEADERS } from './upstream.ts';
 
 /**
  * The schema of rampart.yaml. TypeBox schemas are JSON Schema: the same object
@@ -61,6 +62,18 @@ export const listenSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    acceptedHosts: Type.Array(
+      Type.String({
+        minLength: 1,
+        pattern:
+          '^(?:[A-Za-z0-9_-]{1,63}(?:\\.[A-Za-z0-9_-]{1,63})*\\.?|\\[[0-9A-Fa-f:.]+\\])(?::\\d{1,5})?$',
+      }),
+      {
+        description:
+          'Hosts this listener serves (Host header, or the authority of an absolute-form target): `api.example.com` on any port, `api.example.com:8443` on that port only. Others are answered 421 Misdirected Request. Empty: any valid host.',
+        default: [],
+      },
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -71,6 +84,13 @@ export const limitsSchema = Type.Object(
       minimum: 1024,
       description: 'Total request header size (431 beyond).',
       default: 16384,
+    }),
+    maxHeaderCount: Type.Integer({
+      minimum: 8,
+      maximum: 1000,
+      description:
+        'Request header fields (lines) at most; one more is answered 431 instead of being silently truncated (Apache LimitRequestFields: 100).',
+      default: 100,
     }),
     maxBodyBytes: Type.Integer({
       minimum: 0,
@@ -152,6 +172,16 @@ export const apiSchema = Type.Object(
     }),
     upstream: Type.String({ format: 'uri', description: 'Upstream base URL, e.g. http://127.0.0.1:9000.' }),
     connections: Type.Integer({ minimum: 1, description: 'Upstream keep-alive pool size.', default: 64 }),
+    dropRequestHeaders: Type.Array(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
+      description:
+        'More request header names never forwarded to this API (besides hop-by-hop, gateway-owned and the spoofable list).',
+      default: [],
+    }),
+    trustedRequestHeaders: Type.Array(Type.Union(SPOOFABLE_REQUEST_HEADERS.map((n) => Type.Literal(n))), {
+      description:
+        'Headers of the spoofable list (True-Client-IP, CF-Connecting-IP, X-Original-URL, X-HTTP-Method-Override, …; docs/architecture.md) this API receives when the peer is a trusted proxy. Never from other peers. Default: none.',
+      default: [],
+    }),
     versions: Type.Array(versionSchema, { minItems: 1 }),
   },
   { additionalProperties: false },

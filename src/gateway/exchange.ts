@@ -6,7 +6,14 @@ import type { RampartEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Chain } from './chain.ts';
 import type { Denial, RequestContext, ResponseContext } from './policy.ts';
-import { MAX_INSPECTED_RESPONSE_BYTES, connectionListed, looksLikeLeak } from './upstream.ts';
+import {
+  MAX_INSPECTED_RESPONSE_BYTES,
+  boundedProblem,
+  connectionListed,
+  declaresProblemJson,
+  isProblemJson,
+  looksLikeLeak,
+} from './upstream.ts';
 
 /**
  * What an exchange needs from the gateway: its writers and its log and event sinks. `C` is
@@ -199,31 +206,16 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
     const resCtx = this.resCtx!;
     const ctx = this.ctx;
     resCtx.body = body;
-    if (resCtx.status >= 500 && looksLikeLeak(body.toString('utf8', 0, 65536))) {
-      this.host.log.warn(
-        {
-          requestId: ctx.id,
-          api: this.api,
-          status: resCtx.status,
-          upstreamBody: body.toString('utf8', 0, 4096),
-        },
-        'replaced an upstream error body that leaked internals',
-      );
-      this.host.emitEvent({
-        type: 'upstream-error',
-        at: this.host.clock.now(),
-        requestId: ctx.id,
-        api: this.api,
-        status: resCtx.status,
-        reason: 'leaky-error-body',
-      });
-      this.host.answer(ctx, {
-        problem: problem('upstream-error', {
-          status: resCtx.status,
-          detail: 'The upstream API failed; quote the request id when reporting it',
-        }),
-      });
-      return;
+    if (resCtx.status >= 500) {
+      // Every upstream 5xx body is replaced (an error page, a path, a version string…)
+      // unless it is a problem+json the operation declares; that one passes bounded.
+      const passed =
+        isProblemJson(resCtx.headers['content-type']) &&
+        declaresProblemJson(ctx.route?.operation, resCtx.status)
+          ? boundedProblem(body)
+          : undefined;
+      if (passed === undefined) return this.replaceErrorBody(body);
+      resCtx.body = passed;
     }
     const pending = this.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
     if (!pending) return this.host.write(ctx, resCtx, resCtx.body);
@@ -231,6 +223,41 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
       () => this.host.write(ctx, resCtx, resCtx.body),
       (err: unknown) => this.policyFailed(err),
     );
+  }
+
+  /** Logs the upstream's 5xx body (never sent) and answers a generic problem with its status. */
+  private replaceErrorBody(body: Buffer): void {
+    const resCtx = this.resCtx!;
+    const ctx = this.ctx;
+    const leaky = looksLikeLeak(body.toString('utf8', 0, 65536));
+    this.host.log.warn(
+      {
+        requestId: ctx.id,
+        api: this.api,
+        status: resCtx.status,
+        contentType: resCtx.headers['content-type'],
+        upstreamBody: body.toString('utf8', 0, 4096),
+      },
+      'replaced an upstream error body',
+    );
+    this.host.emitEvent({
+      type: 'upstream-error',
+      at: this.host.clock.now(),
+      requestId: ctx.id,
+      api: this.api,
+      status: resCtx.status,
+      reason: leaky ? 'leaky-error-body' : 'error-body-replaced',
+    });
+    const retryAfter = resCtx.headers['retry-after'];
+    this.host.answer(ctx, {
+      problem: problem('upstream-error', {
+        status: resCtx.status,
+        detail: 'The upstream API failed; quote the request id when reporting it',
+      }),
+      ...(typeof retryAfter === 'string' && /^\d{1,10}$/.test(retryAfter)
+        ? { headers: { 'retry-after': retryAfter } }
+        : {}),
+    });
   }
 
   private policyFailed(err: unknown): void {

@@ -12,6 +12,8 @@ import { problem, PROBLEM_CONTENT_TYPE, type ProblemCode } from '../core/errors.
 import type { RampartEvent } from '../core/events.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { RampartConfig } from './config.ts';
+import { RequestFraming, closeAfterAccepted } from './framing.ts';
+import { hostnameOf, validHost } from './host.ts';
 import { checkRequestTarget } from './path.ts';
 import { Pipeline, sendRaw } from './pipeline.ts';
 import { Runtime, type RuntimeInput } from './runtime.ts';
@@ -41,9 +43,17 @@ export class Gateway {
   private main: http.Server | https.Server | undefined;
   private redirect: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /**
+   * Connections whose last accepted request said `Connection: close` (or was HTTP/1.0, or
+   * was refused): later requests on them are neither forwarded nor answered.
+   */
+  private readonly closingSockets = new Set<Socket>();
   private closing = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   readonly secure: boolean;
+
+  /** The framing and Host rules, bound at start like the other server-level limits. */
+  private readonly framing: RequestFraming;
 
   private constructor(private readonly opts: GatewayOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -51,11 +61,18 @@ export class Gateway {
     this.emitEvent = opts.emit ?? (() => {});
     this.runtime = new Runtime(opts);
     this.secure = opts.config.listen.tls.enabled;
+    this.framing = new RequestFraming({
+      maxHeaderCount: opts.config.limits.maxHeaderCount,
+      acceptedHosts: opts.config.listen.acceptedHosts,
+      secure: this.secure,
+    });
     this.pipeline = new Pipeline({
       clock: this.clock,
       log: this.log,
       emit: this.emitEvent,
       secure: this.secure,
+      // Bound at start, like the other server-level limits: a reload does not change them.
+      framing: this.framing,
     });
   }
 
@@ -93,7 +110,8 @@ export class Gateway {
       requestTimeout: l.requestTimeoutMs,
       keepAliveTimeout: l.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, l.headersTimeoutMs),
-      requireHostHeader: true,
+      // framing.ts answers a missing Host on HTTP/1.1 with a problem (Node's own 400 is bare).
+      requireHostHeader: false,
       insecureHTTPParser: false,
       joinDuplicateHeaders: true,
     };
@@ -125,7 +143,10 @@ export class Gateway {
   private track(server: http.Server): void {
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
+      s.once('close', () => {
+        this.sockets.delete(s);
+        this.closingSockets.delete(s);
+      });
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
     server.on('tlsClientError', () => {
@@ -134,12 +155,21 @@ export class Gateway {
   }
 
   private redirectToHttps(req: IncomingMessage, res: ServerResponse): void {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    const authority = req.headers.host;
     const target = checkRequestTarget(req.url ?? '/');
-    if (!/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/.test(host) || !target.ok) {
-      sendRaw(res, problem('bad-request', { detail: 'Invalid Host or path for an HTTPS redirect' }), {});
+    // The same Host rules as the HTTPS listener: the Location must never name a host
+    // this gateway does not serve.
+    if (!validHost(authority) || !target.ok) {
+      res.shouldKeepAlive = false;
+      sendRaw(res, problem('invalid-host', { detail: 'Invalid Host or path for an HTTPS redirect' }), {});
       return;
     }
+    if (!this.framing.serves(authority)) {
+      res.shouldKeepAlive = false;
+      sendRaw(res, problem('misdirected-request', { detail: 'This listener does not serve that host' }), {});
+      return;
+    }
+    const host = hostnameOf(authority);
     const port = this.port === 443 ? '' : `:${this.port}`;
     res.writeHead(308, {
       location: `https://${host}${port}${req.url}`,
@@ -179,16 +209,27 @@ export class Gateway {
         detail = 'Invalid header name or value';
         break;
     }
+    this.emitEvent({ type: 'bad-request', at: this.clock.now(), problem: code, detail: err.code ?? 'parse' });
+    // Bytes after an accepted request: its answer is written in full, then the connection
+    // closes (docs/architecture.md "Framing rules"); a raw 400 now would overwrite it.
+    if (closeAfterAccepted(socket)) return;
     const p = problem(code, { detail });
     const body = JSON.stringify(p);
-    this.emitEvent({ type: 'bad-request', at: this.clock.now(), problem: code, detail: err.code ?? 'parse' });
     socket.end(
       `HTTP/1.1 ${p.status} ${p.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`,
     );
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    // A request after one that closes the connection: Node parsed it, but its answer
+    // would never be written — so it must not reach an upstream either.
+    if (this.closingSockets.size !== 0 && this.closingSockets.has(socket)) {
+      req.resume();
+      return;
+    }
     this.pipeline.handle(this.runtime, req, res);
+    if (!res.shouldKeepAlive) this.closingSockets.add(socket);
   }
 
   private watchExpiry(cert: CertPair): void {

@@ -15,6 +15,7 @@ import type { Logger } from '../core/logger.ts';
 import { hasBody, isJsonType, parseJsonBody, readBody } from './body.ts';
 import type { Chain, RequestOutcome } from './chain.ts';
 import { Exchange, type ExchangeHost } from './exchange.ts';
+import type { RequestFraming } from './framing.ts';
 import { clientAddress } from './ip.ts';
 import { checkRequestTarget } from './path.ts';
 import type {
@@ -47,6 +48,10 @@ export class Context implements RequestContext {
   exchange: Exchange<Context> | undefined = undefined;
   /** Why the request target was refused (answered 400 after the pre-routing policies). */
   badPath: string | undefined = undefined;
+  /** A framing or Host refusal (framing.ts), answered after the pre-routing policies. */
+  refusal: Denial | undefined = undefined;
+  /** An absolute-form target's authority (the X-Forwarded-Host); else the Host header is. */
+  authority: string | undefined = undefined;
   /** The router's answer for a valid target. */
   result: RouteResult<Chain> | undefined = undefined;
   private parsed: unknown = NOT_PARSED;
@@ -101,6 +106,8 @@ export interface PipelineOptions {
   emit: (e: RampartEvent) => void;
   /** Requests arrive over TLS (the listener's setting; behind a TLS-terminating proxy: false). */
   secure: boolean;
+  /** The listener's framing and Host rules (framing.ts); embedded pipelines may leave them out. */
+  framing?: RequestFraming;
 }
 
 /**
@@ -112,12 +119,14 @@ export class Pipeline implements ExchangeHost<Context> {
   readonly log: Logger;
   readonly emitEvent: (e: RampartEvent) => void;
   readonly secure: boolean;
+  private readonly framing: RequestFraming | undefined;
 
   constructor(opts: PipelineOptions) {
     this.clock = opts.clock;
     this.log = opts.log;
     this.emitEvent = opts.emit;
     this.secure = opts.secure;
+    this.framing = opts.framing;
   }
 
   /** Serves one request on `rt` (the listener passes its current runtime). */
@@ -126,7 +135,18 @@ export class Pipeline implements ExchangeHost<Context> {
     const peer = req.socket.remoteAddress ?? '';
     const trustedPeer = rt.trusted.size > 0 && rt.trusted.has(peer);
     const ip = trustedPeer ? clientAddress(req.headers['x-forwarded-for'], peer, rt.trusted) : peer;
-    const target = checkRequestTarget(req.url ?? '');
+    const framed = this.framing?.check(req, res);
+    let refusal: Denial | undefined;
+    let authority: string | undefined;
+    let url = req.url ?? '';
+    if (framed !== undefined) {
+      if ('problem' in framed) refusal = framed;
+      else {
+        authority = framed.authority;
+        url = framed.target;
+      }
+    }
+    const target = checkRequestTarget(url);
     const ctx = new Context(
       rt,
       req,
@@ -150,7 +170,9 @@ export class Pipeline implements ExchangeHost<Context> {
       rt.leave();
       ctx.exchange?.clientClosed();
     });
-    if (target.ok) {
+    if (refusal !== undefined) ctx.refusal = refusal;
+    else if (target.ok) {
+      if (authority !== undefined) ctx.authority = authority;
       const result = rt.router.match(ctx.method, target.path);
       if (result.kind === 'match') {
         ctx.route = result.route;
@@ -193,6 +215,19 @@ export class Pipeline implements ExchangeHost<Context> {
   private route(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
     const { rt, result, chain } = ctx;
     if (outcome.denial) return this.deny(ctx, outcome);
+    if (ctx.refusal !== undefined) {
+      // Framing and Host refusals are probes more often than mistakes: the monitor sees each.
+      const type = ctx.refusal.problem.type;
+      this.emitEvent({
+        type: 'bad-request',
+        at: ctx.startedAt,
+        requestId: ctx.id,
+        ip: ctx.ip,
+        problem: type.slice(type.lastIndexOf('/') + 1),
+        detail: ctx.refusal.problem.detail,
+      });
+      return this.finishLocal(ctx, ctx.refusal, chain.routeIndex);
+    }
     if (ctx.badPath !== undefined) {
       return this.finishLocal(
         ctx,
@@ -291,7 +326,13 @@ export class Pipeline implements ExchangeHost<Context> {
       {
         path: v.upstreamBase + path,
         method: ctx.method as Dispatcher.HttpMethod,
-        headers: upstreamHeaders(ctx, ctx.upstreamHeaders, body ? body.length : 0, rt.forwardedHeader),
+        headers: upstreamHeaders(
+          ctx,
+          ctx.upstreamHeaders,
+          body ? body.length : 0,
+          rt.forwardedHeader,
+          v.drops,
+        ),
         body: body ?? null,
         headersTimeout: rt.limits.upstreamResponseTimeoutMs,
         bodyTimeout: rt.limits.upstreamResponseTimeoutMs,

@@ -18,7 +18,7 @@ import {
   type VersionLifecycle,
 } from './policy.ts';
 import { Router } from './router.ts';
-import { Upstreams } from './upstream.ts';
+import { requestHeaderDrops, Upstreams, type RequestHeaderDrops } from './upstream.ts';
 
 /** A loaded API version: its config and parsed OpenAPI document. */
 export interface LoadedVersion {
@@ -65,6 +65,8 @@ export interface VersionInfo extends LoadedVersion {
   upstreamBase: string;
   /** `METHOD /template` → template, for lookups. */
   operations: Map<string, string>;
+  /** Request header names never forwarded to this API, per kind of peer (built once). */
+  drops: RequestHeaderDrops;
 }
 
 /** Lookup bounds (per runtime). */
@@ -109,6 +111,7 @@ export class Runtime {
           pool,
           upstreamBase: u.pathname.replace(/\/$/, ''),
           operations,
+          drops: requestHeaderDrops(api.config),
         });
         routes.push({
           key,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamHeaders, type ForwardSource } from './upstream.ts';
+import {
+  DEFAULT_REQUEST_HEADER_DROPS,
+  SPOOFABLE_REQUEST_HEADERS,
+  requestHeaderDrops,
+  upstreamHeaders,
+  type ForwardSource,
+} from './upstream.ts';
 
 const pairs = (flat: string[]) => {
   const out: Record<string, string[]> = {};
@@ -73,5 +79,53 @@ describe('upstreamHeaders', () => {
     expect(h['x-custom']).toEqual(['a', 'b']);
     expect(h['x-authenticated-user']).toEqual(['u-1']);
     expect(h['content-length']).toEqual(['12']);
+  });
+});
+
+describe('spoofable request headers', () => {
+  const spoofed = Object.fromEntries(SPOOFABLE_REQUEST_HEADERS.map((n) => [n, 'spoofed']));
+
+  it('drops every listed header from an untrusted peer, whatever the API says', () => {
+    const drops = requestHeaderDrops({ trustedRequestHeaders: ['CF-Connecting-IP'] });
+    const h = pairs(
+      upstreamHeaders(source({ headers: { host: 'h', ...spoofed, 'x-kept': '1' } }), {}, 0, false, drops),
+    );
+    for (const n of SPOOFABLE_REQUEST_HEADERS) expect(h[n], n).toBeUndefined();
+    expect(h['x-kept']).toEqual(['1']);
+  });
+
+  it('from a trusted proxy, passes only those the API names; drops its extra names from everyone', () => {
+    const drops = requestHeaderDrops({
+      trustedRequestHeaders: ['CF-Connecting-IP'],
+      dropRequestHeaders: ['X-Debug'],
+    });
+    const h = pairs(
+      upstreamHeaders(
+        source({ trustedPeer: true, headers: { host: 'h', ...spoofed, 'x-debug': '1' } }),
+        {},
+        0,
+        false,
+        drops,
+      ),
+    );
+    expect(h['cf-connecting-ip']).toEqual(['spoofed']);
+    expect(h['true-client-ip']).toBeUndefined();
+    expect(h['x-forwarded-prefix']).toBeUndefined();
+    expect(h['x-debug']).toBeUndefined();
+    expect(
+      pairs(upstreamHeaders(source({ headers: { 'x-debug': '1' } }), {}, 0, false, drops))['x-debug'],
+    ).toBeUndefined();
+  });
+
+  it('the default drops cover the list too', () => {
+    for (const n of SPOOFABLE_REQUEST_HEADERS) {
+      expect(DEFAULT_REQUEST_HEADER_DROPS.untrusted.has(n)).toBe(true);
+      expect(DEFAULT_REQUEST_HEADER_DROPS.trusted.has(n)).toBe(true);
+    }
+  });
+
+  it('an absolute-form authority is the X-Forwarded-Host', () => {
+    const h = pairs(upstreamHeaders(source({ authority: 'api.example.com:8443' }), {}, 0, false));
+    expect(h['x-forwarded-host']).toEqual(['api.example.com:8443']);
   });
 });

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
+import type { OpenApiOperation } from '../core/openapi.ts';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either
@@ -19,7 +20,7 @@ export const HOP_BY_HOP = new Set([
 
 /**
  * Client headers the gateway sets itself (or drops): a client must not be able to
- * pose as the proxy (ASVS 4.1.3). Forwarding headers are kept only from trusted peers.
+ * pose as the proxy (ASVS 4.1.3).
  */
 const GATEWAY_OWNED = new Set([
   'host',
@@ -31,17 +32,68 @@ const GATEWAY_OWNED = new Set([
   'x-authenticated-roles',
   'x-authenticated-issuer',
 ]);
-const FORWARDING = new Set([
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
+/**
+ * Forwarding headers the gateway always writes itself: from the peer, or extending a trusted
+ * peer's (X-Forwarded-For, Forwarded), so the client's own copies never pass as they are.
+ */
+const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+
+/**
+ * Client-sent headers that some upstream, CDN or framework honours as "the real client
+ * IP", "the real path" or "the real method": an upstream that believes any of them serves
+ * another client, path or method than the one the gateway authorised. Dropped by default;
+ * an API may pass named ones on from trusted proxies only (`trustedRequestHeaders`, e.g.
+ * CF-Connecting-IP behind Cloudflare). Never from an untrusted peer. docs/architecture.md.
+ */
+export const SPOOFABLE_REQUEST_HEADERS: readonly string[] = [
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-method',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-forwarded-server',
   'x-forwarded-port',
   'x-forwarded-prefix',
-]);
+];
 
-/** Forwarding headers the gateway always writes itself (from the peer, or extending a trusted peer's). */
-const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+/** The request header names one API never forwards, per kind of peer (one lookup per header). */
+export interface RequestHeaderDrops {
+  /** From a peer that is not a trusted proxy. */
+  untrusted: ReadonlySet<string>;
+  /** From a trusted proxy. */
+  trusted: ReadonlySet<string>;
+}
+
+/**
+ * Precomputes the dropped request header names for one API: hop-by-hop, gateway-owned,
+ * forwarding (always rewritten), the spoofable list and the API's own
+ * `dropRequestHeaders`. From trusted proxies only, the spoofable ones the API lists in
+ * `trustedRequestHeaders` pass.
+ * @example
+ * const drops = requestHeaderDrops({ trustedRequestHeaders: ['cf-connecting-ip'] });
+ * drops.untrusted.has('cf-connecting-ip') // true
+ * drops.trusted.has('cf-connecting-ip') // false
+ */
+export function requestHeaderDrops(
+  api: { dropRequestHeaders?: readonly string[]; trustedRequestHeaders?: readonly string[] } = {},
+): RequestHeaderDrops {
+  const extra = (api.dropRequestHeaders ?? []).map((n) => n.toLowerCase());
+  const passFromTrusted = new Set((api.trustedRequestHeaders ?? []).map((n) => n.toLowerCase()));
+  const base = [...HOP_BY_HOP, ...GATEWAY_OWNED, ...REWRITTEN, ...extra];
+  return {
+    untrusted: new Set([...base, ...SPOOFABLE_REQUEST_HEADERS]),
+    trusted: new Set([...base, ...SPOOFABLE_REQUEST_HEADERS.filter((n) => !passFromTrusted.has(n))]),
+  };
+}
+
+/** The drops of an API without its own settings. */
+export const DEFAULT_REQUEST_HEADER_DROPS = requestHeaderDrops();
 
 /** What the upstream headers are built from: the request context's fields. */
 export interface ForwardSource {
@@ -50,6 +102,11 @@ export interface ForwardSource {
   readonly peer: string;
   readonly trustedPeer: boolean;
   readonly secure: boolean;
+  /**
+   * The request's authority when it is not the Host header (an absolute-form target,
+   * RFC 9112 §3.2.2); validated. Undefined: the (validated) Host header.
+   */
+  readonly authority?: string | undefined;
 }
 
 /**
@@ -63,13 +120,14 @@ export function upstreamHeaders(
   extra: Record<string, string>,
   bodyLength: number,
   forwardedHeader: boolean,
+  drops: RequestHeaderDrops = DEFAULT_REQUEST_HEADER_DROPS,
 ): string[] {
   const incoming = req.headers;
   const out: string[] = [];
   const listed = connectionListed(incoming.connection);
+  const drop = req.trustedPeer ? drops.trusted : drops.untrusted;
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || REWRITTEN.has(name)) continue;
-    if (FORWARDING.has(name) && !req.trustedPeer) continue;
+    if (drop.has(name)) continue;
     if (listed?.has(name)) continue;
     const v = incoming[name];
     if (v === undefined) continue;
@@ -84,7 +142,7 @@ export function upstreamHeaders(
       : req.secure
         ? 'https'
         : 'http';
-  const host = incoming.host;
+  const host = req.authority ?? incoming.host;
   out.push('x-forwarded-for', xff, 'x-forwarded-proto', proto);
   if (host) out.push('x-forwarded-host', host);
   if (forwardedHeader) {
@@ -130,6 +188,9 @@ export const LEAKY_RESPONSE_HEADERS = [
   'x-debug-token-link',
   'x-sourcemap',
   'sourcemap',
+  // Via names the upstream's proxies and often their versions ("1.1 varnish (Varnish/6.0)");
+  // RFC 9110 §7.6.3 lets a gateway replace it, and Rampart adds none of its own.
+  'via',
 ];
 
 /**
@@ -184,4 +245,64 @@ const LEAK_PATTERNS = [
 
 export function looksLikeLeak(body: string): boolean {
   return LEAK_PATTERNS.some((re) => re.test(body));
+}
+
+const PROBLEM_JSON = 'application/problem+json';
+
+/**
+ * Whether the operation's document declares an `application/problem+json` answer for
+ * this status (the exact code, its `5XX` range, or `default`). Only such 5xx bodies
+ * reach the client, and bounded (`boundedProblem`); every other one is replaced.
+ */
+export function declaresProblemJson(operation: OpenApiOperation | undefined, status: number): boolean {
+  if (operation === undefined) return false;
+  const r = operation.responses;
+  const declared = r[String(status)] ?? r[`${Math.floor(status / 100)}XX`] ?? r.default;
+  return declared?.content?.[PROBLEM_JSON] !== undefined;
+}
+
+/** Whether a response's Content-Type is application/problem+json (parameters ignored). */
+export function isProblemJson(contentType: unknown): boolean {
+  if (typeof contentType !== 'string') return false;
+  const semi = contentType.indexOf(';');
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === PROBLEM_JSON;
+}
+
+/** Longest string member of an upstream problem passed on; longer ones are cut. */
+export const MAX_PROBLEM_STRING = 256;
+const MAX_PROBLEM_MEMBERS = 16;
+const MAX_PROBLEM_BYTES = 64 * 1024;
+
+/**
+ * An upstream's RFC 9457 problem, bounded for the client: a JSON object of at most 64 KiB
+ * that matches none of the leak patterns; string members (`detail` first) cut to
+ * MAX_PROBLEM_STRING characters; extension members kept only as strings, numbers or
+ * booleans, at most 16 of them; nested objects and arrays dropped. Undefined when the body
+ * is not such a problem — the caller then replaces it with a generic one.
+ * @example
+ * boundedProblem(Buffer.from('{"type":"about:blank","detail":"db down"}'))
+ * // Buffer of {"type":"about:blank","detail":"db down"}
+ */
+export function boundedProblem(body: Buffer): Buffer | undefined {
+  if (body.length === 0 || body.length > MAX_PROBLEM_BYTES) return undefined;
+  const text = body.toString('utf8');
+  if (looksLikeLeak(text)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const out: Record<string, string | number | boolean> = {};
+  let members = 0;
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (members >= MAX_PROBLEM_MEMBERS || k === '__proto__' || k.length > 64) continue;
+    if (typeof v === 'string') {
+      out[k] = v.length > MAX_PROBLEM_STRING ? v.slice(0, MAX_PROBLEM_STRING - 1) + '…' : v;
+    } else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') out[k] = v;
+    else continue;
+    members++;
+  }
+  return Buffer.from(JSON.stringify(out));
 }

@@ -184,19 +184,28 @@ export const identityConfigSchema = Type.Object(
       {
         maxFailuresPerAccount: Type.Integer({
           description:
-            'Failed password or code attempts per account within `window` before 429 + Retry-After.',
+            'Failed passwords per account (known or not) answered without delay; each further one doubles a back-off (429 + Retry-After) starting at `backoffBase`. Also the per-account limit of failed one-time codes within `window`.',
           default: 5,
           minimum: 1,
         }),
         maxFailuresPerIp: Type.Integer({
-          description: 'Failed attempts per client IP within `window` before 429.',
+          description:
+            'Failed attempts per client IP answered without delay; then the same exponential back-off.',
           default: 50,
           minimum: 1,
         }),
-        window: Seconds('Throttling window in seconds.', 900),
+        window: Seconds(
+          'The longest back-off delay in seconds, and the window of the one-time-code throttle.',
+          900,
+        ),
+        backoffBase: Seconds('The first back-off delay in seconds; doubled by every further failure.', 1),
+        forgetAfter: Seconds(
+          'Seconds without a failure after which an account or IP starts again with its free attempts.',
+          86_400,
+        ),
         maxConsecutiveFailures: Type.Integer({
           description:
-            'Consecutive failed passwords after which the account locks until an administrator resets it (NIST: ≤ 100).',
+            'Consecutive failed passwords after which the account locks until an administrator unlocks it (NIST: ≤ 100). Wrong passwords to a locked account answer like any failed login; only the right password learns of the lock.',
           default: 100,
           minimum: 1,
           maximum: 100,

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problem, type Problem } from '../core/errors.ts';
+import { jsonSyntaxDetail } from '../core/json-error.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -73,7 +74,8 @@ export async function readJson(
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new ProblemError('invalid-json', 'The body is not valid JSON');
+    // A fixed sentence and a position: JSON.parse's own message quotes the body.
+    throw new ProblemError('invalid-json', jsonSyntaxDetail(text));
   }
 }
 

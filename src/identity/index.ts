@@ -20,7 +20,7 @@ import { SigningKeys } from './keys.ts';
 import { Mfa } from './mfa.ts';
 import { KEK_ENV, loadKeyEncryptionKey, Sealer } from './secrets.ts';
 import { IdentityRoutes, type PasskeyApi } from './service.ts';
-import { FailureThrottle } from './throttle.ts';
+import { Backoff, FailureThrottle } from './throttle.ts';
 import { TokenService } from './tokens.ts';
 import { Users, type NewUser, type User } from './users.ts';
 import { Passkeys } from './webauthn.ts';
@@ -143,9 +143,14 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
   });
   users.apiKeys = apiKeys;
   const windowMs = config.lockout.window * 1000;
+  const backoff = {
+    baseMs: config.lockout.backoffBase * 1000,
+    maxDelayMs: windowMs,
+    forgetAfterMs: config.lockout.forgetAfter * 1000,
+  };
   const throttles = {
-    account: new FailureThrottle(clock, config.lockout.maxFailuresPerAccount, windowMs),
-    ip: new FailureThrottle(clock, config.lockout.maxFailuresPerIp, windowMs),
+    account: new Backoff(clock, { ...backoff, free: config.lockout.maxFailuresPerAccount }),
+    ip: new Backoff(clock, { ...backoff, free: config.lockout.maxFailuresPerIp }),
     otp: new FailureThrottle(clock, config.lockout.maxFailuresPerAccount, windowMs),
     signup: new FailureThrottle(clock, 10, windowMs),
   };

@@ -24,7 +24,7 @@ import {
   type ScryptParams,
 } from './passwords.ts';
 import { randomToken, sha256Hex } from './secrets.ts';
-import type { FailureThrottle } from './throttle.ts';
+import type { Throttle } from './throttle.ts';
 import {
   ACR,
   type AccessClaims,
@@ -73,7 +73,7 @@ export interface ServiceDeps {
   mfa: Mfa;
   apiKeys: ApiKeys;
   passkeys: PasskeyApi;
-  throttles: { account: FailureThrottle; ip: FailureThrottle; otp: FailureThrottle; signup: FailureThrottle };
+  throttles: { account: Throttle; ip: Throttle; otp: Throttle; signup: Throttle };
 }
 
 type AuthAction = Extract<RampartEvent, { type: 'auth' }>['action'];
@@ -236,6 +236,9 @@ function tokenBody(t: TokenResponse): TokenResponse {
   };
 }
 
+/** Seconds of clock skew tolerated between auth_time and iat/now (as the gateway's clockTolerance). */
+const AUTH_TIME_TOLERANCE = 30;
+
 const UI_DIR = new URL('./ui/', import.meta.url);
 const UI_CSP =
   "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -363,7 +366,12 @@ export class IdentityRoutes {
   /** ASVS 7.5.1: sensitive changes need an authentication at most `recentAuthMaxAge` old. */
   private requireRecentAuth(claims: AccessClaims): void {
     const maxAge = this.d.config.recentAuthMaxAge;
-    if (Math.floor(this.d.clock.now() / 1000) - claims.auth_time > maxAge) {
+    const now = Math.floor(this.d.clock.now() / 1000);
+    // An auth_time after iat or after now is no authentication that happened (a clock
+    // jumped, or a forged claim): it must not count as recent for maxAge seconds to come.
+    const future =
+      claims.auth_time > claims.iat + AUTH_TIME_TOLERANCE || claims.auth_time > now + AUTH_TIME_TOLERANCE;
+    if (future || now - claims.auth_time > maxAge) {
       throw new ProblemError(
         'insufficient-user-authentication',
         `This change needs an authentication within the last ${maxAge} seconds; use POST ${this.d.config.prefix}/step-up or log in again`,
@@ -516,20 +524,12 @@ export class IdentityRoutes {
     const password = normalisePassword(body.password);
     const max = this.d.config.lockout.maxConsecutiveFailures;
     const locked = row !== undefined && (row.locked_at !== null || Number(row.failed_logins) >= max);
+    // The password is checked whether or not the account is locked: a locked account's
+    // wrong password must answer exactly like any failed login (same status, problem,
+    // headers and scrypt work), or the lock is an oracle for which names exist.
     let ok = false;
-    if (!row || !row.password_hash || locked) {
-      // Same work for unknown users and locked accounts: no timing oracle.
-      await verifyPassword(password, await this.dummy());
-    } else {
-      ok = await verifyPassword(password, row.password_hash);
-    }
-    if (locked) {
-      this.event(ctx, 'login', 'locked', row.id, 'account-locked');
-      throw new ProblemError(
-        'account-locked',
-        'Too many failed sign-in attempts; ask an administrator to unlock the account',
-      );
-    }
+    if (!row || !row.password_hash) await verifyPassword(password, await this.dummy());
+    else ok = await verifyPassword(password, row.password_hash);
     if (!row || !ok || Number(row.disabled) === 1) {
       this.d.throttles.ip.fail('ip:' + ctx.ip);
       this.d.throttles.account.fail(acctKey);
@@ -537,9 +537,23 @@ export class IdentityRoutes {
         // Counted after the answer is sent: a database write only for existing
         // accounts would otherwise make them slower to fail than unknown ones.
         this.recordFailure(acctKey, row.id, max);
+        if (!locked && Number(row.failed_logins) + 1 >= max) {
+          // The notification: the monitor (and whoever it alerts) learns of the lock now;
+          // the client only from the right password.
+          this.event(ctx, 'login', 'locked', row.id, 'account-locked-now');
+          this.d.log.warn({ user: row.id }, 'account locked after consecutive failed passwords');
+        }
       }
       this.event(ctx, 'login', 'failure', row?.id, !row ? 'unknown-user' : !ok ? 'bad-password' : 'disabled');
       throw new ProblemError('invalid-credentials', 'Wrong username or password');
+    }
+    if (locked) {
+      // Only someone who knows the password learns that the account is locked.
+      this.event(ctx, 'login', 'locked', row.id, 'account-locked');
+      throw new ProblemError(
+        'account-locked',
+        'The password is right, but the account is locked after too many failed sign-in attempts; ask an administrator to unlock it',
+      );
     }
     this.d.throttles.account.reset(acctKey);
     if (Number(row.failed_logins) > 0)

@@ -7,7 +7,26 @@
 import type { Clock } from '../core/clock.ts';
 import { ProblemError } from '../core/errors.ts';
 
-export class FailureThrottle {
+/** What the routes use of a throttle: the sliding window below or the back-off after it. */
+export interface Throttle {
+  /** Seconds until `key` may try again, or 0 when it may try now. */
+  retryAfter(key: string): number;
+  /** Throws a 429 problem with Retry-After when `key` is throttled. */
+  check(key: string, what?: string): void;
+  fail(key: string): void;
+  reset(key: string): void;
+}
+
+function tooMany(what: string, wait: number): ProblemError {
+  return new ProblemError(
+    'too-many-requests',
+    `Too many failed ${what}; try again later`,
+    { retry_after: wait },
+    { 'Retry-After': String(wait) },
+  );
+}
+
+export class FailureThrottle implements Throttle {
   private readonly failures = new Map<string, number[]>();
   private lastSweep = 0;
   constructor(
@@ -29,14 +48,7 @@ export class FailureThrottle {
   /** Throws a 429 problem with Retry-After when `key` is throttled. */
   check(key: string, what = 'attempts'): void {
     const wait = this.retryAfter(key);
-    if (wait > 0) {
-      throw new ProblemError(
-        'too-many-requests',
-        `Too many failed ${what}; try again later`,
-        { retry_after: wait },
-        { 'Retry-After': String(wait) },
-      );
-    }
+    if (wait > 0) throw tooMany(what, wait);
   }
 
   fail(key: string): void {
@@ -68,5 +80,99 @@ export class FailureThrottle {
     if (now - this.lastSweep < this.windowMs) return;
     this.lastSweep = now;
     for (const key of [...this.failures.keys()]) this.live(key, now);
+  }
+}
+
+export interface BackoffOptions {
+  /** Failures answered at once; the `free`-th starts the first delay. */
+  free: number;
+  /** The first delay (ms); each further failure doubles it. */
+  baseMs: number;
+  /** The longest delay (ms). */
+  maxDelayMs: number;
+  /** A key's failures are forgotten after this long without one (ms). */
+  forgetAfterMs: number;
+  /** At most this many keys are remembered (the oldest is forgotten first). */
+  maxKeys?: number;
+}
+
+interface BackoffEntry {
+  failures: number;
+  last: number;
+  until: number;
+}
+
+/**
+ * Exponential back-off for password attempts, per account and per client IP (OWASP
+ * Authentication Cheat Sheet, "Account Lockout"; NIST SP 800-63B-4 §3.2.2): the first
+ * `free` failures cost nothing; the next waits `baseMs`, then 2×, 4×, … up to
+ * `maxDelayMs`. During the delay every attempt — right password or not, known account or
+ * not — is answered 429 with Retry-After and not evaluated. Unlike a hard lock, no
+ * attacker can shut an account for good, and a guesser's rate still falls off
+ * exponentially. Trade-offs: docs/identity.md "Brute force and enumeration".
+ */
+export class Backoff implements Throttle {
+  private readonly entries = new Map<string, BackoffEntry>();
+  private lastSweep = 0;
+  private readonly maxKeys: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly opts: BackoffOptions,
+  ) {
+    this.maxKeys = opts.maxKeys ?? 100_000;
+  }
+
+  retryAfter(key: string): number {
+    const now = this.clock.now();
+    this.sweep(now);
+    const e = this.live(key, now);
+    if (!e || e.until <= now) return 0;
+    return Math.max(1, Math.ceil((e.until - now) / 1000));
+  }
+
+  check(key: string, what = 'attempts'): void {
+    const wait = this.retryAfter(key);
+    if (wait > 0) throw tooMany(what, wait);
+  }
+
+  fail(key: string): void {
+    const now = this.clock.now();
+    let e = this.live(key, now);
+    if (!e) {
+      if (this.entries.size >= this.maxKeys) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
+      }
+      e = { failures: 0, last: now, until: 0 };
+      this.entries.set(key, e);
+    }
+    e.failures++;
+    e.last = now;
+    const beyond = e.failures - this.opts.free;
+    if (beyond >= 0) {
+      // 2^30 × base overflows nothing and is far past any sensible cap.
+      const delay = Math.min(this.opts.maxDelayMs, this.opts.baseMs * 2 ** Math.min(beyond, 30));
+      e.until = now + delay;
+    }
+  }
+
+  reset(key: string): void {
+    this.entries.delete(key);
+  }
+
+  private live(key: string, now: number): BackoffEntry | undefined {
+    const e = this.entries.get(key);
+    if (e && now - e.last > this.opts.forgetAfterMs && now >= e.until) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < this.opts.forgetAfterMs) return;
+    this.lastSweep = now;
+    for (const key of [...this.entries.keys()]) this.live(key, now);
   }
 }

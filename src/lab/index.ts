@@ -72,7 +72,18 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     await mkdir(dirname(join(root, rel)), { recursive: true });
     await writeFile(join(root, rel), text);
   }
-  const stub: StubServer | undefined = opts.thirdPartyUrl ? undefined : await startThirdPartyStub();
+  let stub: StubServer | undefined;
+  try {
+    stub = opts.thirdPartyUrl
+      ? undefined
+      : // Always on loopback, whatever `host` says: the stub is malicious by design.
+        await startThirdPartyStub({ port: opts.insurerPort ?? 0 });
+  } catch (err) {
+    // e.g. EADDRINUSE on --insurer-port: nothing else may stay behind.
+    await db.close();
+    await rm(root, { recursive: true, force: true });
+    throw err;
+  }
   const ctx: LabContext = {
     mode,
     db,
@@ -191,6 +202,7 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     url: `http://${shownHost}:${port}`,
     port,
     mode,
+    insurerUrl: ctx.thirdPartyUrl,
     specs: { ...LAB_SPECS },
     async close() {
       if (closed) return;

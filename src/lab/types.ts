@@ -11,6 +11,11 @@ export interface LabOptions {
   host?: string;
   /** Base URL of the insurer API. Default: a malicious stub started with the lab. */
   thirdPartyUrl?: string;
+  /**
+   * TCP port of that insurer stub (always on 127.0.0.1); 0 (default) picks a free one. Set it where
+   * a firewall or a test must know the port. Ignored with `thirdPartyUrl`.
+   */
+  insurerPort?: number;
   clock?: Clock;
   /**
    * `host:port` entries of image hosts the avatar import trusts even on a private
@@ -25,6 +30,8 @@ export interface LabServer {
   url: string;
   port: number;
   mode: LabMode;
+  /** The insurer API the lab calls (the bundled stub's URL unless `thirdPartyUrl` was given). */
+  insurerUrl: string;
   close(): Promise<void>;
   /** File paths of the lab's OpenAPI documents. */
   specs: { v1: string; v2: string };

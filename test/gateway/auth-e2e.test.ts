@@ -191,6 +191,25 @@ describe('authenticate + mfa through the gateway', () => {
     ).toBe(200);
   });
 
+  it('step-up: a signed token with auth_time a day ahead (or after its iat) gets the challenge', async () => {
+    for (const token of [
+      await own$({ auth_time: now() + 86_400 }),
+      await own$({ iat: now() - 600, auth_time: now() - 60 }),
+    ]) {
+      const r = await call(`${gw.url}/v1/orders/7`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(r.status).toBe(401);
+      expect(r.json()).toMatchObject({
+        type: 'https://rampart.dev/problems/insufficient-user-authentication',
+        max_age: 300,
+      });
+      expect(r.headers['www-authenticate']).toContain('max_age="300"');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
   it('admins need MFA everywhere: a password-only admin token gets the challenge', async () => {
     const r = await call(`${gw.url}/v1/orders/1`, {
       headers: {

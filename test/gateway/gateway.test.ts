@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, echo, rawTls, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
@@ -196,7 +199,23 @@ describe('gateway over TLS 1.3', () => {
       body: '{"a":',
     });
     expect(bad.status).toBe(400);
-    expect(bad.json()).toMatchObject({ type: 'https://rampart.dev/problems/invalid-json' });
+    expect(bad.json()).toMatchObject({
+      type: 'https://rampart.dev/problems/invalid-json',
+      detail: 'The body is not valid JSON (it ends early, line 1, column 6)',
+    });
+    // JSON.parse's own message quotes the body ("Unexpected token 'H', …Hunter2-My…"): never sent.
+    const leaky = await call(`${gw.url}/v2/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"password":Hunter2-MySecret}',
+    });
+    expect(leaky.status).toBe(400);
+    expect(leaky.headers['content-type']).toBe('application/problem+json');
+    expect(leaky.json()).toMatchObject({
+      type: 'https://rampart.dev/problems/invalid-json',
+      detail: 'The body is not valid JSON (line 1, column 13)',
+    });
+    expect(leaky.text).not.toMatch(/Hunter|Secret|Unexpected/);
     const notUtf8 = await call(`${gw.url}/v2/items`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -230,7 +249,8 @@ describe('gateway over TLS 1.3', () => {
     expect(huge.json()).toMatchObject({ type: 'https://rampart.dev/problems/bad-gateway' });
     const plain = await call(`${gw.url}/v2/items/plain-error`);
     expect(plain.status).toBe(503);
-    expect(plain.text).toBe('{"error":"maintenance"}');
+    // Not a problem+json the operation declares: replaced like any other upstream 5xx body.
+    expect(plain.json()).toMatchObject({ type: 'https://rampart.dev/problems/upstream-error', status: 503 });
   });
 
   it('CORS: echoes only allowed origins, answers preflights, never reflects others', async () => {
@@ -356,10 +376,43 @@ describe('gateway upstream failures and lifecycle', () => {
       expect(r.headers.location).toBe(`https://127.0.0.1:${gw.gateway.port}/v2/items?x=1`);
       const bad = await call(`http://127.0.0.1:${port}/v2/items`, { headers: { host: 'evil.example/x' } });
       expect(bad.status).toBe(400);
+      expect(bad.json()).toMatchObject({ type: 'https://rampart.dev/problems/invalid-host' });
       expect(up.seen.length).toBe(0);
+      const userinfo = await call(`http://127.0.0.1:${port}/v2/items`, {
+        headers: { host: 'a@evil.example' },
+      });
+      expect(userinfo.status).toBe(400);
     } finally {
       await gw.close();
       await up.close();
+    }
+  });
+
+  it('the redirect listener honours acceptedHosts: no Location to a host the gateway does not serve', async () => {
+    const up = await startUpstream();
+    const dir = await mkdtemp(join(tmpdir(), 'rampart-redirect-'));
+    const gw = await startTestGateway(up.url, {
+      listen: {
+        host: '127.0.0.1',
+        port: 0,
+        tls: { devCertDir: dir },
+        http: { port: 0, mode: 'redirect' },
+        acceptedHosts: ['api.example.test'],
+      },
+    });
+    try {
+      const port = gw.gateway.redirectPort!;
+      const ok = await call(`http://127.0.0.1:${port}/v2/items`, { headers: { host: 'api.example.test' } });
+      expect(ok.status).toBe(308);
+      expect(ok.headers.location).toBe(`https://api.example.test:${gw.gateway.port}/v2/items`);
+      const other = await call(`http://127.0.0.1:${port}/v2/items`, { headers: { host: 'evil.example' } });
+      expect(other.status).toBe(421);
+      expect(other.json()).toMatchObject({ type: 'https://rampart.dev/problems/misdirected-request' });
+      expect(other.headers.location).toBeUndefined();
+    } finally {
+      await gw.close();
+      await up.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

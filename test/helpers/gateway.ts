@@ -124,7 +124,7 @@ export async function startTestGateway(
     apis,
     policies,
     clock,
-    log: silentLogger,
+    log: serviceOverrides.log ?? silentLogger,
     emit: (e) => events.push(e),
     ...(certificate ? { certificate } : {}),
   });

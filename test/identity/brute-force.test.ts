@@ -11,33 +11,76 @@ forEachStore('identity brute-force protection', (getDb) => {
   });
   afterEach(async () => h?.close());
 
-  it('throttles an account after 5 failures with 429 + Retry-After, then lets it try again after the window', async () => {
+  /** The same service with a per-IP allowance the per-account tests do not reach. */
+  async function manyIps(): Promise<void> {
+    await h.close();
+    h = await startHarness(getDb(), {
+      lockout: { maxFailuresPerAccount: 5, maxFailuresPerIp: 1000, window: 900, maxConsecutiveFailures: 100 },
+    });
+  }
+
+  /** A failed-login answer without the parts that differ per request. */
+  function shape(r: Awaited<ReturnType<Harness['call']>>): unknown {
+    const headers = Object.fromEntries(
+      [...r.headers.entries()].filter(([k]) => k !== 'date' && k !== 'content-length'),
+    );
+    return { status: r.status, body: r.body, headers };
+  }
+
+  it('backs off exponentially per account after 5 free failures (429 + Retry-After 1, 2, 4 … s), known or not', async () => {
+    await manyIps();
     const username = uniqueName('bf');
-    await h.service.users.add({ username, password: GOOD_PASSWORD });
-    for (let i = 0; i < 5; i++) {
-      expect((await h.call('POST', '/login', { username, password: `wrong-password-${i}` })).status).toBe(
-        401,
-      );
-      h.clock.advance(1000);
-    }
-    const blocked = await h.call('POST', '/login', { username, password: GOOD_PASSWORD });
-    expect(blocked.status).toBe(429);
-    expect(blocked.body.type).toBe('https://rampart.dev/problems/too-many-requests');
-    const retry = Number(blocked.headers.get('retry-after'));
-    expect(retry).toBeGreaterThan(800);
-    expect(retry).toBeLessThanOrEqual(900);
-    // The same for an unknown account: no enumeration through the throttle either.
     const ghost = uniqueName('ghost');
-    for (let i = 0; i < 2; i++)
-      await h.call('POST', '/login', { username: ghost, password: 'x-wrong-password' });
-    h.clock.advance(retry * 1000);
+    await h.service.users.add({ username, password: GOOD_PASSWORD });
+    for (const name of [username, ghost]) {
+      for (let i = 0; i < 5; i++) {
+        const r = await h.call('POST', '/login', { username: name, password: `wrong-password-${i}` });
+        expect(r.status).toBe(401);
+      }
+      const waits: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        // During the delay even the right password is not evaluated.
+        const blocked = await h.call('POST', '/login', { username: name, password: GOOD_PASSWORD });
+        expect(blocked.status).toBe(429);
+        expect(blocked.body.type).toBe('https://rampart.dev/problems/too-many-requests');
+        expect(blocked.headers.get('cache-control')).toBe('no-store');
+        const wait = Number(blocked.headers.get('retry-after'));
+        waits.push(wait);
+        h.clock.advance(wait * 1000);
+        expect((await h.call('POST', '/login', { username: name, password: 'wrong-again-1' })).status).toBe(
+          401,
+        );
+      }
+      expect(waits).toEqual([1, 2, 4, 8]);
+      h.clock.advance(86_400_000 + 16_000); // forgetAfter: the free attempts come back
+    }
     expect((await h.call('POST', '/login', { username, password: GOOD_PASSWORD })).status).toBe(200);
-    const attempts = h.events.filter((e) => e.type === 'auth' && e.action === 'login');
-    expect(attempts.length).toBe(9); // every attempt emits an auth event
-    expect(attempts.filter((e) => (e as { outcome: string }).outcome === 'locked')).toHaveLength(1);
   });
 
-  it('throttles a client IP across accounts', async () => {
+  it('the back-off is capped at `window`: nobody can shut an account for longer', async () => {
+    await manyIps();
+    const username = uniqueName('cap');
+    await h.service.users.add({ username, password: GOOD_PASSWORD });
+    let wait = 0;
+    for (let i = 0; i < 16; i++) {
+      const r = await h.call('POST', '/login', { username, password: `wrong-password-${i}` });
+      if (r.status === 429) {
+        wait = Number(r.headers.get('retry-after'));
+        h.clock.advance(wait * 1000);
+        i--;
+        continue;
+      }
+      expect(r.status).toBe(401);
+    }
+    // 5 free, then 1, 2, … 512, then 900 (the window) — never more.
+    const r = await h.call('POST', '/login', { username, password: GOOD_PASSWORD });
+    expect(r.status).toBe(429);
+    expect(Number(r.headers.get('retry-after'))).toBe(900);
+    h.clock.advance(900_000);
+    expect((await h.call('POST', '/login', { username, password: GOOD_PASSWORD })).status).toBe(200);
+  });
+
+  it('backs off a client IP across accounts', async () => {
     for (let i = 0; i < 8; i++)
       await h.call('POST', '/login', { username: uniqueName('spray'), password: 'Spring2026!Spring' });
     const res = await h.call('POST', '/login', {
@@ -45,20 +88,46 @@ forEachStore('identity brute-force protection', (getDb) => {
       password: 'Spring2026!Spring',
     });
     expect(res.status).toBe(429);
-    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(res.headers.get('retry-after')).toBe('1');
   });
 
-  it('locks an account after the consecutive-failure limit until an administrator unlocks it', async () => {
+  it("a locked account's wrong password answers exactly like any failed login; only the right one learns of the lock", async () => {
     const username = uniqueName('lock');
+    const ghost = uniqueName('ghost');
+    const other = uniqueName('open');
     await h.service.users.add({ username, password: GOOD_PASSWORD });
+    await h.service.users.add({ username: other, password: GOOD_PASSWORD });
     for (let i = 0; i < 7; i++) {
       await h.call('POST', '/login', { username, password: `wrong-password-${i}` });
-      h.clock.advance(5 * 60_000); // slow enough to stay under the throttle
+      h.clock.advance(5 * 60_000); // wait out the back-off
     }
+    // The notification: one event when the lock engages (for the monitor to alert on).
+    const lockEvents = h.events.filter(
+      (e) => e.type === 'auth' && e.outcome === 'locked' && e.reason === 'account-locked-now',
+    );
+    expect(lockEvents).toHaveLength(1);
+    const id = (await h.service.users.get(username))?.id;
+    expect(lockEvents[0]).toMatchObject({ user: id, action: 'login' });
+
+    h.clock.advance(86_400_000); // back-offs forgotten
+    const lockedWrong = await h.call('POST', '/login', { username, password: 'still-wrong-password' });
+    expect((await h.service.users.get(username))?.locked).toBe(true); // that call awaited the counter
+    h.clock.advance(86_400_000);
+    const unknown = await h.call('POST', '/login', { username: ghost, password: 'still-wrong-password' });
+    h.clock.advance(86_400_000);
+    const openWrong = await h.call('POST', '/login', { username: other, password: 'still-wrong-password' });
+    expect(lockedWrong.status).toBe(401);
+    expect(lockedWrong.body.type).toBe('https://rampart.dev/problems/invalid-credentials');
+    expect(lockedWrong.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(shape(lockedWrong)).toEqual(shape(unknown));
+    expect(shape(lockedWrong)).toEqual(shape(openWrong));
+
+    h.clock.advance(86_400_000);
     const locked = await h.call('POST', '/login', { username, password: GOOD_PASSWORD });
     expect(locked.status).toBe(403);
     expect(locked.body.type).toBe('https://rampart.dev/problems/account-locked');
-    expect((await h.service.users.get(username))?.locked).toBe(true);
+    expect(locked.headers.get('content-type')).toBe('application/problem+json');
+    expect(locked.headers.get('cache-control')).toBe('no-store');
     await h.service.users.unlock(username);
     expect((await h.call('POST', '/login', { username, password: GOOD_PASSWORD })).status).toBe(200);
   });

@@ -188,6 +188,21 @@ forEachStore('identity login over HTTP', (getDb) => {
     expect(uses.map((e) => (e as { outcome: string }).outcome)).toEqual(['success', 'failure']);
   });
 
+  it('an auth_time later than now (a clock that jumped back) never counts as recent', async () => {
+    const u = await userWithTotp(h);
+    const login = await loginWithTotp(h, u);
+    const token = login.body.access_token as string;
+    const t = h.clock.now();
+    h.clock.set(t - 60_000); // the token is still valid (exp ahead), its auth_time 60 s in the future
+    const denied = await h.call('POST', '/recovery-codes', {}, token);
+    expect(denied.status).toBe(401);
+    expect(denied.body.type).toBe('https://rampart.dev/problems/insufficient-user-authentication');
+    expect(denied.headers.get('www-authenticate')).toMatch(/max_age="300"/);
+    h.clock.set(t - 20_000); // within the 30 s tolerance
+    expect((await h.call('POST', '/recovery-codes', {}, token)).status).toBe(200);
+    h.clock.set(t);
+  });
+
   it('requires recent authentication for MFA changes and gives a fresh auth_time on step-up', async () => {
     const u = await userWithTotp(h);
     const login = await loginWithTotp(h, u);
@@ -309,6 +324,20 @@ forEachStore('identity login over HTTP', (getDb) => {
     });
     expect(malformed.status).toBe(400);
     expect(malformed.body.type).toBe('https://rampart.dev/problems/invalid-json');
+    expect(malformed.body.detail).toBe('The body is not valid JSON (it ends early, line 1, column 19)');
+
+    // JSON.parse's message would quote the body: a password fragment, and Node's wording.
+    const leaky = await h.raw('POST', '/login', '{"username":"a","password":Hunter2-MySecret}', {
+      'content-type': 'application/json',
+    });
+    expect(leaky.status).toBe(400);
+    expect(leaky.headers.get('content-type')).toBe('application/problem+json');
+    expect(leaky.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(leaky.body).toMatchObject({
+      type: 'https://rampart.dev/problems/invalid-json',
+      detail: 'The body is not valid JSON (line 1, column 28)',
+    });
+    expect(JSON.stringify(leaky.body)).not.toMatch(/Hunter|Secret|Unexpected/);
 
     const form = await h.raw('POST', '/login', 'username=a&password=b', {
       'content-type': 'application/x-www-form-urlencoded',

@@ -174,6 +174,36 @@ describe('mfa: step-up (auth_time, max_age)', () => {
     });
   });
 
+  it('a future auth_time never satisfies maxAge: not beyond now, not beyond iat (each ± clockTolerance)', () => {
+    const policy = build();
+    const recent =
+      'Bearer error="insufficient_user_authentication", error_description="More recent authentication is required", max_age="300"';
+    for (const p of [
+      user({ amr: ['mfa'], authTime: NOW + 86_400 }), // a day ahead: 0 ≤ maxAge without a lower bound
+      user({ amr: ['mfa'], authTime: NOW + 31 }),
+      user({ amr: ['mfa'], authTime: NOW - 10, claims: { iat: NOW - 100 } }), // authenticated after issuance
+    ]) {
+      const d = run(policy, ctxFor(p, stepUp));
+      expect(d?.problem).toMatchObject({
+        status: 401,
+        type: 'https://rampart.dev/problems/insufficient-user-authentication',
+        max_age: 300,
+      });
+      expect(d?.headers).toEqual({ 'www-authenticate': recent });
+    }
+    // Within the tolerance (skewed clocks) it still passes.
+    expect(run(policy, ctxFor(user({ amr: ['mfa'], authTime: NOW + 30 }), stepUp))).toBeUndefined();
+    expect(
+      run(policy, ctxFor(user({ amr: ['mfa'], authTime: NOW - 10, claims: { iat: NOW - 40 } }), stepUp)),
+    ).toBeUndefined();
+    // A tolerance of 0 is exact.
+    expect(
+      run(build({ clockTolerance: 0 }), ctxFor(user({ amr: ['mfa'], authTime: NOW + 1 }), stepUp)),
+    ).toMatchObject({
+      problem: { status: 401 },
+    });
+  });
+
   it('challenges a token without auth_time', () => {
     const d = run(build(), ctxFor(user({ amr: ['mfa'] }), stepUp));
     expect(d?.headers?.['www-authenticate']).toContain('max_age="300"');

@@ -78,6 +78,13 @@ export const mfaSchema = Type.Object(
         default: [],
       },
     ),
+    clockTolerance: Type.Integer({
+      minimum: 0,
+      maximum: 300,
+      description:
+        'Seconds of clock skew tolerated when auth_time is compared with now and with iat (an auth_time later than either by more than this never satisfies a step-up maxAge).',
+      default: 30,
+    }),
   },
   {
     additionalProperties: false,
@@ -219,6 +226,21 @@ function createMfa(options: MfaOptions): PolicyHooks {
   const combinations = options.amrCombinations;
   const allowApiKeys = options.apiKeys === 'allow';
   const challengeAcr = options.challengeAcrValues.join(' ');
+  const tolerance = options.clockTolerance;
+
+  /**
+   * OIDC max_age semantics: seconds elapsed since the last active authentication. An
+   * auth_time after the token's own iat, or after now (each beyond the clock tolerance),
+   * is no authentication that happened: without this lower bound `auth_time = now + 1 day`
+   * would satisfy every maxAge for a day.
+   */
+  function recentEnough(p: Principal, maxAge: number, nowSeconds: number): boolean {
+    const authTime = p.authTime;
+    if (authTime === undefined || authTime > nowSeconds + tolerance) return false;
+    const iat = p.claims.iat;
+    if (typeof iat === 'number' && authTime > iat + tolerance) return false;
+    return nowSeconds - authTime <= maxAge;
+  }
 
   function hasMfa(p: Principal): boolean {
     if (p.acr !== undefined && acrValues.has(p.acr)) return true;
@@ -279,10 +301,7 @@ function createMfa(options: MfaOptions): PolicyHooks {
 
       const missingMfa = needMfa && !hasMfa(p);
       const acrOk = op.acr === undefined || (p.acr !== undefined && op.acr.includes(p.acr));
-      // OIDC max_age semantics: seconds elapsed since the last active authentication.
-      const fresh =
-        op.maxAge === undefined ||
-        (p.authTime !== undefined && ctx.clock.now() / 1000 - p.authTime <= op.maxAge);
+      const fresh = op.maxAge === undefined || recentEnough(p, op.maxAge, ctx.clock.now() / 1000);
       if (!missingMfa && acrOk && fresh) return undefined;
 
       if (missingMfa && p.claims.mfa_enrollment_required === true) {
