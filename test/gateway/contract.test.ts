@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { configFromObject, loadApis } from '../../src/cli/app.ts';
 import { buildPolicies } from '../../src/gateway/policies/index.ts';
 import { Pipeline } from '../../src/gateway/pipeline.ts';
-import { Runtime } from '../../src/gateway/runtime.ts';
+import { LOOKUP_MAX_CONCURRENT, Runtime } from '../../src/gateway/runtime.ts';
 import { deny, LookupError, type Policy, type RequestContext } from '../../src/gateway/policy.ts';
 import { PRIORITIES } from '../../src/gateway/priorities.ts';
 import { call, FIXTURES, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
@@ -249,6 +249,61 @@ describe('the pipeline without the gateway listener', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      await rt.close();
+      await up.close();
+    }
+  });
+});
+
+describe('ctx.lookup bounds', () => {
+  it(`refuses a lookup beyond ${LOOKUP_MAX_CONCURRENT} in flight per runtime (busy), and times the others out`, async () => {
+    const up = await startUpstream(() => {
+      /* never answers */
+    });
+    const config = configFromObject(
+      {
+        listen: { tls: { enabled: false } },
+        store: 'sqlite::memory:',
+        apis: [
+          {
+            name: 'shop',
+            upstream: up.url,
+            connections: LOOKUP_MAX_CONCURRENT + 1,
+            versions: [{ base: '/v2', spec: `${FIXTURES}/gateway/shop-v2.yaml` }],
+          },
+        ],
+      },
+      FIXTURES,
+    );
+    const apis = await loadApis(config);
+    const rt = new Runtime({ config, apis, policies: [] });
+    const route = rt.router.match('GET', '/v2/items/1');
+    if (route.kind !== 'match') throw new Error('no route');
+    const ctx = {
+      route: route.route,
+      id: 'req-1',
+      headers: {},
+      upstreamHeaders: {},
+    } as unknown as RequestContext;
+    try {
+      const inFlight = Array.from({ length: LOOKUP_MAX_CONCURRENT }, (_, i) =>
+        rt
+          .lookup(ctx, 'GET /items/{itemId}', { itemId: String(i) }, { timeoutMs: 300 })
+          .catch((e: unknown) => e),
+      );
+      const busy = await rt.lookup(ctx, 'GET /items/{itemId}', { itemId: 'x' }).catch((e: unknown) => e);
+      expect(busy).toBeInstanceOf(LookupError);
+      expect((busy as LookupError).code).toBe('busy');
+      const settled = await Promise.all(inFlight);
+      expect(settled.every((e) => e instanceof LookupError && e.code === 'timeout')).toBe(true);
+      // Slots are free again once the others settled.
+      const again = await rt
+        .lookup(ctx, 'GET /items/{itemId}', { itemId: 'y' }, { timeoutMs: 100 })
+        .catch((e: unknown) => e);
+      expect((again as LookupError).code).toBe('timeout');
+      const missing = await rt.lookup(ctx, 'GET /items/{itemId}', {}).catch((e: unknown) => e);
+      expect((missing as LookupError).code).toBe('unknown-operation');
+    } finally {
       await rt.close();
       await up.close();
     }
