@@ -3,54 +3,59 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/**
+ * The layering of docs/architecture.md, enforced: `core` imports nothing of the project;
+ * `store` imports only core; `src/report/` (shared reporters) imports only core; feature
+ * folders import core, store (and, for scanner/audit/code, report) — never each other, nor
+ * the composers (`cli`, `admin`).
+ */
+const FEATURES = ['gateway', 'identity', 'lab', 'monitor', 'scanner', 'audit', 'code', 'versions', 'learn'];
+const COMPOSERS = ['cli', 'admin'];
+const REPORT_USERS = ['scanner', 'audit', 'code'];
+const folder = (name) => [`**/${name}/**`, `**/${name}`];
+
+function restrict(files, forbidden, message) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: forbidden.flatMap(folder), message }] }],
+    },
+  };
+}
+
+function layering() {
+  return [
+    restrict(
+      ['src/core/**/*.ts'],
+      [...FEATURES, ...COMPOSERS, 'store', 'report'],
+      'core imports nothing of the project (docs/architecture.md)',
+    ),
+    restrict(
+      ['src/store/**/*.ts'],
+      [...FEATURES, ...COMPOSERS, 'report'],
+      'store imports only core (docs/architecture.md)',
+    ),
+    restrict(
+      ['src/report/**/*.ts'],
+      [...FEATURES, ...COMPOSERS, 'store'],
+      'src/report/ imports only core (docs/architecture.md)',
+    ),
+    ...FEATURES.map((f) =>
+      restrict(
+        [`src/${f}/**/*.ts`],
+        [...FEATURES.filter((o) => o !== f), ...COMPOSERS, ...(REPORT_USERS.includes(f) ? [] : ['report'])],
+        `feature folders import only core and store${REPORT_USERS.includes(f) ? ' (and report)' : ''}, never each other (docs/architecture.md)`,
+      ),
+    ),
+  ];
+}
+
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', 'data', 'coverage', 'src/console/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
   { files: ['src/identity/ui/**/*.js'], languageOptions: { globals: globals.browser } },
-  {
-    rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['*/gateway/*', '*/identity/*', '*/monitor/*', '*/scanner/*', '*/lab/*'],
-              message: 'core must not import feature folders',
-            },
-          ],
-        },
-      ],
-    },
-    files: ['src/core/**/*.ts'],
-  },
-  {
-    // The shared reporters are a layer like core: they import only core.
-    files: ['src/report/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '*/gateway/*',
-                '*/identity/*',
-                '*/monitor/*',
-                '*/scanner/*',
-                '*/lab/*',
-                '*/audit/*',
-                '*/code/*',
-                '*/cli/*',
-                '*/store/*',
-              ],
-              message: 'src/report imports only src/core',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  { rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }] } },
+  ...layering(),
 );

@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { silentLogger } from '../src/core/logger.ts';
 import { App, configFromObject } from '../src/cli/app.ts';
 import { scenarios } from './scenarios.ts';
@@ -47,4 +48,36 @@ process.stdout.write(
     ...(scenario.headers ? { headers: await scenario.headers() } : {}),
   }) + '\n',
 );
-process.on('SIGTERM', () => void app.stop().then(() => process.exit(0)));
+const report = process.env.BENCH_GC === '1' ? gcReport() : undefined;
+process.on('SIGTERM', () => {
+  report?.();
+  void app.stop().then(() => process.exit(0));
+});
+
+/** BENCH_GC=1: GC pauses by kind and event-loop delay percentiles, for finding a latency tail. */
+function gcReport(): () => void {
+  const kinds = new Map<string, { n: number; totalMs: number; maxMs: number }>();
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? e.name);
+      const k = kinds.get(kind) ?? { n: 0, totalMs: 0, maxMs: 0 };
+      k.n++;
+      k.totalMs += e.duration;
+      k.maxMs = Math.max(k.maxMs, e.duration);
+      kinds.set(kind, k);
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  return () => {
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    process.stderr.write(
+      `${JSON.stringify({
+        scenario: scenarioName,
+        gc: Object.fromEntries([...kinds].map(([k, v]) => [k, { ...v, totalMs: Math.round(v.totalMs) }])),
+        loopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      })}\n`,
+    );
+  };
+}

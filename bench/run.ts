@@ -13,7 +13,8 @@
  *
  * Env: BENCH_DURATION (s per round, default 6), BENCH_ROUNDS (default 4),
  *      BENCH_CONNECTIONS (default 50), BENCH_SCENARIOS (comma list, default all),
- *      BENCH_WARMUP (s per target, default 2), BENCH_PIN=0 (no CPU pinning).
+ *      BENCH_WARMUP (s per target, default 2), BENCH_PIN=0 (no CPU pinning),
+ *      BENCH_GC=1 (each rampart process reports GC pauses and event-loop delay on stderr at exit).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -205,6 +206,16 @@ async function main(): Promise<void> {
       `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${roundRatio(targets[i]!, targets[0]!).toFixed(3).padStart(19)}   ${roundRatio(targets[i]!, targets[1]!).toFixed(3).padStart(16)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
     );
   });
+  // The tail next to the default chain's (issue 8: authenticated p99 within 1.5x of the
+  // default chain's), as the median of per-round ratios like the throughput ratios.
+  const reference = targets.find((t) => t.name === 'rampart:default');
+  if (reference) {
+    for (const t of targets) {
+      if (!t.name.startsWith('rampart:') || t === reference) continue;
+      const p99Ratio = median(t.results.map((x, i) => x.p99 / reference.results[i]!.p99));
+      console.log(`p99 ${t.name} / rampart:default: ${p99Ratio.toFixed(2)}`);
+    }
+  }
   for (const t of targets) t.started.child.kill('SIGTERM');
   upstream.child.kill('SIGTERM');
 }

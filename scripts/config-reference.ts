@@ -63,9 +63,13 @@ function walkProperties(schema: SchemaObject, path: string, rows: Row[]): void {
     walk(v, path ? `${path}.${k}` : k, req.has(k), rows);
 }
 
-export function reference(): string {
+/**
+ * The reference table of a schema: one row per field (dotted path, type, default,
+ * description), `path` naming the root (a top-level `x-rampart` key, or '' for a whole file).
+ */
+export function referenceTable(schema: unknown, path = '', required = true): string {
   const rows: Row[] = [];
-  walk(closeSchema(configSchema), '', true, rows);
+  walk(closeSchema(schema as SchemaObject), path, required, rows);
   const seen = new Set<string>();
   const unique = rows.filter((r) => (seen.has(r.path) ? false : (seen.add(r.path), true)));
   return [
@@ -73,6 +77,10 @@ export function reference(): string {
     '| --- | --- | --- | --- |',
     ...unique.map((r) => `| ${r.path} | ${r.type} | ${r.def} | ${r.description} |`),
   ].join('\n');
+}
+
+export function reference(): string {
+  return referenceTable(configSchema);
 }
 
 const docPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'config.md');

@@ -25,4 +25,15 @@ describe('generated files are current', () => {
     });
     expect(`${stdout}${stderr}`).not.toMatch(/stale|differs/i);
   });
+
+  it('docs/x-rampart.md matches the declared x-rampart schemas (regenerate: node --import tsx scripts/x-rampart-reference.ts)', async () => {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/x-rampart-reference.ts', '--check'],
+      { cwd: ROOT },
+    ).catch((e: { stdout: string; stderr: string; code: number }) => {
+      throw new Error(`x-rampart reference is stale (exit ${e.code}): ${e.stdout}${e.stderr}`);
+    });
+    expect(`${stdout}${stderr}`).not.toMatch(/out of date/i);
+  });
 });

@@ -1,11 +1,18 @@
 import { parseLifecycleDate } from '../core/lifecycle.ts';
+import { silentLogger } from '../core/logger.ts';
+import { systemClock } from '../core/clock.ts';
 import type { RampartConfig } from '../gateway/config.ts';
+import { policyBuildErrors } from '../gateway/policies/index.ts';
 
 /**
  * Rules for rampart.yaml that JSON Schema cannot say. Applied by both `rampart check` and
  * `rampart start` (cli/app.ts readConfig), so a config one accepts the other accepts too.
  */
-/** Unique API names and base paths, successors that exist, sunset not before deprecation. */
+/**
+ * Unique API names and base paths, successors that exist, sunset not before deprecation,
+ * and what the policies' own `create()` refuses (built once with inert services: no
+ * identity, nothing started).
+ */
 export function crossFieldErrors(config: RampartConfig): Array<{ segments: string[]; message: string }> {
   const out: Array<{ segments: string[]; message: string }> = [];
   const names = new Map<string, number>();
@@ -53,5 +60,13 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
         });
     });
   });
+  out.push(
+    ...policyBuildErrors(config.policies, {
+      clock: systemClock,
+      log: silentLogger,
+      localIssuer: undefined,
+      apiKeys: undefined,
+    }),
+  );
   return out;
 }

@@ -196,6 +196,18 @@ paths:
     ]);
   });
 
+  it("refuses what a policy's create() refuses, with a position, before start", async () => {
+    const c = writeCase(
+      "  authenticate:\n    issuers:\n      - { issuer: 'https://idp.example', audience: api }\n      - { issuer: 'https://idp.example', audience: api }",
+      '        mfa: required',
+    );
+    const r = await check(c.config);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toBe(
+      `${c.config}:8:5  /policies/authenticate  authenticate: issuer https://idp.example is configured twice`,
+    );
+  });
+
   it('start refuses the same settings with the same positions (config and documents)', async () => {
     const bad = writeCase("  cors: { orgins: ['https://a.example'] }", '        mfa: required');
     const err = await readConfig(bad.config).catch((e: unknown) => e);

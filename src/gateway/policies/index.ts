@@ -173,3 +173,29 @@ export function buildPolicies(
   if (errors.length > 0) throw new AggregateError(errors, errors.map((e) => e.message).join('\n'));
   return built;
 }
+
+/**
+ * What `create()` itself refuses (an issuer configured twice, a key source over plain
+ * HTTP, …), found by building every policy once with inert services and closing it again,
+ * so `rampart check` and config loading report these with a position too, not only start.
+ * Returns the pointer segments and message of each problem.
+ */
+export function policyBuildErrors(
+  config: Record<string, unknown>,
+  services: PolicyServices,
+  definitions: readonly PolicyDefinition[] = policyDefinitions,
+): Array<{ segments: string[]; message: string }> {
+  let built: Policy[];
+  try {
+    built = buildPolicies(config, services, definitions);
+  } catch (err) {
+    const list = err instanceof AggregateError ? err.errors : [err];
+    return list.map((e: unknown) =>
+      e instanceof PolicyConfigError
+        ? { segments: e.path.split('/').slice(1), message: e.message.slice(e.path.length + 2) }
+        : { segments: ['policies'], message: (e as Error).message },
+    );
+  }
+  for (const p of built) void p.hooks.close?.();
+  return [];
+}

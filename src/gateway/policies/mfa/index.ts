@@ -280,52 +280,52 @@ function createMfa(options: MfaOptions): PolicyHooks {
     },
   };
 
+  /** One request against the operation's compiled requirement. */
   function check(ctx: RequestContext, op: MfaRequirement, byPolicy: boolean): Denial | undefined {
-    {
-      const p = ctx.principal;
-      if (p === undefined) {
-        // Anonymous callers on public operations are not this policy's business, whatever
-        // requireFor says ("every authenticated operation"). But an operation whose own
-        // contract asks for MFA and that let an anonymous caller through authenticate is a
-        // contract mistake (e.g. `security: []` with `mfa: required`): fail closed.
-        if (!op.mfa && op.acr === undefined && op.maxAge === undefined) return undefined;
-        return refuse('unauthenticated', DESCRIBE.anonymous, {}, { 'www-authenticate': 'Bearer' });
-      }
-      const needMfa = op.mfa || byPolicy || byRole(p);
-      if (!needMfa && op.acr === undefined && op.maxAge === undefined) return undefined;
-
-      if (p.kind === 'api-key') {
-        if (allowApiKeys) return undefined;
-        return refuse('forbidden', DESCRIBE.apiKey);
-      }
-
-      const missingMfa = needMfa && !hasMfa(p);
-      const acrOk = op.acr === undefined || (p.acr !== undefined && op.acr.includes(p.acr));
-      const fresh = op.maxAge === undefined || recentEnough(p, op.maxAge, ctx.clock.now() / 1000);
-      if (!missingMfa && acrOk && fresh) return undefined;
-
-      if (missingMfa && p.claims.mfa_enrollment_required === true) {
-        // No second factor to step up with: the client must send the user to enrollment first.
-        return refuse('mfa-enrollment-required', DESCRIBE.enroll);
-      }
-
-      const description = missingMfa ? DESCRIBE.mfa : !acrOk ? DESCRIBE.acr : DESCRIBE.recent;
-      const acrValuesParam = op.acr !== undefined ? op.acr.join(' ') : needMfa ? challengeAcr : '';
-      // RFC 9470 §3: acr_values and/or max_age tell the client what the new token must satisfy;
-      // both are sent whenever configured, so one re-authentication satisfies everything.
-      let challenge = `Bearer error="insufficient_user_authentication", error_description="${description}"`;
-      const extra: Record<string, unknown> = {};
-      if (acrValuesParam !== '') {
-        challenge += `, acr_values="${acrValuesParam}"`;
-        extra.acr_values = acrValuesParam;
-      }
-      if (op.maxAge !== undefined) {
-        challenge += `, max_age="${op.maxAge}"`;
-        extra.max_age = op.maxAge;
-      }
-      return refuse('insufficient-user-authentication', description, extra, {
-        'www-authenticate': challenge,
-      });
+    const p = ctx.principal;
+    if (p === undefined) {
+      // Anonymous callers on public operations are not this policy's business, whatever
+      // requireFor says ("every authenticated operation"). But an operation whose own
+      // contract asks for MFA and that let an anonymous caller through authenticate is a
+      // contract mistake (e.g. `security: []` with `mfa: required`): fail closed.
+      if (!op.mfa && op.acr === undefined && op.maxAge === undefined) return undefined;
+      return refuse('unauthenticated', DESCRIBE.anonymous, {}, { 'www-authenticate': 'Bearer' });
     }
+    const needMfa = op.mfa || byPolicy || byRole(p);
+    if (!needMfa && op.acr === undefined && op.maxAge === undefined) return undefined;
+
+    if (p.kind === 'api-key') {
+      if (allowApiKeys) return undefined;
+      return refuse('forbidden', DESCRIBE.apiKey);
+    }
+
+    const missingMfa = needMfa && !hasMfa(p);
+    const acrOk = op.acr === undefined || (p.acr !== undefined && op.acr.includes(p.acr));
+    // OIDC max_age semantics: seconds elapsed since the last active authentication.
+    const fresh = op.maxAge === undefined || recentEnough(p, op.maxAge, ctx.clock.now() / 1000);
+    if (!missingMfa && acrOk && fresh) return undefined;
+
+    if (missingMfa && p.claims.mfa_enrollment_required === true) {
+      // No second factor to step up with: the client must send the user to enrollment first.
+      return refuse('mfa-enrollment-required', DESCRIBE.enroll);
+    }
+
+    const description = missingMfa ? DESCRIBE.mfa : !acrOk ? DESCRIBE.acr : DESCRIBE.recent;
+    const acrValuesParam = op.acr !== undefined ? op.acr.join(' ') : needMfa ? challengeAcr : '';
+    // RFC 9470 §3: acr_values and/or max_age tell the client what the new token must satisfy;
+    // both are sent whenever configured, so one re-authentication satisfies everything.
+    let challenge = `Bearer error="insufficient_user_authentication", error_description="${description}"`;
+    const extra: Record<string, unknown> = {};
+    if (acrValuesParam !== '') {
+      challenge += `, acr_values="${acrValuesParam}"`;
+      extra.acr_values = acrValuesParam;
+    }
+    if (op.maxAge !== undefined) {
+      challenge += `, max_age="${op.maxAge}"`;
+      extra.max_age = op.maxAge;
+    }
+    return refuse('insufficient-user-authentication', description, extra, {
+      'www-authenticate': challenge,
+    });
   }
 }

@@ -21,19 +21,30 @@ export const windowSchema = Type.Union(
   { description: 'The window: seconds (60) or a duration (90s, 15m, 1h, 30d).' },
 );
 
-export const rateLimitSchema = Type.Object(
+/** A counting rule `{ per, limit, window }` (rateLimit, bruteForce share the shape). */
+export function counterRuleSchema(
+  text: { per: string; limit: string; description: string },
+  example: object,
+) {
+  return Type.Object(
+    {
+      per: Type.Union([selectorSchema, Type.Array(selectorSchema, { minItems: 1 })], {
+        description: text.per,
+      }),
+      limit: Type.Integer({ minimum: 1, description: text.limit }),
+      window: windowSchema,
+    },
+    { additionalProperties: false, description: text.description, examples: [example] },
+  );
+}
+
+export const rateLimitSchema = counterRuleSchema(
   {
-    per: Type.Union([selectorSchema, Type.Array(selectorSchema, { minItems: 1 })], {
-      description: 'What is counted (one selector, or several combined).',
-    }),
-    limit: Type.Integer({ minimum: 1, description: 'Requests allowed per window.' }),
-    window: windowSchema,
-  },
-  {
-    additionalProperties: false,
+    per: 'What is counted (one selector, or several combined).',
+    limit: 'Requests allowed per window.',
     description: 'Caps calls per window (429 with RateLimit headers beyond).',
-    examples: [{ per: 'user', limit: 100, window: 60 }],
   },
+  { per: 'user', limit: 100, window: 60 },
 );
 
 export const rateLimitXRampart = { rateLimit: rateLimitSchema };
