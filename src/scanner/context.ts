@@ -8,6 +8,7 @@ import type {
   Severity,
 } from '../core/findings.ts';
 import type { Canary } from './canary.ts';
+import type { TamperRelay } from './relay.ts';
 import { toEvidence, type Exchange, type ScanHttp } from './http.ts';
 import { isAdmin, login, type Identity } from './identities.ts';
 import { isObj, requestSchema, type ScanOperation } from './spec.ts';
@@ -90,6 +91,8 @@ export class ScanContext {
   readonly tag: string;
   /** First answer per operation that leaked a stack trace or a database error (verbose-errors reads it). */
   readonly leakyErrors = new Map<string, Exchange>();
+  /** Tampering relays in front of the target's upstream APIs (conformance reads their counters). */
+  relays: TamperRelay[] = [];
 
   constructor(
     readonly http: ScanHttp,

@@ -14,6 +14,7 @@ import {
   type ScanOperation,
 } from './spec.ts';
 import { scanTag, ValuePool } from './values.ts';
+import type { TamperRelay } from './relay.ts';
 
 export interface ScanOptions {
   /** OpenAPI documents (paths or URLs). */
@@ -31,6 +32,8 @@ export interface ScanOptions {
   /** Where the canary listens (default 127.0.0.1) and the host name the target should call. */
   canaryHost?: string;
   canaryAdvertise?: string;
+  /** Tampering relays the target's upstream calls go through (API10 consumption tests). */
+  relays?: TamperRelay[];
   /** Aborts the scan: a partial result is returned. */
   signal?: AbortSignal;
   onProgress?(p: { check: string; index: number; total: number; requests: number }): void;
@@ -242,6 +245,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       scanTag(),
       () => Date.now(),
     );
+    ctx.relays = o.relays ?? [];
     if (o.identities.length === 0)
       ctx.note('no identities: only unauthenticated checks ran (pass --identity or --auth)');
     const selected: readonly Check[] = o.checks

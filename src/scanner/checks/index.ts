@@ -1,6 +1,7 @@
 import type { Check } from '../context.ts';
 import { bfla, unauthenticated } from './bfla.ts';
 import { bola } from './bola.ts';
+import { conformance } from './conformance.ts';
 import { businessFlow } from './business-flow.ts';
 import { exposure } from './exposure.ts';
 import { injection } from './injection.ts';
@@ -34,6 +35,7 @@ export const allChecks: readonly Check[] = [
   ssrf,
   businessFlow,
   methods,
+  conformance,
   massAssignment,
   bruteForce,
   bodySize,

@@ -15,6 +15,8 @@ interface Input {
   params: Record<string, string | number>;
   body?: Record<string, unknown>;
   fileish: boolean;
+  /** A sign-in form: only SQL (error/boolean) and NoSQL operators are tried (each call runs a slow password hash). */
+  signIn: boolean;
 }
 
 const FILEISH = /file|path|name|doc|template|page|include|dir|folder|attachment|download|resource/i;
@@ -34,11 +36,17 @@ function inputs(ctx: ScanContext): Input[] {
         name: p.name,
         params,
         fileish: p.in === 'path' || FILEISH.test(p.name),
+        signIn: false,
         ...(identity ? { identity } : {}),
       });
     }
   }
   for (const t of writableTargets(ctx, ['POST', 'PUT', 'PATCH'])) {
+    const props = propertiesOf(requestSchema(t.sop.op));
+    const signIn =
+      !t.sop.secured &&
+      Object.keys(props).some((k) => /pass(word)?$/i.test(k)) &&
+      !('201' in t.sop.op.responses);
     for (const [name, s] of Object.entries(propertiesOf(requestSchema(t.sop.op)))) {
       // Passwords are hashed before any use: injecting there costs (slow hashes) and finds nothing.
       if (
@@ -55,6 +63,7 @@ function inputs(ctx: ScanContext): Input[] {
         params: t.params,
         body: ctx.sampleBody(t.sop) ?? {},
         fileish: FILEISH.test(name),
+        signIn,
         ...(t.identity ? { identity: t.identity } : {}),
       });
     }
@@ -202,6 +211,10 @@ async function* probe(ctx: ScanContext, i: Input): AsyncGenerator<FindingDraft> 
           );
       }
     }
+    if (i.signIn) {
+      yield* nosql(ctx, i, baseline, draft, where, s);
+      return;
+    }
     // --- SQL, time based (each delay confirmed twice)
     if (!found.has('sql')) {
       for (const p of [
@@ -296,22 +309,7 @@ async function* probe(ctx: ScanContext, i: Input): AsyncGenerator<FindingDraft> 
         }
       }
     }
-    // --- NoSQL operators (objects where strings belong)
-    if (i.where === 'body' && !ok(baseline)) {
-      const x = await send(ctx, i, { $ne: `${s}-none` });
-      const control = await send(ctx, i, { $eq: `${s}-none` });
-      if (ok(x) && !ok(control))
-        yield draft(
-          'nosql',
-          943,
-          `NoSQL operator injection in ${where} of ${i.sop.key}`,
-          `{"$ne": …} in ${where} turned a refused request (${status(baseline)}) into ${status(x)}, while {"$eq": …} did not (${status(control)}).`,
-          [
-            { x, note: `$ne → ${status(x)}` },
-            { x: control, note: `$eq → ${status(control)}` },
-          ],
-        );
-    }
+    yield* nosql(ctx, i, baseline, draft, where, s);
     // --- script reflected in a non-JSON answer
     const script = `<script>rampart${ctx.tag}()</script>`;
     const r = await send(ctx, i, script);
@@ -326,4 +324,35 @@ async function* probe(ctx: ScanContext, i: Input): AsyncGenerator<FindingDraft> 
         'medium',
       );
   }
+}
+
+/** NoSQL operators (objects where strings belong): $ne must not turn a refusal into a success $eq does not get. */
+async function* nosql(
+  ctx: ScanContext,
+  i: Input,
+  baseline: Exchange,
+  draft: (
+    kind: string,
+    cwe: number,
+    title: string,
+    description: string,
+    exchanges: FindingDraft['exchanges'],
+  ) => FindingDraft,
+  where: string,
+  s: string,
+): AsyncGenerator<FindingDraft> {
+  if (i.where !== 'body' || ok(baseline)) return;
+  const x = await send(ctx, i, { $ne: `${s}-none` });
+  const control = await send(ctx, i, { $eq: `${s}-none` });
+  if (ok(x) && !ok(control))
+    yield draft(
+      'nosql',
+      943,
+      `NoSQL operator injection in ${where} of ${i.sop.key}`,
+      `{"$ne": …} in ${where} turned a refused request (${status(baseline)}) into ${status(x)}, while {"$eq": …} did not (${status(control)}).`,
+      [
+        { x, note: `$ne → ${status(x)}` },
+        { x: control, note: `$eq → ${status(control)}` },
+      ],
+    );
 }
