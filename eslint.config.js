@@ -26,4 +26,31 @@ export default tseslint.config(
     },
     files: ['src/core/**/*.ts'],
   },
+  {
+    // The shared reporters are a layer like core: they import only core.
+    files: ['src/report/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '*/gateway/*',
+                '*/identity/*',
+                '*/monitor/*',
+                '*/scanner/*',
+                '*/lab/*',
+                '*/audit/*',
+                '*/code/*',
+                '*/cli/*',
+                '*/store/*',
+              ],
+              message: 'src/report imports only src/core',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -120,6 +120,38 @@ export interface Finding {
   related?: string[];
 }
 
+/**
+ * A check or rule that ran (reporters: SARIF `rules`, JUnit test suites). Producers pass
+ * their catalogue so a report says what was tested, not only what failed.
+ */
+export interface CheckInfo {
+  /** Same as `Finding.check`. */
+  id: string;
+  title: string;
+  owasp?: OwaspApiCategory;
+  cwe?: number;
+  /** Default severity of its findings. */
+  severity?: Severity;
+  /** Why it matters. */
+  description?: string;
+  /** How to fix what it finds. */
+  remediation?: string;
+  /** Where it was applied (operations `METHOD /path` or files); JUnit makes one test case per entry. */
+  appliesTo?: string[];
+}
+
+/** One of the fixes that would raise an audit score most. */
+export interface TopFix {
+  /** What to do, in one line. */
+  title: string;
+  /** Score points gained overall if applied (audit). */
+  impact: number;
+  /** Ids of the findings it closes. */
+  findings: string[];
+  /** `x-rampart` text to paste, where one closes it. */
+  xRampart?: string;
+}
+
 /** Facts about the run that produced a list of findings (for reporters and stored results). */
 export interface RunMeta {
   tool: FindingSource;
@@ -134,6 +166,14 @@ export interface RunMeta {
   notes?: string[];
   /** Audit: score 0–100 overall and per OWASP category. */
   score?: { overall: number; byCategory?: Partial<Record<OwaspApiCategory, number>> };
+  /** The checks or rules that ran (SARIF rules, JUnit suites). */
+  checks?: CheckInfo[];
+  /** What was examined (operations or files), for JUnit test cases when a check gives no `appliesTo`. */
+  targets?: string[];
+  /** Audit: the fixes ranked by score impact (at most five). */
+  topFixes?: TopFix[];
+  /** Findings a baseline suppressed in this run (id, reason, expiry), shown in reports. */
+  suppressed?: Array<{ id: string; check: string; reason: string; expires: string }>;
 }
 
 /** Severity order for comparisons (`--fail-on`). */
