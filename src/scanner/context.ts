@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { findingId } from '../report/id.ts';
 import type {
   Confidence,
   Evidence,
@@ -76,10 +76,9 @@ export interface CallOptions {
   contentType?: string;
 }
 
-export function findingId(check: string, operation: string, key: string): string {
-  return (
-    'scan-' + createHash('sha256').update(`scan|${check}|${operation}|${key}`).digest('hex').slice(0, 16)
-  );
+/** Stable id: the same problem at the same place gets the same id across runs. */
+export function scanFindingId(check: string, operation: string, key: string): string {
+  return findingId('scan', check, operation, key);
 }
 
 /** Everything a check may use: the HTTP client, operations, identities, the canary, known objects. */
@@ -215,6 +214,10 @@ export class ScanContext {
       ...(body !== undefined ? { body } : {}),
       ...(o.contentType ? { contentType: o.contentType } : {}),
     });
+    // Evidence names the identity unless its credential was overridden (forged tokens).
+    const own = Object.keys(o.identity?.headers ?? {}).map((k) => k.toLowerCase());
+    if (o.identity && !Object.keys(o.headers ?? {}).some((k) => own.includes(k.toLowerCase())))
+      x.as = o.identity.name;
     if (
       x.response &&
       x.response.status >= 400 &&
@@ -267,7 +270,7 @@ export class ScanContext {
 /** Builds the final Finding from a draft and its check. */
 export function toFinding(check: Check, d: FindingDraft): Finding {
   return {
-    id: findingId(check.id, d.operation, d.key ?? ''),
+    id: scanFindingId(check.id, d.operation, d.key ?? ''),
     source: 'scan',
     check: check.id,
     owasp: d.owasp ?? check.owasp,

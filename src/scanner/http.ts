@@ -31,6 +31,8 @@ export interface Exchange {
   response?: ScanResponse;
   /** Transport failure: timeout, reset, refused, garbage. */
   error?: string;
+  /** The identity whose credentials the request carried (set by ScanContext.call). */
+  as?: string;
 }
 
 /** The request budget is spent or the scan was stopped. */
@@ -114,6 +116,7 @@ export function toEvidence(x: Exchange, note?: string): EvidenceExchange {
     };
   const n = note ?? (x.error ? `no answer: ${x.error}` : undefined);
   if (n) e.note = n;
+  if (x.as) e.as = x.as;
   return e;
 }
 

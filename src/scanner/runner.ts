@@ -301,6 +301,10 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
         identities: o.identities.length,
       },
       notes: [...(ctx?.notes ?? []), ...notes],
+      checks: allChecks
+        .filter((c) => checksRun.includes(c.id))
+        .map((c) => ({ id: c.id, title: c.title, owasp: c.owasp, cwe: c.cwe, severity: c.severity })),
+      targets: ops.map((s) => s.key),
     },
   };
 }

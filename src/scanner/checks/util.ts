@@ -11,6 +11,9 @@ export function fix(
   xRampart?: string,
   references: string[] = [],
 ): Remediation {
+  // Written as a full `x-rampart:` block for readability; stored as the value under it.
+  if (xRampart?.startsWith('x-rampart:\n'))
+    xRampart = xRampart.slice('x-rampart:\n'.length).replace(/^ {2}/gm, '');
   return {
     summary,
     ...(policy ? { policy } : {}),
