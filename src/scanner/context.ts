@@ -242,7 +242,10 @@ export class ScanContext {
         body.id ??
         body.uuid ??
         body._id ??
-        Object.entries(body).find(([k]) => /Id$/.test(k) && /^(id|.*Id)$/.test(k))?.[1];
+        // The object's own key (`recordId`, `list_uuid`, `orderID`), not a reference to another one.
+        Object.entries(body).find(
+          ([k, v]) => /(Id|ID|Uuid|_id|_uuid)$/.test(k) && (typeof v === 'string' || typeof v === 'number'),
+        )?.[1];
     if ((id === undefined || typeof id === 'object') && location)
       id = location.split('?')[0]!.split('/').filter(Boolean).pop();
     if (typeof id !== 'string' && typeof id !== 'number') return undefined;

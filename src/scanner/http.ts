@@ -65,6 +65,8 @@ const SECRET_HEADERS = new Set([
   'api-key',
   'proxy-authorization',
 ]);
+/** Custom credential headers (X-Api-Key, X-Auth-Token, X-Session…) are masked too. */
+const SECRET_HEADER_NAME = /key|token|secret|auth|session|cookie|signature|password|credential/i;
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const SECRET_JSON_KEY =
   /"((?:[A-Za-z_]*)(?:password|passwd|secret|token|apikey|api_key|apiKey|privateKey|otp)[A-Za-z_]*)"\s*:\s*"([^"\\]|\\.)*"/gi;
@@ -85,7 +87,7 @@ export function maskText(text: string): string {
 export function maskHeaders(h: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
-    if (SECRET_HEADERS.has(k.toLowerCase())) {
+    if (SECRET_HEADERS.has(k.toLowerCase()) || SECRET_HEADER_NAME.test(k)) {
       const sp = v.indexOf(' ');
       out[k] = sp > 0 && sp < 12 ? `${v.slice(0, sp)} ${maskValue(v.slice(sp + 1))}` : maskValue(v);
     } else out[k] = v;

@@ -74,7 +74,20 @@ export const massAssignment: Check = {
       for (const c of candidates(sop)) {
         const value = tamperValue(c.schema, current[c.name], ctx.tag);
         if (value === undefined) continue;
-        const body = { ...(ctx.sampleBody(sop) ?? {}), [c.name]: value };
+        const plain = ctx.sampleBody(sop) ?? {};
+        // Control: without the property, would the answer carry that value anyway (server-set)?
+        const control =
+          read === undefined || sop.method === 'POST'
+            ? await ctx.call(sop, { identity: user, params, body: plain })
+            : undefined;
+        if (
+          control &&
+          ok(control) &&
+          isObj(control.response!.json) &&
+          JSON.stringify(control.response!.json[c.name]) === JSON.stringify(value)
+        )
+          continue;
+        const body = { ...plain, [c.name]: value };
         const x = await ctx.call(sop, { identity: user, params, body });
         if (!ok(x)) continue;
         const echoed =
