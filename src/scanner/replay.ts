@@ -21,12 +21,33 @@ export interface ReplayResult {
 const MASKED = /\*\*\*\*|…\(\d+ chars(, masked)?\)/;
 const sameClass = (a: number, b: number): boolean => a === b || (a >= 200 && a < 300 && b >= 200 && b < 300);
 
+/** Header-borne findings reproduce only when the header problem is still there. */
+function sameSignal(
+  finding: Finding,
+  e: NonNullable<Finding['evidence']['exchanges']>[number],
+  x: Exchange,
+): boolean {
+  const h = x.response!.headers;
+  if (finding.check === 'cors') {
+    const origin = Object.entries(e.request.headers ?? {}).find(([k]) => k.toLowerCase() === 'origin')?.[1];
+    return origin !== undefined && h['access-control-allow-origin'] === origin;
+  }
+  if (finding.check === 'security-headers') {
+    const missing = (finding.evidence.details?.missing as string[] | undefined) ?? [];
+    return missing.length === 0
+      ? Object.keys(h).some((k) => /x-powered-by|^server$/.test(k))
+      : missing.some((n) => h[n] === undefined);
+  }
+  return true;
+}
+
 /**
  * Re-sends a finding's recorded requests to see whether it still reproduces (to verify a
  * fix). Masked credentials are replaced by the named identity's (signed in again through
  * its recipe); requests whose masked parts belong to no identity (forged tokens, masked
  * or clipped bodies) cannot be replayed and make the result "could not verify". A step
- * reproduces when its status matches the recorded one (any 2xx matches any 2xx).
+ * reproduces when its status matches the recorded one (any 2xx matches any 2xx) and,
+ * for header findings (CORS, security headers), the header problem is still there.
  */
 export async function replayFinding(
   finding: Finding,
@@ -90,7 +111,10 @@ export async function replayFinding(
         ...(e.request.body !== undefined ? { body: e.request.body } : {}),
       });
       if (x.response) step.got = x.response.status;
-      step.same = x.response !== undefined && sameClass(e.response.status, x.response.status);
+      step.same =
+        x.response !== undefined &&
+        sameClass(e.response.status, x.response.status) &&
+        sameSignal(finding, e, x);
     }
     const sent = steps.filter((s) => !s.skipped);
     if (sent.length === 0) return { reproduces: undefined, steps };
