@@ -8,6 +8,7 @@ import {
   type ConfigError,
 } from '../core/config-loader.ts';
 import { EventBus } from '../core/events.ts';
+import { ScanScheduler } from '../scanner/schedule.ts';
 import type { Logger } from '../core/logger.ts';
 import { loadOpenApi, OpenApiErrors } from '../core/openapi-loader.ts';
 import { AdminServer } from '../admin/server.ts';
@@ -114,6 +115,8 @@ export class App {
     /** The built-in identity service, when `identity:` is configured. */
     readonly identity: IdentityService | undefined,
     private readonly mounts: Mount[],
+    /** Scheduled scans (`scans:`), when configured. */
+    readonly scans: ScanScheduler | undefined,
   ) {
     this.started = opts.config;
   }
@@ -167,7 +170,16 @@ export class App {
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
       });
       admin.setReady(true);
-      return new App(events, opts, db, gateway, admin, services, identity, mounts);
+      const scans = opts.config.scans
+        ? new ScanScheduler(opts.config.scans, {
+            baseDir: opts.baseDir,
+            clock,
+            emit: events.emit,
+            log: opts.log.child({ component: 'scanner' }),
+          })
+        : undefined;
+      scans?.start();
+      return new App(events, opts, db, gateway, admin, services, identity, mounts, scans);
     } catch (err) {
       await identity?.close();
       await db.close();
@@ -223,6 +235,7 @@ export class App {
   }
 
   async stop(): Promise<void> {
+    this.scans?.stop();
     this.admin.setReady(false);
     await this.gateway.close();
     await this.identity?.close();
@@ -232,7 +245,7 @@ export class App {
 }
 
 /** Sections a reload cannot apply (they are bound at start: sockets, store, identity). */
-const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)'] as const;
+const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)', 'scans'] as const;
 
 function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {
   switch (section) {
