@@ -239,6 +239,32 @@ describe('rampart scan against the lab', () => {
     expect([1, 3]).toContain(code);
   });
 
+  it('--history stores runs and prints new / fixed / still open', async () => {
+    const history = join(dir, 'history');
+    const args = [
+      '--spec',
+      spec(),
+      '--target',
+      vulnerable.lab.url,
+      '--auth',
+      auth,
+      '--checks',
+      'cors,security-headers',
+      '--history',
+      history,
+      '--name',
+      'lab',
+      '--format',
+      'json',
+    ];
+    const first = io();
+    await scanCommand.run(args, first.io);
+    expect(first.err.join('\n')).toMatch(/[1-9]\d* new, 0 fixed, 0 still open/);
+    const second = io();
+    await scanCommand.run(args, second.io);
+    expect(second.err.join('\n')).toMatch(/ 0 new, 0 fixed, [1-9]\d* still open/);
+  });
+
   it('--list-checks prints every check with its category', async () => {
     const c = io();
     expect(await scanCommand.run(['--list-checks'], c.io)).toBe(0);

@@ -13,6 +13,7 @@ import { allChecks } from '../../scanner/checks/index.ts';
 import { loadAuthFile, parseIdentityFlag, type Identity } from '../../scanner/identities.ts';
 import { TamperRelay } from '../../scanner/relay.ts';
 import { replayFinding } from '../../scanner/replay.ts';
+import { ScanHistory } from '../../scanner/history.ts';
 import { DEFAULTS, runScan } from '../../scanner/runner.ts';
 import { ScanSetupError } from '../../scanner/spec.ts';
 
@@ -42,6 +43,9 @@ Options:
   --tamper-upstream PORT=URL
                            run a tampering relay on 127.0.0.1:PORT in front of the upstream URL the
                            target consumes (point the target at it; API10 checks)
+  --history DIR [--name NAME]
+                           store this run under DIR/NAME (default: the target's host) and print
+                           what is new, fixed and still open since the previous complete run
   --replay ID --report FILE
                            re-send a finding's requests from a JSON report: does it still reproduce?
 ${REPORT_CLI_USAGE}
@@ -67,6 +71,8 @@ const options = {
   replay: { type: 'string' },
   report: { type: 'string' },
   'list-checks': { type: 'boolean' },
+  history: { type: 'string' },
+  name: { type: 'string' },
   ...REPORT_CLI_OPTIONS,
 } as const;
 
@@ -214,6 +220,18 @@ const scan: Command = {
           out: io.out,
           color: shouldColor(process.stdout),
         });
+        if (values.history) {
+          const name = values.name ?? new URL(values.target).host.replace(/[^A-Za-z0-9._-]/g, '_');
+          const { diff, file } = await new ScanHistory(values.history).record(
+            name,
+            result.findings,
+            result.meta,
+            result.partial,
+          );
+          io.err(
+            `rampart scan: stored ${file}: ${diff.new.length} new, ${diff.fixed.length} fixed, ${diff.open.length} still open`,
+          );
+        }
         const s = result.meta.stats!;
         io.err(
           `rampart scan: ${s.requests} requests in ${(s.durationMs! / 1000).toFixed(1)} s, ${run.findings.length} finding(s)${result.partial ? ' — PARTIAL (stopped early)' : ''}`,
