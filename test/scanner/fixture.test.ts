@@ -57,4 +57,29 @@ describe('scanner on a differently shaped API (lending library fixture)', () => 
     const text = JSON.stringify(vuln);
     for (const k of Object.values(LIBRARY_KEYS)) expect(text).not.toContain(k);
   });
+
+  it('stops on abort (Ctrl-C) and on --max-duration with a partial result that says so', async () => {
+    const stop = new AbortController();
+    const aborted = await runScan({
+      specs: [LIBRARY_SPEC],
+      target: vulnerable.url,
+      identities: identities(),
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.index === 3) stop.abort();
+      },
+    });
+    expect(aborted.partial).toBe(true);
+    expect(aborted.meta.notes!.join('\n')).toMatch(/stopped early \(the scan was stopped\)/);
+    expect(aborted.findings.length).toBeGreaterThan(0); // what was found before the stop is kept
+    const timed = await runScan({
+      specs: [LIBRARY_SPEC],
+      target: vulnerable.url,
+      identities: identities(),
+      maxDurationMs: 1,
+      rate: 50,
+    });
+    expect(timed.partial).toBe(true);
+    expect(timed.meta.notes!.join('\n')).toMatch(/--max-duration/);
+  });
 });
