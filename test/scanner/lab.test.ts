@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atOrAbove } from '../../src/core/findings.ts';
 import { flaws } from '../../src/lab/flaws.ts';
+import { parseJsonReport, render } from '../../src/report/index.ts';
 import { runScan, type ScanResult } from '../../src/scanner/runner.ts';
 import type { Identity } from '../../src/scanner/identities.ts';
 import { labIdentities, startScannableLab, type ScannableLab } from './helpers.ts';
@@ -69,6 +70,20 @@ describe('scanner against the vulnerable lab', () => {
     for (const id of vulnIds) expect(text).not.toContain(id.token!);
     expect(text).not.toContain('alice-demo-pass');
     expect(text).not.toMatch(/Bearer eyJ[A-Za-z0-9_-]{8}/);
+  });
+});
+
+describe('reports of a real scan', () => {
+  it('render in every shared format', () => {
+    const sarif = JSON.parse(render('sarif', vuln.findings, vuln.meta)) as {
+      runs: Array<{ results: unknown[] }>;
+    };
+    expect(sarif.runs[0]!.results).toHaveLength(vuln.findings.length);
+    expect(render('junit', vuln.findings, vuln.meta)).toMatch(/<testsuites/);
+    expect(render('html', vuln.findings, vuln.meta)).toMatch(/<html/i);
+    expect(parseJsonReport(render('json', vuln.findings, vuln.meta)).findings).toHaveLength(
+      vuln.findings.length,
+    );
   });
 });
 
