@@ -64,3 +64,51 @@ export function labIdentities(): Identity[] {
     },
   ];
 }
+
+/** A recording reverse proxy: every request the scanner sends, before it reaches `upstream`. */
+export async function startRecorder(
+  upstream: string,
+): Promise<{ url: string; seen: Array<{ method: string; path: string }>; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const { request } = await import('undici');
+  const seen: Array<{ method: string; path: string }> = [];
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? 'GET', path: req.url ?? '/' });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+      ) as Record<string, string>;
+      request(upstream + (req.url ?? '/'), {
+        method: (req.method ?? 'GET') as 'GET',
+        headers,
+        ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+      })
+        .then(async (r) => {
+          const body = Buffer.from(await r.body.arrayBuffer());
+          const out: Record<string, string> = {};
+          for (const [k, v] of Object.entries(r.headers))
+            if (typeof v === 'string' && !['connection', 'transfer-encoding', 'keep-alive'].includes(k))
+              out[k] = v;
+          res.writeHead(r.statusCode, { ...out, 'content-length': String(body.length) });
+          res.end(body);
+        })
+        .catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
