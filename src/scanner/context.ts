@@ -92,6 +92,8 @@ export class ScanContext {
   readonly leakyErrors = new Map<string, Exchange>();
   /** Tampering relays in front of the target's upstream APIs (conformance reads their counters). */
   relays: TamperRelay[] = [];
+  /** Extra HMAC secrets to try (--jwt-wordlist), after the bundled list. */
+  jwtWordlist: string[] = [];
 
   constructor(
     readonly http: ScanHttp,

@@ -31,6 +31,8 @@ export interface ScanOptions {
   timeoutMs?: number;
   /** Where the canary listens (default 127.0.0.1) and the host name the target should call. */
   canaryHost?: string;
+  /** Extra weak-secret candidates for the JWT check. */
+  jwtWordlist?: string[];
   canaryAdvertise?: string;
   /** Tampering relays the target's upstream calls go through (API10 consumption tests). */
   relays?: TamperRelay[];
@@ -246,6 +248,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       () => Date.now(),
     );
     ctx.relays = o.relays ?? [];
+    ctx.jwtWordlist = o.jwtWordlist ?? [];
     if (o.identities.length === 0)
       ctx.note('no identities: only unauthenticated checks ran (pass --identity or --auth)');
     const selected: readonly Check[] = o.checks

@@ -97,6 +97,9 @@ describe('JWT helpers', () => {
         .digest('base64url')}`,
     )!;
     expect(crackHs(strong)).toBeUndefined();
+    const custom = decodeJwt(signHs(header, { sub: '3' }, 'zebra-horse-42'))!;
+    expect(crackHs(custom)).toBeUndefined();
+    expect(crackHs(custom, ['nope', 'zebra-horse-42'])).toBe('zebra-horse-42'); // --jwt-wordlist
     expect(decodeJwt('not-a-jwt')).toBeUndefined();
   });
 });

@@ -40,6 +40,8 @@ Options:
   --rate N/s               at most N requests per second (default unlimited)
   --timeout SECONDS        per-request timeout (default ${DEFAULTS.timeoutMs / 1000})
   --canary-host HOST       address the SSRF canary listens on / the target can reach (default 127.0.0.1)
+  --canary-advertise HOST  host name the target should call the canary by (when listening on 0.0.0.0)
+  --jwt-wordlist FILE      extra HMAC secrets to try, one per line, after the bundled 163
   --tamper-upstream PORT=URL
                            run a tampering relay on 127.0.0.1:PORT in front of the upstream URL the
                            target consumes (point the target at it; API10 checks)
@@ -67,6 +69,8 @@ const options = {
   rate: { type: 'string' },
   timeout: { type: 'string' },
   'canary-host': { type: 'string' },
+  'canary-advertise': { type: 'string' },
+  'jwt-wordlist': { type: 'string' },
   'tamper-upstream': { type: 'string', multiple: true },
   replay: { type: 'string' },
   report: { type: 'string' },
@@ -189,6 +193,18 @@ const scan: Command = {
       const maxDuration = positiveInt(values['max-duration'], '--max-duration');
       const timeout = positiveInt(values.timeout, '--timeout');
       const identities = await identitiesFrom(values);
+      let jwtWordlist: string[] | undefined;
+      if (values['jwt-wordlist']) {
+        try {
+          jwtWordlist = readFileSync(values['jwt-wordlist'], 'utf8')
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => l && !l.startsWith('#'))
+            .slice(0, 1_000_000);
+        } catch {
+          throw new ScanSetupError(`cannot read the JWT wordlist ${values['jwt-wordlist']}`);
+        }
+      }
       const relays: TamperRelay[] = [];
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
@@ -214,6 +230,8 @@ const scan: Command = {
           ...(rate !== undefined ? { rate: Number(rate) } : {}),
           ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
           ...(values['canary-host'] ? { canaryHost: values['canary-host'] } : {}),
+          ...(values['canary-advertise'] ? { canaryAdvertise: values['canary-advertise'] } : {}),
+          ...(jwtWordlist ? { jwtWordlist } : {}),
         });
         bar.done();
         const run = runReport(result.findings, result.meta, report, {

@@ -1,7 +1,7 @@
 /**
  * Weak HMAC secrets seen in the wild (framework defaults, tutorial values, common words).
  * Small on purpose: a scan tries it offline against one token, in milliseconds. Add
- * your own with --jwt-wordlist FILE.
+ * your own with `--jwt-wordlist FILE` (tried after these).
  */
 export const JWT_WORDLIST: readonly string[] = `
 secret secretkey secret-key secret_key mysecret my-secret my_secret mysecretkey supersecret super-secret

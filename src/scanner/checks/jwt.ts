@@ -210,7 +210,8 @@ export const jwt: Check = {
         `${id.name}'s token with a changed signature was accepted (${status(tampered)}).`,
         tampered,
       );
-    const secret = crackHs(tok);
+    const words = ctx.jwtWordlist.length ? [...JWT_WORDLIST, ...ctx.jwtWordlist] : JWT_WORDLIST;
+    const secret = crackHs(tok, words);
     if (secret !== undefined) {
       const forged = signHs(tok.header, { ...tok.payload, iat: Math.floor(Date.now() / 1000) }, secret);
       const x = await attempt(forged);
@@ -218,11 +219,11 @@ export const jwt: Check = {
         yield finding(
           'weak-secret',
           `Tokens are signed with a guessable ${String(tok.header.alg)} secret`,
-          `The HMAC key of ${id.name}'s token is in a ${JWT_WORDLIST.length}-word list of common secrets (found offline, not shown); a token forged with it was accepted (${status(x)}), so anyone can sign tokens for any user.`,
+          `The HMAC key of ${id.name}'s token is in a ${words.length}-word list of common secrets (found offline, not shown); a token forged with it was accepted (${status(x)}), so anyone can sign tokens for any user.`,
           x,
           {
             cwe: 1391,
-            details: { secretLength: secret.length, wordlistSize: JWT_WORDLIST.length },
+            details: { secretLength: secret.length, wordlistSize: words.length },
           },
         );
       const now = Math.floor(Date.now() / 1000);
