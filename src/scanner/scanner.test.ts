@@ -153,3 +153,28 @@ describe('tampering relay rewrites', () => {
     expect(t.list).toEqual(['no', -1]);
   });
 });
+
+describe('scanOperations', () => {
+  it('joins the server base, and treats optional security ({} alternative) as public', async () => {
+    const { parseOpenApi } = await import('../core/openapi-loader.ts');
+    const { scanOperations } = await import('./spec.ts');
+    const doc = parseOpenApi(
+      `openapi: 3.1.0
+info: { title: t, version: '1' }
+servers: [{ url: 'https://api.example.com/shop/v4/' }]
+components: { securitySchemes: { k: { type: apiKey, in: header, name: X-Key } } }
+security: [{ k: [] }]
+paths:
+  /items/{itemId}:
+    get: { parameters: [{ name: itemId, in: path, required: true, schema: { type: string } }], responses: { '200': { description: ok } } }
+  /catalogue:
+    get: { security: [{}, { k: [] }], responses: { '200': { description: ok } } }
+`,
+      'inline.yaml',
+    );
+    expect(scanOperations([doc]).map((s) => [s.key, s.secured])).toEqual([
+      ['GET /shop/v4/items/{itemId}', true],
+      ['GET /shop/v4/catalogue', false],
+    ]);
+  });
+});

@@ -16,7 +16,7 @@ export interface ScanOperation {
   base: string;
   op: OpenApiOperation;
   doc: OpenApiDocument;
-  /** Declares security (not `security: []`). */
+  /** Requires credentials: security declared, and not optional (no empty `{}` alternative). */
   secured: boolean;
 }
 
@@ -76,7 +76,15 @@ export function scanOperations(docs: OpenApiDocument[]): ScanOperation[] {
     for (const op of doc.operations) {
       const method = op.method.toUpperCase();
       const path = base + op.path;
-      out.push({ key: `${method} ${path}`, method, path, base, op, doc, secured: op.security.length > 0 });
+      out.push({
+        key: `${method} ${path}`,
+        method,
+        path,
+        base,
+        op,
+        doc,
+        secured: op.security.length > 0 && !op.security.some((r) => Object.keys(r).length === 0),
+      });
     }
   }
   return out;
