@@ -171,6 +171,16 @@ export class ScanContext {
     return q;
   }
 
+  /** Required header parameters with sample values (never credentials: those come from identities). */
+  requiredHeaders(sop: ScanOperation): Record<string, string> {
+    const h: Record<string, string> = {};
+    for (const p of sop.op.parameters.filter(
+      (x) => x.in === 'header' && x.required && !/^(authorization|cookie)$/i.test(x.name),
+    ))
+      h[p.name] = String(sampleValue(p.schema, p.name, this.sampleOptions()));
+    return h;
+  }
+
   buildPath(
     sop: ScanOperation,
     params: Record<string, string | number> = {},
@@ -210,6 +220,7 @@ export class ScanContext {
       path,
       headers: {
         accept: 'application/json, */*;q=0.5',
+        ...this.requiredHeaders(sop),
         ...(o.identity?.headers ?? {}),
         ...(o.headers ?? {}),
       },
