@@ -254,7 +254,12 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     const selected: readonly Check[] = o.checks
       ? allChecks.filter((c) => o.checks!.includes(c.id))
       : allChecks;
-    await crawl(ctx);
+    try {
+      await crawl(ctx);
+    } catch (err) {
+      if (err instanceof BudgetExhausted) throw err;
+      ctx.note(`crawl: could not complete — ${(err as Error).message}; checks ran on what was learned`);
+    }
     for (const [index, check] of selected.entries()) {
       o.onProgress?.({ check: check.id, index, total: selected.length, requests: http.sent });
       const why = check.applicable(ctx);

@@ -23,7 +23,21 @@ afterAll(async () => {
 
 describe('scanner safety', () => {
   it('sends no write to seeded objects without --unsafe, and writes to the objects it created', async () => {
-    const r = await runScan({ specs: [lab.lab.specs.v2], target: recorder.url, identities: labIdentities() });
+    const r = await runScan({
+      specs: [lab.lab.specs.v2],
+      target: recorder.url,
+      identities: labIdentities(),
+      // Every check that writes (the guard is shared: writableTargets, and each check's own).
+      checks: [
+        'bola-identity-swap',
+        'bfla-role-swap',
+        'mass-assignment',
+        'business-flow-replay',
+        'unbounded-body',
+        'conformance',
+        'ssrf-canary',
+      ],
+    });
     expect(r.partial).toBe(false);
     const seeded = [...SEED.aliceRecords, SEED.bobRecord].map((id) => `/v2/records/${id}`);
     const writes = recorder.seen.filter((s) => ['PATCH', 'PUT', 'DELETE'].includes(s.method));
