@@ -292,6 +292,13 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
   }
   if (http.failures > 0)
     notes.push(`${http.failures} request(s) got no HTTP answer (timeout, reset or garbage)`);
+  // A target that mostly stopped answering was not tested: never report that as clean.
+  if (http.failures >= 5 && http.failures > http.sent * 0.2) {
+    partial = true;
+    notes.push(
+      `the target stopped answering (${http.failures} of ${http.sent} requests): results are incomplete`,
+    );
+  }
   return {
     findings,
     partial,

@@ -65,4 +65,32 @@ describe('scanner safety', () => {
     await expect(http.send({ method: 'GET', path: '/v2/health' })).rejects.toThrow(BudgetExhausted);
     await http.close();
   });
+
+  it('survives a target that starts resetting connections: notes, no crash, no silent pass', async () => {
+    const { createServer } = await import('node:http');
+    const { LIBRARY_SPEC, LIBRARY_KEYS } = await import('../fixtures/scanner/library.ts');
+    const { parseIdentityFlag } = await import('../../src/scanner/identities.ts');
+    let n = 0;
+    const flaky = createServer((req, res) => {
+      if (++n <= 1) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      } else req.socket.destroy();
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(flaky.address() as import('node:net').AddressInfo).port}`;
+    const r = await runScan({
+      specs: [LIBRARY_SPEC],
+      target: url,
+      identities: [parseIdentityFlag(`ann:member=X-Library-Key: ${LIBRARY_KEYS.ann}`)],
+      timeoutMs: 2000,
+    });
+    flaky.closeAllConnections();
+    await new Promise((res) => flaky.close(res));
+    expect(r.findings).toEqual([]);
+    expect(r.partial).toBe(true); // the CLI exits 3, not 0
+    const notes = r.meta.notes!.join('\n');
+    expect(notes).toMatch(/\d+ request\(s\) got no HTTP answer/);
+    expect(notes).toMatch(/not tested/);
+  });
 });
