@@ -18,7 +18,11 @@ function restrict(files, forbidden, message) {
   return {
     files,
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: forbidden.flatMap(folder), message }] }],
+      // `./…` stays inside the importing folder (e.g. gateway/policies/versions/), never another layer.
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: [...forbidden.flatMap(folder), '!./**'], message }] },
+      ],
     },
   };
 }

@@ -8,6 +8,7 @@ import {
 } from '../core/config-loader.ts';
 import { SourceErrors } from '../core/source-errors.ts';
 import { EventBus } from '../core/events.ts';
+import { ScanScheduler } from '../scanner/schedule.ts';
 import type { Logger } from '../core/logger.ts';
 import { loadOpenApi } from '../core/openapi-loader.ts';
 import type { ServerResponse } from 'node:http';
@@ -127,6 +128,8 @@ export class App {
     private readonly traffic: TrafficRecorder,
     /** What the admin endpoints describe: the APIs and config now serving (swapped on reload). */
     private readonly current: { apis: LoadedApi[]; config: RampartConfig },
+    /** Scheduled scans (`scans:`), when configured. */
+    readonly scans: ScanScheduler | undefined,
   ) {
     this.started = opts.config;
   }
@@ -184,8 +187,16 @@ export class App {
         routes: versionRoutes(() => state, db, traffic, clock),
       });
       admin.setReady(true);
-      const app = new App(events, opts, db, gateway, admin, services, identity, mounts, traffic, state);
-      return app;
+      const scans = opts.config.scans
+        ? new ScanScheduler(opts.config.scans, {
+            baseDir: opts.baseDir,
+            clock,
+            emit: events.emit,
+            log: opts.log.child({ component: 'scanner' }),
+          })
+        : undefined;
+      scans?.start();
+      return new App(events, opts, db, gateway, admin, services, identity, mounts, traffic, state, scans);
     } catch (err) {
       await identity?.close();
       await db.close();
@@ -243,6 +254,7 @@ export class App {
   }
 
   async stop(): Promise<void> {
+    this.scans?.stop();
     this.admin.setReady(false);
     await this.gateway.close();
     await this.traffic.close();
@@ -253,7 +265,7 @@ export class App {
 }
 
 /** Sections a reload cannot apply (they are bound at start: sockets, store, identity). */
-const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)'] as const;
+const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)', 'scans'] as const;
 
 function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {
   switch (section) {

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { configSchema as gatewayConfigSchema } from '../gateway/config.ts';
 import { identityConfigSchema } from '../identity/index.ts';
+import { scansSchema } from '../scanner/schedule.ts';
 
 /**
  * The whole rampart.yaml: the gateway's sections plus the feature sections the CLI
@@ -18,6 +19,8 @@ export const configSchema = Type.Object(
           'Built-in identity service (users, MFA, tokens, API keys), served under its prefix. Omit to turn it off. See docs/identity.md.',
       }),
     ),
+    // Present = scheduled scans on (run by rampart start).
+    scans: Type.Optional(scansSchema),
   },
   { additionalProperties: false, $id: 'https://rampart.dev/schemas/rampart.json', title: 'rampart.yaml' },
 );

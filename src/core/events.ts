@@ -66,7 +66,27 @@ export type RampartEvent =
       reason?: string;
     })
   | (EventBase & { type: 'config-reload'; outcome: 'success' | 'failure'; detail?: string })
-  | (EventBase & { type: 'cert-expiry'; subject: string; notAfter: string; daysLeft: number });
+  | (EventBase & { type: 'cert-expiry'; subject: string; notAfter: string; daysLeft: number })
+  | (EventBase & {
+      /** A scheduled scan finished (`scans:` in rampart.yaml), with the diff against the previous run. */
+      type: 'scan';
+      api: string;
+      outcome: 'completed' | 'partial' | 'failed';
+      new?: number;
+      fixed?: number;
+      open?: number;
+      detail?: string;
+    })
+  | (EventBase & {
+      /** A finding a scheduled scan saw for the first time. */
+      type: 'scan-finding';
+      api: string;
+      findingId: string;
+      check: string;
+      severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
+      operation?: string;
+      owasp?: string;
+    });
 
 export type RampartEventType = RampartEvent['type'];
 

@@ -58,6 +58,11 @@ export interface EvidenceExchange {
   };
   /** What this exchange shows, in one line ("as bob: 200 with alice's record"). */
   note?: string;
+  /**
+   * Scanner: the identity the request was sent as (its masked credentials are replaced
+   * by that identity's when the finding is replayed). Absent = anonymous or forged.
+   */
+  as?: string;
 }
 
 /** Where in a file a finding is (audit: the document; code: the source file). 1-based. */
