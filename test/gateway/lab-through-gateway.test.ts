@@ -52,12 +52,19 @@ afterAll(async () => {
 describe('lab exploits through the gateway (default chain)', () => {
   it.each(flaws.map((f) => [f.id, f.owasp] as const))('%s (%s)', async (id) => {
     const r = await exploits[id]!(gw.url, ctx);
+    // Blocked means the defence was seen (the answer DEFENCES lists for the flaw: the status
+    // and problem type the blocking policy gives) — the same rule as `rampart lab attack`.
+    // An attack that merely failed (a refused sign-in, an unexpected answer) is inconclusive
+    // and fails this test either way.
     if (id in BLOCKED_BY_GATEWAY)
-      expect(r.exploited, `${id} should be blocked: ${BLOCKED_BY_GATEWAY[id]} — ${r.evidence}`).toBe(false);
+      expect(
+        r.outcome,
+        `${id} should be blocked: ${BLOCKED_BY_GATEWAY[id]} — ${r.evidence} (${JSON.stringify(r.answer)})`,
+      ).toBe('blocked');
     else
       expect(
-        r.exploited,
-        `${id} is now blocked by the gateway: add it to BLOCKED_BY_GATEWAY — ${r.evidence}`,
-      ).toBe(true);
+        r.outcome,
+        `${id} is no longer exploited through the gateway: if a policy now blocks it, add it to BLOCKED_BY_GATEWAY — ${r.evidence}`,
+      ).toBe('exploited');
   });
 });
