@@ -9,7 +9,7 @@ import { exploits, type ExploitContext } from '../../src/lab/exploits.ts';
 import { flaws } from '../../src/lab/flaws.ts';
 import { startLab, startMetadataStub, type LabServer, type StubServer } from '../../src/lab/index.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
+import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
 
 /** Flaws the gateway blocks today with the vulnerable lab behind it, and why. */
 const BLOCKED_BY_GATEWAY: Record<string, string> = {
@@ -20,6 +20,11 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
   'debug-endpoint': 'an undocumented path is not in the contract: 404 (shadow endpoint)',
   'unbounded-body': 'bodies over limits.maxBodyBytes (1 MiB) get 413 before reaching the upstream',
   'path-traversal-documents': 'encoded slashes and dot segments are refused with 400 invalid-path',
+  'jwt-alg-none': 'authenticate (HMAC issuer for the lab): alg none is never accepted, 401 invalid-token',
+  'v1-unauthenticated-users':
+    'authenticate: v1 declares bearer security, so a request without a token gets 401 unauthenticated',
+  'jwt-no-expiry':
+    "the demo's lab issues tokens with exp because authenticate requires exp (a token without one is 401 invalid-token)",
 };
 
 let lab: LabServer;
@@ -30,7 +35,7 @@ const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
 
 beforeAll(async () => {
   metadata = await startMetadataStub();
-  lab = await startLab({ mode: 'vulnerable' });
+  lab = await startLab(DEMO_LAB);
   gw = await startTestGateway(lab.url, {
     apis: demoApis(lab.url),
     policies: DEMO_POLICIES,
