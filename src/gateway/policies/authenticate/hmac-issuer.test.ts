@@ -6,8 +6,8 @@ import { Writable } from 'node:stream';
 import { createLogger, silentLogger, type Logger } from '../../../core/logger.ts';
 import { crossFieldErrors } from '../../../cli/config-rules.ts';
 import type { RampartConfig } from '../../config.ts';
-import type { Denial, Policy } from '../../policy.ts';
-import { buildPolicy, testContext, testServices } from '../test-context.ts';
+import type { Denial } from '../../policy.ts';
+import { buildPolicy, testContext, testServices, type TestPolicy } from '../test-context.ts';
 import { hmacSecretProblems, weakSecretReason } from './hmac-issuer.ts';
 import { authenticate, REJECTIONS } from './index.ts';
 import { JWT_WORDLIST } from './jwt-wordlist.ts';
@@ -49,13 +49,13 @@ function issuer(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { issuer: ISS, audience: AUD, secret: SECRET, claimMapping: { roles: 'role' }, ...extra };
 }
 
-function build(options: Record<string, unknown>, log: Logger = silentLogger): Policy {
+function build(options: Record<string, unknown>, log: Logger = silentLogger): TestPolicy {
   return buildPolicy(authenticate, options, testServices({ clock, log }));
 }
 
-async function run(policy: Policy, token: string) {
+async function run(policy: TestPolicy, token: string) {
   const ctx = testContext({ clock, headers: { authorization: `Bearer ${token}` } });
-  const d = ((await policy.onRequest!(ctx)) ?? undefined) as Denial | undefined;
+  const d = ((await policy.onRequest(ctx)) ?? undefined) as Denial | undefined;
   return { d, ctx };
 }
 
@@ -153,7 +153,7 @@ describe('authenticate: HMAC issuers (the API’s own HS256 tokens)', () => {
     const p = build({ hmacIssuers: [issuer()] });
     const token = await hs(SECRET, claims());
     await run(p, token);
-    const r = p.onRequest!(testContext({ clock, headers: { authorization: `Bearer ${token}` } }));
+    const r = p.onRequest(testContext({ clock, headers: { authorization: `Bearer ${token}` } }));
     expect(r).toBeUndefined();
   });
 
