@@ -10,7 +10,7 @@ import { ownerXRampart } from './owner/x-rampart.ts';
 import { rateLimitXRampart } from './rate-limit/x-rampart.ts';
 import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
-import { rolesXRampart } from './roles/x-rampart.ts';
+import { roles } from './roles/index.ts';
 import { securityHeaders } from './security-headers/index.ts';
 import { ssrfXRampart } from './ssrf-guard/x-rampart.ts';
 import { transport } from './transport/index.ts';
@@ -28,6 +28,7 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   requestLimits,
   authenticate,
   mfa,
+  roles,
 ];
 
 /**
@@ -37,7 +38,6 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
  * entry here goes.
  */
 export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart']>> = {
-  roles: rolesXRampart,
   owner: ownerXRampart,
   'rate-limit': rateLimitXRampart,
   'brute-force': bruteForceXRampart,
