@@ -31,6 +31,7 @@ export const DEMO_LAB: LabOptions = { mode: 'vulnerable', expiringTokens: true }
  * read the caller: the lab signs them with its planted weak secret, which only the explicit,
  * loudly logged `allowWeakSecret` lets through — and which the workshop then cracks to show
  * that no gateway can make a guessable secret safe (`jwt-weak-secret` stays exploited).
+ * `roles`, `owner` and `property-access` then enforce the lab contract's authorization.
  * `mfa` stays off: the lab's tokens carry no `amr`. The built-in identity service runs under
  * /auth to try MFA (docs/workshop.md).
  */
@@ -47,4 +48,8 @@ export const DEMO_POLICIES = {
     ],
   },
   mfa: { enabled: false },
+  // BFLA: x-rampart.roles on the lab's operations; the lab's three roles, admin inheriting doctor.
+  roles: { hierarchy: { admin: ['doctor'], doctor: [], patient: [] } },
+  // BOLA: x-rampart.owner (records by lookup before writes, checked on the answer for reads).
+  owner: {},
 } as const;

@@ -23,6 +23,12 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
   'jwt-alg-none': 'authenticate (HMAC issuer for the lab): alg none is never accepted, 401 invalid-token',
   'v1-unauthenticated-users':
     'authenticate: v1 declares bearer security, so a request without a token gets 401 unauthenticated',
+  'bola-read-record':
+    'owner: the returned record is not the caller’s (patientId/doctorId ≠ sub) → 404, as for a missing one',
+  'bola-write-record':
+    'owner: a lookup (GET /records/{recordId}) before the PATCH finds another owner → 404, never forwarded',
+  'bfla-admin-users': 'roles: x-rampart.roles [admin], the patient’s token says role patient → 403',
+  'bfla-create-coupon': 'roles: x-rampart.roles [admin] → 403',
   'jwt-no-expiry':
     "the demo's lab issues tokens with exp because authenticate requires exp (a token without one is 401 invalid-token)",
 };

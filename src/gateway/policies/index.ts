@@ -6,7 +6,7 @@ import { authenticate } from './authenticate/index.ts';
 import { bruteForceXRampart } from './brute-force/x-rampart.ts';
 import { cors } from './cors/index.ts';
 import { mfa } from './mfa/index.ts';
-import { ownerXRampart } from './owner/x-rampart.ts';
+import { owner } from './owner/index.ts';
 import { rateLimitXRampart } from './rate-limit/x-rampart.ts';
 import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
@@ -29,6 +29,7 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   authenticate,
   mfa,
   roles,
+  owner,
 ];
 
 /**
@@ -38,7 +39,6 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
  * entry here goes.
  */
 export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart']>> = {
-  owner: ownerXRampart,
   'rate-limit': rateLimitXRampart,
   'brute-force': bruteForceXRampart,
   'ssrf-guard': ssrfXRampart,
