@@ -52,4 +52,6 @@ export const DEMO_POLICIES = {
   roles: { hierarchy: { admin: ['doctor'], doctor: [], patient: [] } },
   // BOLA: x-rampart.owner (records by lookup before writes, checked on the answer for reads).
   owner: {},
+  // BOPLA: readOnly properties (UserPatch.role) are refused in request bodies.
+  'property-access': {},
 } as const;

@@ -29,6 +29,8 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
     'owner: a lookup (GET /records/{recordId}) before the PATCH finds another owner → 404, never forwarded',
   'bfla-admin-users': 'roles: x-rampart.roles [admin], the patient’s token says role patient → 403',
   'bfla-create-coupon': 'roles: x-rampart.roles [admin] → 403',
+  'mass-assignment-role':
+    'property-access: UserPatch.role is readOnly in the contract → 422 validation-failed, never forwarded',
   'jwt-no-expiry':
     "the demo's lab issues tokens with exp because authenticate requires exp (a token without one is 401 invalid-token)",
 };

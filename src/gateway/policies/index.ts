@@ -7,6 +7,7 @@ import { bruteForceXRampart } from './brute-force/x-rampart.ts';
 import { cors } from './cors/index.ts';
 import { mfa } from './mfa/index.ts';
 import { owner } from './owner/index.ts';
+import { propertyAccess } from './property-access/index.ts';
 import { rateLimitXRampart } from './rate-limit/x-rampart.ts';
 import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
@@ -30,6 +31,7 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   mfa,
   roles,
   owner,
+  propertyAccess,
 ];
 
 /**

@@ -161,17 +161,18 @@ export interface WriteViolation {
  * says whether the caller holds one of the roles (the policy passes its hierarchy-aware
  * check). A `readOnly` property with `writableBy` is writable by those roles only.
  */
-export function forbiddenWrite(
+export function forbiddenWrite<C>(
   body: unknown,
   node: RuleNode,
-  mayWrite: (roles: readonly string[]) => boolean,
+  mayWrite: (roles: readonly string[], caller: C) => boolean,
+  caller: C,
   pointer = '',
 ): WriteViolation | undefined {
   if (body === null || typeof body !== 'object') return undefined;
   if (Array.isArray(body)) {
     if (!node.items) return undefined;
     for (let i = 0; i < body.length; i++) {
-      const v = forbiddenWrite(body[i], node.items, mayWrite, `${pointer}/${i}`);
+      const v = forbiddenWrite(body[i], node.items, mayWrite, caller, `${pointer}/${i}`);
       if (v) return v;
     }
     return undefined;
@@ -182,9 +183,9 @@ export function forbiddenWrite(
     if (!Object.hasOwn(rec, name)) continue;
     const at = `${pointer}/${escape(name)}`;
     if (child.writableBy) {
-      if (!mayWrite(child.writableBy)) return { pointer: at, reason: 'role' };
+      if (!mayWrite(child.writableBy, caller)) return { pointer: at, reason: 'role' };
     } else if (child.readOnly) return { pointer: at, reason: 'read-only' };
-    const v = forbiddenWrite(rec[name], child, mayWrite, at);
+    const v = forbiddenWrite(rec[name], child, mayWrite, caller, at);
     if (v) return v;
   }
   return undefined;
@@ -194,27 +195,28 @@ export function forbiddenWrite(
  * Removes from `body` (in place) every property the caller may not see; returns how many
  * were removed. `maySee(roles)` says whether the caller holds one of the roles.
  */
-export function stripInvisible(
+export function stripInvisible<C>(
   body: unknown,
   node: RuleNode,
-  maySee: (roles: readonly string[]) => boolean,
+  maySee: (roles: readonly string[], caller: C) => boolean,
+  caller: C,
 ): number {
   if (body === null || typeof body !== 'object') return 0;
   let removed = 0;
   if (Array.isArray(body)) {
-    if (node.items) for (const item of body) removed += stripInvisible(item, node.items, maySee);
+    if (node.items) for (const item of body) removed += stripInvisible(item, node.items, maySee, caller);
     return removed;
   }
   if (!node.properties) return 0;
   const rec = body as Record<string, unknown>;
   for (const [name, child] of node.properties) {
     if (!Object.hasOwn(rec, name)) continue;
-    if (child.visibleTo && !maySee(child.visibleTo)) {
+    if (child.visibleTo && !maySee(child.visibleTo, caller)) {
       delete rec[name];
       removed++;
       continue;
     }
-    removed += stripInvisible(rec[name], child, maySee);
+    removed += stripInvisible(rec[name], child, maySee, caller);
   }
   return removed;
 }
