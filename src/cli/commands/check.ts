@@ -11,6 +11,7 @@ import { checkOpenApiFile } from '../../core/openapi-loader.ts';
 import type { RampartConfig } from '../../gateway/config.ts';
 import { X_RAMPART_KEYS } from '../app.ts';
 import { configSchema } from '../config-schema.ts';
+import { unknownRoleProblems } from '../../gateway/policies/roles/check.ts';
 import { crossFieldErrors } from '../config-rules.ts';
 
 const usage = `Usage: rampart check [-c FILE]
@@ -65,6 +66,14 @@ function print(io: CommandIO, errors: ConfigError[]): void {
   for (const e of errors) io.err(formatConfigError({ ...e, file: display(e.file) }));
 }
 
+/** `policies.roles.hierarchy`, when the config declares one (the role names `check` holds documents to). */
+function rolesHierarchyOf(config: RampartConfig | undefined): Record<string, string[]> | undefined {
+  const roles = (config?.policies as Record<string, unknown> | undefined)?.roles as
+    { hierarchy?: Record<string, string[]>; enabled?: boolean } | undefined;
+  if (!roles || roles.enabled === false || !roles.hierarchy) return undefined;
+  return Object.keys(roles.hierarchy).length > 0 ? roles.hierarchy : undefined;
+}
+
 const check: Command = {
   name: 'check',
   summary: 'Validate rampart.yaml and the OpenAPI documents it references',
@@ -93,6 +102,10 @@ const check: Command = {
           const spec = await checkOpenApiFile(specPath, { xRampart: X_RAMPART_KEYS });
           if (spec.document) {
             operations += spec.document.operations.length;
+            const hierarchy = rolesHierarchyOf(config);
+            if (hierarchy)
+              for (const p of unknownRoleProblems(spec.document, hierarchy))
+                errors.push({ file: specPath, path: p.pointer, message: p.message });
             continue;
           }
           for (const e of spec.errors) {
