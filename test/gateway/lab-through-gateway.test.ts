@@ -62,7 +62,7 @@ afterAll(async () => {
   await metadata?.close();
 });
 
-describe('lab exploits through the gateway (default chain)', () => {
+describe('lab exploits through the gateway (the demo chain)', () => {
   it.each(flaws.map((f) => [f.id, f.owasp] as const))('%s (%s)', async (id) => {
     const r = await exploits[id]!(gw.url, ctx);
     // Blocked means the defence was seen (the answer DEFENCES lists for the flaw: the status
@@ -79,5 +79,21 @@ describe('lab exploits through the gateway (default chain)', () => {
         r.outcome,
         `${id} is no longer exploited through the gateway: if a policy now blocks it, add it to BLOCKED_BY_GATEWAY — ${r.evidence}`,
       ).toBe('exploited');
+  });
+});
+
+describe('authorization denials are events naming the policy and the OWASP category', () => {
+  it.each([
+    ['bfla-admin-users', 'roles', 'forbidden', 'API5:2023'],
+    ['bola-write-record', 'owner', 'not-found', 'API1:2023'],
+    ['bola-read-record', 'owner', 'not-found', 'API1:2023'],
+    ['mass-assignment-role', 'property-access', 'validation-failed', 'API3:2023'],
+  ] as const)('%s → denied by %s (%s, %s)', async (id, policy, problem, owasp) => {
+    const before = gw.events.length;
+    await exploits[id]!(gw.url, ctx);
+    const denied = gw.events.slice(before).filter((e) => e.type === 'denied');
+    expect(denied).toEqual([
+      expect.objectContaining({ policy, problem, owasp, principal: expect.any(String) }),
+    ]);
   });
 });
