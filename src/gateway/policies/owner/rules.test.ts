@@ -93,3 +93,14 @@ describe('OwnerCache', () => {
     expect(c.hits).toBe(1);
   });
 });
+
+describe('checkOwner (rampart check)', () => {
+  it('a rule with neither field nor param is refused (it would check nothing)', async () => {
+    const { checkOwner } = await import('./x-rampart.ts');
+    const doc = { operations: [] } as unknown as Parameters<typeof checkOwner>[1];
+    expect(checkOwner({ claim: 'sub', bypassRoles: [] }, doc)).toEqual([
+      { message: expect.stringMatching(/needs a field .* or a param/) as unknown },
+    ]);
+    expect(checkOwner({ param: 'userId', claim: 'sub', bypassRoles: [] }, doc)).toEqual([]);
+  });
+});
