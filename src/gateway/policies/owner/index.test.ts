@@ -201,6 +201,14 @@ describe('owner: reads checked on the answer (lookup names the operation itself)
     expect(s.calls()).toBe(0);
   });
 
+  it('HEAD has no body to check: 404 unless bypassed', async () => {
+    const s = setup();
+    const head = testContext({ route: route('get'), principal: alice, method: 'HEAD' });
+    expect((await s.policy.onRequest(head))?.problem.status).toBe(404);
+    const adminHead = testContext({ route: route('get'), principal: admin, method: 'HEAD' });
+    expect(await s.policy.onRequest(adminHead)).toBeUndefined();
+  });
+
   it('errors pass through untouched; an answer without the owner field is 503', async () => {
     const s = setup();
     const c = s.ctx(route('get'));

@@ -207,6 +207,8 @@ export const owner = definePolicy({
           onRequest: function ownerRead(ctx) {
             const c = caller(ctx);
             if (typeof c !== 'string') return c;
+            // A HEAD answer has no body to read the owner from: fail closed (use mode: lookup for HEAD clients).
+            if (ctx.method === 'HEAD') return DENY_404;
             ctx.state.owner = { caller: c };
             return undefined;
           },
