@@ -78,6 +78,44 @@ function authScenario(cacheSize: number | undefined): Scenario {
   };
 }
 
+const authzSpec = `openapi: 3.1.0
+info: { title: bench, version: '1' }
+components:
+  securitySchemes:
+    bearer: { type: http, scheme: bearer, bearerFormat: JWT }
+security: [{ bearer: [] }]
+paths:
+  /items/{id}:
+    get:
+      x-rampart:
+        roles: [customer]
+        owner: { lookup: 'GET /owners/{id}', field: ownerId, claim: sub, mode: lookup }
+      parameters: [{ name: id, in: path, required: true, schema: { type: integer } }]
+      responses: { '200': { description: ok } }
+  /owners/{id}:
+    get:
+      parameters: [{ name: id, in: path, required: true, schema: { type: integer } }]
+      responses:
+        '200':
+          description: the owner of item id
+          content: { application/json: { schema: { type: object, properties: { ownerId: { type: string } } } } }
+`;
+
+/**
+ * authenticate (own ES256 token, cached) + roles (x-rampart.roles) + owner (a lookup of
+ * GET /owners/{id} before forwarding): warm = the owner cache answers every request after
+ * the first; cold = cacheSize 0, one extra upstream round trip per request (the worst case).
+ */
+function authzScenario(cold: boolean): Scenario {
+  const auth = authScenario(undefined);
+  return {
+    ...auth,
+    description: `authenticate + roles + owner lookup (${cold ? 'owner cache off: a lookup per request' : 'owner cache warm'})`,
+    spec: authzSpec,
+    policies: { mfa: { enabled: false }, owner: cold ? { cacheSize: 0 } : { cacheTtlMs: 600000 } },
+  };
+}
+
 export const scenarios: Record<string, Scenario> = {
   default: {
     description: 'default chain: request-id, security-headers, cors, transport, request-limits',
@@ -104,4 +142,6 @@ export const scenarios: Record<string, Scenario> = {
   },
   auth: authScenario(undefined),
   'auth-nocache': authScenario(0),
+  authz: authzScenario(false),
+  'authz-cold': authzScenario(true),
 };

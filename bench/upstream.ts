@@ -12,11 +12,14 @@ const body = Buffer.from(
     })),
   }).slice(0, 1000),
 );
+/** What ownership lookups (`GET /v2/owners/{id}`, the authz scenarios) read: the object's owner. */
+const ownerBody = Buffer.from(JSON.stringify({ id: 1, ownerId: 'bench-user' }));
 const server = http.createServer((req, res) => {
   req.resume();
   req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-    res.end(body);
+    const b = req.url!.startsWith('/v2/owners/') ? ownerBody : body;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': b.length });
+    res.end(b);
   });
 });
 server.keepAliveTimeout = 60_000;

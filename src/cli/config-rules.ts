@@ -3,6 +3,8 @@ import { silentLogger } from '../core/logger.ts';
 import { systemClock } from '../core/clock.ts';
 import type { RampartConfig } from '../gateway/config.ts';
 import { policyBuildErrors } from '../gateway/policies/index.ts';
+import { hmacSecretProblems } from '../gateway/policies/authenticate/hmac-issuer.ts';
+import type { HmacIssuerOptions } from '../gateway/policies/authenticate/schema.ts';
 
 /**
  * Rules for rampart.yaml that JSON Schema cannot say. Applied by both `rampart check` and
@@ -68,5 +70,37 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
       apiKeys: undefined,
     }),
   );
+  out.push(...weakHmacSecrets(config));
   return out;
 }
+
+/**
+ * HMAC issuer secrets that are too short or in the JWT-cracking wordlist (the authenticate
+ * policy refuses them at start too; `allowWeakSecret: true` is the lab demo's explicit override).
+ */
+function weakHmacSecrets(config: RampartConfig): Array<{ segments: string[]; message: string }> {
+  const auth = (config.policies as Record<string, unknown> | undefined)?.authenticate;
+  const list = (auth as { hmacIssuers?: unknown } | undefined)?.hmacIssuers;
+  if (!Array.isArray(list)) return [];
+  // Entries of the wrong shape are the schema's to report; only well-formed secrets are judged here.
+  const issuers = list.map((raw: unknown): HmacIssuerOptions | undefined => {
+    const e = raw as Partial<HmacIssuerOptions> | null;
+    if (!e || typeof e.secret !== 'string') return undefined;
+    return {
+      ...e,
+      issuer: String(e.issuer ?? ''),
+      secret: e.secret,
+      previousSecrets: Array.isArray(e.previousSecrets)
+        ? e.previousSecrets.filter((x): x is string => typeof x === 'string')
+        : [],
+      algorithms: Array.isArray(e.algorithms) ? e.algorithms : ['HS256'],
+      allowWeakSecret: e.allowWeakSecret === true,
+    } as HmacIssuerOptions;
+  });
+  return hmacSecretProblems(issuers.map((i) => i ?? SKIP)).map((p) => ({
+    segments: ['policies', 'authenticate', ...p.segments],
+    message: p.message,
+  }));
+}
+
+const SKIP = { allowWeakSecret: true } as HmacIssuerOptions;

@@ -1,8 +1,9 @@
-import { LAB_SPECS } from '../lab/index.ts';
+import { LAB_AUDIENCE, LAB_ISSUER, LAB_SPECS, WEAK_JWT_SECRET, type LabOptions } from '../lab/index.ts';
 
 /**
  * The built-in demo of `npm start`: the lab's two versions behind the gateway. Shared with
- * the tests that run the lab's exploits through the gateway, so they test this setup.
+ * the tests that run the lab's exploits and its legitimate flows through the gateway, so
+ * they test this setup.
  */
 export function demoApis(labUrl: string): unknown[] {
   return [
@@ -19,8 +20,38 @@ export function demoApis(labUrl: string): unknown[] {
 }
 
 /**
- * The lab authenticates its users itself (its JWT flaws are part of the workshop), so
- * the gateway's authenticate/mfa stay off in front of it; the built-in identity service
- * runs under /auth to try MFA (docs/workshop.md).
+ * The lab behind the demo gateway: the vulnerable twin, issuing tokens with `exp` because
+ * the gateway's `authenticate` requires it (RFC 8725) — so `jwt-no-expiry` is not planted in
+ * the demo; `rampart lab` shows it.
  */
-export const DEMO_POLICIES = { authenticate: { enabled: false }, mfa: { enabled: false } } as const;
+export const DEMO_LAB: LabOptions = { mode: 'vulnerable', expiringTokens: true };
+
+/**
+ * The gateway trusts the lab's own HS256 tokens (an HMAC issuer) so that authorization can
+ * read the caller: the lab signs them with its planted weak secret, which only the explicit,
+ * loudly logged `allowWeakSecret` lets through — and which the workshop then cracks to show
+ * that no gateway can make a guessable secret safe (`jwt-weak-secret` stays exploited).
+ * `roles`, `owner` and `property-access` then enforce the lab contract's authorization.
+ * `mfa` stays off: the lab's tokens carry no `amr`. The built-in identity service runs under
+ * /auth to try MFA (docs/workshop.md).
+ */
+export const DEMO_POLICIES = {
+  authenticate: {
+    hmacIssuers: [
+      {
+        issuer: LAB_ISSUER,
+        audience: LAB_AUDIENCE,
+        secret: WEAK_JWT_SECRET,
+        allowWeakSecret: true,
+        claimMapping: { roles: 'role' },
+      },
+    ],
+  },
+  mfa: { enabled: false },
+  // BFLA: x-rampart.roles on the lab's operations; the lab's three roles, admin inheriting doctor.
+  roles: { hierarchy: { admin: ['doctor'], doctor: [], patient: [] } },
+  // BOLA: x-rampart.owner (records by lookup before writes, checked on the answer for reads).
+  owner: {},
+  // BOPLA: readOnly properties (UserPatch.role) are refused in request bodies.
+  'property-access': {},
+} as const;

@@ -11,6 +11,7 @@ import { checkConfigFile, resolveRelative, type ConfigCheckResult } from '../cor
 import { checkOpenApiFile } from '../core/openapi-loader.ts';
 import type { OpenApiDocument } from '../core/openapi.ts';
 import type { SourceError } from '../core/source-errors.ts';
+import { unknownRoleProblems } from '../gateway/policies/roles/check.ts';
 import { X_RAMPART_KEYS } from './app.ts';
 import { crossFieldErrors } from './config-rules.ts';
 import { configSchema, type RampartFileConfig } from './config-schema.ts';
@@ -40,6 +41,14 @@ function specsOf(
         : [],
     };
   });
+}
+
+/** The role hierarchy of the roles policy, when one is declared (then every role an operation names must be in it). */
+function rolesHierarchyOf(config: RampartFileConfig | undefined): Record<string, string[]> | undefined {
+  const roles = (config?.policies as Record<string, unknown> | undefined)?.roles as
+    { hierarchy?: Record<string, string[]>; enabled?: boolean } | undefined;
+  if (!roles || roles.enabled === false || !roles.hierarchy) return undefined;
+  return Object.keys(roles.hierarchy).length > 0 ? roles.hierarchy : undefined;
 }
 
 function byPosition(a: SourceError, b: SourceError): number {
@@ -76,6 +85,10 @@ export async function validateConfigFile(path: string): Promise<Validation> {
         if (spec.document) {
           counts.operations += spec.document.operations.length;
           documents.set(`${i}/${j}`, spec.document);
+          const hierarchy = rolesHierarchyOf(config);
+          if (hierarchy)
+            for (const p of unknownRoleProblems(spec.document, hierarchy))
+              errors.push({ file: specPath, path: p.pointer, message: p.message });
           continue;
         }
         for (const e of spec.errors) {

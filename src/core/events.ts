@@ -43,7 +43,15 @@ export type RampartEvent =
       consumer?: string;
       consumerKind?: 'user' | 'api-key' | 'client' | 'anonymous';
     })
-  | (EventBase & { type: 'denied'; policy: string; problem: string; route?: string; principal?: string })
+  | (EventBase & {
+      type: 'denied';
+      policy: string;
+      problem: string;
+      route?: string;
+      principal?: string;
+      /** OWASP API Security Top 10 2023 category the denial prevents, e.g. `API5:2023`. */
+      owasp?: string;
+    })
   | (EventBase & { type: 'bad-request'; problem: string; detail?: string })
   | (EventBase & { type: 'upstream-error'; api: string; status?: number; reason: string })
   | (EventBase & {

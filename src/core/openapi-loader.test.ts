@@ -416,7 +416,7 @@ describe('OpenAPI 3.0 document', async () => {
       {
         rateLimit: { per: 'user', limit: 100, window: 60 },
         mfa: 'optional',
-        owner: { lookup: 'GET /pets/{petId}', field: 'ownerId', claim: 'sub' },
+        owner: { lookup: 'GET /pets/{petId}', field: 'owner.id', claim: 'sub' },
         roles: ['admin'],
       },
     ],

@@ -295,6 +295,7 @@ export class Pipeline implements ExchangeHost<Context> {
       problem: code,
       ...(ctx.route ? { route: ctx.route.template } : {}),
       ...(ctx.principal ? { principal: ctx.principal.id } : {}),
+      ...(denial.owasp ? { owasp: denial.owasp } : {}),
     });
     return this.finishLocal(ctx, denial, outcome.ran);
   }

@@ -177,6 +177,8 @@ export interface ResponseContext {
 export interface Denial {
   problem: Problem;
   headers?: Record<string, string>;
+  /** OWASP API Security Top 10 2023 category this denial prevents (`API1:2023` …), copied to the `denied` event. */
+  owasp?: string;
   /**
    * Set by `answer()`: not a denial but a complete local answer (e.g. a CORS
    * preflight): status and headers only, no problem body, no `denied` event.

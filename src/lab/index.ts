@@ -24,8 +24,17 @@ import type { LabOptions, LabServer } from './types.ts';
 
 export type { LabMode, LabOptions, LabServer } from './types.ts';
 export { DEMO_USERS, SEED } from './seed.ts';
+export { LAB_AUDIENCE, LAB_ISSUER, WEAK_JWT_SECRET } from './tokens.ts';
 export { flaws, type Flaw, type OwaspApiCategory } from './flaws.ts';
-export { exploits, type Exploit, type ExploitContext, type ExploitResult } from './exploits.ts';
+export {
+  DEFENCES,
+  exploits,
+  isDefence,
+  type Exploit,
+  type ExploitContext,
+  type ExploitOutcome,
+  type ExploitResult,
+} from './exploits.ts';
 export {
   startThirdPartyStub,
   startMetadataStub,
@@ -88,7 +97,7 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     mode,
     db,
     clock,
-    tokens: new LabTokens(mode, clock),
+    tokens: new LabTokens(mode, clock, opts.expiringTokens ?? false),
     docsDir: join(root, 'documents'),
     thirdPartyUrl: (opts.thirdPartyUrl ?? stub!.url).replace(/\/$/, ''),
     avatarHosts: opts.avatarHosts ?? [],

@@ -9,8 +9,9 @@ import type { LabMode } from './types.ts';
  * Public by design — it is the lab's planted flaw, not a secret.
  */
 export const WEAK_JWT_SECRET = 'changeme';
-const LAB_ISSUER = 'https://lab.rampart.invalid';
-const LAB_AUDIENCE = 'rampart-lab';
+/** `iss` and `aud` of the lab's tokens (both twins): what a gateway trusting them is configured with. */
+export const LAB_ISSUER = 'https://lab.rampart.invalid';
+export const LAB_AUDIENCE = 'rampart-lab';
 /** Access-token lifetime in seconds (what both twins announce in `expiresIn`). */
 export const TOKEN_TTL = 900;
 
@@ -20,8 +21,10 @@ export interface TokenClaims {
 }
 
 /**
- * Issues and verifies the lab's bearer tokens.
- * - vulnerable: weak shared secret, no `exp`, and `alg: none` tokens accepted unsigned.
+ * Issues and verifies the lab's bearer tokens. Both twins put `iss`, `aud`, `sub`,
+ * `username` and `role` in them (a gateway in front reads the role from the token).
+ * - vulnerable: weak shared secret, no `exp` (unless `expiring`, for the demo behind a
+ *   gateway that requires it), and `alg: none` tokens accepted unsigned; `iss`/`aud` never checked.
  * - secure: 256-bit random key per instance, HS256 only, `iss`/`aud`/`exp` required
  *   (RFC 8725; jose `requiredClaims`), time from the injected clock.
  */
@@ -31,22 +34,23 @@ export class LabTokens {
   constructor(
     private readonly mode: LabMode,
     private readonly clock: Clock,
+    /** Vulnerable twin: issue tokens with `exp` anyway (it still accepts tokens without one). */
+    private readonly expiring = false,
   ) {
     this.key =
       mode === 'vulnerable' ? new TextEncoder().encode(WEAK_JWT_SECRET) : new Uint8Array(randomBytes(32));
   }
 
-  async issue(user: { id: number; username: string }): Promise<string> {
+  async issue(user: { id: number; username: string; role: string }): Promise<string> {
     const now = Math.floor(this.clock.now() / 1000);
-    const jwt = new SignJWT({ username: user.username })
+    const jwt = new SignJWT({ username: user.username, role: user.role })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(user.id))
+      .setIssuer(LAB_ISSUER)
+      .setAudience(LAB_AUDIENCE)
       .setIssuedAt(now);
-    if (this.mode === 'secure')
-      jwt
-        .setIssuer(LAB_ISSUER)
-        .setAudience(LAB_AUDIENCE)
-        .setExpirationTime(now + TOKEN_TTL);
+    // Planted (API2, CWE-613): the vulnerable twin's tokens never expire.
+    if (this.mode === 'secure' || this.expiring) jwt.setExpirationTime(now + TOKEN_TTL);
     return jwt.sign(this.key);
   }
 

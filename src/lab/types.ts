@@ -24,6 +24,12 @@ export interface LabOptions {
   avatarHosts?: string[];
   /** Browser origins the secure twin allows (CORS). Default none. */
   corsOrigins?: string[];
+  /**
+   * Vulnerable twin: issue tokens with `exp` (900 s) although it still accepts tokens
+   * without one. For the demo behind the gateway, whose `authenticate` requires `exp`
+   * (RFC 8725): with it the `jwt-no-expiry` flaw is not planted. Default false.
+   */
+  expiringTokens?: boolean;
 }
 
 export interface LabServer {

@@ -140,9 +140,9 @@ describe('rampart check refuses misspelt and mistyped settings with their positi
     ],
     [
       "        owner: { lookup: 'GET /orders/{orderId}', feild: ownerId }",
-      '10:16',
-      `${OP}/owner/field`,
-      "missing required key 'field'",
+      '10:51',
+      `${OP}/owner/feild`,
+      "unknown key 'feild' — did you mean 'field'?",
     ],
     [
       "        owner: { lookup: 'GET /order/{orderId}', field: ownerId }",

@@ -9,7 +9,7 @@ import { exploits, type ExploitContext } from '../../src/lab/exploits.ts';
 import { flaws } from '../../src/lab/flaws.ts';
 import { startLab, startMetadataStub, type LabServer, type StubServer } from '../../src/lab/index.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
+import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
 
 /** Flaws the gateway blocks today with the vulnerable lab behind it, and why. */
 const BLOCKED_BY_GATEWAY: Record<string, string> = {
@@ -20,6 +20,19 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
   'debug-endpoint': 'an undocumented path is not in the contract: 404 (shadow endpoint)',
   'unbounded-body': 'bodies over limits.maxBodyBytes (1 MiB) get 413 before reaching the upstream',
   'path-traversal-documents': 'encoded slashes and dot segments are refused with 400 invalid-path',
+  'jwt-alg-none': 'authenticate (HMAC issuer for the lab): alg none is never accepted, 401 invalid-token',
+  'v1-unauthenticated-users':
+    'authenticate: v1 declares bearer security, so a request without a token gets 401 unauthenticated',
+  'bola-read-record':
+    'owner: the returned record is not the caller’s (patientId/doctorId ≠ sub) → 404, as for a missing one',
+  'bola-write-record':
+    'owner: a lookup (GET /records/{recordId}) before the PATCH finds another owner → 404, never forwarded',
+  'bfla-admin-users': 'roles: x-rampart.roles [admin], the patient’s token says role patient → 403',
+  'bfla-create-coupon': 'roles: x-rampart.roles [admin] → 403',
+  'mass-assignment-role':
+    'property-access: UserPatch.role is readOnly in the contract → 422 validation-failed, never forwarded',
+  'jwt-no-expiry':
+    "the demo's lab issues tokens with exp because authenticate requires exp (a token without one is 401 invalid-token)",
 };
 
 let lab: LabServer;
@@ -30,7 +43,7 @@ const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
 
 beforeAll(async () => {
   metadata = await startMetadataStub();
-  lab = await startLab({ mode: 'vulnerable' });
+  lab = await startLab(DEMO_LAB);
   gw = await startTestGateway(lab.url, {
     apis: demoApis(lab.url),
     policies: DEMO_POLICIES,
@@ -49,15 +62,38 @@ afterAll(async () => {
   await metadata?.close();
 });
 
-describe('lab exploits through the gateway (default chain)', () => {
+describe('lab exploits through the gateway (the demo chain)', () => {
   it.each(flaws.map((f) => [f.id, f.owasp] as const))('%s (%s)', async (id) => {
     const r = await exploits[id]!(gw.url, ctx);
+    // Blocked means the defence was seen (the answer DEFENCES lists for the flaw: the status
+    // and problem type the blocking policy gives) — the same rule as `rampart lab attack`.
+    // An attack that merely failed (a refused sign-in, an unexpected answer) is inconclusive
+    // and fails this test either way.
     if (id in BLOCKED_BY_GATEWAY)
-      expect(r.exploited, `${id} should be blocked: ${BLOCKED_BY_GATEWAY[id]} — ${r.evidence}`).toBe(false);
+      expect(
+        r.outcome,
+        `${id} should be blocked: ${BLOCKED_BY_GATEWAY[id]} — ${r.evidence} (${JSON.stringify(r.answer)})`,
+      ).toBe('blocked');
     else
       expect(
-        r.exploited,
-        `${id} is now blocked by the gateway: add it to BLOCKED_BY_GATEWAY — ${r.evidence}`,
-      ).toBe(true);
+        r.outcome,
+        `${id} is no longer exploited through the gateway: if a policy now blocks it, add it to BLOCKED_BY_GATEWAY — ${r.evidence}`,
+      ).toBe('exploited');
+  });
+});
+
+describe('authorization denials are events naming the policy and the OWASP category', () => {
+  it.each([
+    ['bfla-admin-users', 'roles', 'forbidden', 'API5:2023'],
+    ['bola-write-record', 'owner', 'not-found', 'API1:2023'],
+    ['bola-read-record', 'owner', 'not-found', 'API1:2023'],
+    ['mass-assignment-role', 'property-access', 'validation-failed', 'API3:2023'],
+  ] as const)('%s → denied by %s (%s, %s)', async (id, policy, problem, owasp) => {
+    const before = gw.events.length;
+    await exploits[id]!(gw.url, ctx);
+    const denied = gw.events.slice(before).filter((e) => e.type === 'denied');
+    expect(denied).toEqual([
+      expect.objectContaining({ policy, problem, owasp, principal: expect.any(String) }),
+    ]);
   });
 });

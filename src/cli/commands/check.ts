@@ -25,6 +25,7 @@ function print(io: CommandIO, errors: ConfigError[]): void {
   for (const e of errors) io.err(formatConfigError({ ...e, file: display(e.file) }));
 }
 
+/** `policies.roles.hierarchy`, when the config declares one (the role names `check` holds documents to). */
 const check: Command = {
   name: 'check',
   summary: 'Validate rampart.yaml and the OpenAPI documents it references',

@@ -1,8 +1,10 @@
-import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
+import { parseOptions, parsePort, UsageError, type Command, type CommandIO } from '../command.ts';
+import { attack, attackJson, formatAttackTable, TargetUnreachable } from '../../lab/attack.ts';
 import { flaws } from '../../lab/flaws.ts';
 import { DEMO_USERS, startLab, type LabServer } from '../../lab/index.ts';
 
 const usage = `Usage: rampart lab [--secure] [--port N] [--host ADDR] [--insurer-port N]
+       rampart lab attack --target URL [--json] [--insecure] [--only ID,…]
 
 Runs the lab: a small clinic API with ${flaws.length} planted flaws covering the OWASP API
 Security Top 10 2023 (default), or its secure twin (--secure). Serves /v2 (current)
@@ -16,7 +18,60 @@ Options:
   --insurer-port N
                 port of the bundled insurer stub, always on 127.0.0.1 (default 0: a free one)
 
+attack: runs every exploit of the flaw catalogue against URL (the lab, or a gateway in
+front of it) and prints one row per flaw — id, OWASP category, exploited / blocked /
+inconclusive, the evidence — then the counts. "blocked" means the defence was seen (the
+status and problem type a fix or a gateway policy answers); an attack that failed for
+another reason is "inconclusive". It is a report: exit 0 whatever it finds, 2 on bad
+arguments, 1 when the target cannot be reached. Stateful exploits register throw-away
+users and change the lab's data: point it at a lab, never at a real API.
+  --target URL  base URL, e.g. http://127.0.0.1:9000 or https://127.0.0.1:8443
+  --json        print { results: [{ id, owasp, exploited, outcome, evidence }], exploited, blocked, … }
+  --insecure    accept any TLS certificate (the gateway's self-signed development one)
+  --only IDS    comma-separated flaw ids to run
+
 See docs/lab.md (the flaw catalogue) and docs/workshop.md (the guided session).`;
+
+async function runAttack(argv: string[], io: CommandIO): Promise<number> {
+  const { values } = parseOptions(argv, {
+    target: { type: 'string' },
+    json: { type: 'boolean' },
+    insecure: { type: 'boolean' },
+    only: { type: 'string' },
+  });
+  if (!values.target) throw new UsageError('attack needs --target URL');
+  let url: URL;
+  try {
+    url = new URL(values.target);
+  } catch {
+    throw new UsageError(`--target is not a URL: '${values.target}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--target must be an http or https URL, got ${url.protocol}`);
+  if (url.search || url.hash) throw new UsageError('--target is a base URL: no query or fragment');
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = only?.filter((id) => !flaws.some((f) => f.id === id)) ?? [];
+  if (unknown.length) throw new UsageError(`--only: unknown flaw id '${unknown[0]}'`);
+  let report;
+  try {
+    report = await attack(url.href, {
+      insecure: values.insecure ?? false,
+      ...(only ? { only } : {}),
+    });
+  } catch (err) {
+    if (err instanceof TargetUnreachable) {
+      io.err(`rampart lab attack: cannot reach ${url.href}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  if (values.json) io.out(attackJson(report));
+  else for (const line of formatAttackTable(report)) io.out(line);
+  return 0;
+}
 
 function parse(argv: string[]): { secure: boolean; port: number; host: string; insurerPort: number } {
   const { values } = parseOptions(argv, {
@@ -37,9 +92,10 @@ function parse(argv: string[]): { secure: boolean; port: number; host: string; i
 
 const lab: Command = {
   name: 'lab',
-  summary: 'Run the deliberately vulnerable clinic API (or its secure twin)',
+  summary: 'Run the deliberately vulnerable clinic API (or its secure twin), or attack one',
   usage,
   async run(argv, io) {
+    if (argv[0] === 'attack') return runAttack(argv.slice(1), io);
     const opts = parse(argv);
     const mode = opts.secure ? 'secure' : 'vulnerable';
     let server: LabServer;

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '../../core/logger.ts';
 import { startLab, DEMO_USERS, type LabServer } from '../../lab/index.ts';
-import { DEMO_POLICIES, demoApis } from '../demo.ts';
+import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, type Command } from '../command.ts';
@@ -64,7 +64,7 @@ const start: Command = {
         app = await App.start({ config, baseDir, configPath: resolve(configPath), log });
       } else {
         const dataDir = resolve(args.values.data ?? 'data');
-        lab = await startLab({ mode: 'vulnerable' });
+        lab = await startLab(DEMO_LAB);
         const origin = `https://localhost:${publicPort || 8443}`;
         const config = configFromObject(
           {

@@ -6,11 +6,12 @@ import { authenticate } from './authenticate/index.ts';
 import { bruteForceXRampart } from './brute-force/x-rampart.ts';
 import { cors } from './cors/index.ts';
 import { mfa } from './mfa/index.ts';
-import { ownerXRampart } from './owner/x-rampart.ts';
+import { owner } from './owner/index.ts';
+import { propertyAccess } from './property-access/index.ts';
 import { rateLimitXRampart } from './rate-limit/x-rampart.ts';
 import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
-import { rolesXRampart } from './roles/x-rampart.ts';
+import { roles } from './roles/index.ts';
 import { securityHeaders } from './security-headers/index.ts';
 import { ssrfXRampart } from './ssrf-guard/x-rampart.ts';
 import { transport } from './transport/index.ts';
@@ -30,6 +31,9 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   versions,
   authenticate,
   mfa,
+  roles,
+  owner,
+  propertyAccess,
 ];
 
 /**
@@ -39,8 +43,6 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
  * entry here goes.
  */
 export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart']>> = {
-  roles: rolesXRampart,
-  owner: ownerXRampart,
   'rate-limit': rateLimitXRampart,
   'brute-force': bruteForceXRampart,
   'ssrf-guard': ssrfXRampart,

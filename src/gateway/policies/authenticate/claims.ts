@@ -90,3 +90,16 @@ const VERBATIM = /^[\x21-\x24\x26-\x2b\x2d-\x7e]*$/; // visible ASCII except '%'
 export function headerSafe(v: string): string {
   return VERBATIM.test(v) ? v : encodeURIComponent(v);
 }
+
+/** A `typ` value compared case-insensitively with any `application/` prefix ignored (RFC 8725 §3.11). */
+export function normalizeTyp(t: string): string {
+  const lower = t.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice(12) : lower;
+}
+
+/** RFC 8725 §3.11 explicit typing: `typ` is one of `accepted` (normalised; empty = any), or absent when allowed. */
+export function typAccepted(accepted: ReadonlySet<string>, required: boolean, typ: unknown): boolean {
+  if (typ === undefined) return !required;
+  if (typeof typ !== 'string') return false;
+  return accepted.size === 0 || accepted.has(normalizeTyp(typ));
+}

@@ -1,11 +1,15 @@
 import {
   createRemoteJWKSet,
   errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyOptions,
   type CryptoKey,
   type FlattenedJWSInput,
   type JWSHeaderParameters,
   type RemoteJWKSet,
 } from 'jose';
+import { normalizeTyp, typAccepted } from './claims.ts';
 import type { ExternalIssuerOptions } from './schema.ts';
 
 /** The issuer's keys could not be obtained (network, timeout, bad discovery document or JWKS). */
@@ -32,11 +36,6 @@ export function assertKeySourceUrl(value: string, what: string): URL {
     `authenticate: ${what} must be an https URL (http only for loopback hosts), got ${url.protocol}//${url.host}`,
   );
 }
-
-const normalizeTyp = (t: string) => {
-  const lower = t.toLowerCase();
-  return lower.startsWith('application/') ? lower.slice(12) : lower;
-};
 
 /**
  * One trusted external issuer, built once at policy creation: its allow-lists as Sets,
@@ -83,9 +82,12 @@ export class ExternalIssuer {
 
   /** RFC 8725 §3.11 explicit typing, with this issuer's accepted values. */
   typAccepted(typ: unknown): boolean {
-    if (typ === undefined) return !this.typRequired;
-    if (typeof typ !== 'string') return false;
-    return this.typSet.size === 0 || this.typSet.has(normalizeTyp(typ));
+    return typAccepted(this.typSet, this.typRequired, typ);
+  }
+
+  /** jose `jwtVerify` against this issuer's JWKS. */
+  async verifyJwt(token: string, options: JWTVerifyOptions): Promise<JWTPayload> {
+    return (await jwtVerify(token, this.getKey, options)).payload;
   }
 
   /** Key resolver for jose's `jwtVerify`; failures to obtain keys become {@link KeysUnavailable}. */

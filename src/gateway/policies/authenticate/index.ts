@@ -31,6 +31,7 @@ import {
 import { PRIORITIES } from '../../priorities.ts';
 import { acrFrom, amrFrom, claimAt, headerSafe, rolesFrom } from './claims.ts';
 import { ExternalIssuer, KeysUnavailable } from './external-issuer.ts';
+import { HmacIssuer } from './hmac-issuer.ts';
 import { ASYMMETRIC_ALGORITHMS, authenticateSchema, type AuthenticateOptions } from './schema.ts';
 import { TokenCache, type VerifiedToken } from './token-cache.ts';
 
@@ -121,6 +122,8 @@ type Need = 'required' | 'optional' | 'public';
 const KEY_REFERENCE_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 const LOCAL_REQUIRED_CLAIMS = ['exp', 'iat', 'sub'];
 const EXTERNAL_REQUIRED_CLAIMS = ['exp', 'iat'];
+/** HMAC issuers: `exp` is required too (RFC 8725 §3.x; a token that never expires cannot be revoked at the gateway). */
+const HMAC_REQUIRED_CLAIMS = ['exp', 'iat'];
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
@@ -172,9 +175,26 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     externals.set(cfg.issuer, new ExternalIssuer(cfg));
   }
 
+  // HMAC issuers: the protected API's own tokens. An issuer has one kind of key, so an
+  // issuer listed in both `issuers` and `hmacIssuers` (or equal to the built-in one) is refused.
+  const hmacIssuers = new Map<string, HmacIssuer>();
+  for (const cfg of options.hmacIssuers) {
+    if (hmacIssuers.has(cfg.issuer) || externals.has(cfg.issuer))
+      throw new Error(`authenticate: issuer ${cfg.issuer} is configured twice`);
+    if (local && cfg.issuer === local.issuer)
+      throw new Error(`authenticate: issuer ${cfg.issuer} is the built-in issuer`);
+    const issuer = new HmacIssuer(cfg);
+    if (issuer.weak)
+      log.error(
+        { policy: 'authenticate', issuer: cfg.issuer },
+        'INSECURE: allowWeakSecret is on — this HMAC secret is guessable, and anyone who cracks it from one token forges tokens this gateway accepts. Only for the deliberately vulnerable lab demo.',
+      );
+    hmacIssuers.set(cfg.issuer, issuer);
+  }
+
   const apiKeys: ApiKeyVerifier | undefined = options.apiKeys ? services.apiKeys : undefined;
   const apiKeyHeader = options.apiKeyHeader.toLowerCase();
-  const acceptsTokens = local !== undefined || externals.size > 0;
+  const acceptsTokens = local !== undefined || externals.size > 0 || hmacIssuers.size > 0;
 
   function needOf(route: RouteInfo): Need {
     const auth = route.rampart.auth;
@@ -257,14 +277,17 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     if (typeof alg !== 'string' || alg.toLowerCase() === 'none') return R.algorithm;
     // RFC 8725 §3.10 / §2.x: keys come from the issuer's configuration only.
     for (const name of KEY_REFERENCE_HEADERS) if (header[name] !== undefined) return R.keyReference;
-    const kid = header.kid;
-    if (typeof kid !== 'string' || kid === '') return R.noKeyId;
     // The unverified `iss` only selects which issuer's keys and rules to verify against.
     const iss = payload.iss;
+    // An HMAC issuer has its secret(s) by configuration: no kid needed.
+    const hmac = typeof iss === 'string' ? hmacIssuers.get(iss) : undefined;
+    if (hmac) return verifyExternal(hmac, token, alg, header.typ, now, HMAC_REQUIRED_CLAIMS);
+    const kid = header.kid;
+    if (typeof kid !== 'string' || kid === '') return R.noKeyId;
     if (typeof iss !== 'string') return R.issuer;
     if (local && iss === local.issuer) return verifyLocal(local, token, alg, kid, now);
     const external = externals.get(iss);
-    if (external) return verifyExternal(external, token, alg, header.typ, now);
+    if (external) return verifyExternal(external, token, alg, header.typ, now, EXTERNAL_REQUIRED_CLAIMS);
     return R.issuer;
   }
 
@@ -316,25 +339,27 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     return remember(token, principal, payload, revocation);
   }
 
+  /** Tokens of a configured issuer: external (JWKS, asymmetric) or HMAC (shared secret). */
   async function verifyExternal(
-    issuer: ExternalIssuer,
+    issuer: ExternalIssuer | HmacIssuer,
     token: string,
     alg: string,
     typ: unknown,
     now: number,
+    requiredClaims: string[],
   ): Promise<Authenticated | Rejection> {
     if (!issuer.algorithmSet.has(alg)) return R.algorithm;
     if (!issuer.typAccepted(typ)) return R.typ;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, issuer.getKey, {
-        algorithms: issuer.algorithms,
+      payload = await issuer.verifyJwt(token, {
+        algorithms: issuer.algorithms as string[],
         issuer: issuer.issuer,
         audience: issuer.audience,
         clockTolerance: tolerance,
         currentDate: new Date(now),
-        requiredClaims: EXTERNAL_REQUIRED_CLAIMS,
-      }));
+        requiredClaims,
+      });
     } catch (err) {
       return fromJoseError(err, log);
     }

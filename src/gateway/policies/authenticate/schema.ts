@@ -23,6 +23,52 @@ const Algorithm = Type.Union(
   { description: 'An asymmetric JWS algorithm.' },
 );
 
+/** What every trusted issuer (JWKS or HMAC) declares about its tokens' claims. */
+const issuerClaimFields = {
+  typ: Type.Array(Type.String({ minLength: 1 }), {
+    description:
+      'Accepted `typ` header values, compared case-insensitively with any `application/` prefix ignored (RFC 8725 §3.11, RFC 9068 `at+jwt`). Empty list: not checked.',
+    default: ['at+jwt', 'JWT'],
+  }),
+  typRequired: Type.Boolean({
+    description:
+      'Reject tokens without a `typ` header. Set false for issuers whose access tokens carry none.',
+    default: true,
+  }),
+  claimMapping: Type.Object(
+    {
+      subject: Type.String({
+        minLength: 1,
+        description: 'Claim path of the principal id.',
+        default: 'sub',
+      }),
+      roles: Type.Union(
+        [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })],
+        {
+          description:
+            'Claim path(s) of the roles, dot-separated: `roles`, `groups` (Okta), `realm_access.roles` or `resource_access.<client>.roles` (Keycloak), `https://example.com/roles` (Auth0 namespaced claim; matched whole first).',
+          default: 'roles',
+        },
+      ),
+    },
+    {
+      additionalProperties: false,
+      default: {},
+      description: "Where the principal id and roles are in this issuer's tokens.",
+    },
+  ),
+  acrMapping: Type.Record(Type.String(), Type.Array(Type.String({ minLength: 1 })), {
+    description:
+      'acr value → RFC 8176 amr values it implies, added to the principal\'s amr. E.g. Okta {"urn:okta:loa:2fa:any": ["mfa"]}, Keycloak {"2": ["mfa"]} (the level your realm maps to a second factor).',
+    default: {},
+  }),
+  amrMapping: Type.Record(Type.String(), Type.String({ minLength: 1 }), {
+    description:
+      'Issuer-specific amr value → RFC 8176 value, e.g. {"ngcmfa": "mfa"}. Unlisted values are kept as they are.',
+    default: {},
+  }),
+};
+
 export const externalIssuerSchema = Type.Object(
   {
     issuer: Type.String({
@@ -49,48 +95,7 @@ export const externalIssuerSchema = Type.Object(
         'JWS algorithms accepted from this issuer (RFC 8725 allow-list; `none` and HMAC are never accepted).',
       default: ['RS256', 'ES256'],
     }),
-    typ: Type.Array(Type.String({ minLength: 1 }), {
-      description:
-        'Accepted `typ` header values, compared case-insensitively with any `application/` prefix ignored (RFC 8725 §3.11, RFC 9068 `at+jwt`). Empty list: not checked.',
-      default: ['at+jwt', 'JWT'],
-    }),
-    typRequired: Type.Boolean({
-      description:
-        'Reject tokens without a `typ` header. Set false for issuers whose access tokens carry none.',
-      default: true,
-    }),
-    claimMapping: Type.Object(
-      {
-        subject: Type.String({
-          minLength: 1,
-          description: 'Claim path of the principal id.',
-          default: 'sub',
-        }),
-        roles: Type.Union(
-          [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })],
-          {
-            description:
-              'Claim path(s) of the roles, dot-separated: `roles`, `groups` (Okta), `realm_access.roles` or `resource_access.<client>.roles` (Keycloak), `https://example.com/roles` (Auth0 namespaced claim; matched whole first).',
-            default: 'roles',
-          },
-        ),
-      },
-      {
-        additionalProperties: false,
-        default: {},
-        description: "Where the principal id and roles are in this issuer's tokens.",
-      },
-    ),
-    acrMapping: Type.Record(Type.String(), Type.Array(Type.String({ minLength: 1 })), {
-      description:
-        'acr value → RFC 8176 amr values it implies, added to the principal\'s amr. E.g. Okta {"urn:okta:loa:2fa:any": ["mfa"]}, Keycloak {"2": ["mfa"]} (the level your realm maps to a second factor).',
-      default: {},
-    }),
-    amrMapping: Type.Record(Type.String(), Type.String({ minLength: 1 }), {
-      description:
-        'Issuer-specific amr value → RFC 8176 value, e.g. {"ngcmfa": "mfa"}. Unlisted values are kept as they are.',
-      default: {},
-    }),
+    ...issuerClaimFields,
     timeoutMs: Type.Integer({
       minimum: 100,
       description: 'Timeout of a JWKS or discovery fetch.',
@@ -111,6 +116,49 @@ export const externalIssuerSchema = Type.Object(
   {
     additionalProperties: false,
     description: 'An external OpenID Connect / OAuth 2.0 issuer whose access tokens are trusted.',
+  },
+);
+
+/** HMAC JWS algorithms, allowed only for issuers configured with a shared secret (`hmacIssuers`). */
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+
+export const hmacIssuerSchema = Type.Object(
+  {
+    issuer: Type.String({
+      minLength: 1,
+      description: "Exactly the tokens' `iss` claim (required): selects this issuer's secret and rules.",
+    }),
+    audience: Type.Union(
+      [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })],
+      { description: 'Accepted `aud` value(s) (required).' },
+    ),
+    secret: Type.String({
+      minLength: 1,
+      description:
+        'The shared signing secret, from the environment or a file: `${LAB_JWT_SECRET}` or `${file:./secrets/jwt.key}` (one trailing newline of a file is ignored). At least 32 bytes (48 for HS384, 64 for HS512, RFC 7518 §3.2) and not in the JWT-cracking wordlist, or rampart check refuses it. Never logged.',
+    }),
+    previousSecrets: Type.Array(Type.String({ minLength: 1 }), {
+      maxItems: 3,
+      description: 'Secrets still accepted during a rotation (tried after `secret`), same rules as `secret`.',
+      default: [],
+    }),
+    algorithms: Type.Array(Type.Union(HMAC_ALGORITHMS.map((a) => Type.Literal(a))), {
+      minItems: 1,
+      uniqueItems: true,
+      description: 'HMAC algorithms accepted from this issuer (never `none`, never an asymmetric one).',
+      default: ['HS256'],
+    }),
+    ...issuerClaimFields,
+    allowWeakSecret: Type.Boolean({
+      description:
+        'INSECURE. Accept a secret that is too short or in the JWT-cracking wordlist — only for the deliberately vulnerable lab demo. Logged as an error at every start. A gateway cannot make a guessable secret safe: anyone who cracks it forges tokens the gateway accepts.',
+      default: false,
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'An issuer whose tokens are signed with a shared secret (HS256/HS384/HS512): the protected API issues its own tokens. exp, iat and a subject are required.',
   },
 );
 
@@ -143,6 +191,11 @@ export const authenticateSchema = Type.Object(
     }),
     issuers: Type.Array(externalIssuerSchema, {
       description: 'External OIDC issuers (Okta, Auth0, Keycloak, …) whose tokens are trusted.',
+      default: [],
+    }),
+    hmacIssuers: Type.Array(hmacIssuerSchema, {
+      description:
+        "Issuers whose tokens are signed with a shared HMAC secret (HS256/384/512) — typically the protected API's own login. An issuer is either here or in `issuers`, never both: one issuer, one kind of key, no algorithm confusion.",
       default: [],
     }),
     clockTolerance: Type.Integer({
@@ -182,3 +235,4 @@ export const authenticateSchema = Type.Object(
 
 export type AuthenticateOptions = Static<typeof authenticateSchema>;
 export type ExternalIssuerOptions = Static<typeof externalIssuerSchema>;
+export type HmacIssuerOptions = Static<typeof hmacIssuerSchema>;
