@@ -17,6 +17,8 @@ const folder = (name) => [`**/${name}/**`, `**/${name}`];
 function restrict(files, forbidden, message) {
   return {
     files,
+    // Tests beside the code are not shipped (tsconfig.build.json): they may compose layers.
+    ignores: ['**/*.test.ts'],
     rules: {
       // `./…` stays inside the importing folder (e.g. gateway/policies/versions/), never another layer.
       'no-restricted-imports': [
