@@ -8,6 +8,7 @@ import {
   type ConfigError,
 } from '../../core/config-loader.ts';
 import { checkOpenApiFile } from '../../core/openapi-loader.ts';
+import { contractIssues } from '../../gateway/contract/operation.ts';
 import type { RampartConfig } from '../../gateway/config.ts';
 import { configSchema } from '../config-schema.ts';
 import { crossFieldErrors } from '../config-rules.ts';
@@ -92,6 +93,9 @@ const check: Command = {
           const spec = await checkOpenApiFile(specPath);
           if (spec.document) {
             operations += spec.document.operations.length;
+            // Schemas the validators cannot honour: file, pointer and keyword.
+            for (const i of contractIssues(spec.document))
+              errors.push({ file: i.file, path: i.pointer, message: `${i.keyword}: ${i.message}` });
             continue;
           }
           for (const e of spec.errors) {
