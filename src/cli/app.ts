@@ -14,6 +14,9 @@ import { AdminServer } from '../admin/server.ts';
 import { buildPolicies } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/server.ts';
+import { EgressServer } from '../gateway/egress/index.ts';
+import type { OpenApiDocument } from '../core/openapi.ts';
+import type { RampartEvent } from '../core/events.ts';
 import { loadCertificate, type CertPair } from '../gateway/tls.ts';
 import { openStore, type Db } from '../store/index.ts';
 import { createIdentityService, type IdentityService } from '../identity/index.ts';
@@ -82,6 +85,37 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
   return apis;
 }
 
+/**
+ * Starts the egress listener of `config.egress` (undefined when there is none), with each
+ * third party's OpenAPI document loaded; errors are StartupErrors like the APIs' documents.
+ */
+export async function startEgress(
+  config: RampartConfig,
+  log: Logger,
+  clock: Clock,
+  emit: (e: RampartEvent) => void,
+): Promise<EgressServer | undefined> {
+  if (!config.egress) return undefined;
+  const documents = new Map<string, OpenApiDocument>();
+  const errors: ConfigError[] = [];
+  for (const tp of config.egress.thirdParties) {
+    try {
+      documents.set(tp.name, await loadOpenApi(tp.spec));
+    } catch (err) {
+      if (err instanceof OpenApiErrors) errors.push(...err.errors);
+      else errors.push({ file: tp.spec, path: '', message: (err as Error).message });
+    }
+  }
+  if (errors.length) throw new StartupErrors(errors);
+  return EgressServer.start({
+    config: config.egress,
+    documents,
+    log: log.child({ component: 'egress' }),
+    clock,
+    emit,
+  });
+}
+
 /** Resolves a store URL's relative SQLite path against the config directory. */
 export function resolveStoreUrl(url: string, baseDir: string): string {
   const m = /^sqlite:\/\/(?!\/)(.+)$/.exec(url);
@@ -114,6 +148,8 @@ export class App {
     /** The built-in identity service, when `identity:` is configured. */
     readonly identity: IdentityService | undefined,
     private readonly mounts: Mount[],
+    /** The egress listener, when `egress:` is configured. */
+    readonly egress: EgressServer | undefined,
   ) {
     this.started = opts.config;
   }
@@ -126,6 +162,7 @@ export class App {
     const apis = await loadApis(opts.config);
     const db = await openStore(resolveStoreUrl(opts.config.store, opts.baseDir));
     let identity: IdentityService | undefined;
+    let egress: EgressServer | undefined;
     try {
       const events = new EventBus();
       const services: PolicyServices = {
@@ -151,6 +188,7 @@ export class App {
       }
       const policies = buildPolicies(opts.config.policies, services);
       const certificate = await certificateFor(opts.config, opts.log, clock);
+      egress = await startEgress(opts.config, opts.log, clock, events.emit);
       const gateway = await Gateway.start({
         config: opts.config,
         apis,
@@ -167,8 +205,9 @@ export class App {
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
       });
       admin.setReady(true);
-      return new App(events, opts, db, gateway, admin, services, identity, mounts);
+      return new App(events, opts, db, gateway, admin, services, identity, mounts, egress);
     } catch (err) {
+      await egress?.close();
       await identity?.close();
       await db.close();
       throw err;
@@ -225,6 +264,7 @@ export class App {
   async stop(): Promise<void> {
     this.admin.setReady(false);
     await this.gateway.close();
+    await this.egress?.close();
     await this.identity?.close();
     await this.admin.close();
     await this.db.close();
@@ -232,7 +272,7 @@ export class App {
 }
 
 /** Sections a reload cannot apply (they are bound at start: sockets, store, identity). */
-const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)'] as const;
+const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)', 'egress'] as const;
 
 function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {
   switch (section) {

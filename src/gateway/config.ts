@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { egressSchema } from './egress/index.ts';
 
 /**
  * The schema of rampart.yaml. TypeBox schemas are JSON Schema: the same object
@@ -171,6 +172,7 @@ export const configSchema = Type.Object(
       description: 'Protected APIs, one entry per API with its versions.',
       default: [],
     }),
+    egress: Type.Optional(egressSchema),
     log: Type.Object(
       {
         level: Type.String({

@@ -40,6 +40,9 @@ export const LAB_SPECS = {
   v2: labAsset('openapi/lab-v2.yaml'),
 } as const;
 
+/** The OpenAPI document of the insurer API the lab consumes (for egress validation). */
+export const INSURER_SPEC = labAsset('openapi/insurer.yaml');
+
 /** v1's lifecycle, announced by the secure twin (RFC 9745 Deprecation, RFC 8594 Sunset). */
 const V1_DEPRECATION = '@1767225600'; // 2026-01-01T00:00:00Z
 const V1_SUNSET = 'Wed, 30 Jun 2027 23:59:59 GMT';
