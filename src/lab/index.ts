@@ -82,7 +82,11 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     clock,
     tokens: new LabTokens(mode, clock),
     docsDir: join(root, 'documents'),
-    thirdPartyUrl: (opts.thirdPartyUrl ?? stub!.url).replace(/\/$/, ''),
+    // A getter: a function-valued option is asked on every call (see LabOptions).
+    get thirdPartyUrl() {
+      const u = opts.thirdPartyUrl ?? stub!.url;
+      return (typeof u === 'function' ? u() : u).replace(/\/$/, '');
+    },
     avatarHosts: opts.avatarHosts ?? [],
     egress: mode === 'secure' ? pinnedAgent(opts.avatarHosts ?? []) : undefined,
     startedAt: clock.now(),

@@ -371,3 +371,34 @@ export function contractIssues(doc: OpenApiDocument): ContractIssue[] {
   }
   return out;
 }
+
+const requestCache = new WeakMap<OpenApiOperation, Map<string, RequestContract>>();
+const responseCache = new WeakMap<OpenApiOperation, Map<string, ResponseContract>>();
+
+/** {@link compileRequestContract}, compiled once per operation and options (policies and egress share it). */
+export function requestContractFor(
+  op: OpenApiOperation,
+  openapi: string,
+  opts: RequestContractOptions = {},
+): RequestContract {
+  const key = `${openapi}|${opts.closeObjects ?? true}|${opts.rejectUnknownQuery ?? false}`;
+  let byKey = requestCache.get(op);
+  if (!byKey) requestCache.set(op, (byKey = new Map()));
+  let c = byKey.get(key);
+  if (!c) byKey.set(key, (c = compileRequestContract(op, dialectOf(openapi), opts)));
+  return c;
+}
+
+/** {@link compileResponseContract}, compiled once per operation and PII kinds. */
+export function responseContractFor(
+  op: OpenApiOperation,
+  openapi: string,
+  opts: ResponseContractOptions = {},
+): ResponseContract {
+  const key = `${openapi}|${[...(opts.pii ?? [])].sort().join(',')}`;
+  let byKey = responseCache.get(op);
+  if (!byKey) responseCache.set(op, (byKey = new Map()));
+  let c = byKey.get(key);
+  if (!c) byKey.set(key, (c = compileResponseContract(op, dialectOf(openapi), opts)));
+  return c;
+}

@@ -12,9 +12,12 @@ import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
 import { rolesXRampart } from './roles/x-rampart.ts';
 import { securityHeaders } from './security-headers/index.ts';
-import { ssrfXRampart } from './ssrf-guard/x-rampart.ts';
+import { ssrfGuard } from './ssrf-guard/index.ts';
+import { injectionGuard } from './injection-guard/index.ts';
+import { minimiseResponse } from './minimise-response/index.ts';
+import { validateResponse } from './validate-response/index.ts';
 import { transport } from './transport/index.ts';
-import { validateRequestXRampart } from './validate-request/x-rampart.ts';
+import { validateRequest } from './validate-request/index.ts';
 
 /**
  * Every policy kind. Each is on unless its definition says `enabledByDefault: false`;
@@ -28,6 +31,11 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   requestLimits,
   authenticate,
   mfa,
+  validateRequest,
+  injectionGuard,
+  ssrfGuard,
+  minimiseResponse,
+  validateResponse,
 ];
 
 /**
@@ -41,8 +49,6 @@ export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart
   owner: ownerXRampart,
   'rate-limit': rateLimitXRampart,
   'brute-force': bruteForceXRampart,
-  'ssrf-guard': ssrfXRampart,
-  'validate-request': validateRequestXRampart,
 };
 
 /** One `x-rampart` key: its schema, its cross-reference check, and the policy that reads it. */
