@@ -13,10 +13,15 @@ const body = Buffer.from(
   }).slice(0, 1000),
 );
 const server = http.createServer((req, res) => {
-  req.resume();
+  // POST/PUT (the contract scenarios): echo the JSON body, so answers are as large as requests.
+  const echo = req.method === 'POST' || req.method === 'PUT';
+  const chunks: Buffer[] = [];
+  if (echo) req.on('data', (c: Buffer) => chunks.push(c));
+  else req.resume();
   req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-    res.end(body);
+    const out = echo ? Buffer.concat(chunks) : body;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': out.length });
+    res.end(out);
   });
 });
 server.keepAliveTimeout = 60_000;
