@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { detectInjection, type InjectionKind } from '../src/gateway/contract/injection.ts';
+import { detectInjection } from '../src/gateway/contract/injection.ts';
 
 export interface CorpusEntry {
   kind: string;
@@ -14,7 +14,7 @@ export interface CorpusEntry {
 
 const DIR = resolve(import.meta.dirname, '../test/fixtures/injection');
 
-export function readCorpus(name: 'attacks' | 'benign'): CorpusEntry[] {
+export function readCorpus(name: 'attacks' | 'benign' | 'holdout-attacks' | 'holdout-benign'): CorpusEntry[] {
   return readFileSync(resolve(DIR, `${name}.jsonl`), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
@@ -61,6 +61,21 @@ export function measure(): Rates {
   return rates;
 }
 
+/**
+ * The hold-out set: written after the rules were tuned on the main corpus and never tuned
+ * against, so its rates are the honest estimate for unseen input.
+ */
+export function measureHoldout(): { attacks: number; detected: number; benign: number; flagged: number } {
+  const a = readCorpus('holdout-attacks');
+  const b = readCorpus('holdout-benign');
+  return {
+    attacks: a.length,
+    detected: a.filter((e) => detectInjection(e.value)).length,
+    benign: b.length,
+    flagged: b.filter((e) => detectInjection(e.value)).length,
+  };
+}
+
 const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(1)} %`;
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
@@ -75,9 +90,12 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   );
   for (const [k, v] of Object.entries(r.benign.byKind))
     console.log(`  ${k.padEnd(15)} ${v.flagged}/${v.total} flagged`);
+  const h = measureHoldout();
+  console.log(
+    `hold-out: ${h.detected}/${h.attacks} attacks detected (${pct(h.detected, h.attacks)}), ${h.flagged}/${h.benign} benign flagged (${pct(h.flagged, h.benign)})`,
+  );
   if (process.argv.includes('--misses')) {
     for (const m of r.misses) console.log('MISS', m.kind, JSON.stringify(m.value));
     for (const m of r.falsePositives) console.log('FP', m.kind, m.rule, JSON.stringify(m.value));
   }
-  void ([] as InjectionKind[]);
 }

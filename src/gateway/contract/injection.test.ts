@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measure } from '../../../scripts/injection-rates.ts';
+import { measure, measureHoldout } from '../../../scripts/injection-rates.ts';
 import { detectInjection, isOperatorKey, isOperatorParamName, normalise } from './injection.ts';
 
 describe('injection detector', () => {
@@ -52,5 +52,10 @@ describe('injection detector', () => {
     expect(r.benign.flagged / r.benign.total).toBeLessThanOrEqual(0.01);
     for (const [kind, k] of Object.entries(r.attacks.byKind))
       expect(k.detected / k.total, kind).toBeGreaterThanOrEqual(0.9);
+  });
+  it('hold-out set (never tuned against): ≥ 90 % detected, ≤ 5 % false positives', () => {
+    const h = measureHoldout();
+    expect(h.detected / h.attacks).toBeGreaterThanOrEqual(0.9);
+    expect(h.flagged / h.benign).toBeLessThanOrEqual(0.05);
   });
 });
