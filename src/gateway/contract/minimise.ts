@@ -11,7 +11,8 @@
  * - `$ref` cycles (shared schema objects from the loader) are compiled once and refer to
  *   themselves, so recursive schemas (trees, threads) terminate.
  *
- * A schema that says nothing about structure (`{}`, `true`) keeps the value as it is.
+ * A schema that says nothing about structure (`{}`, `true`, `type: object` without any
+ * properties) keeps the value as it is: it declares a free-form object.
  */
 import type { JsonSchema } from '../../core/openapi.ts';
 import { compileSchema, type Dialect } from './schema.ts';
@@ -96,8 +97,7 @@ export function compileMinimiser(root: JsonSchema, dialect: Dialect): Minimiser 
     if (ap === true) plan.rest = KEEP;
     else if (isObj(ap)) plan.rest = build(ap);
     if (ap !== undefined) structured = true;
-    if (schema.type === 'object' || (Array.isArray(schema.type) && schema.type.includes('object')))
-      structured = true;
+    // `type: object` alone declares no properties: a free-form object, kept as it is.
     if (Array.isArray(schema.allOf))
       for (const m of schema.allOf) if (isObj(m) && collect(m, plan, seen)) structured = true;
     return structured;

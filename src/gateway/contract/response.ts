@@ -10,6 +10,8 @@ declare module '../policy.ts' {
   interface PolicyState {
     /** The upstream JSON body as parsed by the first response policy that needed it. */
     responseJson: { body: Buffer; value: unknown; ok: boolean };
+    /** Set when a response policy replaced the upstream answer with a gateway problem. */
+    responseReplaced: true;
   }
 }
 
@@ -66,6 +68,7 @@ export function replaceWithProblem(
   res.body = body;
   headers['content-length'] = String(body.length);
   ctx.state.responseJson = { body, value: p, ok: true };
+  ctx.state.responseReplaced = true;
 }
 
 /** The registered problem code for an error status (an upstream 4xx replaced keeps its status). */

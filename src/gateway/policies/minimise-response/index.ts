@@ -46,7 +46,9 @@ export const minimiseResponse = definePolicy({
         return {
           needsResponseBody: true,
           onResponse: function minimiseResponseHook(ctx: RequestContext, res: ResponseContext) {
-            if (res.local || res.body === undefined || res.body.length === 0 || ctx.method === 'HEAD') return;
+            if (res.local || ctx.state.responseReplaced || res.body === undefined || res.body.length === 0)
+              return;
+            if (ctx.method === 'HEAD') return;
             const m = contract.match(
               res.status,
               res.headers['content-type'] as string | undefined,
