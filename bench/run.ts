@@ -17,12 +17,12 @@
  *      BENCH_GC=1 (each rampart process reports GC pauses and event-loop delay on stderr at exit).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { scenarios } from './scenarios.ts';
+import { scenarios, type BenchRequest } from './scenarios.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const duration = Number(process.env.BENCH_DURATION ?? 6);
@@ -107,9 +107,26 @@ function parseWrkLatency(v: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
 }
 
-async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Result> {
+const scriptDir = mkdtempSync(join(tmpdir(), 'rampart-bench-wrk-'));
+/** A wrk Lua script sending `req` (method, body, Content-Type) on every request. */
+function wrkScript(req: BenchRequest): string {
+  const file = join(scriptDir, `${req.method}-${req.path.replace(/\W/g, '_')}.lua`);
+  writeFileSync(
+    file,
+    `wrk.method = ${JSON.stringify(req.method)}\nwrk.body = ${JSON.stringify(req.body)}\nwrk.headers["Content-Type"] = ${JSON.stringify(req.contentType)}\n`,
+  );
+  return file;
+}
+
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+  req?: BenchRequest,
+): Promise<Result> {
   if (hasWrk) {
     const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
+    if (req) args.push('-s', wrkScript(req));
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
     const out = await new Promise<string>((resolve) => {
       const c = spawn(...pinned(LOAD_CPU, ['wrk', ...args, url]));
@@ -127,7 +144,13 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
     return { rps, p50, p99, errors, requests };
   }
   const { default: autocannon } = await import('autocannon');
-  const r = await autocannon({ url, connections, duration: seconds, headers });
+  const r = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    headers: req ? { ...headers, 'content-type': req.contentType } : headers,
+    ...(req ? { method: req.method, body: req.body } : {}),
+  });
   return {
     rps: r.requests.average,
     p50: r.latency.p50,
@@ -142,7 +165,14 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 async function main(): Promise<void> {
   const upstream = await startProcess('upstream.ts', []);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  const targets: Array<{ name: string; started: Started; results: Result[] }> = [];
+  const targets: Array<{
+    name: string;
+    started: Started;
+    results: Result[];
+    request?: BenchRequest;
+    /** The floor this target's ratio is taken against (same request shape). */
+    floor?: number;
+  }> = [];
   targets.push({
     name: 'bare-proxy',
     started: await startProcess('bare-proxy.ts', [upstreamUrl, 'request']),
@@ -153,24 +183,43 @@ async function main(): Promise<void> {
     started: await startProcess('bare-proxy.ts', [upstreamUrl, 'dispatch']),
     results: [],
   });
-  for (const s of selected)
+  // A bare-proxy floor per distinct request shape (a POST of a JSON body costs both sides more).
+  const floors = new Map<string, number>();
+  for (const s of selected) {
+    const req = scenarios[s]!.request;
+    if (!req) continue;
+    const key = `${req.method} ${req.path} ${req.body.length}`;
+    if (floors.has(key)) continue;
+    floors.set(key, targets.length);
+    targets.push({
+      name: `bare-proxy:${req.method}`,
+      started: await startProcess('bare-proxy.ts', [upstreamUrl, 'request']),
+      results: [],
+      request: req,
+    });
+  }
+  for (const s of selected) {
+    const req = scenarios[s]!.request;
     targets.push({
       name: `rampart:${s}`,
       started: await startProcess('rampart-proxy.ts', [upstreamUrl, s]),
       results: [],
+      ...(req ? { request: req, floor: floors.get(`${req.method} ${req.path} ${req.body.length}`)! } : {}),
     });
+  }
+  const urlOf = (t: (typeof targets)[number]) =>
+    `http://127.0.0.1:${t.started.port}${t.request ? t.request.path : '/v2/items/1'}`;
 
   console.log(
     `load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream, ${canPin ? `load generator on CPU ${LOAD_CPU}, proxies and upstream on CPU ${SERVER_CPU}` : 'unpinned'}`,
   );
-  for (const t of targets)
-    await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, warmup); // warm-up (JIT, pools)
+  for (const t of targets) await load(urlOf(t), t.started.headers, warmup, t.request); // warm-up (JIT, pools)
   for (let r = 0; r < rounds; r++) {
     // Each round starts one target later, so a drift within rounds favours nobody.
     const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
     for (const t of order) {
       const cpu0 = cpuSeconds(t.started.child.pid!);
-      const res = await load(`http://127.0.0.1:${t.started.port}/v2/items/1`, t.started.headers, duration);
+      const res = await load(urlOf(t), t.started.headers, duration, t.request);
       res.cpuUs = ((cpuSeconds(t.started.child.pid!) - cpu0) * 1e6) / (res.requests ?? res.rps * duration);
       t.results.push(res);
       console.log(
@@ -199,11 +248,18 @@ async function main(): Promise<void> {
     median(t.results.map((x, i) => x.rps / floor.results[i]!.rps));
   console.log('\nmedians over rounds');
   console.log(
-    'target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare-proxy   vs bare-dispatch   +p50 ms',
+    'target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare-proxy   vs bare-dispatch   +p50 ms   (POST targets: ratio vs bare-proxy:POST)',
   );
   summary.forEach((s, i) => {
     console.log(
-      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${roundRatio(targets[i]!, targets[0]!).toFixed(3).padStart(19)}   ${roundRatio(targets[i]!, targets[1]!).toFixed(3).padStart(16)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
+      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${roundRatio(
+        targets[i]!,
+        targets[targets[i]!.floor ?? 0]!,
+      )
+        .toFixed(3)
+        .padStart(
+          19,
+        )}   ${roundRatio(targets[i]!, targets[1]!).toFixed(3).padStart(16)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
     );
   });
   // The tail next to the default chain's (issue 8: authenticated p99 within 1.5x of the

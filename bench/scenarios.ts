@@ -13,6 +13,19 @@ export interface Scenario {
   prepare?: (dir: string) => Promise<Record<string, unknown>>;
   /** Request headers the load generator sends (e.g. a bearer token). */
   headers?: () => Promise<Record<string, string>>;
+  /**
+   * The request the load generator sends instead of `GET /v2/items/1` (a JSON body). The
+   * runner measures a bare-proxy floor with the same request, so the ratio compares like
+   * with like; the upstream echoes POST bodies, so answers are the same size.
+   */
+  request?: BenchRequest;
+}
+
+export interface BenchRequest {
+  method: 'POST' | 'PUT';
+  path: string;
+  body: string;
+  contentType: string;
 }
 
 const publicSpec = `openapi: 3.1.0
@@ -116,6 +129,106 @@ function authzScenario(cold: boolean): Scenario {
   };
 }
 
+/** An order of `lines` lines: about 3 KB of JSON (the contract scenarios' body, both ways). */
+export function orderBody(lines = 24): string {
+  return JSON.stringify({
+    customer: { name: "Seán O'Brien", email: 'sean.obrien@example.com', phone: '+353 1 234 5678' },
+    currency: 'EUR',
+    lines: Array.from({ length: lines }, (_, i) => ({
+      sku: `SKU-${10000 + i}`,
+      quantity: (i % 5) + 1,
+      unitPriceCents: 1999 + i * 10,
+      note: i % 3 === 0 ? 'Gift wrap, please; no invoice in the box.' : 'Standard delivery',
+    })),
+    notes: 'Leave at the side door (the front one sticks). Call before 6 p.m.',
+  });
+}
+
+const orderSchema = {
+  type: 'object',
+  required: ['customer', 'currency', 'lines'],
+  properties: {
+    customer: {
+      type: 'object',
+      required: ['name', 'email'],
+      properties: {
+        name: { type: 'string', maxLength: 100 },
+        email: { type: 'string', format: 'email' },
+        phone: { type: 'string', maxLength: 32 },
+      },
+    },
+    currency: { type: 'string', enum: ['EUR', 'USD', 'GBP'] },
+    lines: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        type: 'object',
+        required: ['sku', 'quantity', 'unitPriceCents'],
+        properties: {
+          sku: { type: 'string', pattern: '^SKU-[0-9]{5}$' },
+          quantity: { type: 'integer', minimum: 1, maximum: 100 },
+          unitPriceCents: { type: 'integer', minimum: 0 },
+          note: { type: 'string', maxLength: 200 },
+        },
+      },
+    },
+    notes: { type: 'string', maxLength: 2000 },
+  },
+};
+
+/** One operation, POST /orders, its request and 200 answer both the order (JSON is YAML). */
+function contractSpec(secured: boolean): string {
+  const order = { $ref: '#/components/schemas/Order' };
+  return JSON.stringify({
+    openapi: '3.1.0',
+    info: { title: 'bench-contract', version: '1' },
+    components: {
+      schemas: { Order: orderSchema },
+      ...(secured
+        ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+        : {}),
+    },
+    security: secured ? [{ bearer: [] }] : [],
+    paths: {
+      '/orders': {
+        post: {
+          requestBody: { required: true, content: { 'application/json': { schema: order } } },
+          responses: {
+            '200': { description: 'the order', content: { 'application/json': { schema: order } } },
+          },
+        },
+      },
+    },
+  });
+}
+
+const orderRequest: BenchRequest = {
+  method: 'POST',
+  path: '/v2/orders',
+  body: orderBody(),
+  contentType: 'application/json',
+};
+
+/** The contract chain on top of authenticate (own ES256 tokens, like `auth`). */
+function contractScenario(): Scenario {
+  const auth = authScenario(undefined);
+  return {
+    description:
+      'authenticate + validate-request + injection-guard + validate-response + minimise-response, ~3 KB JSON both ways',
+    spec: contractSpec(true),
+    policies: {
+      mfa: { enabled: false },
+      'validate-request': { enabled: true },
+      'injection-guard': { enabled: true },
+      'validate-response': { enabled: true },
+      'minimise-response': { enabled: true },
+    },
+    request: orderRequest,
+    ...(auth.prepare ? { prepare: auth.prepare } : {}),
+    ...(auth.headers ? { headers: auth.headers } : {}),
+  };
+}
+
 export const scenarios: Record<string, Scenario> = {
   default: {
     description: 'default chain: request-id, security-headers, cors, transport, request-limits',
@@ -144,4 +257,13 @@ export const scenarios: Record<string, Scenario> = {
   'auth-nocache': authScenario(0),
   authz: authzScenario(false),
   'authz-cold': authzScenario(true),
+  // Request validation alone on a ~3 KB JSON body (issue: ≥ 0.8 of the bare proxy with the same request).
+  validate: {
+    description: 'default chain + validate-request, POST of a ~3 KB JSON order (echoed back)',
+    spec: contractSpec(false),
+    policies: { 'validate-request': { enabled: true } },
+    request: orderRequest,
+  },
+  // The full contract chain (issue: ≥ 0.6 of the bare proxy with the same request).
+  contract: contractScenario(),
 };

@@ -15,11 +15,15 @@ const body = Buffer.from(
 /** What ownership lookups (`GET /v2/owners/{id}`, the authz scenarios) read: the object's owner. */
 const ownerBody = Buffer.from(JSON.stringify({ id: 1, ownerId: 'bench-user' }));
 const server = http.createServer((req, res) => {
-  req.resume();
+  // POST/PUT (the contract scenarios): echo the JSON body, so answers are as large as requests.
+  const echo = req.method === 'POST' || req.method === 'PUT';
+  const chunks: Buffer[] = [];
+  if (echo) req.on('data', (c: Buffer) => chunks.push(c));
+  else req.resume();
   req.on('end', () => {
-    const b = req.url!.startsWith('/v2/owners/') ? ownerBody : body;
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': b.length });
-    res.end(b);
+    const out = echo ? Buffer.concat(chunks) : req.url!.startsWith('/v2/owners/') ? ownerBody : body;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': out.length });
+    res.end(out);
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -19,6 +19,9 @@ import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/listener.ts';
+import { EgressServer } from '../gateway/egress/index.ts';
+import type { OpenApiDocument } from '../core/openapi.ts';
+import type { RampartEvent } from '../core/events.ts';
 import { loadCertificate, type CertPair } from '../gateway/tls.ts';
 import { openStore, type Db } from '../store/index.ts';
 import { createIdentityService, type IdentityService } from '../identity/index.ts';
@@ -93,6 +96,37 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
   return apis;
 }
 
+/**
+ * Starts the egress listener of `config.egress` (undefined when there is none), with each
+ * third party's OpenAPI document loaded; errors are SourceErrors like the APIs' documents.
+ */
+export async function startEgress(
+  config: RampartConfig,
+  log: Logger,
+  clock: Clock,
+  emit: (e: RampartEvent) => void,
+): Promise<EgressServer | undefined> {
+  if (!config.egress) return undefined;
+  const documents = new Map<string, OpenApiDocument>();
+  const errors: ConfigError[] = [];
+  for (const tp of config.egress.thirdParties) {
+    try {
+      documents.set(tp.name, await loadOpenApi(tp.spec));
+    } catch (err) {
+      if (err instanceof SourceErrors) errors.push(...err.errors);
+      else errors.push({ file: tp.spec, path: '', message: (err as Error).message });
+    }
+  }
+  if (errors.length) throw new SourceErrors(errors);
+  return EgressServer.start({
+    config: config.egress,
+    documents,
+    log: log.child({ component: 'egress' }),
+    clock,
+    emit,
+  });
+}
+
 /** Resolves a store URL's relative SQLite path against the config directory. */
 export function resolveStoreUrl(url: string, baseDir: string): string {
   const m = /^sqlite:\/\/(?!\/)(.+)$/.exec(url);
@@ -130,6 +164,8 @@ export class App {
     private readonly current: { apis: LoadedApi[]; config: RampartConfig },
     /** Scheduled scans (`scans:`), when configured. */
     readonly scans: ScanScheduler | undefined,
+    /** The egress listener, when `egress:` is configured. */
+    readonly egress: EgressServer | undefined,
   ) {
     this.started = opts.config;
   }
@@ -142,6 +178,7 @@ export class App {
     const apis = await loadApis(opts.config);
     const db = await openStore(resolveStoreUrl(opts.config.store, opts.baseDir));
     let identity: IdentityService | undefined;
+    let egress: EgressServer | undefined;
     try {
       const events = new EventBus();
       const services: PolicyServices = {
@@ -166,6 +203,7 @@ export class App {
       }
       const policies = buildPolicies(opts.config.policies, services);
       const certificate = await certificateFor(opts.config, opts.log, clock);
+      egress = await startEgress(opts.config, opts.log, clock, events.emit);
       const gateway = await Gateway.start({
         config: opts.config,
         apis,
@@ -196,8 +234,22 @@ export class App {
           })
         : undefined;
       scans?.start();
-      return new App(events, opts, db, gateway, admin, services, identity, mounts, traffic, state, scans);
+      return new App(
+        events,
+        opts,
+        db,
+        gateway,
+        admin,
+        services,
+        identity,
+        mounts,
+        traffic,
+        state,
+        scans,
+        egress,
+      );
     } catch (err) {
+      await egress?.close();
       await identity?.close();
       await db.close();
       throw err;
@@ -258,6 +310,7 @@ export class App {
     this.admin.setReady(false);
     await this.gateway.close();
     await this.traffic.close();
+    await this.egress?.close();
     await this.identity?.close();
     await this.admin.close();
     await this.db.close();
@@ -265,7 +318,7 @@ export class App {
 }
 
 /** Sections a reload cannot apply (they are bound at start: sockets, store, identity). */
-const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)', 'scans'] as const;
+const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)', 'scans', 'egress'] as const;
 
 function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {
   switch (section) {

@@ -1,4 +1,14 @@
-import { LAB_AUDIENCE, LAB_ISSUER, LAB_SPECS, WEAK_JWT_SECRET, type LabOptions } from '../lab/index.ts';
+import {
+  INSURER_SPEC,
+  LAB_AUDIENCE,
+  LAB_ISSUER,
+  LAB_SPECS,
+  WEAK_JWT_SECRET,
+  startLab,
+  startThirdPartyStub,
+  type LabOptions,
+  type LabServer,
+} from '../lab/index.ts';
 
 /**
  * The built-in demo of `npm start`: the lab's two versions behind the gateway. Shared with
@@ -54,4 +64,56 @@ export const DEMO_POLICIES = {
   owner: {},
   // BOPLA: readOnly properties (UserPatch.role) are refused in request bodies.
   'property-access': {},
+  // The contract enforced (docs/contract.md): requests validated and guarded, answers
+  // validated, minimised to the documented schemas and secrets masked.
+  'validate-request': { enabled: true },
+  'injection-guard': { enabled: true },
+  'ssrf-guard': { enabled: true },
+  'validate-response': { enabled: true },
+  'minimise-response': { enabled: true, pii: ['card', 'iban'] },
 } as const;
+
+/**
+ * The demo's egress: the lab's calls to its (compromised) insurer go through Rampart, which
+ * holds the insurer to its OpenAPI document (src/lab/openapi/insurer.yaml). The insurer stub
+ * is on loopback, hence `allowPrivate`.
+ */
+export function demoEgress(insurerUrl: string): Record<string, unknown> {
+  return {
+    port: 0,
+    thirdParties: [{ name: 'insurer', baseUrl: insurerUrl, spec: INSURER_SPEC, allowPrivate: true }],
+  };
+}
+
+/**
+ * The vulnerable lab with its insurer stub, the lab's insurer calls pointed at the egress
+ * listener once it runs (`useEgress(app.egress.url)`); before that they fail like an
+ * unreachable insurer. `lab.close()` stops the stub too.
+ */
+export async function startDemoLab(extra: Partial<LabOptions> = {}): Promise<{
+  lab: LabServer;
+  insurerUrl: string;
+  useEgress(egressUrl: string): void;
+}> {
+  const insurer = await startThirdPartyStub();
+  let egress = 'http://127.0.0.1:9/insurer-not-ready';
+  const lab = await startLab({ ...DEMO_LAB, ...extra, thirdPartyUrl: () => egress }).catch(
+    async (err: unknown) => {
+      await insurer.close();
+      throw err;
+    },
+  );
+  return {
+    lab: {
+      ...lab,
+      async close() {
+        await lab.close();
+        await insurer.close();
+      },
+    },
+    insurerUrl: insurer.url,
+    useEgress(egressUrl) {
+      egress = `${egressUrl}/insurer`;
+    },
+  };
+}

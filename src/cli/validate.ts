@@ -11,6 +11,7 @@ import { checkConfigFile, resolveRelative, type ConfigCheckResult } from '../cor
 import { checkOpenApiFile } from '../core/openapi-loader.ts';
 import type { OpenApiDocument } from '../core/openapi.ts';
 import type { SourceError } from '../core/source-errors.ts';
+import { contractIssues } from '../gateway/contract/operation.ts';
 import { unknownRoleProblems } from '../gateway/policies/roles/check.ts';
 import { X_RAMPART_KEYS } from './app.ts';
 import { crossFieldErrors } from './config-rules.ts';
@@ -85,6 +86,9 @@ export async function validateConfigFile(path: string): Promise<Validation> {
         if (spec.document) {
           counts.operations += spec.document.operations.length;
           documents.set(`${i}/${j}`, spec.document);
+          // Schemas the validators cannot honour: file, pointer and keyword.
+          for (const c of contractIssues(spec.document))
+            errors.push({ file: c.file, path: c.pointer, message: `${c.keyword}: ${c.message}` });
           const hierarchy = rolesHierarchyOf(config);
           if (hierarchy)
             for (const p of unknownRoleProblems(spec.document, hierarchy))

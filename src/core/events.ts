@@ -53,6 +53,20 @@ export type RampartEvent =
       owasp?: string;
     })
   | (EventBase & { type: 'bad-request'; problem: string; detail?: string })
+  | (EventBase & {
+      /** A request or answer that breaks the contract (validation, injection, SSRF, egress). */
+      type: 'contract-violation';
+      policy: string;
+      direction: 'request' | 'response' | 'egress';
+      /** `blocked`: refused/replaced; `reported`: passed on (report mode). */
+      action: 'blocked' | 'reported';
+      api?: string;
+      /** Route template (or `METHOD template` for egress). */
+      route?: string;
+      problem?: string;
+      /** Where and which rule; never the offending values. */
+      violations: Array<{ pointer: string; keyword: string }>;
+    })
   | (EventBase & { type: 'upstream-error'; api: string; status?: number; reason: string })
   | (EventBase & {
       type: 'auth';

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { egressSchema } from './egress/index.ts';
 import { policiesSchema } from './policies/index.ts';
 import { SPOOFABLE_REQUEST_HEADERS } from './upstream.ts';
 
@@ -219,6 +220,7 @@ export const configSchema = Type.Object(
       description: 'Protected APIs, one entry per API with its versions.',
       default: [],
     }),
+    egress: Type.Optional(egressSchema),
     log: Type.Object(
       {
         level: Type.String({

@@ -49,6 +49,9 @@ export const LAB_SPECS = {
   v2: labAsset('openapi/lab-v2.yaml'),
 } as const;
 
+/** The OpenAPI document of the insurer API the lab consumes (for egress validation). */
+export const INSURER_SPEC = labAsset('openapi/insurer.yaml');
+
 /** v1's lifecycle, announced by the secure twin (RFC 9745 Deprecation, RFC 8594 Sunset). */
 const V1_DEPRECATION = '@1767225600'; // 2026-01-01T00:00:00Z
 const V1_SUNSET = 'Wed, 30 Jun 2027 23:59:59 GMT';
@@ -99,7 +102,11 @@ export async function startLab(opts: LabOptions): Promise<LabServer> {
     clock,
     tokens: new LabTokens(mode, clock, opts.expiringTokens ?? false),
     docsDir: join(root, 'documents'),
-    thirdPartyUrl: (opts.thirdPartyUrl ?? stub!.url).replace(/\/$/, ''),
+    // A getter: a function-valued option is asked on every call (see LabOptions).
+    get thirdPartyUrl() {
+      const u = opts.thirdPartyUrl ?? stub!.url;
+      return (typeof u === 'function' ? u() : u).replace(/\/$/, '');
+    },
     avatarHosts: opts.avatarHosts ?? [],
     egress: mode === 'secure' ? pinnedAgent(opts.avatarHosts ?? []) : undefined,
     startedAt: clock.now(),

@@ -9,8 +9,11 @@ export interface LabOptions {
   port?: number;
   /** Bind address; 127.0.0.1 by default — never expose the vulnerable lab to a network. */
   host?: string;
-  /** Base URL of the insurer API. Default: a malicious stub started with the lab. */
-  thirdPartyUrl?: string;
+  /**
+   * Base URL of the insurer API. Default: a malicious stub started with the lab. A function
+   * is asked on every call (the demo points the lab at an egress listener that starts later).
+   */
+  thirdPartyUrl?: string | (() => string);
   /**
    * TCP port of that insurer stub (always on 127.0.0.1); 0 (default) picks a free one. Set it where
    * a firewall or a test must know the port. Ignored with `thirdPartyUrl`.

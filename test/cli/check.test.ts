@@ -92,6 +92,40 @@ describe('rampart check', () => {
     expect(lines.at(-1)).toBe('✗ 17 errors in 2 files');
   });
 
+  it('reports schema keywords the validators cannot honour with file, pointer and keyword', async () => {
+    writeFileSync(
+      join(dir, 'specs', 'keywords-3.1.yaml'),
+      `openapi: 3.1.0
+info: { title: k, version: '1' }
+paths:
+  /items:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                name: { type: string, nullable: true }
+                size: { type: integer, exclusiveMinimum: true, minimum: 0 }
+                code: { type: string, frobnicate: 3 }
+      responses:
+        '201': { description: created }
+`,
+    );
+    const file = join(dir, 'keywords.yaml');
+    writeFileSync(
+      file,
+      `apis:\n  - name: k\n    upstream: http://127.0.0.1:9000\n    versions:\n      - { base: /v1, spec: ./specs/keywords-3.1.yaml }\n`,
+    );
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(1);
+    const schema = '/paths/~1items/post/requestBody/content/application~1json/schema/properties';
+    expect(r.err).toContain(`${join(dir, 'specs', 'keywords-3.1.yaml')}  ${schema}/name/nullable  nullable:`);
+    expect(r.err).toContain(`${schema}/size/exclusiveMinimum  exclusiveMinimum:`);
+    expect(r.err).toContain(`${schema}/code/frobnicate  frobnicate: unsupported schema keyword 'frobnicate'`);
+  });
+
   it('checks names, base paths and successors across the config', async () => {
     const file = join(dir, 'cross.yaml');
     writeFileSync(

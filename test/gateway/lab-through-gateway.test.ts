@@ -7,9 +7,14 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exploits, type ExploitContext } from '../../src/lab/exploits.ts';
 import { flaws } from '../../src/lab/flaws.ts';
-import { startLab, startMetadataStub, type LabServer, type StubServer } from '../../src/lab/index.ts';
+import { tmpdir } from 'node:os';
+import { startMetadataStub, type LabServer, type StubServer } from '../../src/lab/index.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
+import { DEMO_POLICIES, demoApis, demoEgress, startDemoLab } from '../../src/cli/demo.ts';
+import { configFromObject, startEgress } from '../../src/cli/app.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import type { EgressServer } from '../../src/gateway/egress/index.ts';
 
 /** Flaws the gateway blocks today with the vulnerable lab behind it, and why. */
 const BLOCKED_BY_GATEWAY: Record<string, string> = {
@@ -33,21 +38,38 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
     'property-access: UserPatch.role is readOnly in the contract → 422 validation-failed, never forwarded',
   'jwt-no-expiry':
     "the demo's lab issues tokens with exp because authenticate requires exp (a token without one is 401 invalid-token)",
+  'user-data-exposure':
+    'minimise-response drops passwordHash, nationalId and apiToken: the User schema does not declare them',
+  'doctor-directory-pii': 'minimise-response keeps only the Doctor schema (id, fullName, specialty)',
+  'unbounded-page-size': 'validate-request bounds limit by its documented maximum (400 with errors)',
+  'redos-email':
+    'validate-request refuses the malformed email (format: email, linear check) before the lab’s regex sees it',
+  'ssrf-avatar': 'ssrf-guard refuses a loopback URL in a format: uri field (422 url-not-allowed)',
+  'sqli-record-search': 'injection-guard detects the UNION in the search text (400 injection-detected)',
+  'command-injection-labels': 'validate-request: the label text breaks its documented pattern (422)',
+  'insurer-answer-trusted':
+    'egress validates the insurer answer against its OpenAPI document: 502 before the lab uses it',
 };
 
 let lab: LabServer;
 let metadata: StubServer;
 let gw: TestGateway;
+let egress: EgressServer | undefined;
 let ctx: ExploitContext;
 const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
 
 beforeAll(async () => {
   metadata = await startMetadataStub();
-  lab = await startLab(DEMO_LAB);
+  // The demo's setup: the lab's insurer calls go through the egress listener.
+  const demo = await startDemoLab();
+  lab = demo.lab;
   gw = await startTestGateway(lab.url, {
     apis: demoApis(lab.url),
     policies: DEMO_POLICIES,
   });
+  const config = configFromObject({ egress: demoEgress(demo.insurerUrl) }, tmpdir());
+  egress = await startEgress(config, silentLogger, new ManualClock(0), (e) => gw.events.push(e));
+  demo.useEgress(egress!.url);
   ctx = {
     internalUrl: metadata.url,
     internalHits: metadata.hits,
@@ -58,6 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
+  await egress?.close();
   await lab?.close();
   await metadata?.close();
 });

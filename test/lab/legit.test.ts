@@ -7,6 +7,10 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { LAB_SPECS, startImageStub, startLab, type LabServer, type StubServer } from '../../src/lab/index.ts';
 import type { DemoUsername } from '../../src/lab/seed.ts';
 import { badInput, flow, PASSWORDS, type Step } from './flows.ts';
+import { configFromObject, startEgress } from '../../src/cli/app.ts';
+import { DEMO_POLICIES, demoApis, demoEgress, startDemoLab } from '../../src/cli/demo.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
 
 // Legitimate use behaves identically in both twins: same paths, same status codes and
 // the same values for every documented field. The secure twin's answers also match
@@ -217,6 +221,52 @@ describe('secure twin details', () => {
       expect((await pre('https://evil.example')).status).toBe(403);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('legitimate flows through the gateway (the demo chain, vulnerable lab behind it)', () => {
+  let behind: { lab: LabServer; close(): Promise<void> } | undefined;
+  afterAll(async () => behind?.close());
+
+  it('every step keeps its status and every answer matches its schema exactly', async () => {
+    // The demo's setup (src/cli/demo.ts): contract policies on, insurer calls through egress.
+    // Plain HTTP on loopback so this file's fetch works; the image stub is an allowed private host.
+    const demo = await startDemoLab();
+    const gw = await startTestGateway(demo.lab.url, {
+      listen: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
+      apis: demoApis(demo.lab.url),
+      policies: {
+        ...DEMO_POLICIES,
+        transport: { requireTls: false },
+        'ssrf-guard': { enabled: true, allowPrivate: [new URL(image.url).host] },
+      },
+    });
+    const egress = await startEgress(
+      configFromObject({ egress: demoEgress(demo.insurerUrl) }, gw.dir),
+      silentLogger,
+      new ManualClock(0),
+      () => {},
+    );
+    demo.useEgress(egress!.url);
+    behind = {
+      lab: demo.lab,
+      close: async () => {
+        await gw.close();
+        await egress?.close();
+        await demo.lab.close();
+      },
+    };
+    const viaGateway = { ...demo.lab, url: gw.url };
+    for (const step of flow(image.url)) {
+      const r = await send(viaGateway, step);
+      expect(r.status, `${step.name} (through the gateway): ${r.text}`).toBe(step.status);
+      if (!step.schema) continue;
+      const validate = ajv.getSchema(`lab#/$defs/${step.schema}`)!;
+      expect(
+        validate(JSON.parse(r.text)),
+        `${step.name}: the answer matches ${step.schema} exactly: ${ajv.errorsText(validate.errors)}`,
+      ).toBe(true);
     }
   });
 });

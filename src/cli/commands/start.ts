@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '../../core/logger.ts';
-import { startLab, DEMO_USERS, type LabServer } from '../../lab/index.ts';
-import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../demo.ts';
+import { DEMO_USERS, type LabServer } from '../../lab/index.ts';
+import { DEMO_POLICIES, demoApis, demoEgress, startDemoLab } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, type Command } from '../command.ts';
@@ -64,7 +64,8 @@ const start: Command = {
         app = await App.start({ config, baseDir, configPath: resolve(configPath), log });
       } else {
         const dataDir = resolve(args.values.data ?? 'data');
-        lab = await startLab(DEMO_LAB);
+        const demo = await startDemoLab();
+        lab = demo.lab;
         const origin = `https://localhost:${publicPort || 8443}`;
         const config = configFromObject(
           {
@@ -82,10 +83,12 @@ const start: Command = {
               passkeys: { rpId: 'localhost', origins: [origin] },
             },
             apis: demoApis(lab.url),
+            egress: demoEgress(demo.insurerUrl),
           },
           dataDir,
         );
         app = await App.start({ config, baseDir: dataDir, log });
+        demo.useEgress(app.egress!.url);
         // `rampart users` run here finds the demo's store; this tells it the demo's issuer.
         await writeFile(resolve(dataDir, 'demo.json'), JSON.stringify({ issuer: `${origin}/auth` }) + '\n');
       }

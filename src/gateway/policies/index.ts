@@ -13,9 +13,12 @@ import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
 import { roles } from './roles/index.ts';
 import { securityHeaders } from './security-headers/index.ts';
-import { ssrfXRampart } from './ssrf-guard/x-rampart.ts';
+import { ssrfGuard } from './ssrf-guard/index.ts';
+import { injectionGuard } from './injection-guard/index.ts';
+import { minimiseResponse } from './minimise-response/index.ts';
+import { validateResponse } from './validate-response/index.ts';
 import { transport } from './transport/index.ts';
-import { validateRequestXRampart } from './validate-request/x-rampart.ts';
+import { validateRequest } from './validate-request/index.ts';
 import { versions } from './versions/index.ts';
 
 /**
@@ -34,6 +37,11 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   roles,
   owner,
   propertyAccess,
+  validateRequest,
+  injectionGuard,
+  ssrfGuard,
+  minimiseResponse,
+  validateResponse,
 ];
 
 /**
@@ -45,8 +53,6 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
 export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart']>> = {
   'rate-limit': rateLimitXRampart,
   'brute-force': bruteForceXRampart,
-  'ssrf-guard': ssrfXRampart,
-  'validate-request': validateRequestXRampart,
 };
 
 /** One `x-rampart` key: its schema, its cross-reference check, and the policy that reads it. */

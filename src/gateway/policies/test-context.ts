@@ -250,3 +250,29 @@ export function buildPolicy<S extends TObject>(
     },
   };
 }
+
+/**
+ * The route of one operation of a loaded document, as the runtime builds it (its merged
+ * `x-rampart`, the whole document).
+ * @example
+ * const route = documentRoute(await loadOpenApi(spec), 'get', '/records/{recordId}', { recordId: '3' });
+ */
+export function documentRoute(
+  document: OpenApiDocument,
+  method: HttpMethod,
+  template: string,
+  params: Record<string, string> = {},
+  where: { api?: string; base?: string } = {},
+): RouteMatch {
+  const operation = document.operations.find((o) => o.method === method && o.path === template);
+  if (!operation) throw new Error(`no ${method.toUpperCase()} ${template} in ${document.source}`);
+  return testRoute({
+    api: where.api ?? 'clinic',
+    base: where.base ?? '/v2',
+    template,
+    params,
+    operation,
+    rampart: operation.rampart,
+    document,
+  });
+}

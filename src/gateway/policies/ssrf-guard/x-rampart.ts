@@ -7,7 +7,7 @@ export const ssrfSchema = Type.Object(
       minItems: 1,
       uniqueItems: true,
       description:
-        'Request body fields holding URLs the upstream will fetch (checked against the SSRF rules).',
+        "Request fields holding URLs the upstream will fetch: a body property name ('url'), a JSON pointer into the body ('/avatar/url') or 'query.<name>'. Checked with the SSRF rules, besides every format: uri/url property.",
     }),
   },
   {
