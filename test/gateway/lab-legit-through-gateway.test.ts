@@ -21,7 +21,11 @@ const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
 beforeAll(async () => {
   image = await startImageStub();
   lab = await startLab({ ...DEMO_LAB, avatarHosts: [new URL(image.url).host] });
-  gw = await startTestGateway(lab.url, { apis: demoApis(lab.url), policies: DEMO_POLICIES });
+  gw = await startTestGateway(lab.url, {
+    apis: demoApis(lab.url),
+    // The image stub is on loopback: the one private host the SSRF guard lets through here.
+    policies: { ...DEMO_POLICIES, 'ssrf-guard': { enabled: true, allowPrivate: [new URL(image.url).host] } },
+  });
 });
 
 afterAll(async () => {

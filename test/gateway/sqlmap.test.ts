@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
+import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
 import { startLab, type LabServer } from '../../src/lab/index.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
@@ -53,7 +53,8 @@ async function sqlmap(base: string): Promise<string> {
 
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'rampart-sqlmap-'));
-  lab = await startLab({ mode: 'vulnerable' });
+  // The demo's lab (tokens with exp, iss and aud, as the demo's HMAC issuer requires).
+  lab = await startLab(DEMO_LAB);
   gw = await startTestGateway(lab.url, {
     listen: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
     apis: demoApis(lab.url),
