@@ -7,6 +7,7 @@ import type { Db } from '../store/types.ts';
 import type { OpenApiOperation } from '../core/openapi.ts';
 import type { ApiKeyVerifier, LocalTokenIssuer, Principal } from '../core/auth.ts';
 import type { RampartEvent } from '../core/events.ts';
+import type { CounterStore } from '../core/counters.ts';
 
 export type { Principal };
 
@@ -97,6 +98,8 @@ export interface PolicyServices {
   localIssuer: LocalTokenIssuer | undefined;
   /** API key verification, when identity is on. */
   apiKeys: ApiKeyVerifier | undefined;
+  /** Rate-limit, flow and brute-force counters: created once by the app, kept across reloads. */
+  counters: CounterStore;
 }
 
 /** A built policy: named closures, validated options already applied. */

@@ -12,6 +12,7 @@ import { buildPolicies } from '../../src/gateway/policies/index.ts';
 import { Gateway } from '../../src/gateway/server.ts';
 import { loadCertificate } from '../../src/gateway/tls.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { MemoryCounterStore } from '../../src/store/counters/memory.ts';
 import type { Policy, PolicyServices } from '../../src/gateway/policy.ts';
 
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures');
@@ -112,6 +113,7 @@ export async function startTestGateway(
     db: undefined,
     localIssuer: undefined,
     apiKeys: undefined,
+    counters: new MemoryCounterStore({ clock }),
     ...serviceOverrides,
   };
   const policies = [...buildPolicies(config.policies, services), ...extraPolicies];

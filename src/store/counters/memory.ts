@@ -86,6 +86,8 @@ export interface MemoryCounterOptions {
   clock?: Clock;
   /** Most counters kept, all kinds together (default 500,000, roughly 100 MB at worst). */
   maxKeys?: number;
+  /** Overrides the failure counters' share of maxKeys (a private store of one throttle). */
+  maxFailureKeys?: number;
 }
 
 export class MemoryCounterStore implements CounterStore {
@@ -103,7 +105,7 @@ export class MemoryCounterStore implements CounterStore {
     // Together at most maxKeys: half for rate counters, a sixth each for the rest.
     this.tats = new BoundedMap(Math.max(2, Math.floor(max / 2)));
     this.logs = new BoundedMap(Math.max(2, Math.floor(max / 6)));
-    this.failures = new BoundedMap(Math.max(2, Math.floor(max / 6)));
+    this.failures = new BoundedMap(Math.max(2, opts.maxFailureKeys ?? Math.floor(max / 6)));
     this.leases = new BoundedMap(Math.max(2, Math.floor(max / 6)));
   }
 
