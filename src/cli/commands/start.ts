@@ -4,9 +4,10 @@ import { createLogger } from '../../core/logger.ts';
 import { startLab, DEMO_USERS, type LabServer } from '../../lab/index.ts';
 import { DEMO_POLICIES, demoApis } from '../demo.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
-import { parseOptions, parsePort, type Command } from '../command.ts';
+import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
+import { isClusterWorker, parseWorkers, runPrimary, workerNumber } from '../cluster.ts';
 
-const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N]
+const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N] [--workers N|auto]
 
 Starts the gateway (and the admin listener) from rampart.yaml. Without a config file
 (none given and no ./rampart.yaml), runs the built-in demo: the deliberately vulnerable
@@ -17,6 +18,9 @@ Options:
   --port N            public port (overrides listen.port)
   --admin-port N      admin port (overrides admin.port)
   --data DIR          data directory of the built-in demo (default ./data)
+  --workers N|auto    run N gateway processes on the same ports (node:cluster; auto =
+                      one per core). Limits are exact across them only with a shared
+                      Redis (counters.url); see docs/deploy.md
 
 Signals: SIGHUP reloads the config (a bad one is refused and the old one keeps
 serving); SIGINT/SIGTERM drain in-flight requests and stop.`;
@@ -34,11 +38,32 @@ const start: Command = {
       port: { type: 'string' },
       'admin-port': { type: 'string' },
       data: { type: 'string' },
+      workers: { type: 'string' },
     });
+    const workers = parseWorkers(args.values.workers);
     const publicPort = port(args.values.port, '--port');
     const adminPort = port(args.values['admin-port'], '--admin-port');
     const log = createLogger();
     const configPath = args.values.config ?? (existsSync('rampart.yaml') ? 'rampart.yaml' : undefined);
+    if (workers > 1 && !isClusterWorker()) {
+      if (!configPath)
+        throw new UsageError('--workers needs a config file (the built-in demo runs in one process)');
+      try {
+        const { config } = await readConfig(configPath); // refuse a broken config before forking
+        if (!config.counters.url && !config.counters.cluster)
+          io.err(
+            'rampart start: warning: counters are in memory, so each worker counts its own limits; set counters.url (Redis) for exact limits across workers',
+          );
+      } catch (err) {
+        if (err instanceof StartupErrors) {
+          io.err(`rampart start: the configuration has ${err.errors.length} error(s):\n${err.message}`);
+          return 1;
+        }
+        throw err;
+      }
+      return runPrimary(workers, io);
+    }
+    const quiet = (workerNumber() ?? 1) > 1; // one banner per cluster
     let lab: LabServer | undefined;
     let app: App;
     try {
@@ -81,32 +106,31 @@ const start: Command = {
       throw err;
     }
     const url = app.gateway.url;
-    io.out('');
-    io.out(`  Rampart gateway   ${url}`);
-    io.out(`  Admin (health)    ${app.admin.url}/healthz`);
+    const out = quiet ? () => undefined : (line: string) => io.out(line);
+    out('');
+    out(`  Rampart gateway   ${url}`);
+    out(`  Admin (health)    ${app.admin.url}/healthz`);
     if (lab) {
-      io.out(`  Lab upstream      ${lab.url}  (deliberately vulnerable; loopback only)`);
-      io.out('');
-      io.out('  Try it (the development certificate is self-signed, hence -k):');
-      io.out(`    curl -k ${url}/v2/health`);
-      io.out(
-        `    curl -k --path-as-is '${url}/v2/records/1/../../debug'   # path trick: 400 from the gateway`,
-      );
-      io.out(`    curl -k ${url}/debug/vars                            # undocumented endpoint: 404`);
-      io.out(`  Demo users: ${DEMO_USERS.map((u) => u.username).join(', ')} (see docs/lab.md)`);
+      out(`  Lab upstream      ${lab.url}  (deliberately vulnerable; loopback only)`);
+      out('');
+      out('  Try it (the development certificate is self-signed, hence -k):');
+      out(`    curl -k ${url}/v2/health`);
+      out(`    curl -k --path-as-is '${url}/v2/records/1/../../debug'   # path trick: 400 from the gateway`);
+      out(`    curl -k ${url}/debug/vars                            # undocumented endpoint: 404`);
+      out(`  Demo users: ${DEMO_USERS.map((u) => u.username).join(', ')} (see docs/lab.md)`);
     }
     if (app.identity) {
-      io.out('');
-      io.out(
+      out('');
+      out(
         `  Identity / MFA    ${app.identity.config.issuer}/ui   (JWKS: ${app.identity.config.issuer}/.well-known/jwks.json)`,
       );
       if (lab)
-        io.out(
+        out(
           `  Create a user:    npx rampart users add --admin alice --store sqlite://${resolve(args.values.data ?? 'data', 'rampart.db')}`,
         );
     }
-    io.out('');
-    io.out('  Ctrl-C stops everything cleanly; SIGHUP reloads the config.');
+    out('');
+    out('  Ctrl-C stops everything cleanly; SIGHUP reloads the config.');
     return new Promise<number>((resolveExit) => {
       let stopping = false;
       const stop = async (signal: string) => {
