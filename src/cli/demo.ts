@@ -11,7 +11,8 @@ export function demoApis(labUrl: string): unknown[] {
       upstream: labUrl,
       versions: [
         { base: '/v2', spec: LAB_SPECS.v2 },
-        { base: '/v1', spec: LAB_SPECS.v1 },
+        // The lifecycle lives here, in rampart.yaml terms (RouteMatch.lifecycle), not in the document.
+        { base: '/v1', spec: LAB_SPECS.v1, deprecated: '2026-01-01', sunset: '2027-06-30', successor: '/v2' },
       ],
     },
   ];
@@ -20,6 +21,22 @@ export function demoApis(labUrl: string): unknown[] {
 /**
  * The lab authenticates its users itself (its JWT flaws are part of the workshop), so
  * the gateway's authenticate/mfa stay off in front of it; the built-in identity service
- * runs under /auth to try MFA (docs/workshop.md).
+ * runs under /auth to try MFA (docs/workshop.md). The coupon redemption is a business flow
+ * (API6): once per invoice and caller per 30 days, declared here because the lab's document
+ * is the vulnerable original (without a principal the caller is its address).
  */
-export const DEMO_POLICIES = { authenticate: { enabled: false }, mfa: { enabled: false } } as const;
+export const DEMO_POLICIES = {
+  authenticate: { enabled: false },
+  mfa: { enabled: false },
+  'flow-limit': {
+    flows: [
+      {
+        name: 'redeem-coupon',
+        limit: 1,
+        window: '30d',
+        per: ['user', 'path.invoiceId'],
+        operations: ['POST /v2/invoices/{invoiceId}/coupons'],
+      },
+    ],
+  },
+} as const;

@@ -20,6 +20,9 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
   'debug-endpoint': 'an undocumented path is not in the contract: 404 (shadow endpoint)',
   'unbounded-body': 'bodies over limits.maxBodyBytes (1 MiB) get 413 before reaching the upstream',
   'path-traversal-documents': 'encoded slashes and dot segments are refused with 400 invalid-path',
+  'login-brute-force':
+    "brute-force: the lab's x-rampart.bruteForce locks the username after 5 failures (429, Retry-After)",
+  'coupon-replay': 'flow-limit: the demo declares redeem-coupon, once per invoice and caller per 30 days',
 };
 
 let lab: LabServer;

@@ -9,6 +9,7 @@ import {
 } from '../../core/config-loader.ts';
 import { checkOpenApiFile } from '../../core/openapi-loader.ts';
 import type { RampartConfig } from '../../gateway/config.ts';
+import { X_RAMPART_KEYS } from '../app.ts';
 import { configSchema } from '../config-schema.ts';
 import { crossFieldErrors } from '../config-rules.ts';
 
@@ -89,7 +90,7 @@ const check: Command = {
           versions++;
           if (typeof version.spec !== 'string') continue;
           const specPath = resolveRelative(result.baseDir, version.spec);
-          const spec = await checkOpenApiFile(specPath);
+          const spec = await checkOpenApiFile(specPath, { xRampart: X_RAMPART_KEYS });
           if (spec.document) {
             operations += spec.document.operations.length;
             continue;
