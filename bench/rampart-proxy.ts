@@ -22,6 +22,7 @@ const config = configFromObject(
     policies: { transport: { requireTls: false }, ...scenario.policies },
     limits: { keepAliveTimeoutMs: 60_000 },
     apis: [{ name: 'bench', upstream, versions: [{ base: '/v2', spec }] }],
+    ...(scenario.config ? await scenario.config(dir) : {}),
   },
   dir,
 );
