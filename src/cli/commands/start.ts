@@ -145,6 +145,8 @@ const start: Command = {
         log.flush?.();
         process.off('SIGHUP', reload);
         resolveExit(0);
+        // The IPC channel to the primary would keep a stopped worker alive.
+        if (isClusterWorker() && process.connected) process.disconnect();
       };
       const reload = async () => {
         const r = await app.reload();
@@ -154,6 +156,8 @@ const start: Command = {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGHUP', reload);
+      // A worker whose primary is gone (killed) stops too instead of serving on as an orphan.
+      if (isClusterWorker()) process.once('disconnect', () => void stop('primary gone'));
     });
   },
 };
