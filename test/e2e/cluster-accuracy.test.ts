@@ -38,6 +38,11 @@ paths:
       x-rampart:
         rateLimit: { name: minute, per: user, limit: 100, window: 60 }
       responses: { '200': { description: ok } }
+  /exact:
+    get:
+      x-rampart:
+        rateLimit: { name: exact-minute, per: user, limit: 100, window: 60, algorithm: sliding-window }
+      responses: { '200': { description: ok } }
   /burst:
     get:
       x-rampart:
@@ -182,6 +187,17 @@ describe('three gateway processes, one Redis', () => {
     const bob = await send(0, 'GET', '/minute', await token('bob'));
     expect(bob.status).toBe(200);
     expect(parseList(bob.headers.ratelimit as string)[0]![1].get('r')).toBe(99);
+  });
+
+  it('100/min as an exact sliding window: 1,000 concurrent requests over 3 nodes admit exactly 100', async () => {
+    const gina = await token('gina');
+    const replies = await crowd(1000, 'GET', '/exact', gina);
+    expect(replies.filter((r) => r.status === 200)).toHaveLength(100);
+    const denied = replies.filter((r) => r.status === 429);
+    expect(denied).toHaveLength(900);
+    checkDenial(denied[0]!, 'exact-minute');
+    expect(Number(denied[0]!.headers['retry-after'])).toBeGreaterThan(50); // the oldest leaves after ~60 s
+    expect((await send(2, 'GET', '/exact', await token('hank'))).status).toBe(200);
   });
 
   it('10/s: a steady crowd over ~3 s gets the burst plus 10 per second, no more', async () => {

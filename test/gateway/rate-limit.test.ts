@@ -35,6 +35,12 @@ paths:
           - { name: burst, per: user, limit: 3, window: 1 }
           - { name: minute, per: user, limit: 5, window: 60 }
       responses: { '200': { description: ok } }
+  /exact:
+    get:
+      security: [{ bearer: [] }]
+      x-rampart:
+        rateLimit: { name: exact, per: user, limit: 3, window: 60, algorithm: sliding-window }
+      responses: { '200': { description: ok } }
   /open:
     get:
       security: []
@@ -200,6 +206,25 @@ describe('rate-limit', () => {
     expect(sf(minute.headers.ratelimit).get('api-minute')!.r).toBe(998); // 16.7/s refill: full again after 1 s, then 2 spent
     gw.clock.advance(60_000);
     expect((await get('/items', alice)).status).toBe(200);
+  });
+
+  it('a sliding-window limit admits exactly its limit in any window', async () => {
+    const t = await token('exact-user');
+    const at0 = [await get('/exact', t), await get('/exact', t)];
+    expect(at0.map((r) => r.status)).toEqual([200, 200]);
+    expect(sf(at0[1]!.headers.ratelimit).get('exact')).toEqual({ r: 1, t: 60 });
+    gw.clock.advance(30_000);
+    expect((await get('/exact', t)).status).toBe(200);
+    const no = await get('/exact', t);
+    expect(no.status).toBe(429);
+    expect(no.headers['retry-after']).toBe('30'); // the first two leave the window at 60 s
+    gw.clock.advance(29_000);
+    expect((await get('/exact', t)).status).toBe(429); // GCRA would have refilled by now
+    gw.clock.advance(1000);
+    expect((await get('/exact', t)).status).toBe(200);
+    expect((await get('/exact', t)).status).toBe(200);
+    expect((await get('/exact', t)).status).toBe(429);
+    gw.clock.advance(60_000);
   });
 
   it('counts anonymous callers per address; a spoofed X-Forwarded-For from an untrusted peer changes nothing', async () => {

@@ -139,7 +139,12 @@ export const rateLimit = definePolicy({
           key: compileKey(l.per, route, options.ipv6Prefix),
           prefix: `rl:${scopeOf(l.scope)}:${l.name}:`,
         });
-        const requests = merged.filter((l) => l.unit === 'requests').map(compile);
+        // GCRA limits first (one atomic call), then sliding-window ones; header order follows.
+        const requests = [
+          ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'gcra'),
+          ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'sliding-window'),
+        ].map(compile);
+        const gcraCount = requests.filter((r) => r.limit.algorithm === 'gcra').length;
         const bytes = merged.filter((l) => l.unit === 'content-bytes').map(compile);
         const headerLimits: HeaderLimit[] = [...requests, ...bytes].map((r) => ({
           name: r.limit.name,
@@ -263,6 +268,53 @@ export const rateLimit = definePolicy({
           return got instanceof Promise ? got.then(next) : next(got);
         };
 
+        /**
+         * Sliding-window limits reserve a slot each (exact counts), then the GCRA limits decide
+         * in one call; a refusal anywhere gives the reserved slots back, so a refused request
+         * is charged nowhere.
+         */
+        const withWindows = async (ctx: RequestContext): Promise<RateDecision> => {
+          const windows = requests.slice(gcraCount);
+          const id = leaseId();
+          const reserved: string[] = [];
+          const states: LimitState[] = [];
+          let allowed = true;
+          let degraded: RateDecision['degraded'];
+          for (const r of windows) {
+            const spec = { ...specOf(r, ctx), failMode: r.limit.failMode };
+            const w = await counters.window(spec, allowed ? 'reserve' : 'peek', id);
+            if (w.degraded) degraded = w.degraded === 'closed' || degraded === 'closed' ? 'closed' : 'local';
+            const ok = allowed && w.allowed;
+            if (ok) reserved.push(spec.key);
+            allowed &&= w.allowed;
+            states.push({
+              allowed: w.allowed,
+              remaining: Math.max(0, r.limit.limit - w.count),
+              resetMs: w.resetMs,
+              retryMs: w.allowed ? 0 : w.retryMs,
+            });
+          }
+          const g = gcraCount
+            ? await counters.rate(
+                requests.slice(0, gcraCount).map((r) => specOf(r, ctx)),
+                allowed ? {} : { mode: 'peek' },
+              )
+            : { allowed: true, limits: [] };
+          if (g.degraded === 'closed' || degraded === 'closed') degraded = 'closed';
+          else if (g.degraded) degraded = 'local';
+          if (!(allowed && g.allowed)) {
+            for (const key of reserved) await counters.unwindow(key, id);
+            reserved.forEach(
+              (_, i) => (states[i]!.remaining = Math.min(states[i]!.remaining + 1, windows[i]!.limit.limit)),
+            );
+          }
+          return {
+            allowed: allowed && g.allowed,
+            limits: [...g.limits, ...states],
+            ...(degraded ? { degraded } : {}),
+          };
+        };
+
         const releaseAll = (st: RateLimitState): void => {
           for (const l of st.leases ?? []) {
             const r = counters.release(l.key, l.id);
@@ -275,6 +327,7 @@ export const rateLimit = definePolicy({
           ...(bytes.length ? { needsResponseBody: true } : {}),
           onRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult> {
             if (requests.length === 0) return afterRates(ctx, { allowed: true, limits: [] });
+            if (gcraCount < requests.length) return withWindows(ctx).then((d) => afterRates(ctx, d));
             const d = counters.rate(requests.map((r) => specOf(r, ctx)));
             return d instanceof Promise ? d.then((x) => afterRates(ctx, x)) : afterRates(ctx, d);
           },

@@ -20,6 +20,8 @@ export interface DeclaredLimit {
   failMode?: FailMode;
   /** `requests` (default) or `content-bytes`: a quota on response bytes. */
   unit?: 'requests' | 'content-bytes';
+  /** `gcra` (default) or `sliding-window` (an exact count in any window; memory per admitted request). */
+  algorithm?: 'gcra' | 'sliding-window';
 }
 
 export type Level = 'default' | 'document' | 'path' | 'operation';
@@ -32,12 +34,16 @@ export interface CompiledLimit {
   burst: number | undefined;
   failMode: FailMode;
   unit: 'requests' | 'content-bytes';
+  algorithm: 'gcra' | 'sliding-window';
   level: Level;
   /** What shares the counter: `*` (defaults), the version, the path or the operation. */
   scope: string;
 }
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Largest sliding-window limit (its log holds one entry per admitted request). */
+export const MAX_LOG = 10_000;
 
 /** Seconds of a window (`60`, `90s`, `15m`, `1h`, `30d`); NaN when malformed. */
 export function windowSeconds(w: number | string): number {
@@ -74,6 +80,16 @@ export function levelProblems(value: unknown, isKnown: (sel: string) => boolean)
           message: `unknown 'per' key '${s}'`,
         });
     });
+    if (l.algorithm === 'sliding-window' && l.limit > MAX_LOG)
+      out.push({
+        path: at(i, 'limit'),
+        message: `a sliding-window limit keeps one entry per admitted request: at most ${MAX_LOG} (use gcra for larger limits)`,
+      });
+    if (l.algorithm === 'sliding-window' && (l.burst !== undefined || l.unit === 'content-bytes'))
+      out.push({
+        path: at(i, 'algorithm'),
+        message: 'sliding-window limits count requests and have no burst',
+      });
     if (l.burst !== undefined && l.burst > l.limit && l.unit !== 'content-bytes')
       out.push({
         path: at(i, 'burst'),
@@ -117,6 +133,7 @@ export function mergeLevels(
         burst: l.burst,
         failMode: l.failMode ?? defaultFailMode,
         unit: l.unit ?? 'requests',
+        algorithm: l.unit === 'content-bytes' ? 'gcra' : (l.algorithm ?? 'gcra'),
         level,
         scope,
       });

@@ -54,6 +54,12 @@ export const rateLimitItemSchema = Type.Object(
           'When Redis is unreachable: open = the node-local fallback limiter decides (default); closed = 503.',
       }),
     ),
+    algorithm: Type.Optional(
+      Type.Union([Type.Literal('gcra'), Type.Literal('sliding-window')], {
+        description:
+          'gcra (default): one value per key, continuous refill, bursts; sliding-window: exactly limit in any window (one entry per admitted request, limit ≤ 10,000).',
+      }),
+    ),
     unit: Type.Optional(
       Type.Union([Type.Literal('requests'), Type.Literal('content-bytes')], {
         description:
