@@ -271,7 +271,13 @@ function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[numbe
     }
     case 'limits (server)': {
       const l = config.limits;
-      return [l.maxHeaderBytes, l.headersTimeoutMs, l.requestTimeoutMs, l.keepAliveTimeoutMs];
+      return [
+        l.maxHeaderBytes,
+        l.headersTimeoutMs,
+        l.requestTimeoutMs,
+        l.keepAliveTimeoutMs,
+        l.maxConnections,
+      ];
     }
     default:
       return config[section];

@@ -5,6 +5,7 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import { parseList, type Item } from 'structured-headers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -304,6 +305,36 @@ describe('brute-force', () => {
     // Success cleared the failures: three more are needed for a lock.
     expect((await login('wrong-x')).status).toBe(401);
     expect((await login('right-password-123')).status).toBe(200);
+  });
+});
+
+describe('global connection cap', () => {
+  it('closes connections beyond limits.maxConnections', async () => {
+    const capped = await startTestGateway(up.url, { limits: { maxConnections: 1 } });
+    try {
+      const { port } = new URL(capped.url);
+      const open = () =>
+        new Promise<tls.TLSSocket>((resolve, reject) => {
+          const s = tls.connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false }, () =>
+            resolve(s),
+          );
+          s.once('error', reject);
+        });
+      const first = await open();
+      const second = await open().then(
+        (s) =>
+          new Promise<string>((resolve) =>
+            s.once('close', () => resolve('closed')).once('error', () => resolve('closed')),
+          ),
+        () => 'refused',
+      );
+      expect(['closed', 'refused']).toContain(second);
+      first.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await call(capped.url + '/v2/items')).status).toBe(200); // a slot again
+    } finally {
+      await capped.close();
+    }
   });
 });
 
