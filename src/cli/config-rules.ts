@@ -1,4 +1,5 @@
 import type { RampartConfig } from '../gateway/config.ts';
+import { limitRuleProblems } from '../gateway/policies/rate-limit/rules.ts';
 
 /**
  * Rules for rampart.yaml that JSON Schema cannot say. Applied by both `rampart check` and
@@ -39,5 +40,7 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
         });
     });
   });
+  // Contradictory limits in policies.rate-limit.defaults / policies.flow-limit.flows.
+  out.push(...limitRuleProblems((config as { policies?: Record<string, unknown> }).policies ?? {}));
   return out;
 }
