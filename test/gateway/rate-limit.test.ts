@@ -16,6 +16,7 @@ import {
   type TestKeyPair,
 } from '../../src/gateway/policies/authenticate/testing.ts';
 import { ipKey } from '../../src/gateway/policies/rate-limit/keys.ts';
+import { configFromObject, loadApis, StartupErrors } from '../../src/cli/app.ts';
 import { call, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
 
 const ISS = 'https://id.test';
@@ -335,6 +336,39 @@ describe('global connection cap', () => {
     } finally {
       await capped.close();
     }
+  });
+});
+
+describe('contract checks', () => {
+  it('refuses one flow declared with different limits on two operations, with its position', async () => {
+    const spec = join(dir, 'flows.yaml');
+    await writeFile(
+      spec,
+      `openapi: 3.1.0
+info: { title: flows, version: 1.0.0 }
+paths:
+  /a:
+    post:
+      x-rampart: { flow: { name: signup, limit: 1, window: 1d, per: ip } }
+      responses: { '200': { description: ok } }
+  /b:
+    post:
+      x-rampart: { flow: { name: signup, limit: 3, window: 1d, per: ip } }
+      responses: { '200': { description: ok } }
+`,
+    );
+    const cfg = configFromObject(
+      { apis: [{ name: 'f', upstream: up.url, versions: [{ base: '/v1', spec }] }] },
+      dir,
+    );
+    const err = await loadApis(cfg).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StartupErrors);
+    expect((err as StartupErrors).message).toMatch(
+      /flows\.yaml:\d+:\d+\s+\/paths\/~1b\/post\/x-rampart\/flow\/limit\s+flow 'signup' is declared elsewhere/,
+    );
   });
 });
 

@@ -39,11 +39,26 @@ export const flowSchema = Type.Object(
 
 export const flowKey: XRampartKey = {
   schema: Type.Union([flowSchema, Type.Array(flowSchema, { minItems: 1 })]),
-  check(value) {
+  check(value, document) {
     const list = Array.isArray(value) ? value : [value];
     const out: { path: string[]; message: string }[] = [];
-    list.forEach((f: { per: string | string[]; window: number | string }, i: number) => {
+    // Every declaration of a flow in the document must agree: one flow, one counter, one limit.
+    const shape = (f: { limit: number; per: string | string[]; window: number | string }) =>
+      `${f.limit}|${windowSeconds(f.window)}|${perList(f.per).join('+')}`;
+    const declared = new Map<string, string>();
+    for (const op of document.operations) {
+      const x = op.rampart.flow as FlowLike | FlowLike[] | undefined;
+      for (const f of x === undefined ? [] : Array.isArray(x) ? x : [x])
+        if (!declared.has(f.name)) declared.set(f.name, shape(f));
+    }
+    list.forEach((f: FlowLike, i: number) => {
       const at = (...p: string[]) => (Array.isArray(value) ? [String(i), ...p] : p);
+      const first = declared.get(f.name);
+      if (first !== undefined && first !== shape(f))
+        out.push({
+          path: at('limit'),
+          message: `flow '${f.name}' is declared elsewhere in this document with a different limit, window or per`,
+        });
       if (!(windowSeconds(f.window) > 0))
         out.push({ path: at('window'), message: 'the window must be a positive duration' });
       for (const s of perList(f.per))
@@ -52,5 +67,12 @@ export const flowKey: XRampartKey = {
     return out;
   },
 };
+
+interface FlowLike {
+  name: string;
+  limit: number;
+  per: string | string[];
+  window: number | string;
+}
 
 export const flowXRampart = { flow: flowKey };
