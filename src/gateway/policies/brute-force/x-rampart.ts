@@ -13,7 +13,7 @@ export const bruteForceSchema = Type.Object(
     per: Type.Union([selectorSchema, Type.Array(selectorSchema, { minItems: 1 })], {
       description: 'What failed attempts are counted by (username, ip, …).',
     }),
-    limit: Type.Integer({ minimum: 1, description: 'Failed attempts allowed per window.' }),
+    limit: Type.Integer({ minimum: 1, maximum: 10_000, description: 'Failed attempts allowed per window.' }),
     window: windowSchema,
   },
   {

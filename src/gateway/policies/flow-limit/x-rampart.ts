@@ -14,7 +14,11 @@ export const flowSchema = Type.Object(
     per: Type.Union([selectorSchema, Type.Array(selectorSchema, { minItems: 1 })], {
       description: 'Whose flow is counted, e.g. [user, path.invoiceId].',
     }),
-    limit: Type.Integer({ minimum: 1, description: 'Completed flows allowed per window.' }),
+    limit: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      description: 'Completed flows allowed per window (an exact log: at most 10,000).',
+    }),
     window: windowSchema,
     count: Type.Optional(
       Type.Union([Type.Literal('successes'), Type.Literal('attempts')], {
