@@ -33,6 +33,7 @@ const config = configFromObject(
         ],
       },
     ],
+    ...(scenario.config ? await scenario.config(dir) : {}),
   },
   dir,
 );

@@ -13,6 +13,8 @@ export interface Scenario {
   prepare?: (dir: string) => Promise<Record<string, unknown>>;
   /** Request headers the load generator sends (e.g. a bearer token). */
   headers?: () => Promise<Record<string, string>>;
+  /** Extra rampart.yaml sections (e.g. `counters` for a Redis the scenario starts). */
+  config?: (dir: string) => Promise<Record<string, unknown>>;
   /**
    * The request the load generator sends instead of `GET /v2/items/1` (a JSON body). The
    * runner measures a bare-proxy floor with the same request, so the ratio compares like
@@ -229,6 +231,68 @@ function contractScenario(): Scenario {
   };
 }
 
+/**
+ * The rate-limit policy on every request: three GCRA limits per client address (a burst, a
+ * minute, a day) decided in one counter-store call, sized so nothing is refused (the cost of
+ * the decision and the RateLimit fields, not of 429s). `redis` counts in a local redis-server
+ * the scenario starts (one Lua script per request, auto-pipelined).
+ */
+function rateLimitScenario(store: 'memory' | 'redis'): Scenario {
+  const spec = `openapi: 3.1.0
+info: { title: bench, version: '1' }
+x-rampart:
+  rateLimit:
+    - { name: burst, per: ip, limit: 100000000, window: 1 }
+    - { name: minute, per: ip, limit: 1000000000, window: 60 }
+    - { name: day, per: ip, limit: 2000000000, window: 1d }
+paths:
+  /items/{id}:
+    get:
+      security: []
+      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
+      responses: { '200': { description: ok } }
+`;
+  return {
+    description: `default chain + rate-limit (3 GCRA limits per ip, ${store === 'memory' ? 'in-memory counters' : 'local Redis, one Lua script per request'})`,
+    spec,
+    policies: {},
+    ...(store === 'redis'
+      ? {
+          config: async () => ({ counters: { url: await startBenchRedis() } }),
+        }
+      : {}),
+  };
+}
+
+/** A throw-away redis-server on a free loopback port, stopped when the bench process exits. */
+async function startBenchRedis(): Promise<string> {
+  const { spawn } = await import('node:child_process');
+  const { createServer, connect } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn(
+    process.env.RAMPART_REDIS_SERVER ?? '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  process.on('exit', () => child.kill('SIGKILL'));
+  for (let i = 0; i < 500; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const c = connect({ host: '127.0.0.1', port }, () => {
+        c.end();
+        resolve(true);
+      }).once('error', () => resolve(false));
+    });
+    if (up) return `redis://127.0.0.1:${port}`;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('redis-server did not start');
+}
+
 export const scenarios: Record<string, Scenario> = {
   default: {
     description: 'default chain: request-id, security-headers, cors, transport, request-limits',
@@ -266,4 +330,6 @@ export const scenarios: Record<string, Scenario> = {
   },
   // The full contract chain (issue: ≥ 0.6 of the bare proxy with the same request).
   contract: contractScenario(),
+  'rate-limit': rateLimitScenario('memory'),
+  'rate-limit-redis': rateLimitScenario('redis'),
 };

@@ -75,3 +75,44 @@ describe('config rules at start', () => {
     }
   });
 });
+
+describe('limit rules at start and check', () => {
+  it('refuses contradictory default limits and a flow declared twice differently, with positions', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rampart-rules-'));
+    try {
+      const spec = join(FIXTURES, 'gateway/shop-v2.yaml');
+      const file = join(dir, 'rampart.yaml');
+      await writeFile(
+        file,
+        `apis:
+  - name: shop
+    upstream: http://127.0.0.1:9000
+    versions: [{ base: /v2, spec: ${spec} }]
+policies:
+  rate-limit:
+    defaults:
+      - { per: ip, limit: 5, window: 60 }
+      - { per: ip, limit: 9, window: 1m, name: other }
+  flow-limit:
+    flows:
+      - { name: f, limit: 1, window: 1d, per: user, operations: ['POST /v2/items'] }
+      - { name: f, limit: 2, window: 1d, per: user, operations: ['POST /v2/items'] }
+`,
+      );
+      const err = await readConfig(file).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StartupErrors);
+      const text = (err as StartupErrors).message;
+      expect(text).toMatch(
+        /rampart\.yaml:9:\d+\s+\/policies\/rate-limit\/defaults\/1\/limit\s+contradicts item 0: the same 'per' and window with limit 5 vs 9/,
+      );
+      expect(text).toMatch(
+        /rampart\.yaml:13:\d+\s+\/policies\/flow-limit\/flows\/1\s+flow 'f' is also declared/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -24,6 +24,7 @@ import type { OpenApiDocument } from '../core/openapi.ts';
 import type { RampartEvent } from '../core/events.ts';
 import { loadCertificate, type CertPair } from '../gateway/tls.ts';
 import { openStore, type Db } from '../store/index.ts';
+import { FailoverCounterStore, openCounterStore } from '../store/counters/index.ts';
 import { createIdentityService, type IdentityService } from '../identity/index.ts';
 import { configSchema, type RampartFileConfig as RampartConfig } from './config-schema.ts';
 import { crossFieldErrors } from './config-rules.ts';
@@ -143,8 +144,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Extra handlers served by the gateway under a prefix. */
   mounts?: Mount[];
-  /** Token trust to use when no identity service is configured (benchmarks, embedding). */
-  services?: Partial<Pick<PolicyServices, 'localIssuer' | 'apiKeys'>>;
+  /** Token trust to use when no identity service is configured (benchmarks, embedding); a counter store to share. */
+  services?: Partial<Pick<PolicyServices, 'localIssuer' | 'apiKeys' | 'counters'>>;
 }
 
 /** Everything `rampart start` runs: store, policies, gateway and admin listener. */
@@ -179,14 +180,35 @@ export class App {
     const db = await openStore(resolveStoreUrl(opts.config.store, opts.baseDir));
     let identity: IdentityService | undefined;
     let egress: EgressServer | undefined;
+    const events = new EventBus();
+    // Created once per process: a reload (SIGHUP) builds new policies on the same counters.
+    const counters =
+      opts.services?.counters ??
+      openCounterStore(opts.config.counters, {
+        clock,
+        onStatus: (state, detail) => {
+          (state === 'down' ? opts.log.warn : opts.log.info).call(
+            opts.log,
+            { state, detail },
+            state === 'down'
+              ? 'counter store unreachable: limits follow their fail mode'
+              : 'counter store reachable: shared limits again',
+          );
+          events.emit({ type: 'counter-store', store: 'redis', state, detail, at: clock.now() });
+        },
+      });
     try {
-      const events = new EventBus();
+      if (counters instanceof FailoverCounterStore) {
+        // Give Redis a moment at start; if it is not there, limits start in their fail mode.
+        await counters.shared.ready(3000).catch(() => opts.log.warn('counter store not reachable at start'));
+      }
       const services: PolicyServices = {
         clock,
         log: opts.log,
         localIssuer: undefined,
         apiKeys: undefined,
         ...opts.services,
+        counters,
       };
       const mounts = [...(opts.mounts ?? [])];
       if (opts.config.identity) {
@@ -196,6 +218,7 @@ export class App {
           log: opts.log.child({ component: 'identity' }),
           emit: events.emit,
           config: opts.config.identity,
+          counters,
         });
         services.localIssuer = identity.issuer;
         services.apiKeys = identity.apiKeys;
@@ -251,6 +274,7 @@ export class App {
     } catch (err) {
       await egress?.close();
       await identity?.close();
+      if (!opts.services?.counters) await counters.close();
       await db.close();
       throw err;
     }
@@ -313,12 +337,22 @@ export class App {
     await this.egress?.close();
     await this.identity?.close();
     await this.admin.close();
+    if (!this.opts.services?.counters) await this.services.counters.close();
     await this.db.close();
   }
 }
 
-/** Sections a reload cannot apply (they are bound at start: sockets, store, identity). */
-const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)', 'scans', 'egress'] as const;
+/** Sections a reload cannot apply (they are bound at start: sockets, store, counters, identity). */
+const RESTART_ONLY = [
+  'listen',
+  'admin',
+  'store',
+  'counters',
+  'identity',
+  'limits (server)',
+  'scans',
+  'egress',
+] as const;
 
 function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {
   switch (section) {
@@ -329,7 +363,13 @@ function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[numbe
     }
     case 'limits (server)': {
       const l = config.limits;
-      return [l.maxHeaderBytes, l.headersTimeoutMs, l.requestTimeoutMs, l.keepAliveTimeoutMs];
+      return [
+        l.maxHeaderBytes,
+        l.headersTimeoutMs,
+        l.requestTimeoutMs,
+        l.keepAliveTimeoutMs,
+        l.maxConnections,
+      ];
     }
     default:
       return config[section];

@@ -1,10 +1,12 @@
 import { parseLifecycleDate } from '../core/lifecycle.ts';
 import { silentLogger } from '../core/logger.ts';
 import { systemClock } from '../core/clock.ts';
+import { MemoryCounterStore } from '../store/counters/memory.ts';
 import type { RampartConfig } from '../gateway/config.ts';
 import { policyBuildErrors } from '../gateway/policies/index.ts';
 import { hmacSecretProblems } from '../gateway/policies/authenticate/hmac-issuer.ts';
 import type { HmacIssuerOptions } from '../gateway/policies/authenticate/schema.ts';
+import { limitRuleProblems } from '../gateway/policies/rate-limit/rules.ts';
 
 /**
  * Rules for rampart.yaml that JSON Schema cannot say. Applied by both `rampart check` and
@@ -68,9 +70,12 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
       log: silentLogger,
       localIssuer: undefined,
       apiKeys: undefined,
+      counters: new MemoryCounterStore({ clock: systemClock }),
     }),
   );
   out.push(...weakHmacSecrets(config));
+  // Contradictory limits in policies.rate-limit.defaults / policies.flow-limit.flows.
+  out.push(...limitRuleProblems((config as { policies?: Record<string, unknown> }).policies ?? {}));
   return out;
 }
 

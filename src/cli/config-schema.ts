@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { configSchema as gatewayConfigSchema } from '../gateway/config.ts';
 import { identityConfigSchema } from '../identity/index.ts';
 import { scansSchema } from '../scanner/schedule.ts';
+import { countersConfigSchema } from '../store/counters/index.ts';
 
 /**
  * The whole rampart.yaml: the gateway's sections plus the feature sections the CLI
@@ -11,6 +12,7 @@ import { scansSchema } from '../scanner/schedule.ts';
 export const configSchema = Type.Object(
   {
     ...gatewayConfigSchema.properties,
+    counters: countersConfigSchema,
     // Present = on: the section has no default of its own here, only its fields do.
     identity: Type.Optional(
       Type.Object(identityConfigSchema.properties, {

@@ -64,6 +64,19 @@ export const DEMO_POLICIES = {
   owner: {},
   // BOPLA: readOnly properties (UserPatch.role) are refused in request bodies.
   'property-access': {},
+  // API6: a coupon is redeemed once per invoice and caller per 30 days (a business flow,
+  // declared here because the lab's document is the vulnerable original).
+  'flow-limit': {
+    flows: [
+      {
+        name: 'redeem-coupon',
+        limit: 1,
+        window: '30d',
+        per: ['user', 'path.invoiceId'],
+        operations: ['POST /v2/invoices/{invoiceId}/coupons'],
+      },
+    ],
+  },
   // The contract enforced (docs/contract.md): requests validated and guarded, answers
   // validated, minimised to the documented schemas and secrets masked.
   'validate-request': { enabled: true },

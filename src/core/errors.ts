@@ -39,6 +39,8 @@ export const problemTypes = {
   'invalid-credentials': { status: 401, title: 'Invalid credentials' },
   'invalid-otp': { status: 401, title: 'Invalid one-time code' },
   'too-many-requests': { status: 429, title: 'Too Many Requests' },
+  'flow-limit-exceeded': { status: 429, title: 'Business flow limit reached' },
+  'limits-unavailable': { status: 503, title: 'Limit counters unavailable' },
   conflict: { status: 409, title: 'Conflict' },
   'validation-failed': { status: 422, title: 'Request does not match the contract' },
   'unsafe-json': { status: 400, title: 'JSON body refused' },

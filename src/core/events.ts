@@ -88,6 +88,13 @@ export type RampartEvent =
       reason?: string;
     })
   | (EventBase & { type: 'config-reload'; outcome: 'success' | 'failure'; detail?: string })
+  | (EventBase & {
+      /** The shared counter store (Redis) went away or came back; limits follow their fail mode meanwhile. */
+      type: 'counter-store';
+      store: 'redis';
+      state: 'down' | 'up';
+      detail?: string;
+    })
   | (EventBase & { type: 'cert-expiry'; subject: string; notAfter: string; daysLeft: number })
   | (EventBase & {
       /** A scheduled scan finished (`scans:` in rampart.yaml), with the diff against the previous run. */

@@ -110,6 +110,12 @@ export const limitsSchema = Type.Object(
     ),
     requestTimeoutMs: Duration('Time to receive the whole request including body (408).', 30000),
     keepAliveTimeoutMs: Duration('Idle keep-alive timeout for client connections.', 5000),
+    maxConnections: Type.Integer({
+      minimum: 0,
+      description:
+        'Client connections open at once per process (per worker with --workers); further ones are closed on accept. 0 = no cap.',
+      default: 0,
+    }),
     upstreamConnectTimeoutMs: Duration('Upstream connect timeout (504).', 5000),
     upstreamResponseTimeoutMs: Duration('Time to the upstream response headers (504).', 30000),
   },

@@ -141,6 +141,9 @@ export class Gateway {
   }
 
   private track(server: http.Server): void {
+    // The global connection cap (API4): Node closes connections accepted beyond it.
+    if (this.opts.config.limits.maxConnections > 0)
+      server.maxConnections = this.opts.config.limits.maxConnections;
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => {

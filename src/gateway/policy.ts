@@ -25,6 +25,7 @@ import type { Logger } from '../core/logger.ts';
 import type { OpenApiDocument, OpenApiOperation, XRampartProblem } from '../core/openapi.ts';
 import type { ApiKeyVerifier, LocalTokenIssuer, Principal } from '../core/auth.ts';
 import type { RampartEvent } from '../core/events.ts';
+import type { CounterStore } from '../core/counters.ts';
 
 export type { Principal };
 
@@ -274,6 +275,8 @@ export interface PolicyServices {
   localIssuer: LocalTokenIssuer | undefined;
   /** API key verification, when identity is on. */
   apiKeys: ApiKeyVerifier | undefined;
+  /** Rate-limit, flow and brute-force counters: created once by the app, kept across reloads. */
+  counters: CounterStore;
 }
 
 /** Ends the request phase with an RFC 9457 problem. */

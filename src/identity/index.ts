@@ -21,6 +21,8 @@ import { Mfa } from './mfa.ts';
 import { KEK_ENV, loadKeyEncryptionKey, Sealer } from './secrets.ts';
 import { IdentityRoutes, type PasskeyApi } from './service.ts';
 import { Backoff, FailureThrottle } from './throttle.ts';
+import type { CounterStore } from '../core/counters.ts';
+import { MemoryCounterStore } from '../store/counters/memory.ts';
 import { TokenService } from './tokens.ts';
 import { Users, type NewUser, type User } from './users.ts';
 import { Passkeys } from './webauthn.ts';
@@ -78,6 +80,11 @@ export interface IdentityServiceOptions {
   passkeys?: PasskeyApi;
   /** Start background timers (revocation refresh, last-used flush). Default true. */
   background?: boolean;
+  /**
+   * Where login/code/sign-up failures are counted (the app's counter store, shared across
+   * nodes when it is Redis, kept across reloads). Default: a private in-memory store.
+   */
+  counters?: CounterStore;
 }
 
 export async function createIdentityService(opts: IdentityServiceOptions): Promise<IdentityService> {
@@ -148,11 +155,14 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     maxDelayMs: windowMs,
     forgetAfterMs: config.lockout.forgetAfter * 1000,
   };
+  // Password guesses back off exponentially per account and per IP (this node's memory); the
+  // one-time-code and sign-up limits live in the counter store, shared by every node.
+  const counters = opts.counters ?? new MemoryCounterStore({ clock });
   const throttles = {
     account: new Backoff(clock, { ...backoff, free: config.lockout.maxFailuresPerAccount }),
     ip: new Backoff(clock, { ...backoff, free: config.lockout.maxFailuresPerIp }),
-    otp: new FailureThrottle(clock, config.lockout.maxFailuresPerAccount, windowMs),
-    signup: new FailureThrottle(clock, 10, windowMs),
+    otp: new FailureThrottle(clock, config.lockout.maxFailuresPerAccount, windowMs, counters, 'otp'),
+    signup: new FailureThrottle(clock, 10, windowMs, counters, 'signup'),
   };
 
   await tokens.refreshView(); // loads (or creates) the signing key too

@@ -460,9 +460,9 @@ export class IdentityRoutes {
     this.pendingFailures.set(acctKey, p);
   }
 
-  private otpCheck(ctx: Ctx, userId: string, action: AuthAction): void {
+  private async otpCheck(ctx: Ctx, userId: string, action: AuthAction): Promise<void> {
     try {
-      this.d.throttles.otp.check('otp:' + userId, 'code attempts');
+      await this.d.throttles.otp.check('otp:' + userId, 'code attempts');
     } catch (err) {
       this.event(ctx, action, 'locked', userId, 'throttled');
       throw err;
@@ -502,9 +502,9 @@ export class IdentityRoutes {
   private async signup(ctx: Ctx): Promise<void> {
     if (!this.d.config.selfSignup) throw new ProblemError('not-found', 'Self sign-up is disabled');
     const body = await this.body(ctx, V.credentials);
-    this.d.throttles.signup.check('signup:' + ctx.ip, 'sign-ups');
+    await this.d.throttles.signup.check('signup:' + ctx.ip, 'sign-ups');
     const user = await this.d.users.add({ username: body.username, password: body.password });
-    this.d.throttles.signup.fail('signup:' + ctx.ip); // counts sign-ups per IP
+    await this.d.throttles.signup.fail('signup:' + ctx.ip); // counts sign-ups per IP
     sendJson(ctx.res, 201, { id: user.id, username: user.username });
   }
 
@@ -512,8 +512,8 @@ export class IdentityRoutes {
     const body = await this.body(ctx, V.credentials);
     const acctKey = this.throttleKey(body.username);
     try {
-      this.d.throttles.ip.check('ip:' + ctx.ip, 'login attempts');
-      this.d.throttles.account.check(acctKey, 'login attempts');
+      await this.d.throttles.ip.check('ip:' + ctx.ip, 'login attempts');
+      await this.d.throttles.account.check(acctKey, 'login attempts');
     } catch (err) {
       this.event(ctx, 'login', 'locked', undefined, 'throttled');
       throw err;
@@ -531,8 +531,8 @@ export class IdentityRoutes {
     if (!row || !row.password_hash) await verifyPassword(password, await this.dummy());
     else ok = await verifyPassword(password, row.password_hash);
     if (!row || !ok || Number(row.disabled) === 1) {
-      this.d.throttles.ip.fail('ip:' + ctx.ip);
-      this.d.throttles.account.fail(acctKey);
+      await this.d.throttles.ip.fail('ip:' + ctx.ip);
+      await this.d.throttles.account.fail(acctKey);
       if (row && !ok) {
         // Counted after the answer is sent: a database write only for existing
         // accounts would otherwise make them slower to fail than unknown ones.
@@ -555,7 +555,7 @@ export class IdentityRoutes {
         'The password is right, but the account is locked after too many failed sign-in attempts; ask an administrator to unlock it',
       );
     }
-    this.d.throttles.account.reset(acctKey);
+    await this.d.throttles.account.reset(acctKey);
     if (Number(row.failed_logins) > 0)
       await this.d.db.run('UPDATE users SET failed_logins = 0 WHERE id = $1', [row.id]);
     if (needsRehash(row.password_hash!, this.d.scrypt)) {
@@ -603,10 +603,10 @@ export class IdentityRoutes {
   private async loginTotp(ctx: Ctx): Promise<void> {
     const body = await this.body(ctx, V.mfaCode);
     const ch = await this.loadChallenge(body.mfa_token);
-    this.otpCheck(ctx, ch.userId, 'otp');
+    await this.otpCheck(ctx, ch.userId, 'otp');
     const result = await this.d.mfa.verifyTotp(ch.userId, body.code);
     if (result !== 'ok') {
-      this.d.throttles.otp.fail('otp:' + ch.userId);
+      await this.d.throttles.otp.fail('otp:' + ch.userId);
       this.event(ctx, 'otp', 'failure', ch.userId, result);
       throw new ProblemError(
         'invalid-otp',
@@ -614,7 +614,7 @@ export class IdentityRoutes {
       );
     }
     await this.consumeChallenge(ch.hash);
-    this.d.throttles.otp.reset('otp:' + ch.userId);
+    await this.d.throttles.otp.reset('otp:' + ch.userId);
     const row = await this.activeUser(ch.userId);
     this.event(ctx, 'otp', 'success', row.id);
     sendJson(ctx.res, 200, await this.issue(row, [...ch.amr, 'otp', 'mfa']));
@@ -623,15 +623,15 @@ export class IdentityRoutes {
   private async loginRecovery(ctx: Ctx): Promise<void> {
     const body = await this.body(ctx, V.mfaCode);
     const ch = await this.loadChallenge(body.mfa_token);
-    this.otpCheck(ctx, ch.userId, 'recovery-code');
+    await this.otpCheck(ctx, ch.userId, 'recovery-code');
     const left = await this.d.mfa.useRecoveryCode(ch.userId, body.code);
     if (left === undefined) {
-      this.d.throttles.otp.fail('otp:' + ch.userId);
+      await this.d.throttles.otp.fail('otp:' + ch.userId);
       this.event(ctx, 'recovery-code', 'failure', ch.userId, 'invalid');
       throw new ProblemError('invalid-otp', 'Wrong or already used recovery code');
     }
     await this.consumeChallenge(ch.hash);
-    this.d.throttles.otp.reset('otp:' + ch.userId);
+    await this.d.throttles.otp.reset('otp:' + ch.userId);
     const row = await this.activeUser(ch.userId);
     this.event(ctx, 'recovery-code', 'success', row.id, `codes-left=${left}`);
     this.d.log.warn({ user: row.id, codesLeft: left }, 'recovery code used');
@@ -653,13 +653,13 @@ export class IdentityRoutes {
 
   private async passkeyLoginVerify(ctx: Ctx): Promise<void> {
     const body = await this.body(ctx, V.passkeyLogin);
-    this.d.throttles.ip.check('ip:' + ctx.ip, 'sign-in attempts');
+    await this.d.throttles.ip.check('ip:' + ctx.ip, 'sign-in attempts');
     const ch = body.mfa_token ? await this.loadChallenge(body.mfa_token) : undefined;
     let result: Awaited<ReturnType<PasskeyApi['finishAuthentication']>>;
     try {
       result = await this.d.passkeys.finishAuthentication(body.challenge_id, body.response);
     } catch (err) {
-      this.d.throttles.ip.fail('ip:' + ctx.ip);
+      await this.d.throttles.ip.fail('ip:' + ctx.ip);
       this.event(ctx, 'passkey', 'failure', ch?.userId, 'verification-failed');
       throw err;
     }
@@ -929,14 +929,14 @@ export class IdentityRoutes {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.code);
     this.requireRecentAuth(claims);
-    this.otpCheck(ctx, claims.sub, 'mfa-enroll');
+    await this.otpCheck(ctx, claims.sub, 'mfa-enroll');
     const first = !(await this.d.users.hasSecondFactor(claims.sub));
     if (!(await this.d.mfa.confirmTotp(claims.sub, body.code))) {
-      this.d.throttles.otp.fail('otp:' + claims.sub);
+      await this.d.throttles.otp.fail('otp:' + claims.sub);
       this.event(ctx, 'mfa-enroll', 'failure', claims.sub, 'totp-wrong-code');
       throw new ProblemError('invalid-otp', 'Wrong code; check the time on your device');
     }
-    this.d.throttles.otp.reset('otp:' + claims.sub);
+    await this.d.throttles.otp.reset('otp:' + claims.sub);
     this.event(ctx, 'mfa-enroll', 'success', claims.sub, 'totp');
     const out: Record<string, unknown> = { confirmed: true };
     if (first) out.recovery_codes = await this.d.mfa.regenerateRecoveryCodes(claims.sub);
@@ -973,10 +973,10 @@ export class IdentityRoutes {
     const userId = claims.sub;
     let added: string[];
     if (body.method === 'totp') {
-      this.otpCheck(ctx, userId, 'step-up');
+      await this.otpCheck(ctx, userId, 'step-up');
       const result = await this.d.mfa.verifyTotp(userId, body.code);
       if (result !== 'ok') {
-        this.d.throttles.otp.fail('otp:' + userId);
+        await this.d.throttles.otp.fail('otp:' + userId);
         this.event(ctx, 'step-up', 'failure', userId, result);
         if (result === 'none') throw new ProblemError('conflict', 'No TOTP factor is enrolled');
         throw new ProblemError(
@@ -999,7 +999,7 @@ export class IdentityRoutes {
       }
       added = [result.amr, ...(result.userVerified ? ['user'] : [])];
     }
-    this.d.throttles.otp.reset('otp:' + userId);
+    await this.d.throttles.otp.reset('otp:' + userId);
     const row = await this.activeUser(userId);
     const amr = [...new Set([...claims.amr.filter((a) => a !== 'mfa'), ...added, 'mfa'])];
     const tokens = await this.issue(row, amr);
@@ -1015,12 +1015,12 @@ export class IdentityRoutes {
     await this.requireMfaIfRequired(claims);
     const row = await this.activeUser(claims.sub);
     const key = this.throttleKey(row.username);
-    this.d.throttles.account.check(key, 'password attempts');
+    await this.d.throttles.account.check(key, 'password attempts');
     if (
       !row.password_hash ||
       !(await verifyPassword(normalisePassword(body.current_password), row.password_hash))
     ) {
-      this.d.throttles.account.fail(key);
+      await this.d.throttles.account.fail(key);
       this.event(ctx, 'password-change', 'failure', row.id, 'bad-password');
       throw new ProblemError('invalid-credentials', 'The current password is wrong');
     }

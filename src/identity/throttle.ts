@@ -2,19 +2,27 @@
  * Failure throttling for password and one-time-code attempts (OWASP ASVS 2.4.1,
  * NIST SP 800-63B-4 §3.2.2): at most `max` failures per key within a sliding `window`,
  * after which the key is refused with 429 and Retry-After until the oldest failure
- * leaves the window. In memory (per node); keys are bounded and swept.
+ * leaves the window. The failures live in the counter store (src/core/counters.ts):
+ * shared by every node when it is Redis, fail-closed when Redis is away (a guess is
+ * refused rather than uncounted). With the in-memory store every call is synchronous.
  */
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
+import type { CounterStore, FailureSpec, FailureState, MaybePromise } from '../core/counters.ts';
 import { ProblemError } from '../core/errors.ts';
+import { MemoryCounterStore } from '../store/counters/memory.ts';
+
+const after = <T, R>(v: MaybePromise<T>, f: (t: T) => R): MaybePromise<R> =>
+  v instanceof Promise ? v.then(f) : f(v);
 
 /** What the routes use of a throttle: the sliding window below or the back-off after it. */
 export interface Throttle {
   /** Seconds until `key` may try again, or 0 when it may try now. */
-  retryAfter(key: string): number;
+  retryAfter(key: string): MaybePromise<number>;
   /** Throws a 429 problem with Retry-After when `key` is throttled. */
-  check(key: string, what?: string): void;
-  fail(key: string): void;
-  reset(key: string): void;
+  check(key: string, what?: string): MaybePromise<void>;
+  fail(key: string): MaybePromise<void>;
+  reset(key: string): MaybePromise<void>;
 }
 
 function tooMany(what: string, wait: number): ProblemError {
@@ -27,61 +35,53 @@ function tooMany(what: string, wait: number): ProblemError {
 }
 
 export class FailureThrottle implements Throttle {
-  private readonly failures = new Map<string, number[]>();
-  private lastSweep = 0;
+  private readonly store: CounterStore;
+  private readonly prefix: string;
+
+  /**
+   * @param storeOrMaxKeys the shared counter store, or (alone) the most keys a private in-memory store keeps
+   * @param name distinguishes this throttle's keys in a shared store
+   */
   constructor(
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly max: number,
     private readonly windowMs: number,
-    private readonly maxKeys = 100_000,
-  ) {}
+    storeOrMaxKeys: CounterStore | number = 100_000,
+    name = 'throttle',
+  ) {
+    this.store =
+      typeof storeOrMaxKeys === 'number'
+        ? new MemoryCounterStore({ clock, maxFailureKeys: storeOrMaxKeys })
+        : storeOrMaxKeys;
+    this.prefix = `idt:${name}:`;
+  }
+
+  private spec(key: string): FailureSpec {
+    return { key: this.prefix + key, limit: this.max, windowMs: this.windowMs, failMode: 'closed' };
+  }
 
   /** Seconds until `key` may try again, or 0 when it may try now. */
-  retryAfter(key: string): number {
-    const now = this.clock.now();
-    this.sweep(now);
-    const list = this.live(key, now);
-    if (list.length < this.max) return 0;
-    return Math.max(1, Math.ceil((list[list.length - this.max]! + this.windowMs - now) / 1000));
+  retryAfter(key: string): MaybePromise<number> {
+    return after(this.store.failureState(this.spec(key)), seconds);
   }
 
   /** Throws a 429 problem with Retry-After when `key` is throttled. */
-  check(key: string, what = 'attempts'): void {
-    const wait = this.retryAfter(key);
-    if (wait > 0) throw tooMany(what, wait);
+  check(key: string, what = 'attempts'): MaybePromise<void> {
+    return after(this.retryAfter(key), (wait) => {
+      if (wait > 0) throw tooMany(what, wait);
+    });
   }
 
-  fail(key: string): void {
-    const now = this.clock.now();
-    const list = this.live(key, now);
-    list.push(now);
-    if (list.length > this.max) list.splice(0, list.length - this.max);
-    if (!this.failures.has(key) && this.failures.size >= this.maxKeys) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest !== undefined) this.failures.delete(oldest);
-    }
-    this.failures.set(key, list);
+  fail(key: string): MaybePromise<void> {
+    return after(this.store.fail(this.spec(key), randomUUID()), () => undefined);
   }
 
-  reset(key: string): void {
-    this.failures.delete(key);
-  }
-
-  private live(key: string, now: number): number[] {
-    const list = this.failures.get(key);
-    if (!list) return [];
-    const keep = list.filter((t) => t > now - this.windowMs);
-    if (keep.length === 0) this.failures.delete(key);
-    else if (keep.length !== list.length) this.failures.set(key, keep);
-    return keep;
-  }
-
-  private sweep(now: number): void {
-    if (now - this.lastSweep < this.windowMs) return;
-    this.lastSweep = now;
-    for (const key of [...this.failures.keys()]) this.live(key, now);
+  reset(key: string): MaybePromise<void> {
+    return this.store.resetFailures(this.prefix + key);
   }
 }
+
+const seconds = (s: FailureState): number => (s.lockedMs > 0 ? Math.max(1, Math.ceil(s.lockedMs / 1000)) : 0);
 
 export interface BackoffOptions {
   /** Failures answered at once; the `free`-th starts the first delay. */
@@ -103,7 +103,8 @@ interface BackoffEntry {
 }
 
 /**
- * Exponential back-off for password attempts, per account and per client IP (OWASP
+ * Exponential back-off for password attempts (kept in this node's memory: a cluster's nodes
+ * each back off on their own; the hard limit of FailureThrottle is the shared one), per account and per client IP (OWASP
  * Authentication Cheat Sheet, "Account Lockout"; NIST SP 800-63B-4 §3.2.2): the first
  * `free` failures cost nothing; the next waits `baseMs`, then 2×, 4×, … up to
  * `maxDelayMs`. During the delay every attempt — right password or not, known account or

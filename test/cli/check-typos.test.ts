@@ -102,6 +102,13 @@ describe('rampart check refuses misspelt and mistyped settings with their positi
       'expected integer at least 1, got 0',
     ],
     ['  cors: { enabled: nope }', 'config', '7:20', '/policies/cors/enabled', 'expected boolean, got "nope"'],
+    [
+      '  rate-limit: { defaults: [{ per: ip, limit: 5, window: -1 }] }',
+      'config',
+      '7:57',
+      '/policies/rate-limit/defaults/0/window',
+      'expected integer at least 1, got -1',
+    ],
   ])('policies: %s', async (policies, file, at, pointer, message) => {
     const c = writeCase(policies, '        mfa: required');
     const r = await check(c.config);
@@ -154,7 +161,25 @@ describe('rampart check refuses misspelt and mistyped settings with their positi
       '        rateLimit: { per: usr, limit: 10, window: 60 }',
       '10:27',
       `${OP}/rateLimit/per`,
-      'expected string matching pattern "^(user|ip|api-key|username|(path|query|header|body|claim)\\\\.[A-Za-z0-9_.-]+)$", got "usr"',
+      'expected string matching pattern "^(user|ip|api-key|client|route|username|(path|query|header|body|claim)\\\\.[A-Za-z0-9_.-]+)$", got "usr"',
+    ],
+    [
+      '        rateLimit: { per: user, limit: 10, window: 0 }',
+      '10:52',
+      `${OP}/rateLimit/window`,
+      'expected integer at least 1, got 0',
+    ],
+    [
+      '        rateLimit: [{ per: user, limit: 10, window: 60 }, { per: user, limit: 20, window: 1m }]',
+      '10:79',
+      `${OP}/rateLimit/1/limit`,
+      "contradicts item 0: the same 'per' and window with limit 10 vs 20",
+    ],
+    [
+      '        flow: { name: redeem, limit: 1, window: -30, per: user }',
+      '10:49',
+      `${OP}/flow/window`,
+      'expected integer at least 1, got -30',
     ],
     [
       '        bruteForce: { per: ip, limit: 5, window: 1y }',

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problem } from '../../src/core/errors.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { MemoryCounterStore } from '../../src/store/counters/memory.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { configFromObject, loadApis } from '../../src/cli/app.ts';
 import { buildPolicies } from '../../src/gateway/policies/index.ts';
@@ -233,6 +234,7 @@ describe('the pipeline without the gateway listener', () => {
         log: silentLogger,
         localIssuer: undefined,
         apiKeys: undefined,
+        counters: new MemoryCounterStore({ clock }),
       }),
     });
     const pipeline = new Pipeline({ clock, log: silentLogger, emit: () => {}, secure: false });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, echo, rawTls, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
+import { MemoryCounterStore } from '../../src/store/counters/memory.ts';
 
 type Upstream = Awaited<ReturnType<typeof startUpstream>>;
 
@@ -496,6 +497,7 @@ describe('gateway upstream failures and lifecycle', () => {
       db: undefined,
       localIssuer: undefined,
       apiKeys: undefined,
+      counters: new MemoryCounterStore({ clock: gw.clock }),
     };
     await gw.gateway.reload({
       config: cfg,

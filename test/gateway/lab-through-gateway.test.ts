@@ -49,6 +49,9 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
   'command-injection-labels': 'validate-request: the label text breaks its documented pattern (422)',
   'insurer-answer-trusted':
     'egress validates the insurer answer against its OpenAPI document: 502 before the lab uses it',
+  'login-brute-force':
+    "brute-force: the lab's x-rampart.bruteForce locks the username after 5 failures (429, Retry-After)",
+  'coupon-replay': 'flow-limit: the demo declares redeem-coupon, once per invoice and caller per 30 days',
 };
 
 let lab: LabServer;

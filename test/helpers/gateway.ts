@@ -12,6 +12,7 @@ import { buildPolicies } from '../../src/gateway/policies/index.ts';
 import { Gateway } from '../../src/gateway/listener.ts';
 import { loadCertificate } from '../../src/gateway/tls.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { MemoryCounterStore } from '../../src/store/counters/memory.ts';
 import type { Policy, PolicyServices } from '../../src/gateway/policy.ts';
 
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures');
@@ -111,6 +112,7 @@ export async function startTestGateway(
     log: silentLogger,
     localIssuer: undefined,
     apiKeys: undefined,
+    counters: new MemoryCounterStore({ clock }),
     ...serviceOverrides,
   };
   const policies = [...buildPolicies(config.policies, services), ...extraPolicies];

@@ -6,10 +6,11 @@ import { DEMO_USERS, type LabServer } from '../../lab/index.ts';
 import { DEMO_POLICIES, demoApis, demoEgress, startDemoLab } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
-import { parseOptions, parsePort, type Command } from '../command.ts';
+import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
+import { isClusterWorker, parseWorkers, runPrimary, workerNumber } from '../cluster.ts';
 import { validateConfigFile } from '../validate.ts';
 
-const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N]
+const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N] [--workers N|auto]
 
 Starts the gateway (and the admin listener) from rampart.yaml. Without a config file
 (none given and no ./rampart.yaml), runs the built-in demo: the deliberately vulnerable
@@ -20,6 +21,9 @@ Options:
   --port N            public port (overrides listen.port)
   --admin-port N      admin port (overrides admin.port)
   --data DIR          data directory of the built-in demo (default ./data)
+  --workers N|auto    run N gateway processes on the same ports (node:cluster; auto =
+                      one per core). Limits are exact across them only with a shared
+                      Redis (counters.url); see docs/deploy.md
 
 Signals: SIGHUP reloads the config (a bad one is refused and the old one keeps
 serving); SIGINT/SIGTERM drain in-flight requests and stop.`;
@@ -37,7 +41,9 @@ const start: Command = {
       port: { type: 'string' },
       'admin-port': { type: 'string' },
       data: { type: 'string' },
+      workers: { type: 'string' },
     });
+    const workers = parseWorkers(args.values.workers);
     const publicPort = port(args.values.port, '--port');
     const adminPort = port(args.values['admin-port'], '--admin-port');
     const log = createLogger();
@@ -50,6 +56,25 @@ const start: Command = {
       );
       return 1;
     }
+    if (workers > 1 && !isClusterWorker()) {
+      if (!configPath)
+        throw new UsageError('--workers needs a config file (the built-in demo runs in one process)');
+      try {
+        const { config } = await readConfig(configPath); // refuse a broken config before forking
+        if (!config.counters.url && !config.counters.cluster)
+          io.err(
+            'rampart start: warning: counters are in memory, so each worker counts its own limits; set counters.url (Redis) for exact limits across workers',
+          );
+      } catch (err) {
+        if (err instanceof StartupErrors) {
+          io.err(`rampart start: the configuration has ${err.errors.length} error(s):\n${err.message}`);
+          return 1;
+        }
+        throw err;
+      }
+      return runPrimary(workers, io);
+    }
+    const quiet = (workerNumber() ?? 1) > 1; // one banner per cluster
     let lab: LabServer | undefined;
     let app: App;
     try {
@@ -103,35 +128,34 @@ const start: Command = {
       throw err;
     }
     const url = app.gateway.url;
-    io.out('');
-    io.out(`  Rampart gateway   ${url}`);
-    io.out(`  Admin (health)    ${app.admin.url}/healthz`);
+    const out = quiet ? () => undefined : (line: string) => io.out(line);
+    out('');
+    out(`  Rampart gateway   ${url}`);
+    out(`  Admin (health)    ${app.admin.url}/healthz`);
     if (lab) {
-      io.out('  No rampart.yaml (and no -c or RAMPART_CONFIG): running the BUILT-IN DEMO.');
-      io.out(`  Lab upstream      ${lab.url}  (deliberately vulnerable; loopback only)`);
-      io.out('');
-      io.out('  Try it (the development certificate is self-signed, hence -k):');
-      io.out(`    curl -k ${url}/v2/health`);
-      io.out(
-        `    curl -k --path-as-is '${url}/v2/records/1/../../debug'   # path trick: 400 from the gateway`,
-      );
-      io.out(`    curl -k ${url}/debug/vars                            # undocumented endpoint: 404`);
-      io.out(`  Demo users: ${DEMO_USERS.map((u) => u.username).join(', ')} (see docs/lab.md)`);
+      out('  No rampart.yaml (and no -c or RAMPART_CONFIG): running the BUILT-IN DEMO.');
+      out(`  Lab upstream      ${lab.url}  (deliberately vulnerable; loopback only)`);
+      out('');
+      out('  Try it (the development certificate is self-signed, hence -k):');
+      out(`    curl -k ${url}/v2/health`);
+      out(`    curl -k --path-as-is '${url}/v2/records/1/../../debug'   # path trick: 400 from the gateway`);
+      out(`    curl -k ${url}/debug/vars                            # undocumented endpoint: 404`);
+      out(`  Demo users: ${DEMO_USERS.map((u) => u.username).join(', ')} (see docs/lab.md)`);
     }
     if (app.identity) {
-      io.out('');
-      io.out(
+      out('');
+      out(
         `  Identity / MFA    ${app.identity.config.issuer}/ui   (JWKS: ${app.identity.config.issuer}/.well-known/jwks.json)`,
       );
       if (lab)
-        io.out(
+        out(
           args.values.data === undefined
             ? '  Create a user:    npx rampart users add --admin alice   (here, while the demo runs or after)'
             : `  Create a user:    npx rampart users add --admin alice --store sqlite://${resolve(args.values.data, 'rampart.db')}`,
         );
     }
-    io.out('');
-    io.out('  Ctrl-C stops everything cleanly; SIGHUP reloads the config.');
+    out('');
+    out('  Ctrl-C stops everything cleanly; SIGHUP reloads the config.');
     return new Promise<number>((resolveExit) => {
       let stopping = false;
       const stop = async (signal: string) => {
@@ -143,6 +167,8 @@ const start: Command = {
         log.flush?.();
         process.off('SIGHUP', reload);
         resolveExit(0);
+        // The IPC channel to the primary would keep a stopped worker alive.
+        if (isClusterWorker() && process.connected) process.disconnect();
       };
       const reload = async () => {
         const r = await app.reload();
@@ -152,6 +178,8 @@ const start: Command = {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGHUP', reload);
+      // A worker whose primary is gone (killed) stops too instead of serving on as an orphan.
+      if (isClusterWorker()) process.once('disconnect', () => void stop('primary gone'));
     });
   },
 };

@@ -3,12 +3,13 @@ import { Value } from '@sinclair/typebox/value';
 import type { XRampartSpec } from '../../core/openapi.ts';
 import type { Policy, PolicyDefinition, PolicyServices, XRampartKey } from '../policy.ts';
 import { authenticate } from './authenticate/index.ts';
-import { bruteForceXRampart } from './brute-force/x-rampart.ts';
+import { bruteForce } from './brute-force/index.ts';
 import { cors } from './cors/index.ts';
 import { mfa } from './mfa/index.ts';
 import { owner } from './owner/index.ts';
 import { propertyAccess } from './property-access/index.ts';
-import { rateLimitXRampart } from './rate-limit/x-rampart.ts';
+import { flowLimit } from './flow-limit/index.ts';
+import { rateLimit } from './rate-limit/index.ts';
 import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
 import { roles } from './roles/index.ts';
@@ -34,9 +35,12 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   versions,
   authenticate,
   mfa,
+  bruteForce,
   roles,
   owner,
   propertyAccess,
+  rateLimit,
+  flowLimit,
   validateRequest,
   injectionGuard,
   ssrfGuard,
@@ -50,10 +54,7 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
  * lands, its definition's `xRampart` takes the same object from its x-rampart.ts and the
  * entry here goes.
  */
-export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart']>> = {
-  'rate-limit': rateLimitXRampart,
-  'brute-force': bruteForceXRampart,
-};
+export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart']>> = {};
 
 /** One `x-rampart` key: its schema, its cross-reference check, and the policy that reads it. */
 export interface XRampartEntry extends XRampartSpec {

@@ -17,6 +17,7 @@ import type { Static, TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ManualClock, type Clock } from '../../core/clock.ts';
 import { silentLogger } from '../../core/logger.ts';
+import { MemoryCounterStore } from '../../store/counters/memory.ts';
 import type { HttpMethod, OpenApiDocument, OpenApiOperation } from '../../core/openapi.ts';
 import type { RampartEvent } from '../../core/events.ts';
 import { isJsonType, parseJsonBody } from '../body.ts';
@@ -177,6 +178,7 @@ export function testServices(overrides: Partial<PolicyServices> = {}): PolicySer
     log: silentLogger,
     localIssuer: undefined,
     apiKeys: undefined,
+    counters: overrides.counters ?? new MemoryCounterStore({ clock: overrides.clock ?? new ManualClock() }),
     ...overrides,
   };
 }

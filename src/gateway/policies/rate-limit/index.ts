@@ -1,0 +1,353 @@
+/**
+ * `rate-limit` (priority 700, after authentication and authorization, so it counts the
+ * principal): several GCRA limits per operation decided together in one counter-store call
+ * (burst 20/s + 100/min + 10,000/day), a response-bytes quota charged after the response,
+ * and in-flight caps per consumer and per upstream. Every response of a limited operation
+ * carries `RateLimit-Policy` and `RateLimit`; a denial is 429 problem+json naming the limit,
+ * with `Retry-After`. When Redis is away, each limit follows its fail mode (open: the
+ * node-local fallback decides; closed: 503 `limits-unavailable`). docs/rate-limits.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { LeaseSpec, LimitState, MaybePromise, RateDecision, RateSpec } from '../../../core/counters.ts';
+import { problem } from '../../../core/errors.ts';
+import {
+  definePolicy,
+  deny,
+  type Denial,
+  type PolicyResult,
+  type RequestContext,
+  type ResponseContext,
+  type RouteInfo,
+} from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
+import { policyField, retrySeconds, stateField, tightest, type HeaderLimit } from './headers.ts';
+import { compileKey, knownSelector, type KeyFn } from './keys.ts';
+import { levelProblems, mergeLevels, type CompiledLimit, type DeclaredLimit } from './limits.ts';
+import { concurrencySchema, rateLimitItemSchema, rateLimitXRampart } from './x-rampart.ts';
+
+interface Lease {
+  key: string;
+  id: string;
+}
+interface RateLimitState {
+  leases: Lease[] | undefined;
+  bytes: RateSpec[] | undefined;
+}
+declare module '../../policy.ts' {
+  interface PolicyState {
+    'rate-limit': RateLimitState;
+  }
+}
+
+const schema = Type.Object(
+  {
+    defaults: Type.Array(rateLimitItemSchema, {
+      description:
+        'Limits every operation of every API gets, counted across all of them (e.g. 1000/min per ip). An operation, path or document limit with the same name replaces one.',
+      default: [],
+    }),
+    failMode: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
+      description:
+        'Default for limits without failMode when Redis is unreachable: open = the node-local fallback limiter decides; closed = 503.',
+      default: 'open',
+    }),
+    headers: Type.Boolean({
+      description: 'Send RateLimit-Policy and RateLimit (IETF draft).',
+      default: true,
+    }),
+    legacyHeaders: Type.Boolean({
+      description: 'Also send X-RateLimit-Limit/-Remaining/-Reset for the most constrained limit.',
+      default: false,
+    }),
+    ipv6Prefix: Type.Integer({
+      minimum: 32,
+      maximum: 128,
+      description: 'IPv6 clients are counted per network of this prefix length (one customer allocation).',
+      default: 64,
+    }),
+    concurrency: Type.Object(
+      {
+        perConsumer: Type.Optional(concurrencySchema),
+        perUpstream: Type.Optional(
+          Type.Integer({ minimum: 1, description: 'In-flight requests per API upstream, across all nodes.' }),
+        ),
+        leaseTimeout: Type.Integer({
+          minimum: 1,
+          description: 'Seconds after which an in-flight slot is freed even if its node never released it.',
+          default: 60,
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const NODE = randomBytes(6).toString('base64url');
+let seq = 0;
+const leaseId = (): string => `${NODE}:${++seq}`;
+
+/** Redis hash tags are `{…}`: keep braces of path templates out of the scope part. */
+const scopeOf = (s: string): string => s.replace(/[{}]/g, (c) => (c === '{' ? '(' : ')'));
+
+interface RouteLimit {
+  limit: CompiledLimit;
+  key: KeyFn;
+  prefix: string;
+}
+
+export const rateLimit = definePolicy({
+  name: 'rate-limit',
+  priority: PRIORITIES['rate-limit'],
+  schema,
+  xRampart: rateLimitXRampart,
+  create(options, services) {
+    const counters = services.counters;
+    const defaultsProblems = levelProblems(options.defaults, knownSelector);
+    if (defaultsProblems.length)
+      throw new Error(
+        defaultsProblems.map((p) => `defaults/${(p.path ?? []).join('/')}: ${p.message}`).join('; '),
+      );
+
+    return {
+      forRoute(route: RouteInfo) {
+        const doc = route.document.raw;
+        const pathItem = (doc.paths as Record<string, Record<string, unknown>> | undefined)?.[route.template];
+        const x = (o: unknown) => (o as { 'x-rampart'?: Record<string, unknown> } | undefined)?.['x-rampart'];
+        const version = `${route.api}${route.base}`;
+        const opId = `${version} ${route.operation.method.toUpperCase()} ${route.template}`;
+        const merged = mergeLevels(
+          [
+            { level: 'default', scope: '*', value: options.defaults },
+            { level: 'document', scope: version, value: x(doc)?.rateLimit },
+            { level: 'path', scope: `${version}${route.template}`, value: x(pathItem)?.rateLimit },
+            { level: 'operation', scope: opId, value: x(route.operation.raw)?.rateLimit },
+          ],
+          options.failMode,
+        );
+        const perConsumer =
+          (x(route.operation.raw)?.concurrency as { per: string | string[]; limit: number } | undefined) ??
+          (x(pathItem)?.concurrency as { per: string | string[]; limit: number } | undefined) ??
+          (x(doc)?.concurrency as { per: string | string[]; limit: number } | undefined) ??
+          options.concurrency.perConsumer;
+        const perUpstream = options.concurrency.perUpstream;
+        if (merged.length === 0 && !perConsumer && !perUpstream) return undefined;
+
+        const compile = (l: CompiledLimit): RouteLimit => ({
+          limit: l,
+          key: compileKey(l.per, route, options.ipv6Prefix),
+          prefix: `rl:${scopeOf(l.scope)}:${l.name}:`,
+        });
+        // GCRA limits first (one atomic call), then sliding-window ones; header order follows.
+        const requests = [
+          ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'gcra'),
+          ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'sliding-window'),
+        ].map(compile);
+        const gcraCount = requests.filter((r) => r.limit.algorithm === 'gcra').length;
+        const bytes = merged.filter((l) => l.unit === 'content-bytes').map(compile);
+        const headerLimits: HeaderLimit[] = [...requests, ...bytes].map((r) => ({
+          name: r.limit.name,
+          limit: r.limit.limit,
+          windowSeconds: r.limit.windowMs / 1000,
+          unit: r.limit.unit,
+        }));
+        const policyHeader = headerLimits.length ? policyField(headerLimits) : '';
+        const specOf = (r: RouteLimit, ctx: RequestContext): RateSpec => ({
+          key: `${r.prefix}{${r.key(ctx)}}`,
+          limit: r.limit.limit,
+          windowMs: r.limit.windowMs,
+          ...(r.limit.burst !== undefined ? { burst: r.limit.burst } : {}),
+          failMode: r.limit.failMode,
+        });
+        const leaseTtlMs = options.concurrency.leaseTimeout * 1000;
+        const consumerKey = perConsumer ? compileKey(perConsumer.per, route, options.ipv6Prefix) : undefined;
+        const leaseSpecs = (ctx: RequestContext): LeaseSpec[] => {
+          const out: LeaseSpec[] = [];
+          if (perUpstream) out.push({ key: `cc:up:{${route.api}}`, limit: perUpstream, ttlMs: leaseTtlMs });
+          if (perConsumer && consumerKey)
+            out.push({
+              key: `cc:${scopeOf(version)}:{${consumerKey(ctx)}}`,
+              limit: perConsumer.limit,
+              ttlMs: leaseTtlMs,
+            });
+          return out;
+        };
+
+        /** States of the first `states.length` header limits (requests, then bytes). */
+        const setHeaders = (ctx: RequestContext, states: readonly LimitState[]): void => {
+          if (states.length === 0 || (!options.headers && !options.legacyHeaders)) return;
+          const hl = headerLimits.slice(0, states.length);
+          if (options.headers) {
+            ctx.responseHeaders['ratelimit-policy'] = policyHeader;
+            ctx.responseHeaders['ratelimit'] = stateField(hl, states);
+          }
+          if (options.legacyHeaders) {
+            const i = tightest(hl, states);
+            ctx.responseHeaders['x-ratelimit-limit'] = String(hl[i]!.limit);
+            ctx.responseHeaders['x-ratelimit-remaining'] = String(states[i]!.remaining);
+            ctx.responseHeaders['x-ratelimit-reset'] = String(Math.ceil(states[i]!.resetMs / 1000));
+          }
+        };
+
+        const refuse = (d: RateDecision, names: readonly HeaderLimit[]): Denial => {
+          if (d.degraded === 'closed') {
+            return deny(
+              problem('limits-unavailable', {
+                detail:
+                  'The shared limit counters are unreachable and this limit fails closed; try again shortly',
+              }),
+              { 'Retry-After': String(retrySeconds(Math.max(...d.limits.map((l) => l.retryMs)))) },
+            );
+          }
+          const i = tightest(names, d.limits);
+          const s = d.limits[i]!;
+          const name = names[i]!.name;
+          const wait = retrySeconds(s.retryMs);
+          return deny(
+            problem('too-many-requests', {
+              detail: `Rate limit '${name}' exceeded: ${names[i]!.limit}${names[i]!.unit === 'content-bytes' ? ' response bytes' : ' requests'} per ${names[i]!.windowSeconds} s`,
+              limit: name,
+              retry_after: wait,
+            }),
+            { 'Retry-After': String(wait) },
+          );
+        };
+
+        const afterRates = (ctx: RequestContext, d: RateDecision): MaybePromise<PolicyResult> => {
+          if (bytes.length === 0 || !d.allowed) setHeaders(ctx, d.limits);
+          if (!d.allowed) return refuse(d, headerLimits.slice(0, d.limits.length));
+          if (bytes.length === 0) return leases(ctx);
+          const bytesSpecs = bytes.map((r) => specOf(r, ctx));
+          const peek = counters.rate(bytesSpecs, { mode: 'peek', cost: 1 });
+          const onPeek = (p: RateDecision): MaybePromise<PolicyResult> => {
+            setHeaders(ctx, [...d.limits, ...p.limits]);
+            if (!p.allowed) return refuse(p, headerLimits.slice(requests.length));
+            (ctx.state['rate-limit'] ??= { leases: undefined, bytes: undefined }).bytes = bytesSpecs;
+            return leases(ctx);
+          };
+          return peek instanceof Promise ? peek.then(onPeek) : onPeek(peek);
+        };
+
+        const leases = (ctx: RequestContext): MaybePromise<PolicyResult> => {
+          const specs = leaseSpecs(ctx);
+          if (specs.length === 0) return undefined;
+          return acquireAll(ctx, specs, 0);
+        };
+
+        const acquireAll = (
+          ctx: RequestContext,
+          specs: LeaseSpec[],
+          i: number,
+        ): MaybePromise<PolicyResult> => {
+          if (i === specs.length) return undefined;
+          const spec = specs[i]!;
+          const id = leaseId();
+          const got = counters.acquire(spec, id);
+          const next = (g: {
+            allowed: boolean;
+            degraded?: 'local' | 'closed';
+          }): MaybePromise<PolicyResult> => {
+            const st = (ctx.state['rate-limit'] ??= { leases: undefined, bytes: undefined });
+            if (!g.allowed) {
+              releaseAll(st);
+              const upstream = spec.key.startsWith('cc:up:');
+              return deny(
+                problem(g.degraded === 'closed' ? 'limits-unavailable' : 'too-many-requests', {
+                  detail: upstream
+                    ? `The upstream already has ${spec.limit} requests in flight`
+                    : `At most ${spec.limit} requests in flight per consumer`,
+                  limit: upstream ? 'concurrency-upstream' : 'concurrency',
+                }),
+                { 'Retry-After': '1' },
+              );
+            }
+            (st.leases ??= []).push({ key: spec.key, id });
+            return acquireAll(ctx, specs, i + 1);
+          };
+          return got instanceof Promise ? got.then(next) : next(got);
+        };
+
+        /**
+         * Sliding-window limits reserve a slot each (exact counts), then the GCRA limits decide
+         * in one call; a refusal anywhere gives the reserved slots back, so a refused request
+         * is charged nowhere.
+         */
+        const withWindows = async (ctx: RequestContext): Promise<RateDecision> => {
+          const windows = requests.slice(gcraCount);
+          const id = leaseId();
+          const reserved: string[] = [];
+          const states: LimitState[] = [];
+          let allowed = true;
+          let degraded: RateDecision['degraded'];
+          for (const r of windows) {
+            const spec = { ...specOf(r, ctx), failMode: r.limit.failMode };
+            const w = await counters.window(spec, allowed ? 'reserve' : 'peek', id);
+            if (w.degraded) degraded = w.degraded === 'closed' || degraded === 'closed' ? 'closed' : 'local';
+            const ok = allowed && w.allowed;
+            if (ok) reserved.push(spec.key);
+            allowed &&= w.allowed;
+            states.push({
+              allowed: w.allowed,
+              remaining: Math.max(0, r.limit.limit - w.count),
+              resetMs: w.resetMs,
+              retryMs: w.allowed ? 0 : w.retryMs,
+            });
+          }
+          const g = gcraCount
+            ? await counters.rate(
+                requests.slice(0, gcraCount).map((r) => specOf(r, ctx)),
+                allowed ? {} : { mode: 'peek' },
+              )
+            : { allowed: true, limits: [] };
+          if (g.degraded === 'closed' || degraded === 'closed') degraded = 'closed';
+          else if (g.degraded) degraded = 'local';
+          if (!(allowed && g.allowed)) {
+            for (const key of reserved) await counters.unwindow(key, id);
+            reserved.forEach(
+              (_, i) => (states[i]!.remaining = Math.min(states[i]!.remaining + 1, windows[i]!.limit.limit)),
+            );
+          }
+          return {
+            allowed: allowed && g.allowed,
+            limits: [...g.limits, ...states],
+            ...(degraded ? { degraded } : {}),
+          };
+        };
+
+        const releaseAll = (st: RateLimitState): void => {
+          for (const l of st.leases ?? []) {
+            const r = counters.release(l.key, l.id);
+            if (r instanceof Promise) r.catch(() => undefined);
+          }
+          st.leases = undefined;
+        };
+
+        return {
+          ...(bytes.length ? { needsResponseBody: true } : {}),
+          onRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult> {
+            if (requests.length === 0) return afterRates(ctx, { allowed: true, limits: [] });
+            if (gcraCount < requests.length) return withWindows(ctx).then((d) => afterRates(ctx, d));
+            const d = counters.rate(requests.map((r) => specOf(r, ctx)));
+            return d instanceof Promise ? d.then((x) => afterRates(ctx, x)) : afterRates(ctx, d);
+          },
+          onResponse(ctx: RequestContext, res: ResponseContext): void {
+            const st = ctx.state['rate-limit'];
+            if (!st) return;
+            releaseAll(st);
+            if (st.bytes && !res.local) {
+              const len = Number(res.headers['content-length'] ?? res.body?.length ?? 0);
+              if (len > 0) {
+                const r = counters.rate(st.bytes, { mode: 'force', cost: len });
+                if (r instanceof Promise) r.catch(() => undefined);
+              }
+            }
+          },
+        };
+      },
+    };
+  },
+});
+
+export { levelProblems, knownSelector };
+export type { DeclaredLimit };

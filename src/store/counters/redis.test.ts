@@ -1,0 +1,170 @@
+/**
+ * The Redis counter store against a real redis-server (test/helpers/redis.ts): the same
+ * decisions as the memory store, atomic under concurrency, keys with expiries and hash
+ * tags, EVALSHA falling back to EVAL, and failover: Redis killed → each limit's fail
+ * mode and a down event, no crash; Redis back → up event and shared counting again.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../../../test/helpers/redis.ts';
+import { FailoverCounterStore } from './failover.ts';
+import { MemoryCounterStore } from './memory.ts';
+import { hashTag, RedisCounterStore } from './redis.ts';
+import { GCRA } from './scripts.ts';
+
+let redis: TestRedis;
+let store: RedisCounterStore;
+let admin: Redis;
+let n = 0;
+const uniq = (p: string) => `${p}:${process.pid}:${++n}`;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  store = new RedisCounterStore({ url: redis.url, prefix: 'test:' });
+  await store.ready();
+  admin = new Redis(redis.url);
+});
+
+afterAll(async () => {
+  await store?.close();
+  admin?.disconnect();
+  await redis?.close();
+});
+
+describe('RedisCounterStore', () => {
+  it('GCRA: the burst, then denials with Retry-After, all limits in one atomic script', async () => {
+    const key = uniq('u');
+    const spec = { key: `rl:minute:{${key}}`, limit: 100, windowMs: 60_000 };
+    const burst = { key: `rl:burst:{${key}}`, limit: 20, windowMs: 1000 };
+    const results = await Promise.all(Array.from({ length: 300 }, () => store.rate([spec, burst])));
+    expect(results.filter((r) => r.allowed)).toHaveLength(20); // the burst binds; concurrency never over-admits
+    const denied = results.find((r) => !r.allowed)!;
+    expect(denied.limits[1]!.allowed).toBe(false);
+    expect(denied.limits[1]!.retryMs).toBeGreaterThan(0);
+    expect(denied.limits[1]!.retryMs).toBeLessThanOrEqual(50);
+    expect(denied.limits[0]!.remaining).toBeGreaterThanOrEqual(80); // the denied requests charged nothing
+    // Keys expire, and carry the consumer as their hash tag.
+    const ttl = await admin.pttl(`test:rl:minute:{${key}}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_001);
+    expect(hashTag(`rl:minute:{${key}}`)).toBe(key);
+  });
+
+  it('exactly limit of a large concurrent crowd (100 of 1,000)', async () => {
+    const spec = { key: uniq('crowd'), limit: 100, windowMs: 3_600_000 };
+    const results = await Promise.all(Array.from({ length: 1000 }, () => store.rate([spec])));
+    expect(results.filter((r) => r.allowed)).toHaveLength(100);
+  });
+
+  it('peek and force (after-the-fact costs)', async () => {
+    const spec = { key: uniq('bytes'), limit: 1000, windowMs: 60_000 };
+    expect((await store.rate([spec], { mode: 'peek' })).limits[0]!.remaining).toBe(1000);
+    await store.rate([spec], { mode: 'force', cost: 1500 });
+    const p = await store.rate([spec], { mode: 'peek' });
+    expect(p.allowed).toBe(false);
+    expect(p.limits[0]!.retryMs).toBeGreaterThan(29_000);
+  });
+
+  it('sliding-window reserve is exact under concurrency and refundable', async () => {
+    const spec = { key: uniq('flow'), limit: 1, windowMs: 30 * 86_400_000 };
+    const r = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store.window(spec, 'reserve', `id${i}`)),
+    );
+    expect(r.filter((d) => d.allowed)).toHaveLength(1);
+    const winner = r.findIndex((d) => d.allowed);
+    const no = await store.window(spec, 'reserve', 'late');
+    expect(no.allowed).toBe(false);
+    expect(no.retryMs).toBeGreaterThan(30 * 86_400_000 - 5000);
+    await store.unwindow(spec.key, `id${winner}`);
+    expect((await store.window(spec, 'reserve', 'again')).allowed).toBe(true);
+  });
+
+  it('failures lock, back off exponentially and reset', async () => {
+    const spec = { key: uniq('acct'), limit: 3, windowMs: 60_000 };
+    await store.fail(spec, 'a');
+    await store.fail(spec, 'b');
+    expect((await store.failureState(spec)).lockedMs).toBe(0);
+    const locked = await store.fail(spec, 'c');
+    expect(locked.lockedMs).toBeGreaterThan(59_000);
+    await store.resetFailures(spec.key);
+    expect((await store.failureState(spec)).lockedMs).toBe(0);
+
+    const bo = { key: uniq('bo'), limit: 2, windowMs: 60_000, backoff: { baseMs: 10_000, maxMs: 25_000 } };
+    const levels: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await store.fail(bo, `x${i}`);
+      const st = await store.fail(bo, `y${i}`);
+      levels.push(Math.round(st.lockedMs / 1000));
+      expect(st.lockouts).toBe(i + 1);
+    }
+    expect(levels).toEqual([10, 20, 25]);
+  });
+
+  it('leases cap in-flight requests across callers', async () => {
+    const spec = { key: uniq('inflight'), limit: 3, ttlMs: 30_000 };
+    const got = await Promise.all(Array.from({ length: 10 }, (_, i) => store.acquire(spec, `l${i}`)));
+    expect(got.filter((g) => g.allowed)).toHaveLength(3);
+    await store.release(spec.key, `l${got.findIndex((g) => g.allowed)}`);
+    expect((await store.acquire(spec, 'next')).allowed).toBe(true);
+  });
+
+  it('re-sends the script (EVAL) when the server forgot it (NOSCRIPT)', async () => {
+    await admin.script('FLUSH');
+    const spec = { key: uniq('noscript'), limit: 5, windowMs: 1000 };
+    expect((await store.rate([spec])).allowed).toBe(true);
+    const sha = createHash('sha1').update(GCRA).digest('hex');
+    const [loaded] = (await admin.script('EXISTS', sha)) as number[];
+    expect(loaded).toBe(1);
+  });
+});
+
+describe('failover: Redis killed and restarted', () => {
+  it('applies each fail mode, reports down and up, and shares counters again', async () => {
+    const statuses: string[] = [];
+    const shared = new RedisCounterStore({
+      url: redis.url,
+      prefix: 'fo:',
+      commandTimeoutMs: 300,
+      onStatus: (s) => statuses.push(s),
+    });
+    await shared.ready();
+    const s = new FailoverCounterStore(shared, new MemoryCounterStore());
+    const open = { key: uniq('open'), limit: 2, windowMs: 3_600_000 };
+    const closed = { key: uniq('closed'), limit: 2, windowMs: 3_600_000, failMode: 'closed' as const };
+    expect((await s.rate([open])).degraded).toBeUndefined();
+
+    await redis.stop();
+    await waitFor(() => statuses.includes('down'));
+    // open: the node-local limiter decides (still limited); closed: refused.
+    const local = [await s.rate([open]), await s.rate([open]), await s.rate([open])];
+    expect(local.map((d) => [d.allowed, d.degraded])).toEqual([
+      [true, 'local'],
+      [true, 'local'],
+      [false, 'local'],
+    ]);
+    const refused = await s.rate([closed]);
+    expect(refused).toMatchObject({ allowed: false, degraded: 'closed' });
+    expect(refused.limits[0]!.retryMs).toBeGreaterThan(0);
+    const flow = await s.window({ key: uniq('flow'), limit: 1, windowMs: 60_000 }, 'reserve', 'x');
+    expect(flow).toMatchObject({ allowed: false, degraded: 'closed' });
+    const bf = await s.failureState({ key: uniq('bf'), limit: 5, windowMs: 60_000 });
+    expect(bf.lockedMs).toBeGreaterThan(0);
+
+    await redis.start();
+    await waitFor(() => statuses.filter((x) => x === 'up').length === 2, 10_000);
+    const back = await s.rate([{ key: uniq('back'), limit: 1, windowMs: 3_600_000 }]);
+    expect(back.degraded).toBeUndefined();
+    expect(back.allowed).toBe(true);
+    expect(statuses).toEqual(['up', 'down', 'up']);
+    await s.close();
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The Lua scripts of the Redis counter store: one script per decision, so a decision is
+ * atomic across every gateway node. Each reads the server's clock (`TIME`, allowed in
+ * scripts since Redis 5 replicates script effects), never the node's, so skewed node
+ * clocks cannot open extra capacity. Times are milliseconds (with a fraction); every key
+ * written gets an expiry. The arithmetic mirrors `gcra()` in src/core/counters.ts and the
+ * memory store, and the store tests run the same cases against both.
+ */
+
+const NOW = `local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
+`;
+
+/**
+ * GCRA over N limits. KEYS: one per limit. ARGV: cost, mode (consume|peek|force), then per
+ * limit: emission interval T, tolerance tau. Returns per limit: allowed (0/1), remaining,
+ * resetMs, retryMs.
+ */
+export const GCRA = `${NOW}
+local cost = tonumber(ARGV[1])
+local mode = ARGV[2]
+local n = #KEYS
+local rows = {}
+local all = true
+for i = 1, n do
+  local T = tonumber(ARGV[1 + 2 * i])
+  local tau = tonumber(ARGV[2 + 2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  local base = math.max(tat, now)
+  local charged = base + cost * T
+  local allowAt = charged - tau
+  local ok = mode == 'force' or allowAt <= now + 0.000001
+  if not ok then all = false end
+  rows[i] = { T, tau, base, charged, allowAt, ok }
+end
+local out = {}
+for i = 1, n do
+  local r = rows[i]
+  local T, tau, base, charged, allowAt, ok = r[1], r[2], r[3], r[4], r[5], r[6]
+  local newTat = base
+  if ok and (mode == 'force' or (mode == 'consume' and all)) then
+    newTat = charged
+    if charged > now then
+      redis.call('SET', KEYS[i], string.format('%.3f', charged), 'PX', math.ceil(charged - now) + 1)
+    end
+  end
+  local retry = 0
+  if not ok then retry = math.ceil(allowAt - now) end
+  out[#out + 1] = ok and 1 or 0
+  out[#out + 1] = math.max(0, math.floor((tau - (newTat - now)) / T + 0.000000001))
+  out[#out + 1] = math.max(0, math.ceil(newTat - now))
+  out[#out + 1] = retry
+end
+return out
+`;
+
+/**
+ * Sliding-window log (a sorted set scored by time). KEYS[1]. ARGV: windowMs, limit, op
+ * (reserve|add|peek), id. Returns allowed, count, retryMs, resetMs.
+ */
+export const WINDOW = `${NOW}
+local w = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local op = ARGV[3]
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = count < limit
+if op == 'add' or (op == 'reserve' and allowed) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  count = count + 1
+  if count > limit then
+    redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - limit - 1)
+    count = limit
+  end
+  allowed = true
+  redis.call('PEXPIRE', KEYS[1], math.ceil(w) + 1)
+end
+local retry = 0
+if count >= limit then
+  local e = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  retry = math.max(0, math.ceil(tonumber(e[2]) + w - now))
+end
+local reset = 0
+if count > 0 then
+  local e = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  reset = math.max(0, math.ceil(tonumber(e[2]) + w - now))
+end
+return { allowed and 1 or 0, count, retry, reset }
+`;
+
+/**
+ * Failures with lockout. KEYS[1] the failure log (sorted set), KEYS[2] the back-off state
+ * (hash: n = lockouts in a row, u = locked until). ARGV: op (state|fail), windowMs, limit,
+ * backoff base ms (0 = none), backoff max ms, id. Returns lockedMs, failures, lockouts.
+ */
+export const FAILURES = `${NOW}
+local op = ARGV[1]
+local w = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local base = tonumber(ARGV[4])
+local max = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
+local lockouts = tonumber(redis.call('HGET', KEYS[2], 'n') or '0') or 0
+local lockedUntil = tonumber(redis.call('HGET', KEYS[2], 'u') or '0') or 0
+if op == 'fail' then
+  redis.call('ZADD', KEYS[1], now, ARGV[6])
+  local count = redis.call('ZCARD', KEYS[1])
+  if count > limit then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - limit - 1) end
+  redis.call('PEXPIRE', KEYS[1], math.ceil(w) + 1)
+  if base > 0 and count >= limit then
+    lockouts = lockouts + 1
+    local lock = math.min(max, base * 2 ^ (lockouts - 1))
+    lockedUntil = now + lock
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[2], 'n', lockouts, 'u', string.format('%.3f', lockedUntil))
+    redis.call('PEXPIRE', KEYS[2], math.ceil(lock + max) + 1)
+  end
+end
+local count = redis.call('ZCARD', KEYS[1])
+local locked = math.max(0, lockedUntil - now)
+if base == 0 and count >= limit then
+  local e = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  locked = math.max(locked, tonumber(e[2]) + w - now)
+end
+return { math.ceil(locked), count, lockouts }
+`;
+
+/** In-flight leases (sorted set scored by expiry). KEYS[1]. ARGV: limit, ttlMs, id. Returns allowed, inFlight. */
+export const ACQUIRE = `${NOW}
+local limit = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(ttl) + 1)
+  return { 1, count + 1 }
+end
+return { 0, count }
+`;
