@@ -1,0 +1,153 @@
+import type { RuleConfig } from './schema.ts';
+
+const LOGIN_FAILURE = {
+  type: 'auth',
+  action: ['login', 'otp', 'passkey', 'recovery-code', 'step-up'],
+  outcome: ['failure', 'locked'],
+};
+/** An API that authenticates its own users behind the gateway: its login route answering 401. */
+const UPSTREAM_LOGIN_FAILURE = { type: 'request', route: { suffix: '/login' }, status: 401 };
+
+/**
+ * The shipped rules (on unless `enabled: false`; any field can be overridden by a rule
+ * with the same id). Thresholds from the issue; docs/monitoring.md explains each.
+ */
+export const DEFAULT_RULES: RuleConfig[] = [
+  {
+    id: 'failed-logins',
+    description: 'Many failed sign-ins across the service: a brute-force or stuffing campaign.',
+    kind: 'threshold',
+    match: [LOGIN_FAILURE, UPSTREAM_LOGIN_FAILURE],
+    window: '1m',
+    threshold: 50,
+    severity: 'critical',
+    summary: '{{value}} failed logins in {{window}}',
+  },
+  {
+    id: 'failed-logins-per-account',
+    description: 'One account is being guessed.',
+    kind: 'threshold',
+    match: LOGIN_FAILURE,
+    groupBy: ['account'],
+    window: '1m',
+    threshold: 50,
+    severity: 'critical',
+    summary: '{{value}} failed logins for one account in {{window}}',
+  },
+  {
+    id: 'failed-logins-per-ip',
+    description: 'One address keeps failing to sign in.',
+    kind: 'threshold',
+    match: [LOGIN_FAILURE, UPSTREAM_LOGIN_FAILURE],
+    groupBy: ['ip'],
+    window: '1m',
+    threshold: 50,
+    severity: 'critical',
+    summary: '{{value}} failed logins from {{ip}} in {{window}}',
+  },
+  {
+    id: 'credential-stuffing',
+    description: 'One address tries many different accounts (leaked credential lists).',
+    kind: 'distinct',
+    match: { type: 'auth', action: 'login', outcome: ['failure', 'locked'], account: { present: true } },
+    field: 'account',
+    groupBy: ['ip'],
+    window: '5m',
+    threshold: 20,
+    severity: 'critical',
+    summary: '{{ip}} tried {{value}} accounts in {{window}}',
+  },
+  {
+    id: 'error-ratio-5xx',
+    description: 'A route answers 5xx to a large share of its requests.',
+    kind: 'ratio',
+    match: { type: 'request', status: { gte: 500 } },
+    denominator: { type: 'request' },
+    groupBy: ['route'],
+    window: '2m',
+    threshold: 0.25,
+    minEvents: 20,
+    severity: 'critical',
+    summary: '{{route}}: {{value}} of requests failed with 5xx in {{window}}',
+  },
+  {
+    id: 'rate-limit-flood',
+    description:
+      'One consumer keeps hitting a limit (429) instead of backing off: scraping or a runaway client.',
+    kind: 'threshold',
+    match: { type: 'request', status: 429 },
+    groupBy: ['consumer'],
+    window: '1m',
+    threshold: 50,
+    severity: 'warning',
+    summary: '{{consumer}} got {{value}} × 429 in {{window}}',
+  },
+  {
+    id: 'denial-spike',
+    description: 'Policy denials of one OWASP API Top 10 category spike.',
+    kind: 'threshold',
+    match: { type: 'denied' },
+    groupBy: ['category'],
+    window: '1m',
+    threshold: 50,
+    severity: 'warning',
+    summary: '{{value}} denials in {{category}} in {{window}}',
+  },
+  {
+    id: 'object-enumeration',
+    description:
+      'One consumer touches many distinct object ids of one route: a BOLA probe (OWASP API1:2023).',
+    kind: 'distinct',
+    match: { type: 'request', objectId: { present: true } },
+    field: 'objectId',
+    groupBy: ['consumer', 'route'],
+    window: '1m',
+    threshold: 30,
+    severity: 'critical',
+    summary: '{{consumer}} requested {{value}} distinct ids of {{route}} in {{window}}',
+  },
+  {
+    id: 'shadow-endpoint',
+    description: 'An undocumented path or method was probed for the first time (OWASP API9:2023).',
+    kind: 'new',
+    match: { type: 'shadow-endpoint' },
+    field: ['method', 'path'],
+    window: '10m',
+    severity: 'warning',
+    summary: '{{value}} new undocumented endpoint(s) probed, latest {{latest}}',
+  },
+  {
+    id: 'cert-expiring-30d',
+    description: 'The TLS certificate expires within 30 days: renew it.',
+    kind: 'event',
+    match: { type: 'cert-expiry', daysLeft: { lte: 30, gt: 7 } },
+    groupBy: ['subject'],
+    window: '25h',
+    severity: 'warning',
+    summary: 'certificate {{subject}} expires in {{daysLeft}} days',
+  },
+  {
+    id: 'cert-expiring-7d',
+    description: 'The TLS certificate expires within 7 days.',
+    kind: 'event',
+    match: { type: 'cert-expiry', daysLeft: { lte: 7 } },
+    groupBy: ['subject'],
+    window: '25h',
+    severity: 'critical',
+    summary: 'certificate {{subject}} expires in {{daysLeft}} days',
+  },
+  {
+    id: 'credential-replay',
+    description:
+      'A refresh token was reused (its family is revoked) or a one-time code was replayed: a stolen credential in use.',
+    kind: 'event',
+    match: [
+      { type: 'auth', outcome: 'reuse-detected' },
+      { type: 'auth', action: ['otp', 'step-up'], reason: 'replayed' },
+    ],
+    groupBy: ['user'],
+    window: '10m',
+    severity: 'critical',
+    summary: 'credential replay ({{action}}) for user {{user}}',
+  },
+];
