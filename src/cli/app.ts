@@ -10,7 +10,10 @@ import {
 import { EventBus } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { loadOpenApi, OpenApiErrors } from '../core/openapi-loader.ts';
-import { AdminServer } from '../admin/server.ts';
+import { AdminGuard } from '../admin/auth.ts';
+import { AdminServer, type AdminRoute } from '../admin/server.ts';
+import { Monitor } from '../monitor/index.ts';
+import { monitorRoutes, sendProblem } from '../monitor/http.ts';
 import { buildPolicies } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/server.ts';
@@ -114,6 +117,8 @@ export class App {
     /** The built-in identity service, when `identity:` is configured. */
     readonly identity: IdentityService | undefined,
     private readonly mounts: Mount[],
+    /** The monitor (metrics, audit log, alerts, live feed), unless `monitor.enabled: false`. */
+    readonly monitor: Monitor | undefined,
   ) {
     this.started = opts.config;
   }
@@ -126,8 +131,20 @@ export class App {
     const apis = await loadApis(opts.config);
     const db = await openStore(resolveStoreUrl(opts.config.store, opts.baseDir));
     let identity: IdentityService | undefined;
+    let monitor: Monitor | undefined;
     try {
       const events = new EventBus();
+      if (opts.config.monitor.enabled) {
+        monitor = new Monitor({
+          config: opts.config.monitor,
+          db,
+          clock,
+          log: opts.log.child({ component: 'monitor' }),
+        });
+        // Subscribed first so it sees the identity service's and the gateway's first events.
+        monitor.attach(events);
+        monitor.start();
+      }
       const services: PolicyServices = {
         clock,
         log: opts.log,
@@ -165,10 +182,12 @@ export class App {
         host: opts.config.admin.host,
         port: opts.config.admin.port,
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
+        routes: monitor ? guardedRoutes(monitor, db, opts.config, clock, services) : [],
       });
       admin.setReady(true);
-      return new App(events, opts, db, gateway, admin, services, identity, mounts);
+      return new App(events, opts, db, gateway, admin, services, identity, mounts, monitor);
     } catch (err) {
+      await monitor?.stop();
       await identity?.close();
       await db.close();
       throw err;
@@ -226,13 +245,42 @@ export class App {
     this.admin.setReady(false);
     await this.gateway.close();
     await this.identity?.close();
+    // After the gateway drained: every event of every answered request is in the queue.
+    await this.monitor?.stop();
     await this.admin.close();
     await this.db.close();
   }
 }
 
+/** The monitor's admin endpoints behind the admin credential check (metrics: loopback, token or allow-list). */
+function guardedRoutes(
+  monitor: Monitor,
+  db: Db,
+  config: RampartConfig,
+  clock: Clock,
+  services: PolicyServices,
+): AdminRoute[] {
+  const m = config.monitor.metrics;
+  const guard = new AdminGuard({
+    clock,
+    issuer: services.localIssuer,
+    apiKeys: services.apiKeys,
+    metricsToken: m.bearerToken,
+    metricsAllow: m.allow,
+  });
+  return monitorRoutes(monitor, db, m.enabled).map((r) => ({
+    method: r.method,
+    path: r.path,
+    handle: async (req, res) => {
+      const verdict = r.access === 'metrics' ? await guard.metrics(req) : await guard.admin(req);
+      if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);
+      await r.handle(req, res, new URL(req.url ?? '/', 'http://admin').searchParams);
+    },
+  }));
+}
+
 /** Sections a reload cannot apply (they are bound at start: sockets, store, identity). */
-const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'limits (server)'] as const;
+const RESTART_ONLY = ['listen', 'admin', 'store', 'identity', 'monitor', 'limits (server)'] as const;
 
 function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {
   switch (section) {

@@ -1,11 +1,12 @@
-import type { RampartConfig } from '../gateway/config.ts';
+import { ruleErrors } from '../monitor/index.ts';
+import type { RampartFileConfig } from './config-schema.ts';
 
 /**
  * Rules for rampart.yaml that JSON Schema cannot say. Applied by both `rampart check` and
  * `rampart start` (cli/app.ts readConfig), so a config one accepts the other accepts too.
  */
 /** Unique API names and base paths, successors that exist, sunset not before deprecation. */
-export function crossFieldErrors(config: RampartConfig): Array<{ segments: string[]; message: string }> {
+export function crossFieldErrors(config: RampartFileConfig): Array<{ segments: string[]; message: string }> {
   const out: Array<{ segments: string[]; message: string }> = [];
   const names = new Map<string, number>();
   const bases = new Map<string, string>();
@@ -38,6 +39,28 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
           message: `sunset ${v.sunset} is before deprecation ${v.deprecated}`,
         });
     });
+  });
+  out.push(...monitorErrors(config));
+  return out;
+}
+
+/** Alert rules (impossible windows, unbounded grouping, unknown fields) and unique notifier names. */
+function monitorErrors(config: RampartFileConfig): Array<{ segments: string[]; message: string }> {
+  const m = config.monitor;
+  if (!m) return [];
+  const out = ruleErrors(m.rules, m.defaultRules).map((e) => ({
+    segments: ['monitor', 'rules', ...e.segments],
+    message: e.message,
+  }));
+  const names = new Map<string, number>();
+  m.notifiers.forEach((n, i) => {
+    const first = names.get(n.name);
+    if (first !== undefined)
+      out.push({
+        segments: ['monitor', 'notifiers', String(i), 'name'],
+        message: `duplicate notifier name '${n.name}' (also /monitor/notifiers/${first})`,
+      });
+    else names.set(n.name, i);
   });
   return out;
 }

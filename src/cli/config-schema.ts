@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { configSchema as gatewayConfigSchema } from '../gateway/config.ts';
 import { identityConfigSchema } from '../identity/index.ts';
+import { monitorConfigSchema } from '../monitor/config.ts';
 
 /**
  * The whole rampart.yaml: the gateway's sections plus the feature sections the CLI
- * composes (the identity service). Composed here because features never import each
+ * composes (the identity service, the monitor). Composed here because features never import each
  * other (docs/architecture.md). `identity:` present = the identity service is on.
  */
 export const configSchema = Type.Object(
@@ -18,6 +19,7 @@ export const configSchema = Type.Object(
           'Built-in identity service (users, MFA, tokens, API keys), served under its prefix. Omit to turn it off. See docs/identity.md.',
       }),
     ),
+    monitor: monitorConfigSchema,
   },
   { additionalProperties: false, $id: 'https://rampart.dev/schemas/rampart.json', title: 'rampart.yaml' },
 );

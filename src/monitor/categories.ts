@@ -1,19 +1,11 @@
+import { OWASP_API_TOP10 } from '../core/findings.ts';
+
+export { OWASP_API_TOP10 };
+
 /**
  * OWASP API Security Top 10 (2023) category of a gateway policy's denial, used when the
  * `denied` event carries none. Sources: owasp.org/API-Security/editions/2023.
  */
-export const OWASP_API_2023: Record<string, string> = {
-  'API1:2023': 'Broken Object Level Authorization',
-  'API2:2023': 'Broken Authentication',
-  'API3:2023': 'Broken Object Property Level Authorization',
-  'API4:2023': 'Unrestricted Resource Consumption',
-  'API5:2023': 'Broken Function Level Authorization',
-  'API6:2023': 'Unrestricted Access to Sensitive Business Flows',
-  'API7:2023': 'Server Side Request Forgery',
-  'API8:2023': 'Security Misconfiguration',
-  'API9:2023': 'Improper Inventory Management',
-  'API10:2023': 'Unsafe Consumption of APIs',
-};
 
 const BY_POLICY: Record<string, string> = {
   authenticate: 'API2:2023',

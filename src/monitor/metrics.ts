@@ -74,6 +74,10 @@ export class Counter extends Metric<{ v: number }> {
   inc(values: readonly string[] = [], by = 1): void {
     this.at(values).v += by;
   }
+  /** Mirrors a total kept elsewhere (a drop counter of another component). */
+  setTotal(values: readonly string[], total: number): void {
+    this.at(values).v = total;
+  }
   get(values: readonly string[] = []): number {
     const key = values.length === 1 ? values[0]! : values.join('\u0000');
     return this.series.get(key)?.value.v ?? 0;

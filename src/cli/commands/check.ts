@@ -8,8 +8,7 @@ import {
   type ConfigError,
 } from '../../core/config-loader.ts';
 import { checkOpenApiFile } from '../../core/openapi-loader.ts';
-import type { RampartConfig } from '../../gateway/config.ts';
-import { configSchema } from '../config-schema.ts';
+import { configSchema, type RampartFileConfig as RampartConfig } from '../config-schema.ts';
 import { crossFieldErrors } from '../config-rules.ts';
 
 const usage = `Usage: rampart check [-c FILE]
