@@ -102,9 +102,9 @@ export class AnomalyDetector {
   observe(e: RampartEvent): void {
     if (e.type !== 'request' || e.route === '(unmatched)') return;
     const now = this.now();
-    this.add(`route\u0000${e.route}`, { route: e.route }, true, e, now);
+    this.add(`route:${e.route}`, { route: e.route }, true, e, now);
     const consumer = e.principal ?? e.apiKeyId;
-    if (consumer !== undefined) this.add(`consumer\u0000${consumer}`, { consumer }, false, e, now);
+    if (consumer !== undefined) this.add(`consumer:${consumer}`, { consumer }, false, e, now);
   }
 
   private add(
@@ -243,7 +243,7 @@ export class AnomalyDetector {
     const labels = { alertname: 'anomaly', severity: 'warning', metric, ...s.labels };
     const who = s.labels.route ? `route ${s.labels.route}` : `consumer ${s.labels.consumer}`;
     const a: Alert = {
-      fingerprint: `anomaly-${metric}-${s.key.replace(/\u0000/g, ':')}`.slice(0, 200),
+      fingerprint: `anomaly-${metric}-${s.key}`.slice(0, 200),
       rule: 'anomaly',
       severity: 'warning',
       state,
