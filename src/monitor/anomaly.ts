@@ -1,5 +1,6 @@
 import type { RampartEvent } from '../core/events.ts';
 import type { Alert } from './rules/engine.ts';
+import { routeOf } from './rules/fields.ts';
 
 /**
  * Anomaly detection on per-minute statistics of each route and each consumer:
@@ -102,9 +103,11 @@ export class AnomalyDetector {
   observe(e: RampartEvent): void {
     if (e.type !== 'request' || e.route === '(unmatched)') return;
     const now = this.now();
-    this.add(`route:${e.route}`, { route: e.route }, true, e, now);
+    const route = routeOf(e)!;
+    this.add(route, { route }, true, e, now);
     const consumer = e.principal ?? e.apiKeyId;
-    if (consumer !== undefined) this.add(`consumer:${consumer}`, { consumer }, false, e, now);
+    // Route keys start with '/', consumer keys with '@': one map, no clash.
+    if (consumer !== undefined) this.add('@' + consumer, { consumer }, false, e, now);
   }
 
   private add(

@@ -4,6 +4,7 @@ import type { RampartEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Db, SqlValue } from '../store/index.ts';
 import { categoryOf } from './categories.ts';
+import { routeOf } from './rules/fields.ts';
 
 export interface AuditLogOptions {
   /** Rows per INSERT transaction at most. */
@@ -186,7 +187,7 @@ export class AuditLog {
       auditCategory(e),
       str(r.principal) ?? str(r.user),
       e.ip ?? null,
-      str(r.route),
+      routeOf(e) ?? null,
       str(r.method),
       typeof r.status === 'number' ? r.status : null,
       str(r.policy) ?? (e.type === 'alert' ? e.rule : null),

@@ -1,14 +1,12 @@
 import type { RampartEvent } from '../core/events.ts';
 import { categoryOf } from './categories.ts';
+import { routeOf, statusClass } from './rules/fields.ts';
 import { Registry, type Counter, type Gauge, type Histogram } from './metrics.ts';
 
 /** OpenTelemetry's recommended boundaries for http.server.request.duration (seconds). */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 /** Body-size boundaries in bytes (powers of four from 64 B to 16 MiB). */
 export const SIZE_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
-
-const STATUS_CLASS = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
-export const statusClass = (status: number): string => STATUS_CLASS[Math.floor(status / 100)] ?? 'other';
 
 /**
  * Every metric `/metrics` shows, fed from the event stream off the request path.
@@ -131,10 +129,11 @@ export class MonitorMetrics {
     switch (e.type) {
       case 'request': {
         const cls = statusClass(e.status);
-        const labels = [e.method, e.route, cls];
+        const route = routeOf(e)!;
+        const labels = [e.method, route, cls];
         this.duration.observe(labels, e.durationMs / 1000);
         if (e.ttfbMs !== undefined) this.ttfb.observe(labels, e.ttfbMs / 1000);
-        const l2 = [e.method, e.route];
+        const l2 = [e.method, route];
         if (e.bytesIn !== undefined) this.reqSize.observe(l2, e.bytesIn);
         if (e.bytesOut !== undefined) this.resSize.observe(l2, e.bytesOut);
         return;

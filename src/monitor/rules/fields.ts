@@ -1,6 +1,5 @@
 import type { RampartEvent } from '../../core/events.ts';
 import { categoryOf } from '../categories.ts';
-import { statusClass } from '../telemetry.ts';
 
 /**
  * Labels a rule may group by: each has a bounded number of values in practice (or is
@@ -53,6 +52,30 @@ export const UNBOUNDED: Record<string, string> = {
   bytesOut: 'a measurement, not a label',
 };
 
+const STATUS_CLASS = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+export const statusClass = (status: number): string => STATUS_CLASS[Math.floor(status / 100)] ?? 'other';
+
+const fullRoutes = new Map<string, Map<string, string>>();
+
+/**
+ * The route label: the version's base path + the operation's template (`/v2` +
+ * `/records/{recordId}`), so two versions' `/health` stay apart. Cached: no string is
+ * built per event once a route has been seen.
+ */
+export function routeOf(e: RampartEvent): string | undefined {
+  const r = e as { route?: string; version?: string };
+  if (r.route === undefined) return undefined;
+  if (r.version === undefined || r.route.startsWith(r.version + '/')) return r.route;
+  let byRoute = fullRoutes.get(r.version);
+  if (!byRoute) fullRoutes.set(r.version, (byRoute = new Map()));
+  let full = byRoute.get(r.route);
+  if (full === undefined) {
+    full = r.version + r.route;
+    if (byRoute.size < 10_000) byRoute.set(r.route, full);
+  }
+  return full;
+}
+
 /** The value of a field of an event (derived labels included), or undefined. */
 export function fieldOf(e: RampartEvent, name: string): string | number | boolean | undefined {
   switch (name) {
@@ -64,6 +87,8 @@ export function fieldOf(e: RampartEvent, name: string): string | number | boolea
     }
     case 'category':
       return e.type === 'denied' ? categoryOf(e.policy, e.category) : (e as { category?: string }).category;
+    case 'route':
+      return routeOf(e);
     case 'principal':
       return (e as { principal?: string }).principal ?? (e as { user?: string }).user;
     default: {
