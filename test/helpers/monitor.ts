@@ -28,7 +28,7 @@ export interface MonitorStack {
   admin(
     path: string,
     key?: string | null,
-  ): Promise<{ status: number; headers: Record<string, unknown>; text: string; json(): any }>;
+  ): Promise<{ status: number; headers: Record<string, unknown>; text: string; json(): any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   close(): Promise<void>;
 }
 

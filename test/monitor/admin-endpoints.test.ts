@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_BASE } from '../../src/core/errors.ts';
+import type { ApiKeys } from '../../src/identity/api-keys.ts';
 import { call } from '../helpers/gateway.ts';
 import { startMonitorStack, type MonitorStack } from '../helpers/monitor.ts';
 
@@ -64,12 +65,7 @@ describe('admin endpoints need an admin credential', () => {
         password: 'another long passphrase here',
         roles: [],
       });
-      const { ApiKeys } = await import('../../src/identity/api-keys.ts');
-      const key = await (s.app.identity!.apiKeys as InstanceType<typeof ApiKeys>).create(
-        user.id,
-        { name: 'k', scopes: [] },
-        [],
-      );
+      const key = await (s.app.identity!.apiKeys as ApiKeys).create(user.id, { name: 'k', scopes: [] }, []);
       const plain = await s.admin(path, key.key);
       expect(plain.status).toBe(403);
       expect(plain.json().type).toBe(PROBLEM_BASE + 'forbidden');
