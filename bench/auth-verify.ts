@@ -15,7 +15,6 @@
  */
 import { jwtVerify } from 'jose';
 import { ManualClock } from '../src/core/clock.ts';
-import type { Policy } from '../src/gateway/policy.ts';
 import { authenticate } from '../src/gateway/policies/authenticate/index.ts';
 import { keyPair, signToken, TestLocalIssuer } from '../src/gateway/policies/authenticate/testing.ts';
 import {
@@ -23,6 +22,7 @@ import {
   testContext,
   testServices,
   type TestContext,
+  type TestPolicy,
 } from '../src/gateway/policies/test-context.ts';
 
 const seconds = Number(process.argv[2] ?? 2);
@@ -49,7 +49,7 @@ const claims = (sub: string) => ({
 const one = await signToken(key, claims('user-1'));
 const many = await Promise.all(Array.from({ length: 1000 }, (_, i) => signToken(key, claims(`user-${i}`))));
 
-function policy(cacheSize: number): Policy {
+function policy(cacheSize: number): TestPolicy {
   return buildPolicy(authenticate, { cacheSize }, testServices({ clock, localIssuer: issuer }));
 }
 
@@ -132,7 +132,7 @@ record(
   const [ctx] = contexts([one]);
   record(
     'policy, no cache, sequential',
-    await sequential(() => (p.onRequest!(ctx!) as Promise<unknown>).then((r) => check(ctx!, r))),
+    await sequential(() => (p.onRequest(ctx!) as Promise<unknown>).then((r) => check(ctx!, r))),
   );
   const ctxs = contexts(Array.from({ length: 32 }, () => one));
   let k = 0;
@@ -140,30 +140,30 @@ record(
     'policy, no cache, 32 in flight',
     await concurrent(() => {
       const c = ctxs[k++ % 32]!;
-      return (p.onRequest!(c) as Promise<unknown>).then((r) => check(c, r));
+      return (p.onRequest(c) as Promise<unknown>).then((r) => check(c, r));
     }, 32),
   );
 }
 {
   const p = policy(10_000);
   const [ctx] = contexts([one]);
-  await p.onRequest!(ctx!);
+  await p.onRequest(ctx!);
   ctx!.principal = undefined;
   record(
     'policy, cache, same token (hit: sync, isRevoked each time)',
-    await sequential(() => check(ctx!, p.onRequest!(ctx!))),
+    await sequential(() => check(ctx!, p.onRequest(ctx!))),
   );
 }
 {
   const p = policy(10_000);
   const ctxs = contexts(many);
   for (const c of ctxs) {
-    await p.onRequest!(c);
+    await p.onRequest(c);
     c.principal = undefined;
   }
   record(
     'policy, cache, 1000 distinct tokens in rotation',
-    await sequential((i) => check(ctxs[i % 1000]!, p.onRequest!(ctxs[i % 1000]!))),
+    await sequential((i) => check(ctxs[i % 1000]!, p.onRequest(ctxs[i % 1000]!))),
   );
 }
 

@@ -2,34 +2,32 @@ import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import {
   checkConfigFile,
-  formatConfigError,
   parseConfig,
   type ConfigCheckResult,
   type ConfigError,
 } from '../core/config-loader.ts';
+import { SourceErrors } from '../core/source-errors.ts';
 import { EventBus } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import { loadOpenApi, OpenApiErrors } from '../core/openapi-loader.ts';
+import { loadOpenApi } from '../core/openapi-loader.ts';
 import { AdminGuard } from '../admin/auth.ts';
 import { AdminServer, type AdminRoute } from '../admin/server.ts';
 import { Monitor } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
-import { buildPolicies } from '../gateway/policies/index.ts';
+import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
-import { Gateway, type LoadedApi, type Mount } from '../gateway/server.ts';
+import { Gateway, type LoadedApi, type Mount } from '../gateway/listener.ts';
 import { loadCertificate, type CertPair } from '../gateway/tls.ts';
 import { openStore, type Db } from '../store/index.ts';
 import { createIdentityService, type IdentityService } from '../identity/index.ts';
 import { configSchema, type RampartFileConfig as RampartConfig } from './config-schema.ts';
 import { crossFieldErrors } from './config-rules.ts';
 
-/** Thrown when rampart.yaml or a referenced document is invalid: every error, with file, line and path. */
-export class StartupErrors extends Error {
-  constructor(readonly errors: ConfigError[]) {
-    super(errors.map(formatConfigError).join('\n'));
-    this.name = 'StartupErrors';
-  }
-}
+/** Thrown when rampart.yaml or a referenced document is invalid: the shared positioned-errors class. */
+export { SourceErrors as StartupErrors };
+
+/** The `x-rampart` keys every loaded document is validated against (from the policy registry). */
+export const X_RAMPART_KEYS = xRampartKeys();
 
 /** The config of a check result, or StartupErrors with every schema and cross-field error. */
 function validConfig(r: ConfigCheckResult<RampartConfig>): RampartConfig {
@@ -38,7 +36,7 @@ function validConfig(r: ConfigCheckResult<RampartConfig>): RampartConfig {
     for (const { segments, message } of crossFieldErrors(r.config))
       errors.push(r.source.error(segments, message));
   }
-  if (errors.length || !r.config) throw new StartupErrors(errors);
+  if (errors.length || !r.config) throw new SourceErrors(errors);
   return r.config;
 }
 
@@ -67,21 +65,27 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
     const versions = [];
     for (const v of api.versions) {
       try {
-        const document = await loadOpenApi(v.spec);
+        const document = await loadOpenApi(v.spec, { xRampart: X_RAMPART_KEYS });
         versions.push({
           base: v.base,
           document,
           upstream: v.upstream ?? api.upstream,
           stripBase: v.stripBase,
+          // The one home of a version's lifecycle: rampart.yaml (policies read it from the route).
+          lifecycle: {
+            ...(v.deprecated !== undefined ? { deprecated: v.deprecated } : {}),
+            ...(v.sunset !== undefined ? { sunset: v.sunset } : {}),
+            ...(v.successor !== undefined ? { successor: v.successor } : {}),
+          },
         });
       } catch (err) {
-        if (err instanceof OpenApiErrors) errors.push(...err.errors);
+        if (err instanceof SourceErrors) errors.push(...err.errors);
         else errors.push({ file: v.spec, path: '', message: (err as Error).message });
       }
     }
     apis.push({ config: api, versions });
   }
-  if (errors.length) throw new StartupErrors(errors);
+  if (errors.length) throw new SourceErrors(errors);
   return apis;
 }
 
@@ -148,7 +152,6 @@ export class App {
       const services: PolicyServices = {
         clock,
         log: opts.log,
-        db,
         localIssuer: undefined,
         apiKeys: undefined,
         ...opts.services,

@@ -11,7 +11,8 @@ export function demoApis(labUrl: string): unknown[] {
       upstream: labUrl,
       versions: [
         { base: '/v2', spec: LAB_SPECS.v2 },
-        { base: '/v1', spec: LAB_SPECS.v1 },
+        // The lifecycle lives here, in rampart.yaml terms (RouteMatch.lifecycle), not in the document.
+        { base: '/v1', spec: LAB_SPECS.v1, deprecated: '2026-01-01', sunset: '2027-06-30', successor: '/v2' },
       ],
     },
   ];

@@ -33,47 +33,17 @@ import {
 import { Ajv2019, type ErrorObject, type ValidateFunction } from 'ajv/dist/2019.js';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
+import { SourceErrors, formatSourceError, type SourceError } from './source-errors.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
   ajv: Ajv2019,
 ) => Ajv2019;
 
-/** One problem in a source file, with the place it was found. */
-export interface ConfigError {
-  file: string;
-  /** 1-based. Absent when the position is unknown (e.g. the file could not be read). */
-  line?: number;
-  /** 1-based. */
-  column?: number;
-  /** JSON pointer (RFC 6901) inside the file, e.g. `/apis/0/versions/1/spec`; `''` is the root. */
-  path: string;
-  /** What was expected and what was found, e.g. `expected integer between 1 and 65535, got "abc"`. */
-  message: string;
-}
-
-/** Thrown by {@link loadConfigFile} when the file is invalid: every error, not just the first. */
-export class ConfigErrors extends Error {
-  override name = 'ConfigErrors';
-  readonly errors: ConfigError[];
-  constructor(errors: ConfigError[]) {
-    super(
-      `${errors.length} error${errors.length === 1 ? '' : 's'} in configuration:\n${errors.map(formatConfigError).join('\n')}`,
-    );
-    this.errors = errors;
-  }
-}
-
-/**
- * `file:line:col  /json/pointer  message` — the one format every loader error is printed in.
- * @example
- * formatConfigError({ file: 'rampart.yaml', line: 3, column: 9, path: '/listen/port', message: 'expected integer' })
- * // 'rampart.yaml:3:9  /listen/port  expected integer'
- */
-export function formatConfigError(e: ConfigError): string {
-  const where = e.line !== undefined ? `${e.file}:${e.line}:${e.column ?? 1}` : e.file;
-  return `${where}  ${e.path === '' ? '/' : e.path}  ${e.message}`;
-}
+/** One problem in a source file (the shared {@link SourceError}). */
+export type ConfigError = SourceError;
+/** Thrown by {@link loadConfigFile}: the shared {@link SourceErrors}. */
+export { SourceErrors as ConfigErrors, formatSourceError as formatConfigError };
 
 // ---------------------------------------------------------------------------------------------
 // JSON pointers
@@ -497,6 +467,28 @@ function validateValue(
   return friendlyErrors(validate.errors ?? [], source, sources);
 }
 
+/**
+ * Validates a value found at `prefix` inside `source` against a schema (defaults applied, the
+ * value mutated), with every error positioned in that file: what the OpenAPI loader uses
+ * for `x-rampart` values.
+ * @example
+ * validateAt({ mfaa: 'required' }, schema, source, ['paths', '/a', 'get', 'x-rampart'])
+ * // [{ file, line, column, path: '/paths/~1a/get/x-rampart/mfaa', message: "unknown key 'mfaa' — did you mean 'mfa'?" }]
+ */
+export function validateAt(
+  value: unknown,
+  schema: TSchema | SchemaObject,
+  source: YamlSource,
+  prefix: readonly string[],
+): ConfigError[] {
+  const shifted: YamlSource = {
+    ...source,
+    locate: (segments, opts) => source.locate([...prefix, ...segments], opts),
+    error: (segments, message, opts) => source.error([...prefix, ...segments], message, opts),
+  };
+  return validateValue(value, schema, shifted, new Map());
+}
+
 function describeValue(data: unknown, pointer: string, sources: InterpolationSources): string {
   const from = sources.get(pointer);
   if (from) return `the value of ${from.map((n) => '${' + n + '}').join(', ')} (not shown)`;
@@ -850,7 +842,7 @@ export async function loadConfigFile<T = unknown>(
   opts: LoadConfigOptions = {},
 ): Promise<T> {
   const result = await checkConfigFile<T>(path, schema, opts);
-  if (result.errors.length || result.config === undefined) throw new ConfigErrors(result.errors);
+  if (result.errors.length || result.config === undefined) throw new SourceErrors(result.errors);
   return result.config;
 }
 

@@ -10,14 +10,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import {
-  formatConfigError,
   parsePointer,
   parseYamlSource,
   readSourceFile,
   toPointer,
+  validateAt,
   type ConfigError,
   type YamlSource,
 } from './config-loader.ts';
+import { SourceErrors } from './source-errors.ts';
 import {
   HTTP_METHODS,
   type HttpMethod,
@@ -25,21 +26,23 @@ import {
   type OpenApiDocument,
   type OpenApiOperation,
   type OpenApiParameter,
+  type XRampartSpec,
 } from './openapi.ts';
 
 /** Same shape as config errors: file, line, column, JSON pointer, message. */
 export type OpenApiError = ConfigError;
 
-/** Thrown by {@link loadOpenApi} / {@link parseOpenApi}: every problem found, not just the first. */
-export class OpenApiErrors extends Error {
-  override name = 'OpenApiErrors';
-  readonly errors: OpenApiError[];
-  constructor(errors: OpenApiError[]) {
-    super(
-      `${errors.length} error${errors.length === 1 ? '' : 's'} in OpenAPI document:\n${errors.map(formatConfigError).join('\n')}`,
-    );
-    this.errors = errors;
-  }
+/** Thrown by {@link loadOpenApi} / {@link parseOpenApi}: the shared {@link SourceErrors}. */
+export { SourceErrors as OpenApiErrors };
+
+export interface OpenApiLoadOptions {
+  /**
+   * The `x-rampart` keys the gateway's policies read, with their schemas. When given, every
+   * `x-rampart` value (document, path item, operation) is validated: unknown keys are errors
+   * with a did-you-mean, values are checked against their schema (defaults applied), then
+   * each key's cross-reference check runs over the whole document.
+   */
+  xRampart?: ReadonlyMap<string, XRampartSpec>;
 }
 
 type Obj = Record<string, unknown>;
@@ -417,20 +420,69 @@ function readSecurity(
   return out;
 }
 
-function readRampart(r: Resolver, owner: Obj): Obj {
+const xRampartSchemas = new WeakMap<ReadonlyMap<string, XRampartSpec>, object>();
+
+/** The schema of a whole `x-rampart` object: the declared keys, nothing else. */
+function xRampartSchema(keys: ReadonlyMap<string, XRampartSpec>): object {
+  let schema = xRampartSchemas.get(keys);
+  if (!schema) {
+    const properties: Record<string, object> = {};
+    for (const [k, spec] of keys) properties[k] = spec.schema;
+    schema = { type: 'object', properties, additionalProperties: false };
+    xRampartSchemas.set(keys, schema);
+  }
+  return schema;
+}
+
+/** `x-rampart` objects that passed their schema, for the cross-reference checks. */
+type RampartSeen = Obj[];
+
+function readRampart(r: Resolver, owner: Obj, opts: OpenApiLoadOptions, seen: RampartSeen): Obj {
   const x = owner['x-rampart'];
   if (x === undefined) return {};
   if (!isObj(x)) {
     r.errorAt(owner, ['x-rampart'], `expected an object, got ${typeName(x)}`);
     return {};
   }
+  if (opts.xRampart) {
+    const origin = r.origins.get(x) ?? { file: r.rootFile, segments: [] };
+    const src = r.source(origin.file);
+    const errors = src
+      ? validateAt(x, xRampartSchema(opts.xRampart) as Record<string, unknown>, src, origin.segments)
+      : [];
+    for (const e of errors) r.push(e);
+    if (errors.length === 0) seen.push(x);
+  }
   return x;
+}
+
+/** Runs each declared key's cross-reference check over the finished document. */
+function checkRampartReferences(
+  r: Resolver,
+  keys: ReadonlyMap<string, XRampartSpec>,
+  seen: RampartSeen,
+  document: OpenApiDocument,
+): void {
+  for (const x of new Set(seen)) {
+    for (const [k, v] of Object.entries(x)) {
+      const check = keys.get(k)?.check;
+      if (!check) continue;
+      for (const p of check(v, document)) r.errorAt(x, [k, ...(p.path ?? [])], p.message);
+    }
+  }
 }
 
 /** Normalises a template for "same path" detection: `/a/{x}` ≡ `/a/{y}`. */
 const templateShape = (t: string): string => t.replace(/\{[^{}]*\}/g, '{}');
 
-function buildDocument(r: Resolver, doc: Obj, source: string, openapi: string): OpenApiDocument {
+function buildDocument(
+  r: Resolver,
+  doc: Obj,
+  source: string,
+  openapi: string,
+  opts: OpenApiLoadOptions,
+): OpenApiDocument {
+  const seen: RampartSeen = [];
   const is30 = openapi.startsWith('3.0');
   // info
   const info = doc.info;
@@ -489,7 +541,7 @@ function buildDocument(r: Resolver, doc: Obj, source: string, openapi: string): 
   for (const [k, v] of Object.entries(schemes)) if (isObj(v)) securitySchemes[k] = v;
 
   const docSecurity = readSecurity(r, doc.security, doc, schemes) ?? [];
-  const docRampart = readRampart(r, doc);
+  const docRampart = readRampart(r, doc, opts, seen);
 
   // paths
   const operations: OpenApiOperation[] = [];
@@ -531,7 +583,7 @@ function buildDocument(r: Resolver, doc: Obj, source: string, openapi: string): 
         }
       }
       const pathParams = readParameters(r, item.parameters, item);
-      const pathRampart = readRampart(r, item);
+      const pathRampart = readRampart(r, item, opts, seen);
       const templateNames = problems.length ? [] : pathTemplateParams(template);
       const methods = Object.keys(item).filter((k): k is HttpMethod =>
         (HTTP_METHODS as readonly string[]).includes(k),
@@ -632,7 +684,7 @@ function buildDocument(r: Resolver, doc: Obj, source: string, openapi: string): 
           }
         }
         const security = readSecurity(r, op.security, op, schemes) ?? docSecurity;
-        const opRampart = readRampart(r, op);
+        const opRampart = readRampart(r, op, opts, seen);
         const origin = r.origins.get(op);
         const operation: OpenApiOperation = {
           method,
@@ -656,7 +708,17 @@ function buildDocument(r: Resolver, doc: Obj, source: string, openapi: string): 
       }
     }
   }
-  return { source, openapi, title, version, raw: doc, operations, securitySchemes };
+  const document: OpenApiDocument = {
+    source,
+    openapi,
+    title,
+    version,
+    raw: doc,
+    operations,
+    securitySchemes,
+  };
+  if (opts.xRampart) checkRampartReferences(r, opts.xRampart, seen, document);
+  return document;
 }
 
 export interface OpenApiCheckResult {
@@ -669,7 +731,11 @@ export interface OpenApiCheckResult {
  * Parses and checks OpenAPI text; never throws for bad input. `source` is the file the
  * text came from: relative `$ref` files are read from its directory.
  */
-export function checkOpenApi(text: string, source: string): OpenApiCheckResult {
+export function checkOpenApi(
+  text: string,
+  source: string,
+  opts: OpenApiLoadOptions = {},
+): OpenApiCheckResult {
   const file = resolvePath(source);
   const src = parseYamlSource(text, source);
   if (src.errors.length) return { document: undefined, errors: src.errors };
@@ -708,7 +774,7 @@ export function checkOpenApi(text: string, source: string): OpenApiCheckResult {
   });
   const doc = r.resolve(file, []) as Obj;
   r.finish();
-  const document = buildDocument(r, doc, source, openapi);
+  const document = buildDocument(r, doc, source, openapi, opts);
   // Reading order: the document itself first, then referenced files; by position within each.
   const errors = [...r.errors].sort(
     (a, b) =>
@@ -726,17 +792,20 @@ export function checkOpenApi(text: string, source: string): OpenApiCheckResult {
  * const doc = parseOpenApi(text, 'specs/bookstore-v2.yaml');
  * doc.operations.map((o) => `${o.method} ${o.path}`);
  */
-export function parseOpenApi(text: string, source: string): OpenApiDocument {
-  const { document, errors } = checkOpenApi(text, source);
-  if (!document) throw new OpenApiErrors(errors);
+export function parseOpenApi(text: string, source: string, opts: OpenApiLoadOptions = {}): OpenApiDocument {
+  const { document, errors } = checkOpenApi(text, source, opts);
+  if (!document) throw new SourceErrors(errors, 'OpenAPI document');
   return document;
 }
 
 /** Reads and checks an OpenAPI file; never throws for bad input (for `rampart check`). */
-export async function checkOpenApiFile(path: string): Promise<OpenApiCheckResult> {
+export async function checkOpenApiFile(
+  path: string,
+  opts: OpenApiLoadOptions = {},
+): Promise<OpenApiCheckResult> {
   const read = await readSourceFile(path, 'OpenAPI document');
   if ('error' in read) return { document: undefined, errors: [read.error] };
-  return checkOpenApi(read.text, path);
+  return checkOpenApi(read.text, path, opts);
 }
 
 /**
@@ -745,8 +814,8 @@ export async function checkOpenApiFile(path: string): Promise<OpenApiCheckResult
  * @example
  * const doc = await loadOpenApi('specs/bookstore-v2.yaml');
  */
-export async function loadOpenApi(path: string): Promise<OpenApiDocument> {
-  const { document, errors } = await checkOpenApiFile(path);
-  if (!document) throw new OpenApiErrors(errors);
+export async function loadOpenApi(path: string, opts: OpenApiLoadOptions = {}): Promise<OpenApiDocument> {
+  const { document, errors } = await checkOpenApiFile(path, opts);
+  if (!document) throw new SourceErrors(errors, 'OpenAPI document');
   return document;
 }

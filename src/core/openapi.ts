@@ -59,3 +59,20 @@ export interface OpenApiDocument {
   operations: OpenApiOperation[];
   securitySchemes: Record<string, Record<string, unknown>>;
 }
+
+/** A problem an `x-rampart` cross-reference check found; `path` is relative to the key's value. */
+export interface XRampartProblem {
+  path?: readonly string[];
+  message: string;
+}
+
+/**
+ * How the OpenAPI loader validates one `x-rampart` key. The gateway's policies declare
+ * them; the composer (cli) passes the key → spec map to the loader, so core imports no feature.
+ */
+export interface XRampartSpec {
+  /** JSON Schema of the value (a TypeBox schema is one). */
+  schema: object;
+  /** Cross-reference check over the whole document, after it loaded and the value passed `schema`. */
+  check?(value: unknown, document: OpenApiDocument): XRampartProblem[];
+}

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { policiesSchema } from './policies/index.ts';
 
 /**
  * The schema of rampart.yaml. TypeBox schemas are JSON Schema: the same object
@@ -162,11 +163,7 @@ export const configSchema = Type.Object(
       default: false,
     }),
     limits: limitsSchema,
-    policies: Type.Record(Type.String(), Type.Unknown(), {
-      description:
-        'Per-policy settings by policy name (see docs/policies.md), e.g. cors: { origins: [...] }.',
-      default: {},
-    }),
+    policies: policiesSchema(),
     apis: Type.Array(apiSchema, {
       description: 'Protected APIs, one entry per API with its versions.',
       default: [],

@@ -37,7 +37,7 @@ const DONE = 3; // answered, failed or abandoned: later upstream callbacks are i
  * drains). Compared with `pool.request()`, no promise, async resource, body stream or
  * pump is allocated per request — measured in docs/performance.md.
  *
- * A body the gateway must inspect (upstream 5xx, policies with `needsResponseBody`) is
+ * A body the gateway must inspect (upstream 5xx, a route whose chain has `needsResponseBody`) is
  * buffered up to MAX_INSPECTED_RESPONSE_BYTES; beyond that the client gets a 502 rather
  * than an unchecked body. A client that goes away aborts the upstream request.
  */
@@ -58,6 +58,8 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
   constructor(
     private readonly host: ExchangeHost<C>,
     private readonly chain: Chain,
+    /** Upstream response headers never passed on (hop-by-hop, those policies drop). */
+    private readonly dropped: ReadonlySet<string>,
     private readonly ctx: C,
     private readonly res: ServerResponse,
     private readonly api: string,
@@ -72,7 +74,7 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
     if (this.state !== WAITING) return false;
     if (status < 200) return true; // 1xx interim answers are not passed on
     this.resumeUpstream = resume;
-    const headers = parseRawHeaders(raw, this.chain.droppedResponseHeaders);
+    const headers = parseRawHeaders(raw, this.dropped);
     const resCtx: ResponseContext = { status, headers, body: undefined, local: false };
     this.resCtx = resCtx;
     if (this.chain.needsResponseBody || status >= 500) {

@@ -1,5 +1,5 @@
 import type { HttpMethod, OpenApiDocument, OpenApiOperation } from '../core/openapi.ts';
-import type { RouteMatch } from './policy.ts';
+import type { RouteInfo, RouteMatch, VersionLifecycle } from './policy.ts';
 
 /**
  * Routes a request path to an operation of one API version by the OpenAPI path
@@ -7,11 +7,14 @@ import type { RouteMatch } from './policy.ts';
  * literal segments first (OpenAPI: concrete paths win over templated ones), then
  * whole-segment parameters, then partial templates (`/files/{name}.json`).
  */
-/** What a route leads to: the RouteMatch fields known before a request arrives. */
-type RouteTarget = Omit<RouteMatch, 'path' | 'params'>;
+/** What a route leads to: the RouteMatch fields known before a request arrives, and what was compiled for it. */
+interface RouteTarget<T> {
+  info: RouteInfo;
+  compiled: T;
+}
 
-export type RouteResult =
-  | { kind: 'match'; route: RouteMatch; versionKey: string }
+export type RouteResult<T = undefined> =
+  | { kind: 'match'; route: RouteMatch; versionKey: string; compiled: T }
   | { kind: 'method-not-allowed'; allow: string; base: string; versionKey: string }
   | { kind: 'not-found'; versionKey: string | undefined };
 
@@ -25,7 +28,7 @@ class Node {
   literal: Map<string, Node> | undefined;
   param: { name: string; node: Node } | undefined;
   patterns: PatternEdge[] | undefined;
-  ops: Map<string, RouteTarget> | undefined;
+  ops: Map<string, RouteTarget<unknown>> | undefined;
   allow = '';
 }
 
@@ -41,25 +44,36 @@ export interface RouterVersionInput {
   api: string;
   base: string;
   document: OpenApiDocument;
+  /** The version's lifecycle from rampart.yaml. */
+  lifecycle?: VersionLifecycle;
 }
+
+const NO_LIFECYCLE: VersionLifecycle = Object.freeze({});
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-export class Router {
+export class Router<T = undefined> {
   private readonly versions: VersionEntry[] = [];
+  /** Every operation's route info, in document order. */
+  readonly routes: RouteInfo[] = [];
 
-  constructor(inputs: readonly RouterVersionInput[]) {
+  /** `compile` runs once per operation (the runtime compiles its policy chain there). */
+  constructor(inputs: readonly RouterVersionInput[], compile?: (route: RouteInfo) => T) {
     for (const input of inputs) {
       const root = new Node();
       for (const op of input.document.operations) {
-        insert(root, op, {
+        const info: RouteInfo = {
           api: input.api,
           base: input.base,
           version: input.document.version,
           template: op.path,
           operation: op,
           rampart: op.rampart,
-        });
+          lifecycle: input.lifecycle ?? NO_LIFECYCLE,
+          document: input.document,
+        };
+        this.routes.push(info);
+        insert(root, op, { info, compiled: compile ? compile(info) : undefined });
       }
       finalize(root);
       this.versions.push({ key: input.key, base: input.base, root });
@@ -77,7 +91,7 @@ export class Router {
     return undefined;
   }
 
-  match(method: string, path: string): RouteResult {
+  match(method: string, path: string): RouteResult<T> {
     const v = this.versionFor(path);
     if (!v) return { kind: 'not-found', versionKey: undefined };
     const rest = path.length === v.base.length ? '/' : path.slice(v.base.length);
@@ -85,9 +99,9 @@ export class Router {
     const node = walk(v.root, rest, 1, params);
     if (!node || !node.ops) return { kind: 'not-found', versionKey: v.key };
     const m = method.toLowerCase();
-    let target = node.ops.get(m);
+    let target = node.ops.get(m) as RouteTarget<T> | undefined;
     // HEAD is served by GET when the document does not declare HEAD (RFC 9110 §9.3.2).
-    if (!target && m === 'head') target = node.ops.get('get');
+    if (!target && m === 'head') target = node.ops.get('get') as RouteTarget<T> | undefined;
     if (!target) return { kind: 'method-not-allowed', allow: node.allow, base: v.base, versionKey: v.key };
     for (const k in params) {
       try {
@@ -96,21 +110,25 @@ export class Router {
         return { kind: 'not-found', versionKey: v.key };
       }
     }
+    const t = target.info;
+    // One fixed shape, built per request (params and path are the request's).
     const route: RouteMatch = {
-      api: target.api,
-      base: target.base,
-      version: target.version,
-      template: target.template,
+      api: t.api,
+      base: t.base,
+      version: t.version,
+      template: t.template,
+      operation: t.operation,
+      rampart: t.rampart,
+      lifecycle: t.lifecycle,
+      document: t.document,
       path: rest,
       params,
-      operation: target.operation,
-      rampart: target.rampart,
     };
-    return { kind: 'match', route, versionKey: v.key };
+    return { kind: 'match', route, versionKey: v.key, compiled: target.compiled };
   }
 }
 
-function insert(root: Node, op: OpenApiOperation, target: RouteTarget): void {
+function insert(root: Node, op: OpenApiOperation, target: RouteTarget<unknown>): void {
   let node = root;
   const segments = op.path.split('/').slice(1);
   for (const seg of segments) {

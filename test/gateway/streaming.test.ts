@@ -114,9 +114,11 @@ describe('gateway response streaming (undici dispatch handler)', () => {
     const slowStamp: Policy = {
       name: 'slow-stamp',
       priority: 900,
-      onResponse: async (_ctx, res) => {
-        await new Promise((r) => setTimeout(r, 20));
-        res.headers['x-stamped'] = 'yes';
+      hooks: {
+        onResponse: async (_ctx, res) => {
+          await new Promise((r) => setTimeout(r, 20));
+          res.headers['x-stamped'] = 'yes';
+        },
       },
     };
     asyncGw = await startTestGateway(up.url, {}, [slowStamp]);

@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import type { RampartEvent } from '../../src/core/events.ts';
 import { configFromObject, loadApis } from '../../src/cli/app.ts';
 import { buildPolicies } from '../../src/gateway/policies/index.ts';
-import { Gateway } from '../../src/gateway/server.ts';
+import { Gateway } from '../../src/gateway/listener.ts';
 import { loadCertificate } from '../../src/gateway/tls.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { Policy, PolicyServices } from '../../src/gateway/policy.ts';
@@ -109,7 +109,6 @@ export async function startTestGateway(
   const services: PolicyServices = {
     clock,
     log: silentLogger,
-    db: undefined,
     localIssuer: undefined,
     apiKeys: undefined,
     ...serviceOverrides,

@@ -8,6 +8,7 @@ import {
   type ConfigError,
 } from '../../core/config-loader.ts';
 import { checkOpenApiFile } from '../../core/openapi-loader.ts';
+import { X_RAMPART_KEYS } from '../app.ts';
 import { configSchema, type RampartFileConfig as RampartConfig } from '../config-schema.ts';
 import { crossFieldErrors } from '../config-rules.ts';
 
@@ -88,7 +89,7 @@ const check: Command = {
           versions++;
           if (typeof version.spec !== 'string') continue;
           const specPath = resolveRelative(result.baseDir, version.spec);
-          const spec = await checkOpenApiFile(specPath);
+          const spec = await checkOpenApiFile(specPath, { xRampart: X_RAMPART_KEYS });
           if (spec.document) {
             operations += spec.document.operations.length;
             continue;

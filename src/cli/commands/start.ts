@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createLogger } from '../../core/logger.ts';
 import { startLab, DEMO_USERS, type LabServer } from '../../lab/index.ts';
 import { DEMO_POLICIES, demoApis } from '../demo.ts';
+import { formatSourceError } from '../../core/source-errors.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, type Command } from '../command.ts';
 
@@ -75,7 +76,9 @@ const start: Command = {
     } catch (err) {
       await lab?.close();
       if (err instanceof StartupErrors) {
-        io.err(`rampart start: the configuration has ${err.errors.length} error(s):\n${err.message}`);
+        io.err(
+          `rampart start: the configuration has ${err.errors.length} error(s):\n${err.errors.map(formatSourceError).join('\n')}`,
+        );
         return 1;
       }
       throw err;

@@ -1,26 +1,117 @@
+import { Kind, Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { Policy, PolicyDefinition, PolicyServices } from '../policy.ts';
+import type { XRampartSpec } from '../../core/openapi.ts';
+import type { Policy, PolicyDefinition, PolicyServices, XRampartKey } from '../policy.ts';
 import { authenticate } from './authenticate/index.ts';
+import { bruteForceXRampart } from './brute-force/x-rampart.ts';
 import { cors } from './cors/index.ts';
 import { mfa } from './mfa/index.ts';
+import { ownerXRampart } from './owner/x-rampart.ts';
+import { rateLimitXRampart } from './rate-limit/x-rampart.ts';
 import { requestId } from './request-id/index.ts';
 import { requestLimits } from './request-limits/index.ts';
+import { rolesXRampart } from './roles/x-rampart.ts';
 import { securityHeaders } from './security-headers/index.ts';
+import { ssrfXRampart } from './ssrf-guard/x-rampart.ts';
 import { transport } from './transport/index.ts';
+import { validateRequestXRampart } from './validate-request/x-rampart.ts';
 
 /**
- * Every policy kind by name, with whether it is on when rampart.yaml does not mention
- * it. Turn one off with `policies: { <name>: { enabled: false } }`.
+ * Every policy kind. Each is on unless its definition says `enabledByDefault: false`;
+ * turn one off with `policies: { <name>: { enabled: false } }`.
  */
-export const policyRegistry: Record<string, { definition: PolicyDefinition; enabledByDefault: boolean }> = {
-  'request-id': { definition: requestId as PolicyDefinition, enabledByDefault: true },
-  'security-headers': { definition: securityHeaders as PolicyDefinition, enabledByDefault: true },
-  cors: { definition: cors as PolicyDefinition, enabledByDefault: true },
-  transport: { definition: transport as PolicyDefinition, enabledByDefault: true },
-  'request-limits': { definition: requestLimits as PolicyDefinition, enabledByDefault: true },
-  authenticate: { definition: authenticate as PolicyDefinition, enabledByDefault: true },
-  mfa: { definition: mfa as PolicyDefinition, enabledByDefault: true },
+export const policyDefinitions: readonly PolicyDefinition[] = [
+  securityHeaders,
+  requestId,
+  cors,
+  transport,
+  requestLimits,
+  authenticate,
+  mfa,
+];
+
+/**
+ * `x-rampart` keys of policies that are not built yet: their syntax is public already
+ * (the lab's documents use it), so documents are validated against it now. When a policy
+ * lands, its definition's `xRampart` takes the same object from its x-rampart.ts and the
+ * entry here goes.
+ */
+export const pendingXRampart: Readonly<Record<string, PolicyDefinition['xRampart']>> = {
+  roles: rolesXRampart,
+  owner: ownerXRampart,
+  'rate-limit': rateLimitXRampart,
+  'brute-force': bruteForceXRampart,
+  'ssrf-guard': ssrfXRampart,
+  'validate-request': validateRequestXRampart,
 };
+
+/** One `x-rampart` key: its schema, its cross-reference check, and the policy that reads it. */
+export interface XRampartEntry extends XRampartSpec {
+  schema: TSchema;
+  policy: string;
+}
+
+function isKey(v: TSchema | XRampartKey): v is XRampartKey {
+  return !(Kind in v) && 'schema' in v;
+}
+
+/**
+ * Every `x-rampart` key a policy reads (built and pending ones), for the OpenAPI loader.
+ * A key read by two policies must be declared with the same schema object.
+ */
+export function xRampartKeys(
+  definitions: readonly PolicyDefinition[] = policyDefinitions,
+  pending: Readonly<Record<string, PolicyDefinition['xRampart']>> = pendingXRampart,
+): Map<string, XRampartEntry> {
+  const out = new Map<string, XRampartEntry>();
+  const add = (policy: string, keys: PolicyDefinition['xRampart']) => {
+    for (const [key, v] of Object.entries(keys ?? {})) {
+      const entry: XRampartEntry = isKey(v)
+        ? { schema: v.schema, policy, ...(v.check ? { check: v.check as XRampartSpec['check'] } : {}) }
+        : { schema: v, policy };
+      const prev = out.get(key);
+      if (prev && prev.schema !== entry.schema)
+        throw new Error(`x-rampart key '${key}' is declared by both ${prev.policy} and ${policy}`);
+      if (!prev) out.set(key, entry);
+    }
+  };
+  for (const d of definitions) add(d.name, d.xRampart);
+  for (const [policy, keys] of Object.entries(pending)) add(policy, keys);
+  return out;
+}
+
+/** The options object of one policy in rampart.yaml: `enabled` plus its own schema's fields. */
+function sectionSchema(d: PolicyDefinition): TObject {
+  const { properties, ...rest } = d.schema;
+  const on = d.enabledByDefault ?? true;
+  return Type.Object(
+    {
+      enabled: Type.Boolean({
+        description: `Turn the policy ${on ? 'off' : 'on'} (${on ? 'on' : 'off'} by default).`,
+        default: on,
+      }),
+      ...properties,
+    },
+    {
+      ...(typeof rest.description === 'string' ? { description: rest.description } : {}),
+      additionalProperties: false,
+      default: {},
+    },
+  );
+}
+
+/**
+ * The `policies:` section of rampart.yaml, built from the registry: one closed object per
+ * policy, so the config loader reports an unknown policy or option with its position and a
+ * did-you-mean, and rampart.schema.json lets editors complete every option.
+ */
+export function policiesSchema(definitions: readonly PolicyDefinition[] = policyDefinitions): TObject {
+  return Type.Object(Object.fromEntries(definitions.map((d) => [d.name, sectionSchema(d)])), {
+    additionalProperties: false,
+    default: {},
+    description: 'Per-policy settings by policy name (see docs/policies.md), e.g. cors: { origins: [...] }.',
+  });
+}
 
 export class PolicyConfigError extends Error {
   constructor(
@@ -33,22 +124,26 @@ export class PolicyConfigError extends Error {
 }
 
 /**
- * Builds the configured policies: options validated against each policy's schema
- * (defaults applied), unknown policy names refused — all errors reported at start.
+ * Builds the enabled policies from the `policies:` section. The config loader has already
+ * validated it (with positions); options are checked again here against each policy's
+ * schema (defaults applied) so a config built in code cannot bypass the schema.
  */
-export function buildPolicies(config: Record<string, unknown>, services: PolicyServices): Policy[] {
+export function buildPolicies(
+  config: Record<string, unknown>,
+  services: PolicyServices,
+  definitions: readonly PolicyDefinition[] = policyDefinitions,
+): Policy[] {
   const errors: PolicyConfigError[] = [];
+  const known = new Set(definitions.map((d) => d.name));
   for (const name of Object.keys(config)) {
-    if (!policyRegistry[name])
+    if (!known.has(name))
       errors.push(
-        new PolicyConfigError(
-          `/policies/${name}`,
-          `unknown policy; known: ${Object.keys(policyRegistry).join(', ')}`,
-        ),
+        new PolicyConfigError(`/policies/${name}`, `unknown policy; known: ${[...known].join(', ')}`),
       );
   }
   const built: Policy[] = [];
-  for (const [name, { definition, enabledByDefault }] of Object.entries(policyRegistry)) {
+  for (const definition of definitions) {
+    const name = definition.name;
     const raw = config[name];
     if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
       errors.push(new PolicyConfigError(`/policies/${name}`, 'expected an object of settings'));
@@ -59,7 +154,7 @@ export function buildPolicies(config: Record<string, unknown>, services: PolicyS
       errors.push(new PolicyConfigError(`/policies/${name}/enabled`, 'expected true or false'));
       continue;
     }
-    if (!(enabled ?? enabledByDefault)) continue;
+    if (!(enabled ?? definition.enabledByDefault ?? true)) continue;
     const value = Value.Default(definition.schema, Value.Clone(opts));
     const problems = [...Value.Errors(definition.schema, value)];
     if (problems.length > 0) {
@@ -68,7 +163,7 @@ export function buildPolicies(config: Record<string, unknown>, services: PolicyS
       continue;
     }
     try {
-      built.push(definition.create(value as never, services));
+      built.push({ name, priority: definition.priority, hooks: definition.create(value as never, services) });
     } catch (err) {
       errors.push(new PolicyConfigError(`/policies/${name}`, (err as Error).message));
     }

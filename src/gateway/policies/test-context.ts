@@ -10,22 +10,31 @@
  * const clock = new ManualClock();
  * const policy = buildPolicy(authenticate, { default: 'required' }, testServices({ clock }));
  * const ctx = testContext({ clock, headers: { authorization: `Bearer ${token}` }, route: testRoute() });
- * const denial = await policy.onRequest!(ctx);
+ * const denial = await policy.onRequest(ctx); // the hooks forRoute compiled for ctx.route
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Static, TSchema } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ManualClock, type Clock } from '../../core/clock.ts';
 import { silentLogger } from '../../core/logger.ts';
-import type { HttpMethod, OpenApiOperation } from '../../core/openapi.ts';
+import type { HttpMethod, OpenApiDocument, OpenApiOperation } from '../../core/openapi.ts';
 import type { RampartEvent } from '../../core/events.ts';
+import { isJsonType, parseJsonBody } from '../body.ts';
+import { LookupError } from '../policy.ts';
 import type {
-  Policy,
+  LookupOptions,
+  LookupResponse,
   PolicyDefinition,
+  PolicyHooks,
+  PolicyResult,
   PolicyServices,
   Principal,
   RequestContext,
+  ResponseContext,
+  RouteHooks,
+  RouteInfo,
   RouteMatch,
+  VersionLifecycle,
 } from '../policy.ts';
 
 export interface TestRouteInit {
@@ -43,6 +52,9 @@ export interface TestRouteInit {
   /** Merged `x-rampart` extension. */
   rampart?: Record<string, unknown>;
   operation?: Partial<OpenApiOperation>;
+  lifecycle?: VersionLifecycle;
+  /** The document the operation belongs to; default: a document with just this operation. */
+  document?: OpenApiDocument;
 }
 
 /** A route match for one operation (defaults: `GET /v1/orders/{orderId}` of API `shop`, bearer security). */
@@ -61,6 +73,15 @@ export function testRoute(init: TestRouteInit = {}): RouteMatch {
     rampart,
     ...init.operation,
   };
+  const document: OpenApiDocument = init.document ?? {
+    source: 'test.yaml',
+    openapi: '3.1.0',
+    title: 'test',
+    version: init.version ?? '1.0.0',
+    raw: {},
+    operations: [operation],
+    securitySchemes: {},
+  };
   return {
     api: init.api ?? 'shop',
     base: init.base ?? '/v1',
@@ -70,6 +91,8 @@ export function testRoute(init: TestRouteInit = {}): RouteMatch {
     params: init.params ?? {},
     operation,
     rampart,
+    lifecycle: init.lifecycle ?? {},
+    document,
   };
 }
 
@@ -85,6 +108,14 @@ export interface TestContextInit {
   route?: RouteMatch | null;
   principal?: Principal;
   clock?: Clock;
+  /** The request body; `content-type: application/json` is assumed unless `headers` says otherwise. */
+  body?: Buffer;
+  /** Answers `ctx.lookup` (default: rejects with LookupError 'upstream'). */
+  lookup?: (
+    operation: string,
+    params: Record<string, string>,
+    opts?: LookupOptions,
+  ) => Promise<LookupResponse>;
 }
 
 /** A RequestContext plus what the test wants to look at afterwards. */
@@ -99,12 +130,18 @@ export function testContext(init: TestContextInit = {}): TestContext {
   const events: RampartEvent[] = [];
   const method = init.method ?? route?.operation.method.toUpperCase() ?? 'GET';
   const ip = init.ip ?? '203.0.113.7';
+  const headers: IncomingHttpHeaders = {
+    host: 'api.example.test',
+    ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...init.headers,
+  };
+  let parsed: { value: unknown } | undefined;
   return {
     id: init.id ?? 'req-test-1',
     method,
     path: init.path ?? (route ? route.base + route.path : '/unknown'),
     query: init.query ?? '',
-    headers: { host: 'api.example.test', ...init.headers },
+    headers,
     ip,
     peer: ip,
     trustedPeer: false,
@@ -113,25 +150,31 @@ export function testContext(init: TestContextInit = {}): TestContext {
     principal: init.principal,
     upstreamHeaders: {},
     responseHeaders: {},
-    body: undefined,
-    json: undefined,
+    body: init.body,
+    // The gateway's own parser: malformed JSON throws ProblemError invalid-json, as on the wire.
+    json() {
+      const b = init.body;
+      if (b === undefined || b.length === 0 || !isJsonType(headers['content-type'])) return undefined;
+      return (parsed ??= { value: parseJsonBody(b) }).value;
+    },
     startedAt: clock.now(),
     clock,
     log: silentLogger,
     emit: (e) => {
       events.push(e);
     },
-    state: new Map(),
+    state: {},
+    lookup:
+      init.lookup ?? (() => Promise.reject(new LookupError('upstream', 'no upstream in this test context'))),
     events,
   };
 }
 
-/** Build-time services: a silent logger, no database, no identity unless given. */
+/** Build-time services: a silent logger, no identity unless given. */
 export function testServices(overrides: Partial<PolicyServices> = {}): PolicyServices {
   return {
     clock: overrides.clock ?? new ManualClock(),
     log: silentLogger,
-    db: undefined,
     localIssuer: undefined,
     apiKeys: undefined,
     ...overrides,
@@ -143,7 +186,7 @@ export function testServices(overrides: Partial<PolicyServices> = {}): PolicySer
  * gateway's `buildPolicies` does: TypeBox `Value.Default` then `Value.Errors`) and
  * returns them; throws listing the problems when invalid.
  */
-export function policyOptions<S extends TSchema>(def: PolicyDefinition<S>, raw: unknown = {}): Static<S> {
+export function policyOptions<S extends TObject>(def: PolicyDefinition<S>, raw: unknown = {}): Static<S> {
   const value: unknown = Value.Default(def.schema, Value.Clone(raw ?? {}));
   const problems = [...Value.Errors(def.schema, value)];
   if (problems.length > 0) {
@@ -157,11 +200,53 @@ export function policyOptions<S extends TSchema>(def: PolicyDefinition<S>, raw: 
   return value as Static<S>;
 }
 
+/**
+ * A built policy as a test drives it: `onRequest`/`onResponse` run the global hooks, then
+ * the hooks `forRoute` compiled for `ctx.route` (compiled once per route object, as the
+ * runtime does). `forRoute(route)` exposes the compiled hooks themselves.
+ */
+export interface TestPolicy {
+  readonly name: string;
+  readonly priority: number;
+  readonly hooks: PolicyHooks;
+  onRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult>;
+  onResponse(ctx: RequestContext, res: ResponseContext): void | Promise<void>;
+  forRoute(route: RouteInfo): RouteHooks | undefined;
+}
+
 /** {@link policyOptions} then `create`: the policy exactly as the gateway would build it. */
-export function buildPolicy<S extends TSchema>(
+export function buildPolicy<S extends TObject>(
   def: PolicyDefinition<S>,
   raw: unknown,
   services: PolicyServices,
-): Policy {
-  return def.create(policyOptions(def, raw), services);
+): TestPolicy {
+  const hooks = def.create(policyOptions(def, raw), services);
+  const compiled = new WeakMap<RouteInfo, RouteHooks | null>();
+  const forRoute = (route: RouteInfo): RouteHooks | undefined => {
+    if (!hooks.forRoute) return undefined;
+    let h = compiled.get(route);
+    if (h === undefined) {
+      h = hooks.forRoute(route) ?? null;
+      compiled.set(route, h);
+    }
+    return h ?? undefined;
+  };
+  return {
+    name: def.name,
+    priority: def.priority,
+    hooks,
+    forRoute,
+    onRequest(ctx) {
+      const global = hooks.onRequest?.(ctx);
+      if (global !== undefined) return global;
+      const route = ctx.route ? forRoute(ctx.route) : undefined;
+      return route?.onRequest?.(ctx);
+    },
+    onResponse(ctx, res) {
+      const route = ctx.route ? forRoute(ctx.route) : undefined;
+      const r = route?.onResponse?.(ctx, res);
+      if (r) return r.then(() => hooks.onResponse?.(ctx, res));
+      return hooks.onResponse?.(ctx, res);
+    },
+  };
 }

@@ -3,8 +3,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { base64url, exportSPKI } from 'jose';
 import type { ApiKeyVerifier, Principal } from '../../../core/auth.ts';
 import { ManualClock } from '../../../core/clock.ts';
-import type { Denial, Policy, PolicyResult, RouteMatch } from '../../policy.ts';
-import { buildPolicy, testContext, testRoute, testServices, type TestContext } from '../test-context.ts';
+import type { Denial, PolicyResult, RouteMatch } from '../../policy.ts';
+import {
+  buildPolicy,
+  testContext,
+  testRoute,
+  testServices,
+  type TestContext,
+  type TestPolicy,
+} from '../test-context.ts';
 import { authenticate, bearerToken, inScope, REJECTIONS } from './index.ts';
 import { claimAt, headerSafe } from './claims.ts';
 import {
@@ -113,12 +120,12 @@ function externalIssuers(extra: Record<string, unknown> = {}) {
 function build(
   options: Record<string, unknown> = {},
   services: Partial<Parameters<typeof testServices>[0]> = {},
-): Policy {
+): TestPolicy {
   return buildPolicy(authenticate, options, testServices({ clock, localIssuer: local, ...services }));
 }
 
-async function run(policy: Policy, ctx: TestContext): Promise<Denial | undefined> {
-  return (await policy.onRequest!(ctx)) ?? undefined;
+async function run(policy: TestPolicy, ctx: TestContext): Promise<Denial | undefined> {
+  return (await policy.onRequest(ctx)) ?? undefined;
 }
 
 function bearer(token: string, extra: Record<string, string> = {}, route?: RouteMatch) {
@@ -272,7 +279,7 @@ describe('authenticate: own tokens', () => {
     expect(await run(policy, bearer(token))).toBeUndefined();
     const checks = local.revocationChecks;
     const ctx = bearer(token);
-    const r: PolicyResult | Promise<PolicyResult> = policy.onRequest!(ctx);
+    const r: PolicyResult | Promise<PolicyResult> = policy.onRequest(ctx);
     expect(r).toBeUndefined(); // not a promise: no async work on a hit
     expect(ctx.principal?.id).toBe('user-1');
     expect(local.revocationChecks).toBe(checks + 1);
@@ -294,7 +301,7 @@ describe('authenticate: own tokens', () => {
     const policy = build({ cacheSize: 0 });
     const token = await signToken(own, ownClaims());
     expect(await run(policy, bearer(token))).toBeUndefined();
-    const r = policy.onRequest!(bearer(token));
+    const r = policy.onRequest(bearer(token));
     expect(r).toBeInstanceOf(Promise);
     expect(await r).toBeUndefined();
   });

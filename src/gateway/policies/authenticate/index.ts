@@ -17,16 +17,18 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { ApiKeyVerifier, LocalTokenIssuer, Principal } from '../../../core/auth.ts';
 import { problem, type ProblemCode } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
+import { Type } from '@sinclair/typebox';
 import {
+  definePolicy,
   deny,
   type Denial,
-  type Policy,
-  type PolicyDefinition,
+  type PolicyHooks,
   type PolicyResult,
   type PolicyServices,
   type RequestContext,
-  type RouteMatch,
+  type RouteInfo,
 } from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
 import { acrFrom, amrFrom, claimAt, headerSafe, rolesFrom } from './claims.ts';
 import { ExternalIssuer, KeysUnavailable } from './external-issuer.ts';
 import { ASYMMETRIC_ALGORITHMS, authenticateSchema, type AuthenticateOptions } from './schema.ts';
@@ -34,7 +36,17 @@ import { TokenCache, type VerifiedToken } from './token-cache.ts';
 
 export { authenticateSchema, type AuthenticateOptions } from './schema.ts';
 
-export const AUTHENTICATE_PRIORITY = 400;
+export const AUTHENTICATE_PRIORITY = PRIORITIES.authenticate;
+
+/** `x-rampart.auth`: the operation's own say on credentials, over the policy's `default`. */
+export const authKey = Type.Union(
+  [Type.Literal('required'), Type.Literal('optional'), Type.Literal('public')],
+  {
+    description:
+      'Credentials on this operation: required (401 without), optional (checked when sent), public (not asked for; ignored when sent with onPublic: ignore).',
+    examples: ['public'],
+  },
+);
 
 /** Upstream headers carrying the verified identity (the gateway drops client-sent copies, ASVS 4.1.3). */
 export const UPSTREAM_USER = 'x-authenticated-user';
@@ -121,16 +133,17 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  * //       - { issuer: https://dev-123.okta.com/oauth2/default, audience: api://default,
  * //           claimMapping: { roles: groups }, acrMapping: { 'urn:okta:loa:2fa:any': [mfa] } }
  */
-export const authenticate: PolicyDefinition<typeof authenticateSchema> = {
+export const authenticate = definePolicy({
   name: 'authenticate',
   priority: AUTHENTICATE_PRIORITY,
   schema: authenticateSchema,
+  xRampart: { auth: authKey },
   create: createAuthenticate,
-};
+});
 
 export default authenticate;
 
-function createAuthenticate(options: AuthenticateOptions, services: PolicyServices): Policy {
+function createAuthenticate(options: AuthenticateOptions, services: PolicyServices): PolicyHooks {
   const log = services.log;
   const realm = options.realm;
   const tolerance = options.clockTolerance;
@@ -163,7 +176,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
   const apiKeyHeader = options.apiKeyHeader.toLowerCase();
   const acceptsTokens = local !== undefined || externals.size > 0;
 
-  function needOf(route: RouteMatch): Need {
+  function needOf(route: RouteInfo): Need {
     const auth = route.rampart.auth;
     if (auth === 'public' || auth === 'required' || auth === 'optional') return auth;
     const security = route.operation.security;
@@ -200,7 +213,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     return deny(p, { 'www-authenticate': challenges.get(r)! });
   }
 
-  function accept(ctx: RequestContext, route: RouteMatch, a: Authenticated | Rejection): Denial | undefined {
+  function accept(ctx: RequestContext, route: RouteInfo, a: Authenticated | Rejection): Denial | undefined {
     if (a instanceof Rejection) return reject(a);
     const principal = a.principal;
     ctx.principal = principal;
@@ -381,39 +394,37 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
 
   // ---------------------------------------------------------------------------------------------
 
-  const policy: Policy = {
-    name: 'authenticate',
-    priority: AUTHENTICATE_PRIORITY,
-    onRequest: function authenticateRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult> {
-      const route = ctx.route;
-      // No route: the gateway answers 404 itself; nothing to authenticate.
-      if (route === undefined) return undefined;
+  return {
+    // Compiled per operation: what it needs is known when the runtime is built.
+    forRoute(route: RouteInfo) {
       const need = needOf(route);
       if (need === 'public' && ignorePublic) return undefined;
+      return {
+        onRequest: function authenticateRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult> {
+          const authorization = ctx.headers.authorization;
+          const bearer = authorization !== undefined ? bearerToken(authorization) : undefined;
+          const key = apiKeys ? ctx.headers[apiKeyHeader] : undefined;
 
-      const authorization = ctx.headers.authorization;
-      const bearer = authorization !== undefined ? bearerToken(authorization) : undefined;
-      const key = apiKeys ? ctx.headers[apiKeyHeader] : undefined;
-
-      if (bearer === undefined && key === undefined)
-        return need === 'required' ? reject(R.missing) : undefined;
-      if (bearer !== undefined && key !== undefined) return reject(R.both);
-      if (bearer !== undefined) {
-        if (bearer === null) return reject(R.malformed);
-        const r = verifyToken(bearer, ctx.clock.now());
-        if (r instanceof Promise) return r.then((a) => accept(ctx, route, a));
-        return accept(ctx, route, r);
-      }
-      // Several copies of the header arrive joined by ", " or as an array: never a valid key.
-      if (typeof key !== 'string' || key === '' || key.length > 1024 || key.includes(','))
-        return reject(R.apiKey);
-      return verifyApiKey(apiKeys!, key).then((a) => accept(ctx, route, a));
+          if (bearer === undefined && key === undefined)
+            return need === 'required' ? reject(R.missing) : undefined;
+          if (bearer !== undefined && key !== undefined) return reject(R.both);
+          if (bearer !== undefined) {
+            if (bearer === null) return reject(R.malformed);
+            const r = verifyToken(bearer, ctx.clock.now());
+            if (r instanceof Promise) return r.then((a) => accept(ctx, route, a));
+            return accept(ctx, route, r);
+          }
+          // Several copies of the header arrive joined by ", " or as an array: never a valid key.
+          if (typeof key !== 'string' || key === '' || key.length > 1024 || key.includes(','))
+            return reject(R.apiKey);
+          return verifyApiKey(apiKeys!, key).then((a) => accept(ctx, route, a));
+        },
+      };
     },
     close() {
       cache?.clear();
     },
   };
-  return policy;
 }
 
 /**
@@ -531,7 +542,7 @@ function authenticated(
  * base), or `api:<name>`. A key without a scope list is unrestricted; an empty list
  * allows nothing.
  */
-export function inScope(scopes: readonly string[] | undefined, route: RouteMatch): boolean {
+export function inScope(scopes: readonly string[] | undefined, route: RouteInfo): boolean {
   if (scopes === undefined) return true;
   const op = route.operation;
   for (const s of scopes) {

@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
-import {
-  answer,
-  deny,
-  type PolicyDefinition,
-  type RequestContext,
-  type ResponseContext,
-} from '../../policy.ts';
+import { answer, definePolicy, deny, type RequestContext, type ResponseContext } from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
+
+declare module '../../policy.ts' {
+  interface PolicyState {
+    /** Set when the request was a preflight this policy answered. */
+    cors: 'preflight';
+  }
+}
 
 const schema = Type.Object(
   {
@@ -58,9 +60,9 @@ const UPSTREAM_CORS_HEADERS = [
  * `Vary: Origin`; any other origin gets no CORS headers (and a 403 on preflight), so an
  * arbitrary origin is never reflected, with or without credentials.
  */
-export const cors: PolicyDefinition<typeof schema> = {
+export const cors = definePolicy({
   name: 'cors',
-  priority: 150,
+  priority: PRIORITIES.cors,
   schema,
   create(options) {
     const allowed = new Set(options.origins.map((o) => o.toLowerCase()));
@@ -71,8 +73,6 @@ export const cors: PolicyDefinition<typeof schema> = {
       problem('cors-denied', { detail: 'This origin may not call the API from a browser' }),
     );
     return {
-      name: 'cors',
-      priority: 150,
       // Never pass through the upstream's own CORS decisions: the gateway owns them.
       dropResponseHeaders: UPSTREAM_CORS_HEADERS,
       onRequest: function corsRequest(ctx: RequestContext) {
@@ -86,7 +86,7 @@ export const cors: PolicyDefinition<typeof schema> = {
         }
         // A preflight: answered here, never forwarded.
         if (!allowed.has(origin.toLowerCase())) return denied;
-        ctx.state.set('cors', 'preflight');
+        ctx.state.cors = 'preflight';
         return answer(204, {
           'access-control-allow-origin': origin,
           'access-control-allow-methods': allowMethods,
@@ -97,7 +97,7 @@ export const cors: PolicyDefinition<typeof schema> = {
         });
       },
       onResponse: function corsResponse(ctx: RequestContext, res: ResponseContext) {
-        if (ctx.state.get('cors') === 'preflight') return;
+        if (ctx.state.cors === 'preflight') return;
         const h = res.headers;
         const origin = ctx.headers.origin;
         if (origin === undefined) return;
@@ -111,4 +111,4 @@ export const cors: PolicyDefinition<typeof schema> = {
       },
     };
   },
-};
+});

@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../core/auth.ts';
 import { ManualClock } from '../../../core/clock.ts';
-import type { Denial, Policy } from '../../policy.ts';
-import { buildPolicy, testContext, testRoute, testServices, type TestContext } from '../test-context.ts';
+import type { Denial } from '../../policy.ts';
+import {
+  buildPolicy,
+  testContext,
+  testRoute,
+  testServices,
+  type TestContext,
+  type TestPolicy,
+} from '../test-context.ts';
 import { authenticate } from '../authenticate/index.ts';
 import {
   keyPair,
@@ -33,7 +40,7 @@ function user(extra: Partial<Principal> = {}): Principal {
   };
 }
 
-function build(options: Record<string, unknown> = {}): Policy {
+function build(options: Record<string, unknown> = {}): TestPolicy {
   return buildPolicy(mfa, options, testServices({ clock }));
 }
 
@@ -45,8 +52,8 @@ function ctxFor(
   return testContext({ clock, route: testRoute({ rampart, ...extra }), ...(principal ? { principal } : {}) });
 }
 
-function run(policy: Policy, ctx: TestContext): Denial | undefined {
-  const r = policy.onRequest!(ctx);
+function run(policy: TestPolicy, ctx: TestContext): Denial | undefined {
+  const r = policy.onRequest(ctx);
   expect(r).not.toBeInstanceOf(Promise); // mfa never waits
   return (r as Denial | undefined) ?? undefined;
 }
@@ -293,7 +300,7 @@ describe('mfa after authenticate, with real external issuer tokens', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     for (const p of policies) {
-      const d = await p.onRequest!(ctx);
+      const d = await p.onRequest(ctx);
       if (d) return d;
     }
     return undefined;

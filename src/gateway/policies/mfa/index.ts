@@ -12,11 +12,20 @@
  * See docs/policies/mfa.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import type { Principal } from '../../../core/auth.ts';
 import { problem, type ProblemCode } from '../../../core/errors.ts';
-import { deny, type Denial, type Policy, type PolicyDefinition, type RequestContext } from '../../policy.ts';
+import {
+  definePolicy,
+  deny,
+  type Denial,
+  type PolicyHooks,
+  type RequestContext,
+  type RouteInfo,
+} from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
 
-export const MFA_PRIORITY = 500;
+export const MFA_PRIORITY = PRIORITIES.mfa;
 
 /** Okta: at least two factors (`urn:okta:loa:2fa:any:ifpossible` is NOT included: it may be one). */
 export const OKTA_2FA = 'urn:okta:loa:2fa:any';
@@ -78,6 +87,49 @@ export const mfaSchema = Type.Object(
 
 export type MfaOptions = Static<typeof mfaSchema>;
 
+/** An acr value that can sit inside a quoted challenge parameter (no space, quote or backslash). */
+const ACR_PATTERN = '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$';
+
+/** `x-rampart.mfa`, validated when the document loads (a typo is an error, never "no MFA"). */
+export const mfaKey = Type.Union(
+  [
+    Type.Literal('required'),
+    Type.Literal('optional'),
+    Type.Literal('off'),
+    Type.Boolean(),
+    Type.Object(
+      {
+        required: Type.Optional(
+          Type.Boolean({ description: 'A second factor is required (default true).', default: true }),
+        ),
+        acr: Type.Optional(
+          Type.Array(Type.String({ minLength: 1, pattern: ACR_PATTERN }), {
+            minItems: 1,
+            description: "The token's acr must be one of these.",
+          }),
+        ),
+        stepUp: Type.Optional(
+          Type.Object(
+            {
+              maxAge: Type.Integer({
+                minimum: 0,
+                description: 'Seconds since the last active authentication (auth_time), at most.',
+              }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    description:
+      'MFA on this operation: required / true, optional / off / false, or { required, acr: [...], stepUp: { maxAge } } (RFC 9470 step-up).',
+    examples: ['required', { stepUp: { maxAge: 300 } }],
+  },
+);
+
 /** What one operation asks for, parsed once from `x-rampart.mfa`. */
 export interface MfaRequirement {
   /** A second factor is required. */
@@ -102,7 +154,10 @@ const requirementCache = new WeakMap<object, MfaRequirement>();
 export function mfaRequirement(rampart: Readonly<Record<string, unknown>>): MfaRequirement {
   const cached = requirementCache.get(rampart);
   if (cached) return cached;
-  const r = parseRequirement(rampart.mfa);
+  const v = rampart.mfa;
+  // Read through the declared schema; a value that does not pass it (a document loaded
+  // without validation) fails closed: MFA required.
+  const r = v === undefined ? NONE : Value.Check(mfaKey, v) ? parseRequirement(v) : REQUIRED;
   requirementCache.set(rampart, r);
   return r;
 }
@@ -145,17 +200,18 @@ const DESCRIBE = {
  * // policies:
  * //   mfa: { requireFor: { roles: [admin, support] }, challengeAcrValues: ['urn:okta:loa:2fa:any'] }
  */
-export const mfa: PolicyDefinition<typeof mfaSchema> = {
+export const mfa = definePolicy({
   name: 'mfa',
   priority: MFA_PRIORITY,
   schema: mfaSchema,
+  xRampart: { mfa: mfaKey },
   create: createMfa,
-};
+});
 
 export default mfa;
 
 /** Needs no services: everything it reads is on the principal and the route. */
-function createMfa(options: MfaOptions): Policy {
+function createMfa(options: MfaOptions): PolicyHooks {
   const roles = new Set(options.requireFor.roles);
   const apis = new Set(options.requireFor.apis);
   const all = options.requireFor.all;
@@ -191,14 +247,20 @@ function createMfa(options: MfaOptions): Policy {
   }
 
   return {
-    name: 'mfa',
-    priority: MFA_PRIORITY,
-    onRequest: function mfaRequest(ctx: RequestContext): Denial | undefined {
-      const route = ctx.route;
-      if (route === undefined) return undefined;
+    // Compiled per operation: the operation's requirement is parsed once, and an operation
+    // on which no rule can ever apply gets no mfa step at all.
+    forRoute(route: RouteInfo) {
       const op = mfaRequirement(route.rampart);
-      const p = ctx.principal;
       const byPolicy = all || apis.has(route.api);
+      const opRule = op.mfa || op.acr !== undefined || op.maxAge !== undefined;
+      if (!opRule && !byPolicy && roles.size === 0) return undefined;
+      return { onRequest: (ctx: RequestContext) => check(ctx, op, byPolicy) };
+    },
+  };
+
+  function check(ctx: RequestContext, op: MfaRequirement, byPolicy: boolean): Denial | undefined {
+    {
+      const p = ctx.principal;
       if (p === undefined) {
         // Anonymous callers on public operations are not this policy's business, whatever
         // requireFor says ("every authenticated operation"). But an operation whose own
@@ -245,6 +307,6 @@ function createMfa(options: MfaOptions): Policy {
       return refuse('insufficient-user-authentication', description, extra, {
         'www-authenticate': challenge,
       });
-    },
-  };
+    }
+  }
 }

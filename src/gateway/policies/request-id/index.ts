@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { PolicyDefinition, RequestContext, ResponseContext } from '../../policy.ts';
+import { definePolicy, type RequestContext, type ResponseContext } from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
 
 const schema = Type.Object(
   {
@@ -22,15 +23,13 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{8,128}$/;
  * request-id: every request gets an id (a UUID, or a trusted proxy's), sent upstream
  * and back to the client, and carried by every event and problem document.
  */
-export const requestId: PolicyDefinition<typeof schema> = {
+export const requestId = definePolicy({
   name: 'request-id',
-  priority: 100,
+  priority: PRIORITIES['request-id'],
   schema,
   create(options) {
     const header = options.header.toLowerCase();
     return {
-      name: 'request-id',
-      priority: 100,
       onRequest: function requestIdRequest(ctx: RequestContext) {
         if (options.trustIncoming && ctx.trustedPeer) {
           const incoming = ctx.headers[header];
@@ -43,4 +42,4 @@ export const requestId: PolicyDefinition<typeof schema> = {
       },
     };
   },
-};
+});

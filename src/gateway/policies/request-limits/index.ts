@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
-import { deny, type PolicyDefinition, type RequestContext } from '../../policy.ts';
+import { isJsonType } from '../../body.ts';
+import { definePolicy, deny, type RequestContext } from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
 
 const schema = Type.Object(
   {
@@ -23,9 +25,6 @@ const schema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type JsonScan = { ok: true } | { ok: false; code: 'json-too-deep' | 'json-too-large'; detail: string };
 
@@ -61,13 +60,14 @@ export function scanJson(buf: Uint8Array, maxDepth: number, maxElements: number)
 
 /**
  * request-limits: bounds what a request may cost before anything expensive runs
- * (API4): URL length, query parameter count, JSON depth and size, valid UTF-8 and
- * well-formed JSON. Body size, header size and slow-client timeouts are enforced
- * by the server itself (config `limits`).
+ * (API4): URL length, query parameter count, JSON depth and size (one pass over the
+ * bytes, before anything parses them), then valid UTF-8 and well-formed JSON through the
+ * gateway's lazy `ctx.json()` (parsed once; later policies get the same value). Body size,
+ * header size and slow-client timeouts are enforced by the server itself (config `limits`).
  */
-export const requestLimits: PolicyDefinition<typeof schema> = {
+export const requestLimits = definePolicy({
   name: 'request-limits',
-  priority: 300,
+  priority: PRIORITIES['request-limits'],
   schema,
   create(options) {
     const tooLong = deny(
@@ -77,9 +77,6 @@ export const requestLimits: PolicyDefinition<typeof schema> = {
       problem('bad-request', { detail: `At most ${options.maxQueryParams} query parameters are allowed` }),
     );
     return {
-      name: 'request-limits',
-      priority: 300,
-      needsBody: true,
       onRequest: function requestLimitsRequest(ctx: RequestContext) {
         if (ctx.path.length + ctx.query.length > options.maxUrlLength) return tooLong;
         if (ctx.query.length > 0) {
@@ -89,24 +86,13 @@ export const requestLimits: PolicyDefinition<typeof schema> = {
         }
         const body = ctx.body;
         if (body === undefined || body.length === 0) return undefined;
-        const type = ctx.headers['content-type'];
-        if (type === undefined || !JSON_TYPE.test(type)) return undefined;
+        if (!isJsonType(ctx.headers['content-type'])) return undefined;
         const scan = scanJson(body, options.maxJsonDepth, options.maxJsonElements);
         if (!scan.ok) return deny(problem(scan.code, { detail: scan.detail }));
-        let text: string;
-        try {
-          text = utf8.decode(body);
-        } catch {
-          return deny(problem('invalid-json', { detail: 'The body is not valid UTF-8' }));
-        }
-        try {
-          ctx.json = JSON.parse(text);
-        } catch (err) {
-          // JSON.parse messages name a position, not content: safe and useful to the client.
-          return deny(problem('invalid-json', { detail: (err as Error).message.slice(0, 200) }));
-        }
+        // Malformed JSON or invalid UTF-8 throws ProblemError invalid-json: answered 400 by the gateway.
+        ctx.json();
         return undefined;
       },
     };
   },
-};
+});

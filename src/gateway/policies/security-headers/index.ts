@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { LEAKY_RESPONSE_HEADERS } from '../../upstream.ts';
-import type { PolicyDefinition, RequestContext, ResponseContext } from '../../policy.ts';
+import { definePolicy, type RequestContext, type ResponseContext } from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
 
 const schema = Type.Object(
   {
@@ -32,9 +33,9 @@ const schema = Type.Object(
  * (upstream or local), and implementation-revealing headers removed (ASVS 13.4.6).
  * Header values are computed once at build time; the per-response work is assignments.
  */
-export const securityHeaders: PolicyDefinition<typeof schema> = {
+export const securityHeaders = definePolicy({
   name: 'security-headers',
-  priority: 50,
+  priority: PRIORITIES['security-headers'],
   schema,
   create(options) {
     const fixed: Array<[string, string]> = [
@@ -49,8 +50,6 @@ export const securityHeaders: PolicyDefinition<typeof schema> = {
         ? `max-age=${options.hstsMaxAge}${options.hstsIncludeSubDomains ? '; includeSubDomains' : ''}`
         : undefined;
     return {
-      name: 'security-headers',
-      priority: 50,
       // Removed while the gateway parses the upstream head (nothing to delete per response).
       dropResponseHeaders: [...LEAKY_RESPONSE_HEADERS, ...options.remove],
       onResponse: function securityHeadersResponse(ctx: RequestContext, res: ResponseContext) {
@@ -64,4 +63,4 @@ export const securityHeaders: PolicyDefinition<typeof schema> = {
       },
     };
   },
-};
+});

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
 import { IpMatcher } from '../../ip.ts';
-import { deny, type PolicyDefinition, type RequestContext } from '../../policy.ts';
+import { definePolicy, deny, type RequestContext } from '../../policy.ts';
+import { PRIORITIES } from '../../priorities.ts';
 
 const schema = Type.Object(
   {
@@ -23,9 +24,9 @@ const schema = Type.Object(
 );
 
 /** transport: TLS requirement and IP allow/deny lists (CIDR) on the resolved client address. */
-export const transport: PolicyDefinition<typeof schema> = {
+export const transport = definePolicy({
   name: 'transport',
-  priority: 200,
+  priority: PRIORITIES.transport,
   schema,
   create(options) {
     const allow = new IpMatcher(options.allow);
@@ -33,8 +34,6 @@ export const transport: PolicyDefinition<typeof schema> = {
     const tlsDenial = deny(problem('tls-required', { detail: 'This API is only served over HTTPS' }));
     const ipDenial = deny(problem('ip-denied', { detail: 'Requests from this address are not allowed' }));
     return {
-      name: 'transport',
-      priority: 200,
       onRequest: function transportRequest(ctx: RequestContext) {
         if (options.requireTls && !ctx.secure) {
           const proto = ctx.trustedPeer ? ctx.headers['x-forwarded-proto'] : undefined;
@@ -46,4 +45,4 @@ export const transport: PolicyDefinition<typeof schema> = {
       },
     };
   },
-};
+});

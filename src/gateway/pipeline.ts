@@ -1,0 +1,360 @@
+/**
+ * The request path (docs/architecture.md), without a listener: given Node's request and
+ * response objects and the runtime, it checks the target, reads the body, runs the
+ * pre-routing chain, routes, runs the operation's chain, forwards upstream and writes the
+ * answer. The listener (listener.ts) calls `handle`; the same pipeline can run embedded
+ * (a Fastify plugin, Express middleware) with the objects those frameworks hand over.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../core/clock.ts';
+import { problem, PROBLEM_CONTENT_TYPE, type Problem } from '../core/errors.ts';
+import type { RampartEvent } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import { hasBody, isJsonType, parseJsonBody, readBody } from './body.ts';
+import type { Chain, RequestOutcome } from './chain.ts';
+import { Exchange, type ExchangeHost } from './exchange.ts';
+import { clientAddress } from './ip.ts';
+import { checkRequestTarget } from './path.ts';
+import type {
+  Denial,
+  LookupOptions,
+  LookupResponse,
+  PolicyState,
+  RequestContext,
+  ResponseContext,
+  RouteMatch,
+} from './policy.ts';
+import type { RouteResult } from './router.ts';
+import type { Mount, Runtime } from './runtime.ts';
+import { upstreamHeaders } from './upstream.ts';
+
+const EMPTY = Buffer.alloc(0);
+const NOT_PARSED = Symbol('not parsed');
+
+/** The gateway's RequestContext: the policy view plus what the pipeline keeps per request. */
+export class Context implements RequestContext {
+  principal: RequestContext['principal'] = undefined;
+  body: Buffer | undefined = undefined;
+  route: RouteMatch | undefined = undefined;
+  readonly upstreamHeaders: Record<string, string> = {};
+  readonly responseHeaders: Record<string, string | string[]> = {};
+  readonly state: Partial<PolicyState> = {};
+  /** The chain this request runs: its operation's, or the pre-routing one when none matched. */
+  chain: Chain;
+  /** The upstream exchange, once the request is forwarded. */
+  exchange: Exchange<Context> | undefined = undefined;
+  /** Why the request target was refused (answered 400 after the pre-routing policies). */
+  badPath: string | undefined = undefined;
+  /** The router's answer for a valid target. */
+  result: RouteResult<Chain> | undefined = undefined;
+  private parsed: unknown = NOT_PARSED;
+  private parseError: unknown = undefined;
+  constructor(
+    /** The runtime (routes, chains, pools) this request started with; kept across a reload. */
+    readonly rt: Runtime,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    public id: string,
+    readonly method: string,
+    readonly path: string,
+    readonly query: string,
+    readonly headers: IncomingMessage['headers'],
+    readonly ip: string,
+    readonly peer: string,
+    readonly trustedPeer: boolean,
+    readonly secure: boolean,
+    readonly startedAt: number,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly emit: (e: RampartEvent) => void,
+  ) {
+    this.chain = rt.global;
+  }
+
+  json(): unknown {
+    if (this.parsed !== NOT_PARSED) return this.parsed;
+    if (this.parseError !== undefined) throw this.parseError;
+    const body = this.body;
+    if (body === undefined || body.length === 0 || !isJsonType(this.headers['content-type'])) {
+      this.parsed = undefined;
+      return undefined;
+    }
+    try {
+      this.parsed = parseJsonBody(body);
+    } catch (err) {
+      this.parseError = err;
+      throw err;
+    }
+    return this.parsed;
+  }
+
+  lookup(operation: string, params: Record<string, string>, opts?: LookupOptions): Promise<LookupResponse> {
+    return this.rt.lookup(this, operation, params, opts);
+  }
+}
+
+export interface PipelineOptions {
+  clock: Clock;
+  log: Logger;
+  emit: (e: RampartEvent) => void;
+  /** Requests arrive over TLS (the listener's setting; behind a TLS-terminating proxy: false). */
+  secure: boolean;
+}
+
+/**
+ * Steps 1–8 of the request path. Synchronous as long as every step is (no body to read,
+ * no asynchronous policy): a promise is only created where something has to wait.
+ */
+export class Pipeline implements ExchangeHost<Context> {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly emitEvent: (e: RampartEvent) => void;
+  readonly secure: boolean;
+
+  constructor(opts: PipelineOptions) {
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.emitEvent = opts.emit;
+    this.secure = opts.secure;
+  }
+
+  /** Serves one request on `rt` (the listener passes its current runtime). */
+  handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
+    rt.enter();
+    const peer = req.socket.remoteAddress ?? '';
+    const trustedPeer = rt.trusted.size > 0 && rt.trusted.has(peer);
+    const ip = trustedPeer ? clientAddress(req.headers['x-forwarded-for'], peer, rt.trusted) : peer;
+    const target = checkRequestTarget(req.url ?? '');
+    const ctx = new Context(
+      rt,
+      req,
+      res,
+      randomUUID(),
+      req.method ?? 'GET',
+      target.ok ? target.path : '',
+      target.ok ? target.query : '',
+      req.headers,
+      ip,
+      peer,
+      trustedPeer,
+      this.secure,
+      this.clock.now(),
+      this.clock,
+      this.log,
+      this.emitEvent,
+    );
+    // `on`, not `once`: 'close' comes once anyway, and `once` allocates a wrapper per request.
+    res.on('close', () => {
+      rt.leave();
+      ctx.exchange?.clientClosed();
+    });
+    if (target.ok) {
+      const result = rt.router.match(ctx.method, target.path);
+      if (result.kind === 'match') {
+        ctx.route = result.route;
+        ctx.chain = result.compiled;
+      }
+      ctx.result = result;
+    } else ctx.badPath = target.reason;
+    let pending: void | Promise<void>;
+    try {
+      pending = this.process(ctx);
+    } catch (err) {
+      return this.internalError(ctx, err);
+    }
+    if (pending) pending.catch((err: unknown) => this.internalError(ctx, err));
+  }
+
+  private process(ctx: Context): void | Promise<void> {
+    const { rt, req, res } = ctx;
+    // Body first (bounded), so a denial never leaves an unread body on a keep-alive socket.
+    if (hasBody(req)) {
+      return readBody(req, rt.limits.maxBodyBytes).then((read) => {
+        if (read.problem) {
+          res.shouldKeepAlive = false;
+          return this.finishLocal(ctx, { problem: read.problem }, 0);
+        }
+        ctx.body = read.body;
+        return this.preRouting(ctx);
+      });
+    }
+    return this.preRouting(ctx);
+  }
+
+  private preRouting(ctx: Context): void | Promise<void> {
+    const chain = ctx.chain;
+    const outcome = chain.runRequest(ctx, 0, chain.routeIndex);
+    if (outcome instanceof Promise) return outcome.then((o) => this.route(ctx, o));
+    return this.route(ctx, outcome);
+  }
+
+  private route(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
+    const { rt, result, chain } = ctx;
+    if (outcome.denial) return this.deny(ctx, outcome);
+    if (ctx.badPath !== undefined) {
+      return this.finishLocal(
+        ctx,
+        { problem: problem('invalid-path', { detail: ctx.badPath }) },
+        chain.routeIndex,
+      );
+    }
+    for (const m of rt.mounts) {
+      if (ctx.path === m.prefix || ctx.path.startsWith(m.prefix + '/')) return this.serveMount(ctx, m);
+    }
+    if (!result || result.kind !== 'match') {
+      // Unknown paths and undeclared methods: shadow-endpoint attempts (API9).
+      const unknown = !result || result.kind === 'not-found';
+      this.emitEvent({
+        type: 'shadow-endpoint',
+        at: ctx.startedAt,
+        requestId: ctx.id,
+        ip: ctx.ip,
+        method: ctx.method,
+        path: ctx.path.slice(0, 256),
+        reason: unknown ? 'unknown-path' : 'method-not-allowed',
+      });
+      const denial: Denial = unknown
+        ? { problem: problem('not-found', { detail: 'No API operation matches this path' }) }
+        : {
+            problem: problem('method-not-allowed', { detail: `${ctx.method} is not declared for this path` }),
+            headers: { allow: result.allow },
+          };
+      return this.finishLocal(ctx, denial, chain.routeIndex);
+    }
+    const routed = chain.runRequest(ctx, chain.routeIndex, chain.length);
+    if (routed instanceof Promise) return routed.then((o) => this.forwardUnlessDenied(ctx, o));
+    return this.forwardUnlessDenied(ctx, routed);
+  }
+
+  private forwardUnlessDenied(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
+    if (outcome.denial) return this.deny(ctx, outcome);
+    this.forward(ctx);
+  }
+
+  private async serveMount(ctx: Context, m: Mount): Promise<void> {
+    const chain = ctx.chain;
+    const res = ctx.res;
+    // The pre-routing policies that ran (request id, security headers, CORS) set their
+    // response headers now; the mounted handler may override them with its own.
+    const pre: ResponseContext = { status: 200, headers: {}, body: undefined, local: true };
+    const r = chain.runResponse(ctx, pre, chain.routeIndex);
+    if (r) await r;
+    for (const k in ctx.responseHeaders) pre.headers[k] = ctx.responseHeaders[k];
+    for (const k in pre.headers) res.setHeader(k, pre.headers[k]!);
+    await m.handle(ctx.req, res, ctx.body, ctx.ip);
+    this.emitRequest(ctx, res.statusCode, m.prefix + '/*');
+  }
+
+  private deny(ctx: Context, outcome: RequestOutcome): Promise<void> {
+    const denial = outcome.denial!;
+    if (denial.answer) return this.finishLocal(ctx, denial, outcome.ran);
+    const code = denial.problem.type.slice(denial.problem.type.lastIndexOf('/') + 1);
+    this.emitEvent({
+      type: 'denied',
+      at: this.clock.now(),
+      requestId: ctx.id,
+      ip: ctx.ip,
+      policy: outcome.policy!,
+      problem: code,
+      ...(ctx.route ? { route: ctx.route.template } : {}),
+      ...(ctx.principal ? { principal: ctx.principal.id } : {}),
+    });
+    return this.finishLocal(ctx, denial, outcome.ran);
+  }
+
+  /** Answers with a problem; policies that ran see the response first. */
+  private async finishLocal(ctx: Context, denial: Denial, ran: number): Promise<void> {
+    const p: Problem = { ...denial.problem, request_id: ctx.id };
+    const resCtx: ResponseContext = denial.answer
+      ? { status: p.status, headers: { ...denial.headers }, body: EMPTY, local: true }
+      : {
+          status: p.status,
+          headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...denial.headers },
+          body: Buffer.from(JSON.stringify(p)),
+          local: true,
+        };
+    const r = ctx.chain.runResponse(ctx, resCtx, ran);
+    if (r) await r;
+    this.write(ctx, resCtx, resCtx.body);
+  }
+
+  private forward(ctx: Context): void {
+    const rt = ctx.rt;
+    const v = rt.versionInfo.get((ctx.result as Extract<RouteResult<Chain>, { kind: 'match' }>).versionKey)!;
+    const path = (v.stripBase ? ctx.route!.path : ctx.path) + (ctx.query ? '?' + ctx.query : '');
+    const body = ctx.body;
+    const exchange = new Exchange(this, ctx.chain, rt.policies.droppedResponseHeaders, ctx, ctx.res, v.api);
+    ctx.exchange = exchange;
+    v.pool.dispatch(
+      {
+        path: v.upstreamBase + path,
+        method: ctx.method as Dispatcher.HttpMethod,
+        headers: upstreamHeaders(ctx, ctx.upstreamHeaders, body ? body.length : 0, rt.forwardedHeader),
+        body: body ?? null,
+        headersTimeout: rt.limits.upstreamResponseTimeoutMs,
+        bodyTimeout: rt.limits.upstreamResponseTimeoutMs,
+      },
+      exchange,
+    );
+  }
+
+  /** ExchangeHost: a gateway problem in place of the upstream response. */
+  answer(ctx: Context, denial: Denial): void {
+    this.finishLocal(ctx, denial, Number.MAX_SAFE_INTEGER).catch((err: unknown) =>
+      this.internalError(ctx, err),
+    );
+  }
+
+  /** ExchangeHost and the request path: a failure of the gateway itself (a policy threw). */
+  internalError(ctx: Context, err: unknown): void {
+    const res = ctx.res;
+    this.log.error({ err, requestId: ctx.id }, 'unhandled gateway error');
+    if (!res.headersSent) sendRaw(res, problem('internal', { request_id: ctx.id }), {});
+    else res.destroy();
+  }
+
+  /** Writes a response after its response phase (ExchangeHost). */
+  write(ctx: Context, resCtx: ResponseContext, body: Buffer | undefined): void {
+    const res = ctx.res;
+    const headers = resCtx.headers;
+    const extra = ctx.responseHeaders;
+    for (const k in extra) headers[k] = extra[k];
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    if (ctx.method === 'HEAD' && resCtx.local) body = undefined;
+    res.writeHead(resCtx.status, headers as OutgoingHttpHeaders);
+    if (body !== undefined) res.end(body);
+    this.emitRequest(ctx, resCtx.status, ctx.route?.template ?? '(unmatched)');
+  }
+
+  private emitRequest(ctx: RequestContext, status: number, route: string): void {
+    this.emitEvent({
+      type: 'request',
+      at: ctx.startedAt,
+      requestId: ctx.id,
+      ip: ctx.ip,
+      method: ctx.method,
+      route,
+      // One fixed shape (no conditional spreads): this runs for every request.
+      api: ctx.route?.api,
+      version: ctx.route?.base,
+      status,
+      durationMs: this.clock.now() - ctx.startedAt,
+      principal: ctx.principal?.id,
+    });
+  }
+}
+
+/** Last-resort writer that bypasses the chain (used when the chain itself failed). */
+export function sendRaw(res: ServerResponse, p: Problem, headers: Record<string, string>): void {
+  const body = JSON.stringify(p);
+  res.writeHead(p.status, {
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(body);
+}
