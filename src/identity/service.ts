@@ -3,6 +3,7 @@
  * factor, refresh-token rotation, logout, TOTP, recovery codes, passkeys, step-up,
  * password change, API keys, JWKS and discovery. Every path is under `config.prefix`.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
@@ -328,7 +329,14 @@ export class IdentityRoutes {
   };
 
   // ── helpers ──────────────────────────────────────────────────────────────────
-  private event(ctx: Ctx, action: AuthAction, outcome: AuthOutcome, user?: string, reason?: string): void {
+  private event(
+    ctx: Ctx,
+    action: AuthAction,
+    outcome: AuthOutcome,
+    user?: string,
+    reason?: string,
+    account?: string,
+  ): void {
     this.d.emit({
       type: 'auth',
       at: this.d.clock.now(),
@@ -336,8 +344,21 @@ export class IdentityRoutes {
       action,
       outcome,
       ...(user !== undefined ? { user } : {}),
+      ...(account !== undefined ? { account } : {}),
       ...(reason !== undefined ? { reason } : {}),
     });
+  }
+
+  /** Per-process key of the pseudonymous account references in login events. */
+  private readonly accountKey = randomBytes(32);
+
+  /**
+   * A keyed hash of the throttle key (the normalised login name): lets the monitor count
+   * distinct accounts tried from one address (credential stuffing) without ever seeing
+   * a submitted name, known or not.
+   */
+  private accountRef(acctKey: string): string {
+    return createHmac('sha256', this.accountKey).update(acctKey).digest('base64url').slice(0, 16);
   }
 
   private async body<T>(ctx: Ctx, validate: (d: unknown) => T): Promise<T> {
@@ -503,7 +524,7 @@ export class IdentityRoutes {
       this.d.throttles.ip.check('ip:' + ctx.ip, 'login attempts');
       this.d.throttles.account.check(acctKey, 'login attempts');
     } catch (err) {
-      this.event(ctx, 'login', 'locked', undefined, 'throttled');
+      this.event(ctx, 'login', 'locked', undefined, 'throttled', this.accountRef(acctKey));
       throw err;
     }
     // Earlier failures of this account are recorded before it is looked at again.
@@ -520,7 +541,7 @@ export class IdentityRoutes {
       ok = await verifyPassword(password, row.password_hash);
     }
     if (locked) {
-      this.event(ctx, 'login', 'locked', row.id, 'account-locked');
+      this.event(ctx, 'login', 'locked', row.id, 'account-locked', this.accountRef(acctKey));
       throw new ProblemError(
         'account-locked',
         'Too many failed sign-in attempts; ask an administrator to unlock the account',
@@ -534,7 +555,14 @@ export class IdentityRoutes {
         // accounts would otherwise make them slower to fail than unknown ones.
         this.recordFailure(acctKey, row.id, max);
       }
-      this.event(ctx, 'login', 'failure', row?.id, !row ? 'unknown-user' : !ok ? 'bad-password' : 'disabled');
+      this.event(
+        ctx,
+        'login',
+        'failure',
+        row?.id,
+        !row ? 'unknown-user' : !ok ? 'bad-password' : 'disabled',
+        this.accountRef(acctKey),
+      );
       throw new ProblemError('invalid-credentials', 'Wrong username or password');
     }
     this.d.throttles.account.reset(acctKey);
