@@ -107,6 +107,17 @@ export const DEFAULT_RULES: RuleConfig[] = [
     summary: '{{consumer}} requested {{value}} distinct ids of {{route}} in {{window}}',
   },
   {
+    id: 'slow-responses',
+    description: 'A route keeps answering slower than a second: a slow or overloaded upstream.',
+    kind: 'threshold',
+    match: { type: 'request', durationMs: { gte: 1000 } },
+    groupBy: ['route'],
+    window: '5m',
+    threshold: 20,
+    severity: 'warning',
+    summary: '{{route}}: {{value}} responses slower than 1 s in {{window}}',
+  },
+  {
     id: 'shadow-endpoint',
     description: 'An undocumented path or method was probed for the first time (OWASP API9:2023).',
     kind: 'new',
