@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import type { RampartEvent } from '../../src/core/events.ts';
 import { silentLogger } from '../../src/core/logger.ts';
