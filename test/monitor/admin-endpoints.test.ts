@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
 import { PROBLEM_BASE } from '../../src/core/errors.ts';
 import type { ApiKeys } from '../../src/identity/api-keys.ts';
 import { call } from '../helpers/gateway.ts';
@@ -153,5 +155,44 @@ describe('alerts and the live feed', () => {
     expect(text).not.toContain('event: request');
     const data = JSON.parse(/event: shadow-endpoint\ndata: (.*)\n/.exec(text)![1]!);
     expect(data).toMatchObject({ type: 'shadow-endpoint', path: '/wp-login.php' });
+  });
+});
+
+describe('rampart audit-log and rampart tail', () => {
+  const io = () => {
+    const lines: string[] = [];
+    return { lines, out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+  };
+  it('audit-log queries the store with filters and exports NDJSON; bad filters are usage errors', async () => {
+    const store = `sqlite://${join(s.dir, 'rampart.db')}`;
+    const a = io();
+    expect(
+      await main(['audit-log', '--store', store, '--type', 'shadow-endpoint', '--decision', 'deny'], a),
+    ).toBe(0);
+    expect(a.lines.join('\n')).toMatch(/deny {2}shadow-endpoint {2}API9:2023 .* \/debug\/vars/);
+    const b = io();
+    expect(await main(['audit-log', '--store', store, '--ndjson', '--type', 'auth'], b)).toBe(0);
+    expect(b.lines.map((l) => JSON.parse(l).type)).toContain('auth');
+    const c = io();
+    expect(await main(['audit-log', '--store', store, '--decision', 'maybe'], c)).toBe(2);
+    expect(c.lines[0]).toContain('--decision must be allow, deny, error, alert or info');
+  });
+  it('tail prints the live feed, filtered, until the stream ends', async () => {
+    const t = io();
+    const done = main(
+      ['tail', '--admin', s.adminUrl, '--admin-token', s.adminKey, '--type', 'shadow-endpoint'],
+      t,
+    );
+    await until(async () => (s.app.monitor!.feed.size > 0 ? true : undefined), 'the tail client');
+    await call(`${s.gatewayUrl}/phpmyadmin`);
+    await until(async () => (t.lines.length ? true : undefined), 'a tail line');
+    s.app.monitor!.feed.close();
+    expect(await done).toBe(0);
+    expect(t.lines[0]).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} {2}shadow-endpoint method=GET path=\/phpmyadmin reason/,
+    );
+    const bad = io();
+    expect(await main(['tail', '--admin', s.adminUrl, '--admin-token', 'nope'], bad)).toBe(1);
+    expect(bad.lines[0]).toContain('answered 401');
   });
 });
