@@ -1,16 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ruleSchema } from './rules/schema.ts';
 
-const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], {
-  description: 'Lowest severity this notifier receives. Default warning.',
-  default: 'warning',
-});
-const Timeout = Type.Integer({
-  minimum: 100,
-  maximum: 60_000,
-  description: 'Deadline of one delivery attempt, in ms.',
-  default: 5000,
-});
+// Optional without a schema default: defaults inside a union's members are not applied
+// by the validator, so buildNotifier() applies them (warning, 5000 ms).
+const Severity = Type.Optional(
+  Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], {
+    description: 'Lowest severity this notifier receives. Default warning.',
+  }),
+);
+const Timeout = Type.Optional(
+  Type.Integer({
+    minimum: 100,
+    maximum: 60_000,
+    description: 'Deadline of one delivery attempt, in ms. Default 5000.',
+  }),
+);
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'Notifier name (unique).' });
 const Url = Type.String({ pattern: '^https?://', description: 'Receiver URL (http or https).' });
 
@@ -43,11 +47,14 @@ export const notifierSchema = Type.Union([
       type: Type.Literal('email'),
       name: Name,
       host: Type.String({ minLength: 1, description: 'SMTP relay host.' }),
-      port: Type.Integer({ minimum: 1, maximum: 65535, description: 'SMTP port.', default: 587 }),
-      security: Type.Union([Type.Literal('starttls'), Type.Literal('tls'), Type.Literal('none')], {
-        description: 'starttls (587), tls (465) or none (a loopback relay only).',
-        default: 'starttls',
-      }),
+      port: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 65535, description: 'SMTP port. Default 587.' }),
+      ),
+      security: Type.Optional(
+        Type.Union([Type.Literal('starttls'), Type.Literal('tls'), Type.Literal('none')], {
+          description: 'starttls (587, the default), tls (465) or none (a loopback relay only).',
+        }),
+      ),
       username: Type.Optional(Type.String({ description: 'AUTH PLAIN user (only sent over TLS).' })),
       password: Type.Optional(
         Type.String({ description: 'AUTH PLAIN password (use ${ENV} interpolation).' }),

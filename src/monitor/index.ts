@@ -39,24 +39,26 @@ export interface AlertRecord extends Alert {
 
 export function buildNotifier(c: NotifierConfig, clock: Clock, externalUrl: string): Notifier {
   const now = () => clock.now();
+  const minSeverity = c.minSeverity ?? 'warning';
+  const timeoutMs = c.timeoutMs ?? 5000;
   switch (c.type) {
     case 'webhook':
-      return new WebhookNotifier(c, now);
+      return new WebhookNotifier({ name: c.name, url: c.url, secret: c.secret, minSeverity, timeoutMs }, now);
     case 'slack':
-      return new SlackNotifier(c.name, c.url, c.minSeverity, c.timeoutMs);
+      return new SlackNotifier(c.name, c.url, minSeverity, timeoutMs);
     case 'alertmanager':
-      return new AlertmanagerNotifier(c.name, c.url, externalUrl, c.minSeverity, c.timeoutMs);
+      return new AlertmanagerNotifier(c.name, c.url, externalUrl, minSeverity, timeoutMs);
     case 'email':
       return new EmailNotifier(
         {
           name: c.name,
           host: c.host,
-          port: c.port,
-          security: c.security,
+          port: c.port ?? 587,
+          security: c.security ?? 'starttls',
           from: c.from,
           to: c.to,
-          minSeverity: c.minSeverity,
-          timeoutMs: c.timeoutMs,
+          minSeverity,
+          timeoutMs,
           ...(c.username !== undefined ? { username: c.username, password: c.password ?? '' } : {}),
         },
         now,
