@@ -21,7 +21,20 @@ async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 500
 }
 
 beforeAll(async () => {
-  s = await startMonitorStack();
+  s = await startMonitorStack({
+    monitor: {
+      rules: [
+        {
+          id: 'profile-read',
+          kind: 'threshold',
+          match: { type: 'request', route: '/v2/users/me' },
+          window: '1m',
+          threshold: 1,
+          severity: 'info',
+        },
+      ],
+    },
+  });
   for (let i = 0; i < 5; i++) await call(`${s.gatewayUrl}/v2/health`);
   await call(`${s.gatewayUrl}/v2/doctors`);
   await call(`${s.gatewayUrl}/debug/vars`);
@@ -158,6 +171,33 @@ describe('alerts and the live feed', () => {
   });
 });
 
+describe('the live feed carries alert state changes', () => {
+  it('an alert firing reaches a feed filtered to type=alert', async () => {
+    const controller = new AbortController();
+    const r = await request(`${s.adminUrl}/admin/feed?type=alert`, {
+      headers: { authorization: `Bearer ${s.adminKey}` },
+      signal: controller.signal,
+    });
+    const got = new Promise<string>((resolve) => {
+      let buf = '';
+      r.body.on('data', (c: Buffer) => {
+        buf += c.toString();
+        if (/event: alert\ndata: .*\n\n/.test(buf)) resolve(buf);
+      });
+    });
+    await call(`${s.gatewayUrl}/v2/users/me`);
+    const text = await got;
+    controller.abort();
+    const data = JSON.parse(/event: alert\ndata: (.*)\n/.exec(text)![1]!);
+    expect(data).toMatchObject({
+      rule: 'profile-read',
+      state: 'firing',
+      severity: 'info',
+      labels: { alertname: 'profile-read' },
+    });
+  });
+});
+
 describe('rampart audit-log and rampart tail', () => {
   const io = () => {
     const lines: string[] = [];
@@ -179,11 +219,12 @@ describe('rampart audit-log and rampart tail', () => {
   });
   it('tail prints the live feed, filtered, until the stream ends', async () => {
     const t = io();
+    const before = s.app.monitor!.feed.size;
     const done = main(
       ['tail', '--admin', s.adminUrl, '--admin-token', s.adminKey, '--type', 'shadow-endpoint'],
       t,
     );
-    await until(async () => (s.app.monitor!.feed.size > 0 ? true : undefined), 'the tail client');
+    await until(async () => (s.app.monitor!.feed.size > before ? true : undefined), 'the tail client');
     await call(`${s.gatewayUrl}/phpmyadmin`);
     await until(async () => (t.lines.length ? true : undefined), 'a tail line');
     s.app.monitor!.feed.close();
