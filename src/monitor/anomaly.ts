@@ -133,6 +133,7 @@ export class AnomalyDetector {
         firing: new Set(),
       };
       this.series.set(key, s);
+      if (!zeroFill) this.consumerCount++;
     } else if (!zeroFill) {
       this.series.delete(key);
       this.series.set(key, s);
@@ -148,16 +149,17 @@ export class AnomalyDetector {
     }
   }
 
+  private consumerCount = 0;
+
   private consumers(): number {
-    let n = 0;
-    for (const s of this.series.values()) if (!s.zeroFill) n++;
-    return n;
+    return this.consumerCount;
   }
 
   private evictConsumer(): void {
     for (const [k, s] of this.series) {
       if (!s.zeroFill && s.firing.size === 0) {
         this.series.delete(k);
+        this.consumerCount--;
         return;
       }
     }

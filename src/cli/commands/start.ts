@@ -87,6 +87,8 @@ const start: Command = {
     io.out('');
     io.out(`  Rampart gateway   ${url}`);
     io.out(`  Admin (health)    ${app.admin.url}/healthz`);
+    if (app.monitor)
+      io.out(`  Metrics           ${app.admin.url}/metrics   (audit log, alerts, live feed: /admin/…)`);
     if (lab) {
       io.out(`  Lab upstream      ${lab.url}  (deliberately vulnerable; loopback only)`);
       io.out('');
