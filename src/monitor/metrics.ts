@@ -111,7 +111,7 @@ export class Gauge extends Metric<{ v: number }> {
   }
 }
 
-interface HistogramSeries {
+export interface HistogramSeries {
   counts: Float64Array;
   sum: number;
   count: number;
@@ -131,8 +131,14 @@ export class Histogram extends Metric<HistogramSeries> {
   protected fresh(): HistogramSeries {
     return { counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
   }
+  /** The series of these label values, to observe into without a lookup (hot callers cache it). */
+  seriesFor(values: readonly string[]): HistogramSeries {
+    return this.at(values);
+  }
   observe(values: readonly string[], v: number): void {
-    const s = this.at(values);
+    this.observeInto(this.at(values), v);
+  }
+  observeInto(s: HistogramSeries, v: number): void {
     const b = this.buckets;
     // Non-cumulative per bucket here; rendered cumulatively.
     let i = 0;

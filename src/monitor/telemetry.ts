@@ -1,7 +1,7 @@
 import type { RampartEvent } from '../core/events.ts';
 import { categoryOf } from './categories.ts';
 import { routeOf, statusClass } from './rules/fields.ts';
-import { Registry, type Counter, type Gauge, type Histogram } from './metrics.ts';
+import { Registry, type Counter, type Gauge, type Histogram, type HistogramSeries } from './metrics.ts';
 
 /** OpenTelemetry's recommended boundaries for http.server.request.duration (seconds). */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -13,7 +13,21 @@ export const SIZE_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576,
  * Labels are bounded: route templates (never raw paths), status classes, policy
  * names, OWASP categories and reason codes; never a user id, address or raw path.
  */
+interface RequestSeries {
+  duration: HistogramSeries;
+  ttfb: HistogramSeries;
+  reqSize: HistogramSeries;
+  resSize: HistogramSeries;
+}
+
+const CLASS_INDEX = (status: number): number => {
+  const i = Math.floor(status / 100);
+  return i >= 1 && i <= 5 ? i : 0;
+};
+
 export class MonitorMetrics {
+  /** route → method → status class index → the four series: no label array or key string per event. */
+  private readonly requestSeries = new Map<string, Map<string, (RequestSeries | undefined)[]>>();
   readonly registry = new Registry();
   private readonly duration: Histogram;
   private readonly ttfb: Histogram;
@@ -125,17 +139,36 @@ export class MonitorMetrics {
     this.auditWritten = r.counter('rampart_audit_log_records_total', 'Records committed to the audit log.');
   }
 
+  private seriesOf(method: string, route: string, status: number): RequestSeries {
+    let byMethod = this.requestSeries.get(route);
+    if (!byMethod) this.requestSeries.set(route, (byMethod = new Map()));
+    let byClass = byMethod.get(method);
+    if (!byClass) byMethod.set(method, (byClass = []));
+    const i = CLASS_INDEX(status);
+    let s = byClass[i];
+    if (!s) {
+      const labels = [method, route, statusClass(status)];
+      const l2 = [method, route];
+      s = {
+        duration: this.duration.seriesFor(labels),
+        ttfb: this.ttfb.seriesFor(labels),
+        reqSize: this.reqSize.seriesFor(l2),
+        resSize: this.resSize.seriesFor(l2),
+      };
+      // Bounded like the series themselves: past the bound everything lands in "other".
+      if (this.requestSeries.size < 4000) byClass[i] = s;
+    }
+    return s;
+  }
+
   observe(e: RampartEvent): void {
     switch (e.type) {
       case 'request': {
-        const cls = statusClass(e.status);
-        const route = routeOf(e)!;
-        const labels = [e.method, route, cls];
-        this.duration.observe(labels, e.durationMs / 1000);
-        if (e.ttfbMs !== undefined) this.ttfb.observe(labels, e.ttfbMs / 1000);
-        const l2 = [e.method, route];
-        if (e.bytesIn !== undefined) this.reqSize.observe(l2, e.bytesIn);
-        if (e.bytesOut !== undefined) this.resSize.observe(l2, e.bytesOut);
+        const s = this.seriesOf(e.method, routeOf(e)!, e.status);
+        this.duration.observeInto(s.duration, e.durationMs / 1000);
+        if (e.ttfbMs !== undefined) this.ttfb.observeInto(s.ttfb, e.ttfbMs / 1000);
+        if (e.bytesIn !== undefined) this.reqSize.observeInto(s.reqSize, e.bytesIn);
+        if (e.bytesOut !== undefined) this.resSize.observeInto(s.resSize, e.bytesOut);
         return;
       }
       case 'auth':

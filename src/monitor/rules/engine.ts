@@ -332,13 +332,18 @@ export class RuleEngine {
   }
 
   private group(r: CompiledRule, e: RampartEvent, now: number): Group | undefined {
+    // One label (the common case) keys by its value as is: no string built per event.
     let key = '';
-    const values: string[] = [];
-    for (const l of r.groupBy) {
-      const v = fieldOf(e, l);
+    if (r.groupBy.length === 1) {
+      const v = fieldOf(e, r.groupBy[0]!);
       if (v === undefined) return undefined; // the event lacks the label: not this rule's business
-      values.push(String(v));
-      key += String(v) + '\u0000';
+      key = typeof v === 'string' ? v : String(v);
+    } else {
+      for (const l of r.groupBy) {
+        const v = fieldOf(e, l);
+        if (v === undefined) return undefined;
+        key += String(v) + '\u0000';
+      }
     }
     let g = r.groups.get(key);
     if (g) {
@@ -363,7 +368,7 @@ export class RuleEngine {
       }
     }
     const labels: Record<string, string> = {};
-    r.groupBy.forEach((l, i) => (labels[l] = values[i]!));
+    for (const l of r.groupBy) labels[l] = String(fieldOf(e, l));
     g = {
       key,
       labels,
