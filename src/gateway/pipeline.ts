@@ -263,6 +263,16 @@ export class Pipeline implements ExchangeHost<Context> {
       ...(ctx.route ? { route: ctx.route.template } : {}),
       ...(ctx.principal ? { principal: ctx.principal.id } : {}),
     });
+    if (code === 'insufficient-user-authentication')
+      this.emitEvent({
+        type: 'mfa',
+        at: this.clock.now(),
+        requestId: ctx.id,
+        ip: ctx.ip,
+        outcome: 'step-up-required',
+        ...(ctx.route ? { route: ctx.route.template } : {}),
+        ...(ctx.principal ? { principal: ctx.principal.id } : {}),
+      });
     return this.finishLocal(ctx, denial, outcome.ran);
   }
 
