@@ -19,7 +19,8 @@ const config = configFromObject(
   {
     listen: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
     admin: { port: 0 },
-    store: 'sqlite::memory:',
+    store: scenario.fileStore ? `sqlite://${join(dir, 'bench.db')}` : 'sqlite::memory:',
+    monitor: scenario.monitor ?? { enabled: false },
     policies: { transport: { requireTls: false }, ...scenario.policies },
     limits: { keepAliveTimeoutMs: 60_000 },
     // A deprecated /v1 beside the /v2 under load: lifecycle headers must cost the current version nothing.

@@ -21,6 +21,13 @@ export interface Scenario {
    * with like; the upstream echoes POST bodies, so answers are the same size.
    */
   request?: BenchRequest;
+  /**
+   * The monitor section (events → metrics, rules, anomaly, audit log). Absent: monitor off,
+   * so the other scenarios measure the gateway alone, as before the monitor existed.
+   */
+  monitor?: Record<string, unknown>;
+  /** Use a SQLite file in the temp dir (the audit log writes to it) instead of :memory:. */
+  fileStore?: boolean;
 }
 
 export interface BenchRequest {
@@ -316,6 +323,23 @@ export const scenarios: Record<string, Scenario> = {
         'mfa',
       ].map((n) => [n, { enabled: false }]),
     ),
+  },
+  // The full monitoring pipeline on the default chain: compare with `default` (off) in one run.
+  monitor: {
+    description:
+      'default chain + monitor (events, metrics, default rules, anomaly, audit log to a SQLite file)',
+    spec: publicSpec,
+    policies: {},
+    monitor: {},
+    fileStore: true,
+  },
+  // Worst case: every request also written to the audit log.
+  'monitor-audit-all': {
+    description: 'default chain + monitor, every request in the audit log (SQLite file)',
+    spec: publicSpec,
+    policies: {},
+    monitor: { auditLog: { requests: 'all' } },
+    fileStore: true,
   },
   auth: authScenario(undefined),
   'auth-nocache': authScenario(0),

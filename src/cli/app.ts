@@ -16,6 +16,9 @@ import { AdminServer, type AdminRoute } from '../admin/server.ts';
 import { buildChangelog, changelogHtml, type ApiInput } from '../versions/changelog.ts';
 import { buildInventory } from '../versions/inventory.ts';
 import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
+import { AdminGuard } from '../admin/auth.ts';
+import { Monitor } from '../monitor/index.ts';
+import { monitorRoutes, sendProblem } from '../monitor/http.ts';
 import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/listener.ts';
@@ -167,6 +170,8 @@ export class App {
     readonly scans: ScanScheduler | undefined,
     /** The egress listener, when `egress:` is configured. */
     readonly egress: EgressServer | undefined,
+    /** The monitor (metrics, audit log, alerts, live feed), unless `monitor.enabled: false`. */
+    readonly monitor: Monitor | undefined,
   ) {
     this.started = opts.config;
   }
@@ -197,7 +202,19 @@ export class App {
           events.emit({ type: 'counter-store', store: 'redis', state, detail, at: clock.now() });
         },
       });
+    let monitor: Monitor | undefined;
     try {
+      if (opts.config.monitor.enabled) {
+        monitor = new Monitor({
+          config: opts.config.monitor,
+          db,
+          clock,
+          log: opts.log.child({ component: 'monitor' }),
+        });
+        // Subscribed first so it sees the identity service's and the gateway's first events.
+        monitor.attach(events);
+        monitor.start();
+      }
       if (counters instanceof FailoverCounterStore) {
         // Give Redis a moment at start; if it is not there, limits start in their fail mode.
         await counters.shared.ready(3000).catch(() => opts.log.warn('counter store not reachable at start'));
@@ -245,7 +262,10 @@ export class App {
         host: opts.config.admin.host,
         port: opts.config.admin.port,
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
-        routes: versionRoutes(() => state, db, traffic, clock),
+        routes: [
+          ...versionRoutes(() => state, db, traffic, clock),
+          ...(monitor ? guardedRoutes(monitor, db, opts.config, clock, services) : []),
+        ],
       });
       admin.setReady(true);
       const scans = opts.config.scans
@@ -270,8 +290,10 @@ export class App {
         state,
         scans,
         egress,
+        monitor,
       );
     } catch (err) {
+      await monitor?.stop();
       await egress?.close();
       await identity?.close();
       if (!opts.services?.counters) await counters.close();
@@ -336,10 +358,39 @@ export class App {
     await this.traffic.close();
     await this.egress?.close();
     await this.identity?.close();
+    // After the gateway drained: every event of every answered request is in the queue.
+    await this.monitor?.stop();
     await this.admin.close();
     if (!this.opts.services?.counters) await this.services.counters.close();
     await this.db.close();
   }
+}
+
+/** The monitor's admin endpoints behind the admin credential check (metrics: loopback, token or allow-list). */
+function guardedRoutes(
+  monitor: Monitor,
+  db: Db,
+  config: RampartConfig,
+  clock: Clock,
+  services: PolicyServices,
+): AdminRoute[] {
+  const m = config.monitor.metrics;
+  const guard = new AdminGuard({
+    clock,
+    issuer: services.localIssuer,
+    apiKeys: services.apiKeys,
+    metricsToken: m.bearerToken,
+    metricsAllow: m.allow,
+  });
+  return monitorRoutes(monitor, db, m.enabled).map((r) => ({
+    method: r.method,
+    path: r.path,
+    handle: async (req, res) => {
+      const verdict = r.access === 'metrics' ? await guard.metrics(req) : await guard.admin(req);
+      if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);
+      await r.handle(req, res, new URL(req.url ?? '/', 'http://admin').searchParams);
+    },
+  }));
 }
 
 /** Sections a reload cannot apply (they are bound at start: sockets, store, counters, identity). */
@@ -352,6 +403,7 @@ const RESTART_ONLY = [
   'limits (server)',
   'scans',
   'egress',
+  'monitor',
 ] as const;
 
 function restartOnly(config: RampartConfig, section: (typeof RESTART_ONLY)[number]): unknown {

@@ -2,11 +2,12 @@ import { parseLifecycleDate } from '../core/lifecycle.ts';
 import { silentLogger } from '../core/logger.ts';
 import { systemClock } from '../core/clock.ts';
 import { MemoryCounterStore } from '../store/counters/memory.ts';
-import type { RampartConfig } from '../gateway/config.ts';
 import { policyBuildErrors } from '../gateway/policies/index.ts';
 import { hmacSecretProblems } from '../gateway/policies/authenticate/hmac-issuer.ts';
 import type { HmacIssuerOptions } from '../gateway/policies/authenticate/schema.ts';
 import { limitRuleProblems } from '../gateway/policies/rate-limit/rules.ts';
+import { ruleErrors } from '../monitor/index.ts';
+import type { RampartFileConfig } from './config-schema.ts';
 
 /**
  * Rules for rampart.yaml that JSON Schema cannot say. Applied by both `rampart check` and
@@ -17,7 +18,7 @@ import { limitRuleProblems } from '../gateway/policies/rate-limit/rules.ts';
  * and what the policies' own `create()` refuses (built once with inert services: no
  * identity, nothing started).
  */
-export function crossFieldErrors(config: RampartConfig): Array<{ segments: string[]; message: string }> {
+export function crossFieldErrors(config: RampartFileConfig): Array<{ segments: string[]; message: string }> {
   const out: Array<{ segments: string[]; message: string }> = [];
   const names = new Map<string, number>();
   const bases = new Map<string, string>();
@@ -76,6 +77,28 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
   out.push(...weakHmacSecrets(config));
   // Contradictory limits in policies.rate-limit.defaults / policies.flow-limit.flows.
   out.push(...limitRuleProblems((config as { policies?: Record<string, unknown> }).policies ?? {}));
+  out.push(...monitorErrors(config));
+  return out;
+}
+
+/** Alert rules (impossible windows, unbounded grouping, unknown fields) and unique notifier names. */
+function monitorErrors(config: RampartFileConfig): Array<{ segments: string[]; message: string }> {
+  const m = config.monitor;
+  if (!m) return [];
+  const out = ruleErrors(m.rules, m.defaultRules).map((e) => ({
+    segments: ['monitor', 'rules', ...e.segments],
+    message: e.message,
+  }));
+  const names = new Map<string, number>();
+  m.notifiers.forEach((n, i) => {
+    const first = names.get(n.name);
+    if (first !== undefined)
+      out.push({
+        segments: ['monitor', 'notifiers', String(i), 'name'],
+        message: `duplicate notifier name '${n.name}' (also /monitor/notifiers/${first})`,
+      });
+    else names.set(n.name, i);
+  });
   return out;
 }
 
@@ -83,7 +106,7 @@ export function crossFieldErrors(config: RampartConfig): Array<{ segments: strin
  * HMAC issuer secrets that are too short or in the JWT-cracking wordlist (the authenticate
  * policy refuses them at start too; `allowWeakSecret: true` is the lab demo's explicit override).
  */
-function weakHmacSecrets(config: RampartConfig): Array<{ segments: string[]; message: string }> {
+function weakHmacSecrets(config: RampartFileConfig): Array<{ segments: string[]; message: string }> {
   const auth = (config.policies as Record<string, unknown> | undefined)?.authenticate;
   const list = (auth as { hmacIssuers?: unknown } | undefined)?.hmacIssuers;
   if (!Array.isArray(list)) return [];

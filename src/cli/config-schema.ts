@@ -3,10 +3,11 @@ import { configSchema as gatewayConfigSchema } from '../gateway/config.ts';
 import { identityConfigSchema } from '../identity/index.ts';
 import { scansSchema } from '../scanner/schedule.ts';
 import { countersConfigSchema } from '../store/counters/index.ts';
+import { monitorConfigSchema } from '../monitor/config.ts';
 
 /**
  * The whole rampart.yaml: the gateway's sections plus the feature sections the CLI
- * composes (the identity service). Composed here because features never import each
+ * composes (the identity service, the monitor). Composed here because features never import each
  * other (docs/architecture.md). `identity:` present = the identity service is on.
  */
 export const configSchema = Type.Object(
@@ -23,6 +24,7 @@ export const configSchema = Type.Object(
     ),
     // Present = scheduled scans on (run by rampart start).
     scans: Type.Optional(scansSchema),
+    monitor: monitorConfigSchema,
   },
   { additionalProperties: false, $id: 'https://rampart.dev/schemas/rampart.json', title: 'rampart.yaml' },
 );

@@ -18,8 +18,19 @@ export type RampartEvent =
       api?: string;
       version?: string;
       status: number;
+      /** Time to the last byte of the response (to the response head where the gateway cannot tell). */
       durationMs: number;
+      /** Time to the response head (first byte), when the gateway measured it separately. */
+      ttfbMs?: number;
+      /** Request body bytes received. */
+      bytesIn?: number;
+      /** Response body bytes sent. */
+      bytesOut?: number;
       principal?: string;
+      /** Id of the API key that authenticated the request (never the key itself). */
+      apiKeyId?: string;
+      /** Value of the route's last path parameter (`/records/{recordId}` → `42`): object-enumeration rules. */
+      objectId?: string;
       /** Problem code when the gateway answered itself. */
       problem?: string;
     })
@@ -85,7 +96,44 @@ export type RampartEvent =
       outcome: 'success' | 'failure' | 'locked' | 'reuse-detected';
       /** User id when known; never the submitted username of a failed unknown account. */
       user?: string;
+      /**
+       * Pseudonymous account reference (keyed hash of the submitted login name, per process):
+       * lets the monitor count distinct accounts tried from one address without seeing names.
+       */
+      account?: string;
       reason?: string;
+    })
+  | (EventBase & {
+      type: 'mfa';
+      outcome: 'failed' | 'step-up-required';
+      route?: string;
+      principal?: string;
+      reason?: string;
+    })
+  | (EventBase & {
+      type: 'rate-limited';
+      policy: string;
+      route?: string;
+      principal?: string;
+      /** The limit's name or key kind (`per-consumer`, `login` …), never the raw key. */
+      limit?: string;
+    })
+  | (EventBase & {
+      type: 'validation-failed';
+      direction: 'request' | 'response';
+      route?: string;
+      principal?: string;
+      /** JSON pointer of the first offending value (never the value itself). */
+      pointer?: string;
+      keyword?: string;
+    })
+  | (EventBase & {
+      type: 'alert';
+      rule: string;
+      state: 'pending' | 'firing' | 'resolved';
+      severity: 'critical' | 'warning' | 'info';
+      labels: Record<string, string>;
+      summary: string;
     })
   | (EventBase & { type: 'config-reload'; outcome: 'success' | 'failure'; detail?: string })
   | (EventBase & {

@@ -29,6 +29,8 @@ export interface ExchangeHost<C extends RequestContext> {
   write(ctx: C, resCtx: ResponseContext, body: Buffer | undefined): void;
   /** A policy failed while handling the response: log, then a 500 or a cut connection. */
   internalError(ctx: C, err: unknown): void;
+  /** A streamed body ended, broke off or was abandoned by the client (the request event). */
+  completed(ctx: C, bytesOut: number): void;
 }
 
 // Exchange states.
@@ -61,6 +63,9 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
   private bodyEnded = false;
   private upstreamFailed = false;
   private clientGone = false;
+  /** Body bytes streamed to the client. */
+  private sent = 0;
+  private reported = false;
 
   constructor(
     private readonly host: ExchangeHost<C>,
@@ -100,8 +105,10 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
           if (this.clientGone) return;
           if (this.upstreamFailed) return this.cutShort();
           this.host.write(this.ctx, resCtx, undefined);
-          if (this.bodyEnded) this.res.end();
-          else this.resumeUpstream?.();
+          if (this.bodyEnded) {
+            this.res.end();
+            this.report();
+          } else this.resumeUpstream?.();
         },
         (err: unknown) => this.policyFailed(err),
       );
@@ -113,6 +120,7 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
 
   onData(chunk: Buffer): boolean {
     if (this.state === STREAMING) {
+      this.sent += chunk.length;
       if (this.res.write(chunk)) return true;
       this.onDrain ??= () => this.resumeUpstream?.();
       this.res.once('drain', this.onDrain);
@@ -143,7 +151,10 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
     if (state === STREAMING) {
       // While an asynchronous response phase holds the head, its continuation ends the body.
       if (this.headPending) this.bodyEnded = true;
-      else this.res.end();
+      else {
+        this.res.end();
+        this.report();
+      }
       return;
     }
     if (state !== BUFFERING) return;
@@ -185,15 +196,26 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
     if (state === BUFFERING) this.cutShort();
     else if (this.headPending) this.upstreamFailed = true;
     // Part of the body is already on its way: the client must see a broken response, not a short one.
-    else this.res.destroy();
+    else {
+      this.res.destroy();
+      this.report();
+    }
   }
 
   /** The client went away (or the response finished): stop the upstream side. */
   clientClosed(): void {
     this.clientGone = true;
     if (this.state === DONE) return;
+    if (this.state === STREAMING && !this.headPending) this.report();
     this.state = DONE;
     this.abortUpstream?.(new Error('client closed the connection'));
+  }
+
+  /** The request event of a streamed response, once. */
+  private report(): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.host.completed(this.ctx, this.sent);
   }
 
   private cutShort(): void {

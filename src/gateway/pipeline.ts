@@ -54,6 +54,8 @@ export class Context implements RequestContext {
   authority: string | undefined = undefined;
   /** The router's answer for a valid target. */
   result: RouteResult<Chain> | undefined = undefined;
+  /** When the response head was written (epoch ms; 0 = not yet): the `request` event's ttfbMs. */
+  headAt = 0;
   private parsed: unknown = NOT_PARSED;
   private parseError: unknown = undefined;
   constructor(
@@ -279,7 +281,7 @@ export class Pipeline implements ExchangeHost<Context> {
     for (const k in ctx.responseHeaders) pre.headers[k] = ctx.responseHeaders[k];
     for (const k in pre.headers) res.setHeader(k, pre.headers[k]!);
     await m.handle(ctx.req, res, ctx.body, ctx.ip);
-    this.emitRequest(ctx, res.statusCode, m.prefix + '/*');
+    this.emitRequest(ctx, res.statusCode, m.prefix + '/*', Number(res.getHeader('content-length') ?? 0) || 0);
   }
 
   private deny(ctx: Context, outcome: RequestOutcome): Promise<void> {
@@ -297,6 +299,16 @@ export class Pipeline implements ExchangeHost<Context> {
       ...(ctx.principal ? { principal: ctx.principal.id } : {}),
       ...(denial.owasp ? { owasp: denial.owasp } : {}),
     });
+    if (code === 'insufficient-user-authentication')
+      this.emitEvent({
+        type: 'mfa',
+        at: this.clock.now(),
+        requestId: ctx.id,
+        ip: ctx.ip,
+        outcome: 'step-up-required',
+        ...(ctx.route ? { route: ctx.route.template } : {}),
+        ...(ctx.principal ? { principal: ctx.principal.id } : {}),
+      });
     return this.finishLocal(ctx, denial, outcome.ran);
   }
 
@@ -366,11 +378,24 @@ export class Pipeline implements ExchangeHost<Context> {
     if (body !== undefined) headers['content-length'] = String(body.length);
     if (ctx.method === 'HEAD' && resCtx.local) body = undefined;
     res.writeHead(resCtx.status, headers as OutgoingHttpHeaders);
+    ctx.headAt = this.clock.now();
+    if (body === undefined && ctx.exchange !== undefined && !resCtx.local) return; // streamed: completed() reports it
     if (body !== undefined) res.end(body);
-    this.emitRequest(ctx, resCtx.status, ctx.route?.template ?? '(unmatched)');
+    this.emitRequest(ctx, resCtx.status, ctx.route?.template ?? '(unmatched)', body ? body.length : 0);
   }
 
-  private emitRequest(ctx: RequestContext, status: number, route: string): void {
+  /** ExchangeHost: a streamed upstream body ended (or broke off) after `bytesOut` bytes. */
+  completed(ctx: Context, bytesOut: number): void {
+    this.emitRequest(ctx, ctx.res.statusCode, ctx.route?.template ?? '(unmatched)', bytesOut);
+  }
+
+  private emitRequest(ctx: Context, status: number, route: string, bytesOut = 0): void {
+    const now = this.clock.now();
+    // The route's last path parameter (`/records/{recordId}` → its value): object-enumeration rules.
+    let objectId: string | undefined;
+    const params = ctx.route?.params;
+    if (params !== undefined) for (const k in params) objectId = params[k];
+    const p = ctx.principal;
     this.emitEvent({
       type: 'request',
       at: ctx.startedAt,
@@ -382,8 +407,13 @@ export class Pipeline implements ExchangeHost<Context> {
       api: ctx.route?.api,
       version: ctx.route?.base,
       status,
-      durationMs: this.clock.now() - ctx.startedAt,
-      principal: ctx.principal?.id,
+      durationMs: now - ctx.startedAt,
+      ttfbMs: (ctx.headAt || now) - ctx.startedAt,
+      bytesIn: ctx.body ? ctx.body.length : 0,
+      bytesOut,
+      principal: p?.id,
+      apiKeyId: p?.kind === 'api-key' ? (p.claims.key_id as string | undefined) : undefined,
+      objectId,
     });
   }
 }

@@ -3,6 +3,7 @@
  * factor, refresh-token rotation, logout, TOTP, recovery codes, passkeys, step-up,
  * password change, API keys, JWKS and discovery. Every path is under `config.prefix`.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
@@ -334,7 +335,14 @@ export class IdentityRoutes {
   };
 
   // ── helpers ──────────────────────────────────────────────────────────────────
-  private event(ctx: Ctx, action: AuthAction, outcome: AuthOutcome, user?: string, reason?: string): void {
+  private event(
+    ctx: Ctx,
+    action: AuthAction,
+    outcome: AuthOutcome,
+    user?: string,
+    reason?: string,
+    account?: string,
+  ): void {
     this.d.emit({
       type: 'auth',
       at: this.d.clock.now(),
@@ -342,8 +350,21 @@ export class IdentityRoutes {
       action,
       outcome,
       ...(user !== undefined ? { user } : {}),
+      ...(account !== undefined ? { account } : {}),
       ...(reason !== undefined ? { reason } : {}),
     });
+  }
+
+  /** Per-process key of the pseudonymous account references in login events. */
+  private readonly accountKey = randomBytes(32);
+
+  /**
+   * A keyed hash of the throttle key (the normalised login name): lets the monitor count
+   * distinct accounts tried from one address (credential stuffing) without ever seeing
+   * a submitted name, known or not.
+   */
+  private accountRef(acctKey: string): string {
+    return createHmac('sha256', this.accountKey).update(acctKey).digest('base64url').slice(0, 16);
   }
 
   private async body<T>(ctx: Ctx, validate: (d: unknown) => T): Promise<T> {
@@ -515,7 +536,7 @@ export class IdentityRoutes {
       await this.d.throttles.ip.check('ip:' + ctx.ip, 'login attempts');
       await this.d.throttles.account.check(acctKey, 'login attempts');
     } catch (err) {
-      this.event(ctx, 'login', 'locked', undefined, 'throttled');
+      this.event(ctx, 'login', 'locked', undefined, 'throttled', this.accountRef(acctKey));
       throw err;
     }
     // Earlier failures of this account are recorded before it is looked at again.
@@ -544,7 +565,14 @@ export class IdentityRoutes {
           this.d.log.warn({ user: row.id }, 'account locked after consecutive failed passwords');
         }
       }
-      this.event(ctx, 'login', 'failure', row?.id, !row ? 'unknown-user' : !ok ? 'bad-password' : 'disabled');
+      this.event(
+        ctx,
+        'login',
+        'failure',
+        row?.id,
+        !row ? 'unknown-user' : !ok ? 'bad-password' : 'disabled',
+        this.accountRef(acctKey),
+      );
       throw new ProblemError('invalid-credentials', 'Wrong username or password');
     }
     if (locked) {

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, FIXTURES, rawTls, startUpstream } from '../helpers/gateway.ts';
 import { startCli, type Running } from '../helpers/cli-process.ts';
+import { call, FIXTURES, rawTls, startUpstream } from '../helpers/gateway.ts';
 
 const config = (upstream: string, extra = '') => `
 listen: { host: 127.0.0.1, port: 0, tls: { devCertDir: ./tls } }

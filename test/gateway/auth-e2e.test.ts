@@ -185,6 +185,12 @@ describe('authenticate + mfa through the gateway', () => {
       problem: 'insufficient-user-authentication',
       principal: 'user-42',
     });
+    // …and a step-up demand for the monitor's MFA metrics.
+    expect(gw.events.filter((e) => e.type === 'mfa').at(-1)).toMatchObject({
+      outcome: 'step-up-required',
+      principal: 'user-42',
+      route: '/orders/{orderId}',
+    });
     // Reading is still fine with the same token.
     expect(
       (await call(`${gw.url}/v1/orders/7`, { headers: { authorization: `Bearer ${token}` } })).status,

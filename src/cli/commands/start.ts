@@ -132,6 +132,8 @@ const start: Command = {
     out('');
     out(`  Rampart gateway   ${url}`);
     out(`  Admin (health)    ${app.admin.url}/healthz`);
+    if (app.monitor)
+      out(`  Metrics           ${app.admin.url}/metrics   (audit log, alerts, live feed: /admin/…)`);
     if (lab) {
       out('  No rampart.yaml (and no -c or RAMPART_CONFIG): running the BUILT-IN DEMO.');
       out(`  Lab upstream      ${lab.url}  (deliberately vulnerable; loopback only)`);

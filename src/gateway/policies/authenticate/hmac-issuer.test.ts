@@ -5,7 +5,7 @@ import { ManualClock } from '../../../core/clock.ts';
 import { Writable } from 'node:stream';
 import { createLogger, silentLogger, type Logger } from '../../../core/logger.ts';
 import { crossFieldErrors } from '../../../cli/config-rules.ts';
-import type { RampartConfig } from '../../config.ts';
+import type { RampartFileConfig } from '../../../cli/config-schema.ts';
 import type { Denial } from '../../policy.ts';
 import { buildPolicy, testContext, testServices, type TestPolicy } from '../test-context.ts';
 import { hmacSecretProblems, weakSecretReason } from './hmac-issuer.ts';
@@ -214,7 +214,7 @@ describe('authenticate: weak HMAC secrets', () => {
           ],
         },
       },
-    } as unknown as RampartConfig;
+    } as unknown as RampartFileConfig;
     const errs = crossFieldErrors(config);
     expect(errs.map((e) => '/' + e.segments.join('/'))).toEqual([
       '/policies/authenticate/hmacIssuers/0/secret',

@@ -1,0 +1,200 @@
+/**
+ * A small Prometheus registry (text exposition format 0.0.4) with bounded label
+ * cardinality: each metric keeps at most `maxSeries` label sets; further ones are
+ * folded into one series whose labels all read `other` (and counted in
+ * `rampart_metrics_series_overflow_total`). Names follow Prometheus conventions
+ * (base units, counters end in `_total`) and, for HTTP, the OpenTelemetry semantic
+ * conventions (`http.server.request.duration` → `http_server_request_duration_seconds`).
+ */
+
+type Labels = readonly string[];
+
+const OTHER = 'other';
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function fmt(n: number): string {
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  if (Number.isNaN(n)) return 'NaN';
+  return String(n);
+}
+
+abstract class Metric<S> {
+  protected readonly series = new Map<string, { labels: string[]; value: S }>();
+  overflowed = 0;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: Labels,
+    protected readonly maxSeries: number,
+  ) {}
+  protected abstract fresh(): S;
+  /** The series for these label values (created on first use, folded when over the bound). */
+  protected at(values: readonly string[]): S {
+    const key = values.length === 1 ? values[0]! : values.join('\u0000');
+    let s = this.series.get(key);
+    if (s) return s.value;
+    if (this.series.size >= this.maxSeries) {
+      this.overflowed++;
+      const okey = this.labelNames.map(() => OTHER).join('\u0000');
+      s = this.series.get(okey);
+      if (s) return s.value;
+      s = { labels: this.labelNames.map(() => OTHER), value: this.fresh() };
+      this.series.set(okey, s);
+      return s.value;
+    }
+    s = { labels: [...values], value: this.fresh() };
+    this.series.set(key, s);
+    return s.value;
+  }
+  protected labelText(labels: readonly string[], extra?: string): string {
+    const parts = labels.map((v, i) => `${this.labelNames[i]}="${escapeLabel(v)}"`);
+    if (extra) parts.push(extra);
+    return parts.length ? `{${parts.join(',')}}` : '';
+  }
+  abstract readonly kind: 'counter' | 'gauge' | 'histogram';
+  abstract render(out: string[]): void;
+  protected header(out: string[]): void {
+    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.kind}`);
+  }
+}
+
+export class Counter extends Metric<{ v: number }> {
+  readonly kind = 'counter';
+  protected fresh(): { v: number } {
+    return { v: 0 };
+  }
+  inc(values: readonly string[] = [], by = 1): void {
+    this.at(values).v += by;
+  }
+  /** Mirrors a total kept elsewhere (a drop counter of another component). */
+  setTotal(values: readonly string[], total: number): void {
+    this.at(values).v = total;
+  }
+  get(values: readonly string[] = []): number {
+    const key = values.length === 1 ? values[0]! : values.join('\u0000');
+    return this.series.get(key)?.value.v ?? 0;
+  }
+  render(out: string[]): void {
+    this.header(out);
+    for (const s of this.series.values())
+      out.push(`${this.name}${this.labelText(s.labels)} ${fmt(s.value.v)}`);
+  }
+}
+
+export class Gauge extends Metric<{ v: number }> {
+  readonly kind = 'gauge';
+  protected fresh(): { v: number } {
+    return { v: 0 };
+  }
+  set(values: readonly string[], v: number): void {
+    this.at(values).v = v;
+  }
+  inc(values: readonly string[] = [], by = 1): void {
+    this.at(values).v += by;
+  }
+  /** Removes a series (an alert that resolved). */
+  delete(values: readonly string[]): void {
+    this.series.delete(values.length === 1 ? values[0]! : values.join('\u0000'));
+  }
+  render(out: string[]): void {
+    this.header(out);
+    for (const s of this.series.values())
+      out.push(`${this.name}${this.labelText(s.labels)} ${fmt(s.value.v)}`);
+  }
+}
+
+export interface HistogramSeries {
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+export class Histogram extends Metric<HistogramSeries> {
+  readonly kind = 'histogram';
+  constructor(
+    name: string,
+    help: string,
+    labelNames: Labels,
+    maxSeries: number,
+    readonly buckets: readonly number[],
+  ) {
+    super(name, help, labelNames, maxSeries);
+  }
+  protected fresh(): HistogramSeries {
+    return { counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
+  }
+  /** The series of these label values, to observe into without a lookup (hot callers cache it). */
+  seriesFor(values: readonly string[]): HistogramSeries {
+    return this.at(values);
+  }
+  observe(values: readonly string[], v: number): void {
+    this.observeInto(this.at(values), v);
+  }
+  observeInto(s: HistogramSeries, v: number): void {
+    const b = this.buckets;
+    // Non-cumulative per bucket here; rendered cumulatively.
+    let i = 0;
+    while (i < b.length && v > b[i]!) i++;
+    if (i < b.length) s.counts[i]!++;
+    s.sum += v;
+    s.count++;
+  }
+  render(out: string[]): void {
+    this.header(out);
+    for (const s of this.series.values()) {
+      let acc = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        acc += s.value.counts[i]!;
+        out.push(`${this.name}_bucket${this.labelText(s.labels, `le="${fmt(this.buckets[i]!)}"`)} ${acc}`);
+      }
+      out.push(`${this.name}_bucket${this.labelText(s.labels, 'le="+Inf"')} ${s.value.count}`);
+      out.push(`${this.name}_sum${this.labelText(s.labels)} ${fmt(s.value.sum)}`);
+      out.push(`${this.name}_count${this.labelText(s.labels)} ${s.value.count}`);
+    }
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric<unknown>[] = [];
+  constructor(private readonly maxSeries = 2000) {}
+  counter(name: string, help: string, labels: Labels = []): Counter {
+    return this.add(new Counter(name, help, labels, this.maxSeries));
+  }
+  gauge(name: string, help: string, labels: Labels = []): Gauge {
+    return this.add(new Gauge(name, help, labels, this.maxSeries));
+  }
+  histogram(name: string, help: string, labels: Labels, buckets: readonly number[]): Histogram {
+    return this.add(new Histogram(name, help, labels, this.maxSeries, buckets));
+  }
+  private add<M extends { render(out: string[]): void; overflowed: number }>(m: M): M {
+    this.metrics.push(m as unknown as Metric<unknown>);
+    return m;
+  }
+  /** Series folded into `other` across all metrics. */
+  get overflowed(): number {
+    let n = 0;
+    for (const m of this.metrics) n += m.overflowed;
+    return n;
+  }
+  /** The exposition text (`text/plain; version=0.0.4`). */
+  render(): string {
+    const out: string[] = [];
+    for (const m of this.metrics) m.render(out);
+    out.push(
+      '# HELP rampart_metrics_series_overflow_total Label sets folded into "other" because a metric reached its series bound.',
+      '# TYPE rampart_metrics_series_overflow_total counter',
+      `rampart_metrics_series_overflow_total ${this.overflowed}`,
+    );
+    return out.join('\n') + '\n';
+  }
+}
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
