@@ -263,7 +263,7 @@ export class App {
         port: opts.config.admin.port,
         checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
         routes: [
-          ...versionRoutes(() => state, db, traffic, clock),
+          ...versionRoutes(() => state, db, traffic, clock, adminGuard(opts.config, clock, services)),
           ...(monitor ? guardedRoutes(monitor, db, opts.config, clock, services) : []),
         ],
       });
@@ -367,6 +367,17 @@ export class App {
 }
 
 /** The monitor's admin endpoints behind the admin credential check (metrics: loopback, token or allow-list). */
+function adminGuard(config: RampartConfig, clock: Clock, services: PolicyServices): AdminGuard {
+  const m = config.monitor.metrics;
+  return new AdminGuard({
+    clock,
+    issuer: services.localIssuer,
+    apiKeys: services.apiKeys,
+    metricsToken: m.bearerToken,
+    metricsAllow: m.allow,
+  });
+}
+
 function guardedRoutes(
   monitor: Monitor,
   db: Db,
@@ -375,13 +386,7 @@ function guardedRoutes(
   services: PolicyServices,
 ): AdminRoute[] {
   const m = config.monitor.metrics;
-  const guard = new AdminGuard({
-    clock,
-    issuer: services.localIssuer,
-    apiKeys: services.apiKeys,
-    metricsToken: m.bearerToken,
-    metricsAllow: m.allow,
-  });
+  const guard = adminGuard(config, clock, services);
   return monitorRoutes(monitor, db, m.enabled).map((r) => ({
     method: r.method,
     path: r.path,
@@ -449,15 +454,16 @@ export function versionsOf(apis: LoadedApi[]): ApiInput[] {
 }
 
 /**
- * Admin endpoints of the versions feature: `/changelog` (the page to publish, HTML) and
+ * Admin endpoints of the versions feature: `/changelog` (the page to publish, HTML; open) and
  * `/inventory` (JSON: APIs, versions, operations, last seen, shadow endpoints, consumers of
- * deprecated versions). Pending traffic is flushed first so the answer is current.
+ * deprecated versions; admin credential). Pending traffic is flushed first so the answer is current.
  */
 function versionRoutes(
   current: () => { apis: LoadedApi[] },
   db: Db,
   traffic: TrafficRecorder,
   clock: Clock,
+  guard: AdminGuard,
 ): AdminRoute[] {
   const send = (res: ServerResponse, type: string, body: string) => {
     res.writeHead(200, {
@@ -482,7 +488,10 @@ function versionRoutes(
     {
       method: 'GET',
       path: '/inventory',
-      handle: async (_req, res) => {
+      // What is unprotected and who calls what: an admin credential, like the monitor's endpoints.
+      handle: async (req, res) => {
+        const verdict = await guard.admin(req);
+        if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);
         await traffic.flush();
         const inv = buildInventory(versionsOf(current().apis), await readTraffic(db), clock.now());
         send(res, 'application/json', JSON.stringify(inv));
