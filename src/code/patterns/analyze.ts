@@ -460,8 +460,9 @@ export function analyzePatterns(file: string, text: string): PatternResult {
       const sqlish = SQL_ALWAYS.has(fn) || (ts.isStringLiteralLike(unwrap(a0)) ? false : true);
       const t = sqlish ? tainted(a0) : undefined;
       // db.get(key) on a Map or cache is not SQL: require SQL text or a known raw-SQL method.
+      const sqlWords = /\b(?:select|insert|update|delete|from|where|order by)\b/i;
       const looksSql =
-        SQL_ALWAYS.has(fn) || /\b(?:select|insert|update|delete|from|where|order by)\b/i.test(a0.getText(sf));
+        SQL_ALWAYS.has(fn) || sqlWords.test(a0.getText(sf)) || (t ?? []).some((step) => sqlWords.test(step));
       if (t && looksSql)
         return hit('sql-injection', call, `${short(sf, callee)}() receives SQL built from request input`, [
           ...t,
