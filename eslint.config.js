@@ -53,4 +53,30 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The code scan is a feature folder: core and the shared reporters only.
+    files: ['src/code/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '*/gateway/*',
+                '*/identity/*',
+                '*/monitor/*',
+                '*/scanner/*',
+                '*/lab/*',
+                '*/audit/*',
+                '*/cli/*',
+                '*/store/*',
+              ],
+              message: 'src/code imports only src/core and src/report',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
