@@ -63,14 +63,14 @@ export default tseslint.config(
           patterns: [
             {
               group: [
-                '*/gateway/*',
-                '*/identity/*',
-                '*/monitor/*',
-                '*/scanner/*',
-                '*/lab/*',
-                '*/audit/*',
-                '*/cli/*',
-                '*/store/*',
+                '**/gateway/**',
+                '**/identity/**',
+                '**/monitor/**',
+                '**/scanner/**',
+                '**/lab/**',
+                '**/audit/**',
+                '**/cli/**',
+                '**/store/**',
               ],
               message: 'src/code imports only src/core and src/report',
             },
