@@ -35,6 +35,21 @@ export interface RuleHit {
   key?: string;
   details?: Record<string, unknown>;
   commit?: string;
+  /** 0 for the first hit with this rule and key in the file, 1 for the next… (see {@link numberHits}). */
+  occurrence?: number;
+}
+
+/** Numbers hits that share rule, file and key, in file order, so their ids differ and stay stable. */
+export function numberHits(hits: RuleHit[]): RuleHit[] {
+  const seen = new Map<string, number>();
+  return [...hits]
+    .sort((a, b) => a.line - b.line || a.column - b.column)
+    .map((h) => {
+      const k = `${h.rule.id}\0${h.file}\0${h.key ?? ''}`;
+      const n = seen.get(k) ?? 0;
+      seen.set(k, n + 1);
+      return { ...h, occurrence: n };
+    });
 }
 
 export function checkInfo(rule: CodeRule): CheckInfo {
@@ -49,11 +64,15 @@ export function checkInfo(rule: CodeRule): CheckInfo {
   };
 }
 
-/** A rule hit as a Finding; the id hashes rule, file, the hit's key and line so it survives unrelated edits elsewhere. */
+/**
+ * A rule hit as a Finding. The id hashes rule, file, the hit's key (what was found,
+ * masked) and its occurrence number — not the line, so edits elsewhere in the file do
+ * not change it and baselines keep working.
+ */
 export function toFinding(hit: RuleHit): Finding {
   const { rule } = hit;
   return {
-    id: findingId('code', rule.id, hit.file, hit.key ?? '', hit.commit ?? '', hit.line),
+    id: findingId('code', rule.id, hit.file, hit.key ?? '', hit.commit ?? '', hit.occurrence ?? 0),
     source: 'code',
     check: rule.id,
     owasp: rule.owasp,

@@ -9,7 +9,7 @@ import type { CheckInfo, Finding } from '../core/findings.ts';
 import { isMinified, MAX_FILE_BYTES, readSource, walk } from './files.ts';
 import { analyzePatterns } from './patterns/analyze.ts';
 import { PATTERN_RULES, PATTERN_RULE_LIST } from './patterns/rules.ts';
-import { checkInfo, lineCol, toFinding, type RuleHit } from './rules.ts';
+import { checkInfo, lineCol, numberHits, toFinding, type RuleHit } from './rules.ts';
 import { scanSecrets, secretContext } from './secrets/scan.ts';
 import { SECRET_RULES } from './secrets/rules.ts';
 import { DEPENDENCY_RULE, isLockfile, scanLockfile } from './dependencies/scan.ts';
@@ -143,7 +143,7 @@ export function scanTree(root: string, opts: CodeScanOptions = {}): CodeScanResu
       return;
     }
     const before = notes.length;
-    for (const h of scanText(f.rel, r.text, notes)) findings.push(toFinding(h));
+    for (const h of numberHits(scanText(f.rel, r.text, notes))) findings.push(toFinding(h));
     if (notes.length > before && notes.slice(before).some((n) => n.includes('skipped, minified'))) skipped++;
   });
   opts.progress?.(files.length, files.length);

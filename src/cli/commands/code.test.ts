@@ -155,3 +155,19 @@ describe('--history', () => {
     ).toEqual([['code/secret-github-token', 'config.js', 1, added]]);
   });
 });
+
+describe('finding ids', () => {
+  it('stay the same when lines are added above a finding (baselines keep working), and differ per occurrence', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rampart-ids-'));
+    writeFileSync(join(dir, 'a.js'), PLANT + PLANT);
+    const before = parseJsonReport(
+      (await run([dir, '--format', 'json', '--fail-on', 'none'])).out,
+    ).findings.map((f) => f.id);
+    writeFileSync(join(dir, 'a.js'), '// a comment\n\n' + PLANT + PLANT);
+    const after = parseJsonReport((await run([dir, '--format', 'json', '--fail-on', 'none'])).out).findings;
+    expect(before).toHaveLength(2);
+    expect(new Set(before).size).toBe(2);
+    expect(after.map((f) => f.id)).toEqual(before);
+    expect(after.map((f) => f.evidence.location?.line)).toEqual([3, 4]);
+  });
+});
