@@ -57,7 +57,7 @@ function layering() {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'data', 'coverage', 'src/console/dist'] },
+  { ignores: ['node_modules', 'dist', 'data', 'coverage', 'src/console/dist', 'test/fixtures/code'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
