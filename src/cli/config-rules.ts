@@ -65,16 +65,18 @@ export function crossFieldErrors(config: RampartFileConfig): Array<{ segments: s
         });
     });
   });
+  const weak = weakHmacSecrets(config);
   out.push(
+    // A weak HMAC secret is reported at its own pointer below, not again as authenticate's create() error.
     ...policyBuildErrors(config.policies, {
       clock: systemClock,
       log: silentLogger,
       localIssuer: undefined,
       apiKeys: undefined,
       counters: new MemoryCounterStore({ clock: systemClock }),
-    }),
+    }).filter((e) => !(weak.length > 0 && e.segments[0] === 'policies' && e.segments[1] === 'authenticate')),
   );
-  out.push(...weakHmacSecrets(config));
+  out.push(...weak);
   // Contradictory limits in policies.rate-limit.defaults / policies.flow-limit.flows.
   out.push(...limitRuleProblems((config as { policies?: Record<string, unknown> }).policies ?? {}));
   out.push(...monitorErrors(config));

@@ -179,11 +179,16 @@ function unsatisfiableCredentials(
   at: (segments: string[], message: string) => SourceError,
   warnings: SourceError[],
 ): void {
-  const auth = (config.policies as Record<string, { enabled?: boolean; issuers?: unknown[] } | undefined>)
-    .authenticate;
+  const auth = (
+    config.policies as Record<
+      string,
+      { enabled?: boolean; issuers?: unknown[]; hmacIssuers?: unknown[] } | undefined
+    >
+  ).authenticate;
   if (auth?.enabled === false) return;
   const identity = (config as { identity?: unknown }).identity;
-  if (identity !== undefined || (Array.isArray(auth?.issuers) && auth.issuers.length > 0)) return;
+  const some = (l: unknown[] | undefined) => Array.isArray(l) && l.length > 0;
+  if (identity !== undefined || some(auth?.issuers) || some(auth?.hmacIssuers)) return;
   config.apis.forEach((api, i) =>
     api.versions.forEach((v, j) => {
       const secured = (documents.get(`${i}/${j}`)?.operations ?? []).filter((op) => op.security.length > 0);
@@ -191,7 +196,7 @@ function unsatisfiableCredentials(
       warnings.push(
         at(
           ['apis', String(i), 'versions', String(j), 'spec'],
-          `${secured.length} operation(s) require credentials (e.g. ${secured[0]!.method.toUpperCase()} ${v.base === '/' ? '' : v.base}${secured[0]!.path}) but no identity: section and no policies.authenticate.issuers can issue or verify any: every such request will be answered 401`,
+          `${secured.length} operation(s) require credentials (e.g. ${secured[0]!.method.toUpperCase()} ${v.base === '/' ? '' : v.base}${secured[0]!.path}) but no identity: section and no policies.authenticate issuers or hmacIssuers can issue or verify any: every such request will be answered 401`,
         ),
       );
     }),

@@ -44,7 +44,7 @@ describe('rampart check', () => {
     const r = await run('check', '-c', file);
     // petstore declares security, and nothing here can issue or verify credentials: a warning, not an error.
     expect(r.err).toMatch(
-      /^warning: .*rampart\.yaml:\d+:\d+ {2}\/apis\/0\/versions\/1\/spec {2}\d+ operation\(s\) require credentials .* but no identity: section and no policies\.authenticate\.issuers/,
+      /^warning: .*rampart\.yaml:\d+:\d+ {2}\/apis\/0\/versions\/1\/spec {2}\d+ operation\(s\) require credentials .* but no identity: section and no policies\.authenticate issuers or hmacIssuers/,
     );
     expect(r.out).toBe('ok: 1 API, 2 versions, 5 operations (1 warning)');
     expect(r.code).toBe(0);

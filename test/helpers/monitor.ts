@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { App, configFromObject } from '../../src/cli/app.ts';
-import { DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
+import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import type { ApiKeys } from '../../src/identity/api-keys.ts';
@@ -41,13 +41,24 @@ export async function startMonitorStack(
   } = {},
 ): Promise<MonitorStack> {
   const dir = await mkdtemp(join(tmpdir(), 'rampart-monitor-'));
-  const lab = await startLab({ mode: 'vulnerable' });
+  const lab = await startLab(DEMO_LAB);
   const config = configFromObject(
     {
       listen: { host: '127.0.0.1', port: 0, tls: { devCertDir: join(dir, 'tls') } },
       admin: { port: 0 },
       store: opts.store ?? `sqlite://${join(dir, 'rampart.db')}`,
-      policies: { ...DEMO_POLICIES, ...opts.policies },
+      // The scenarios send hundreds of requests a minute from one loopback address: the lab
+      // document's 100/min rateLimit would answer them 429 and hide the signals they are about.
+      // validate-request and injection-guard are off too: they refuse the requests that make
+      // the lab fail or stall (5xx-storm, slow-upstream) before it sees them, and these tests
+      // are about alerting on what reaches the upstream.
+      policies: {
+        ...DEMO_POLICIES,
+        'rate-limit': { enabled: false },
+        'validate-request': { enabled: false },
+        'injection-guard': { enabled: false },
+        ...opts.policies,
+      },
       identity: {
         issuer: 'https://127.0.0.1/auth',
         keyFile: join(dir, 'kek.key'),

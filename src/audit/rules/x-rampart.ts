@@ -30,6 +30,13 @@ export const KNOWN_X_RAMPART_KEYS = [
   'cors',
   'requestLimits',
   'public',
+  // The keys the gateway's policies declare today (docs/x-rampart.md).
+  'deprecation',
+  'concurrency',
+  'flow',
+  'validate',
+  'injection',
+  'pii',
 ];
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
