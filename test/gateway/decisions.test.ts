@@ -186,7 +186,10 @@ describe('request-limits and the request target', () => {
     expect(r.headers['x-content-type-options']).toBe('nosniff');
   });
 
-  it.each(['/v2/echo%7F', '/v2/ec%7fho', '/v2/%1F'])('%s (encoded DEL / control) is 400 invalid-path', async (t) => {
-    expectProblem(await get(gw.url, t), 400, 'invalid-path');
-  });
+  it.each(['/v2/echo%7F', '/v2/ec%7fho', '/v2/%1F'])(
+    '%s (encoded DEL / control) is 400 invalid-path',
+    async (t) => {
+      expectProblem(await get(gw.url, t), 400, 'invalid-path');
+    },
+  );
 });
