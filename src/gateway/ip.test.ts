@@ -82,8 +82,14 @@ describe('clientAddress', () => {
     );
   });
 
-  it('is the left-most entry when every hop is trusted', () => {
+  it('is the left-most entry (trimmed) when every hop is trusted', () => {
     expect(clientAddress('10.0.0.9, 10.0.0.5', '127.0.0.1', trusted)).toBe('10.0.0.9');
+    expect(clientAddress(' 10.0.0.9 ,10.0.0.5', '127.0.0.1', trusted)).toBe('10.0.0.9');
+  });
+
+  it('a forged non-address left-most entry behind trusted hops falls back to the peer', () => {
+    expect(clientAddress('garbage, 10.0.0.5', '127.0.0.1', trusted)).toBe('127.0.0.1');
+    expect(clientAddress(', 10.0.0.5', '127.0.0.1', trusted)).toBe('127.0.0.1');
   });
 
   it('falls back to the peer at the first entry that is not an address (no forged garbage as key)', () => {
