@@ -34,7 +34,10 @@ async function get(url: string, target: string, headers: Record<string, string> 
 function expectProblem(r: RawResponse, status: number, code: string): void {
   expect(r.status, r.body).toBe(status);
   expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect((JSON.parse(r.body) as { type: string }).type).toBe(P + code);
+  const body = JSON.parse(r.body) as { type: string; detail?: string };
+  expect(body.type).toBe(P + code);
+  // A human-readable reason (which never echoes the request back).
+  expect(body.detail).toMatch(/^[A-Za-z].{10,}/);
   expect(r.headers['x-content-type-options']).toBe('nosniff');
   expect(r.headers['cache-control']).toBeDefined();
 }
