@@ -508,3 +508,47 @@ describe('helpers', () => {
     expect(readFileSync(out, 'utf8').endsWith('}\n')).toBe(true);
   });
 });
+
+describe('config loader hostile input (#19)', () => {
+  /** Nine levels of nine-fold aliases: 9^9 (≈ 387 M) strings if every alias were expanded. */
+  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    .concat(
+      'bcdefghi'.split('').map((k, i) => {
+        const prev = 'abcdefghi'[i]!;
+        return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(',')}]`;
+      }),
+    )
+    .join('\n');
+
+  it('refuses a YAML alias bomb (maxAliasCount) quickly, as an invalid-YAML error at 1:1', async () => {
+    const file = writeConfig(bomb + '\n');
+    const started = Date.now();
+    const err = await loadConfigFile(file, schema, { env: {} }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err).toBeInstanceOf(ConfigErrors);
+    const errors = (err as ConfigErrors).errors;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ line: 1, column: 1, path: '' });
+    expect(errors[0]!.message).toMatch(/^invalid YAML: .*alias/i);
+  });
+
+  it('resolves aliases within the limit (the bound is on expansion, not on anchors)', () => {
+    const src = parseYamlSource('a: &a [1, 2]\nb: *a\nc: { <<: { k: v } }\n', 'ok.yaml');
+    expect(src.errors).toEqual([]);
+    expect(src.value).toEqual({ a: [1, 2], b: [1, 2], c: { k: 'v' } });
+  });
+
+  it('never interpolates keys: "${KEY}" as a key stays literal (an unknown property), the value is interpolated', async () => {
+    const file = writeConfig('listen:\n  "${KEY}": 9000\n  host: "${HOST}"\n');
+    const err = await loadConfigFile(file, schema, { env: { KEY: 'port', HOST: '10.0.0.1' } }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigErrors);
+    const errors = (err as ConfigErrors).errors;
+    expect(errors.map((e) => e.path)).toEqual(['/listen/${KEY}']);
+    expect(errors[0]!.line).toBe(2);
+    // Escaped the same way in a value: `$${` is a literal.
+    const ok = await loadConfigFile(writeConfig('store: "$${KEY}"\n'), schema, { env: { KEY: 'x' } });
+    expect((ok as { store: string }).store).toBe('${KEY}');
+  });
+});

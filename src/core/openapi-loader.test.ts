@@ -529,3 +529,23 @@ describe('details', () => {
     expect(pathTemplateProblems(template)).toEqual(problems);
   });
 });
+
+describe('hostile documents (#19)', () => {
+  it('refuses a YAML alias bomb in an OpenAPI document (maxAliasCount), fast, without expanding it', async () => {
+    const levels = ['x-a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    const names = 'abcdefghi';
+    for (let i = 1; i < names.length; i++)
+      levels.push(
+        `x-${names[i]}: &${names[i]} [${Array(9)
+          .fill(`*${names[i - 1]}`)
+          .join(',')}]`,
+      );
+    const file = write(`${head31}paths: {}\n${levels.join('\n')}\n`);
+    const started = Date.now();
+    const { document, errors } = await checkOpenApiFile(file);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(document).toBeUndefined();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/^invalid YAML: .*alias/i);
+  });
+});

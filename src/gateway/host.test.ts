@@ -103,3 +103,38 @@ describe('splitAbsoluteForm (RFC 9112 §3.2.2)', () => {
     expect(splitAbsoluteForm('*', true)).toMatchObject({ ok: false });
   });
 });
+
+describe('validHost edges (#19)', () => {
+  it.each([
+    ['[::1]:65535', true],
+    ['[::1]:65536', false],
+    ['[::1]:99999', false],
+    ['[::1]:0', true],
+    ['[::1]:', false],
+    ['[::1]x', false],
+    ['example.com:65536', false],
+    ['example.com:123456', false],
+    ['example.com:', false],
+    ['example.com:8a', false],
+    ['example.com:1', true],
+    ['example.com:8090', true],
+    ['example.com:09', true],
+    ['zz.test', true],
+    ['a'.repeat(63) + '.test', true],
+    ['a'.repeat(64) + '.test', false],
+    ['Z9-_.test', true],
+    ['a..b', false],
+    ['.a', false],
+    ['a.', true],
+    ['a/', false],
+    ['a' + '.a'.repeat(130), true],
+    ['a' + '.a'.repeat(131), false],
+    ['@', false],
+    ['[', false],
+    ['`', false],
+    ['{', false],
+    [':80', false],
+  ])('%s → %s', (h, ok) => {
+    expect(validHost(h)).toBe(ok);
+  });
+});

@@ -13,8 +13,9 @@ export class IpMatcher {
       const type = family === 6 ? 'ipv6' : 'ipv4';
       if (bits === undefined) this.list.addAddress(addr!, type);
       else {
-        const n = Number(bits);
-        if (!Number.isInteger(n) || n < 0 || n > (family === 6 ? 128 : 32))
+        // Digits only: Number('') is 0, so '10.0.0.0/' would otherwise be a /0 (every address).
+        const n = /^[0-9]{1,3}$/.test(bits) ? Number(bits) : NaN;
+        if (!Number.isInteger(n) || n > (family === 6 ? 128 : 32))
           throw new Error(`'${c}' has an invalid prefix length`);
         this.list.addSubnet(addr!, n, type);
       }

@@ -87,3 +87,72 @@ describe('Backoff', () => {
     expect(b.retryAfter('z')).toBe(1);
   });
 });
+
+describe('throttle decisions (#19)', () => {
+  const opts = { free: 1, baseMs: 1000, maxDelayMs: 10_000, forgetAfterMs: 60_000 };
+
+  function refusal(f: () => void): ProblemError {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof ProblemError) return e;
+      throw e;
+    }
+    throw new Error('expected a 429');
+  }
+
+  it('check() passes while not throttled and refuses with a 429 problem, retry_after and Retry-After', () => {
+    const clock = new ManualClock(0);
+    for (const t of [new FailureThrottle(clock, 1, 60_000), new Backoff(clock, opts)]) {
+      expect(() => t.check('k')).not.toThrow();
+      t.fail('k');
+      const e = refusal(() => t.check('k'));
+      expect(e.problem.type).toBe('https://rampart.dev/problems/too-many-requests');
+      expect(e.problem.status).toBe(429);
+      expect(e.problem.detail).toBe('Too many failed attempts; try again later');
+      expect(e.problem.retry_after).toBeGreaterThanOrEqual(1);
+      expect(e.headers['Retry-After']).toBe(String(e.problem.retry_after));
+      expect(refusal(() => t.check('k', 'codes')).problem.detail).toBe(
+        'Too many failed codes; try again later',
+      );
+    }
+  });
+
+  it('a known key failing again does not evict another key (only new keys evict the oldest)', () => {
+    const clock = new ManualClock(0);
+    const t = new FailureThrottle(clock, 1, 60_000, 2);
+    t.fail('x');
+    t.fail('y');
+    t.fail('y'); // known key: nothing evicted
+    expect(t.retryAfter('x')).toBeGreaterThan(0);
+    expect(t.retryAfter('y')).toBeGreaterThan(0);
+    const b = new Backoff(clock, { ...opts, maxKeys: 2 });
+    b.fail('x');
+    b.fail('y');
+    b.fail('y');
+    expect(b.retryAfter('x')).toBe(1);
+  });
+
+  it('failures age out of the window one by one (a partial expiry keeps the rest)', () => {
+    const clock = new ManualClock(0);
+    const t = new FailureThrottle(clock, 2, 60_000);
+    t.fail('k');
+    clock.advance(30_000);
+    t.fail('k');
+    expect(t.retryAfter('k')).toBe(30);
+    clock.advance(30_001); // the first failure left the window
+    expect(t.retryAfter('k')).toBe(0);
+    t.fail('k');
+    expect(t.retryAfter('k')).toBe(30);
+  });
+
+  it('Backoff keeps a key whose delay is still running, even after forgetAfter', () => {
+    const clock = new ManualClock(0);
+    const b = new Backoff(clock, { free: 1, baseMs: 120_000, maxDelayMs: 120_000, forgetAfterMs: 60_000 });
+    b.fail('k');
+    clock.advance(60_001);
+    expect(b.retryAfter('k')).toBe(60);
+    clock.advance(60_000);
+    expect(b.retryAfter('k')).toBe(0);
+  });
+});

@@ -147,3 +147,33 @@ describe('key URI and QR code', () => {
     expect(svg).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   });
 });
+
+describe('TOTP parameters are honoured, not just defaulted (#19)', () => {
+  // RFC 6238 Appendix B seeds.
+  const sha1 = Buffer.from('12345678901234567890');
+  const sha256 = Buffer.from('12345678901234567890123456789012');
+
+  it('period 60: a 59 s-old code is step 0, and matches only with period 60', () => {
+    const code = totp(sha1, 59_000, { period: 60 });
+    expect(code).toBe(hotp(sha1, 0, 6, 'SHA1'));
+    expect(totp(sha1, 61_000, { period: 60 })).toBe(hotp(sha1, 1, 6, 'SHA1'));
+    expect(matchTotp(sha1, totp(sha1, 119_000, { period: 60 }), 119_000, 'strictest', { period: 60 })).toBe(
+      1,
+    );
+    expect(matchTotp(sha1, totp(sha1, 119_000), 119_000, 'strictest', { period: 60 })).toBeUndefined();
+  });
+
+  it('SHA256 codes (RFC 6238 vector) match only with algorithm SHA256', () => {
+    expect(totp(sha256, 59_000, { algorithm: 'SHA256', digits: 8 })).toBe('46119246');
+    const code = totp(sha256, 1_111_111_109_000, { algorithm: 'SHA256' });
+    expect(matchTotp(sha256, code, 1_111_111_109_000, 'strictest', { algorithm: 'SHA256' })).toBe(
+      timeStep(1_111_111_109_000),
+    );
+    expect(matchTotp(sha256, code, 1_111_111_109_000, 'strictest')).toBeUndefined();
+  });
+
+  it('at the first step the previous (negative) step is skipped, not computed', () => {
+    const code = totp(sha1, 10_000);
+    expect(matchTotp(sha1, code, 10_000, 'lenient')).toBe(0);
+  });
+});

@@ -281,6 +281,9 @@ describe('gateway over TLS 1.3', () => {
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
     expect(preEvil.status).toBe(403);
+    expect((preEvil.json() as { type: string }).type).toBe('https://rampart.dev/problems/cors-denied');
+    expect(preEvil.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(preEvil.headers['x-content-type-options']).toBe('nosniff');
     expect(preEvil.headers['access-control-allow-origin']).toBeUndefined();
   });
 

@@ -152,6 +152,7 @@ describe('versions policy through the gateway', () => {
     // A denial of the deprecated version is an answer of that version too.
     const denied = await call(`${gw.url}/v1/orders`);
     expect(denied.status).toBe(401);
+    expect(denied.headers['www-authenticate']).toBe('Bearer realm="rampart"');
     expect(denied.headers.deprecation).toBeDefined();
     expect(links(denied.headers.link).map((l) => l[1])).toContain('successor-version');
   });

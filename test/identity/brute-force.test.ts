@@ -27,15 +27,17 @@ forEachStore('identity brute-force protection', (getDb) => {
     return { status: r.status, body: r.body, headers };
   }
 
-  it('backs off exponentially per account after 5 free failures (429 + Retry-After 1, 2, 4 … s), known or not', async () => {
+  it('backs off exponentially per account after 5 free failures (429 + Retry-After 1, 2, 4 … s); a known and an unknown account get identical answers (no enumeration through the throttle)', async () => {
     await manyIps();
     const username = uniqueName('bf');
     const ghost = uniqueName('ghost');
     await h.service.users.add({ username, password: GOOD_PASSWORD });
+    const answers: Record<string, unknown[]> = { [username]: [], [ghost]: [] };
     for (const name of [username, ghost]) {
       for (let i = 0; i < 5; i++) {
         const r = await h.call('POST', '/login', { username: name, password: `wrong-password-${i}` });
         expect(r.status).toBe(401);
+        answers[name]!.push(shape(r));
       }
       const waits: number[] = [];
       for (let i = 0; i < 4; i++) {
@@ -46,14 +48,19 @@ forEachStore('identity brute-force protection', (getDb) => {
         expect(blocked.headers.get('cache-control')).toBe('no-store');
         const wait = Number(blocked.headers.get('retry-after'));
         waits.push(wait);
+        answers[name]!.push(shape(blocked));
         h.clock.advance(wait * 1000);
-        expect((await h.call('POST', '/login', { username: name, password: 'wrong-again-1' })).status).toBe(
-          401,
-        );
+        const wrong = await h.call('POST', '/login', { username: name, password: 'wrong-again-1' });
+        expect(wrong.status).toBe(401);
+        answers[name]!.push(shape(wrong));
       }
       expect(waits).toEqual([1, 2, 4, 8]);
       h.clock.advance(86_400_000 + 16_000); // forgetAfter: the free attempts come back
     }
+    // Status, body (problem type, detail) and headers (Retry-After included) are the same
+    // whether the account exists or not.
+    expect(answers[username]).toHaveLength(13);
+    expect(answers[ghost]).toEqual(answers[username]);
     expect((await h.call('POST', '/login', { username, password: GOOD_PASSWORD })).status).toBe(200);
   });
 

@@ -63,6 +63,23 @@ forEachStore('identity sessions and revocation', (getDb) => {
       h.call('POST', '/token', { grant_type: 'refresh_token', refresh_token: s.refresh }),
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 401]);
+    const [winner, loser] = a.status === 200 ? [a, b] : [b, a];
+    expect(loser.body.type).toBe('https://rampart.dev/problems/invalid-refresh-token');
+    // The loser presented a used token: without a grace window that is reuse, and the
+    // whole family goes — the winner's fresh refresh token is refused too.
+    const next = await h.call('POST', '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: winner.body.refresh_token,
+    });
+    expect(next.status).toBe(401);
+    expect(next.body.type).toBe('https://rampart.dev/problems/invalid-refresh-token');
+    expect(h.service.issuer.isRevoked(claimsOf(winner.body.access_token))).toBe(true);
+    expect(
+      h.events.some(
+        (e) =>
+          e.type === 'auth' && e.action === 'refresh' && e.outcome === 'reuse-detected' && e.user === s.id,
+      ),
+    ).toBe(true);
   });
 
   it('logs out: the session and its tokens are revoked', async () => {

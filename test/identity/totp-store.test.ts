@@ -42,6 +42,17 @@ forEachStore('TOTP factor in the store', (getDb) => {
     expect(row!.secret_enc).toMatch(/^v1\./);
   });
 
+  it('the code that confirmed the enrolment is refused at the next login (its step is consumed)', async () => {
+    const mfa = new Mfa(getDb(), clock, sealer, { window: 'strict', issuer: 'Rampart' });
+    const id = await user();
+    const { secret } = await mfa.enrollTotp(id, id);
+    const code = oathtool(secret, clock.now());
+    expect(await mfa.confirmTotp(id, code)).toBe(true);
+    expect(await mfa.verifyTotp(id, code)).toBe('replayed');
+    // The previous step (still inside the strict window) is older than the consumed one.
+    expect(await mfa.verifyTotp(id, oathtool(secret, clock.now() - 30_000))).toBe('replayed');
+  });
+
   it('accepts an oathtool code once; a replay is rejected', async () => {
     const { mfa, id, secret } = await enrolled('strict');
     const code = oathtool(secret, clock.now());

@@ -586,7 +586,7 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
     expect(ctx.principal!.id).toBe('alice@example.com');
   });
 
-  it('rejects: unknown kid, wrong aud, wrong typ, missing typ, algorithm outside the issuer allow-list, expired', async () => {
+  it('rejects: unknown kid, wrong aud, wrong typ, missing typ, algorithm outside the issuer allow-list, expired, no exp, no iat', async () => {
     const policy = build({ issuers: externalIssuers() });
     const unknownKid = await keyPair('RS256', 'okta-unknown');
     expectInvalidToken(
@@ -613,6 +613,15 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
     expectInvalidToken(
       await run(policy, bearer(await signToken(okta, { ...okClaims(), exp: NOW - 100 }, { typ: 'JWT' }))),
       REJECTIONS.expired.description,
+    );
+    // No exp at all: an external token that never expires is refused, like an own one.
+    expectInvalidToken(
+      await run(policy, bearer(await signToken(okta, { ...okClaims(), exp: undefined }, { typ: 'JWT' }))),
+      REJECTIONS.missingExp.description,
+    );
+    expectInvalidToken(
+      await run(policy, bearer(await signToken(okta, { ...okClaims(), iat: undefined }, { typ: 'JWT' }))),
+      REJECTIONS.missingIat.description,
     );
     expect(attacker.total()).toBe(0);
   });

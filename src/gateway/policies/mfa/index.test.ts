@@ -52,6 +52,17 @@ function ctxFor(
   return testContext({ clock, route: testRoute({ rampart, ...extra }), ...(principal ? { principal } : {}) });
 }
 
+/** A 401 from mfa is the RFC 6750/9470 challenge, not just a status. */
+function challenged(d: Denial | undefined): string | undefined {
+  if (d?.problem.status !== 401) return `status ${d?.problem.status}`;
+  if (d.problem.type !== 'https://rampart.dev/problems/insufficient-user-authentication')
+    return d.problem.type;
+  const h = d.headers?.['www-authenticate'];
+  return typeof h === 'string' && h.startsWith('Bearer error="insufficient_user_authentication"')
+    ? 'challenge'
+    : `header ${h}`;
+}
+
 function run(policy: TestPolicy, ctx: TestContext): Denial | undefined {
   const r = policy.onRequest(ctx);
   expect(r).not.toBeInstanceOf(Promise); // mfa never waits
@@ -108,7 +119,9 @@ describe('mfa: requirements', () => {
       '2',
       'urn:rampart:acr:pwd',
     ]) {
-      expect(run(policy, ctxFor(user({ amr: [], acr }), { mfa: 'required' }))?.problem.status, acr).toBe(401);
+      expect(challenged(run(policy, ctxFor(user({ amr: [], acr }), { mfa: 'required' }))), acr).toBe(
+        'challenge',
+      );
     }
   });
 
@@ -116,7 +129,7 @@ describe('mfa: requirements', () => {
     const policy = build({ acrValues: ['gold'], amrCombinations: [['hwk', 'pin']] });
     expect(run(policy, ctxFor(user({ amr: [], acr: 'gold' }), { mfa: 'required' }))).toBeUndefined();
     expect(run(policy, ctxFor(user({ amr: ['hwk', 'pin'] }), { mfa: 'required' }))).toBeUndefined();
-    expect(run(policy, ctxFor(user({ amr: ['mfa'] }), { mfa: 'required' }))?.problem.status).toBe(401);
+    expect(challenged(run(policy, ctxFor(user({ amr: ['mfa'] }), { mfa: 'required' })))).toBe('challenge');
   });
 
   it('sends the configured acr_values in the challenge', () => {
@@ -245,13 +258,12 @@ describe('mfa: policy-level requirements', () => {
   it('requireFor: roles, apis, all', () => {
     expect(run(build({ requireFor: { roles: [] } }), ctxFor(user({ roles: ['admin'] })))).toBeUndefined();
     expect(
-      run(build({ requireFor: { roles: ['support'] } }), ctxFor(user({ roles: ['support'] })))?.problem
-        .status,
-    ).toBe(401);
+      challenged(run(build({ requireFor: { roles: ['support'] } }), ctxFor(user({ roles: ['support'] })))),
+    ).toBe('challenge');
     const byApi = build({ requireFor: { apis: ['backoffice'] } });
-    expect(run(byApi, ctxFor(user(), {}, { api: 'backoffice' }))?.problem.status).toBe(401);
+    expect(challenged(run(byApi, ctxFor(user(), {}, { api: 'backoffice' })))).toBe('challenge');
     expect(run(byApi, ctxFor(user(), {}, { api: 'shop' }))).toBeUndefined();
-    expect(run(build({ requireFor: { all: true } }), ctxFor(user()))?.problem.status).toBe(401);
+    expect(challenged(run(build({ requireFor: { all: true } }), ctxFor(user())))).toBe('challenge');
   });
 
   it('an admin who must still enroll a second factor gets 403 mfa-enrollment-required', () => {

@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The tests Stryker runs against the security-decision modules (stryker.config.json).
+ * Default: the modules' own unit tests — fast enough to run once per mutant on a shared
+ * 2-core machine. `RAMPART_MUTATION_E2E=1` adds the end-to-end decision tests that drive the
+ * same modules through the real gateway and identity service (slower: each mutant restarts
+ * their listeners). See docs/testing.md.
+ */
+const unit = [
+  'src/gateway/path.test.ts',
+  'src/gateway/ip.test.ts',
+  'src/gateway/host.test.ts',
+  'src/gateway/policies/request-limits/index.test.ts',
+  'src/gateway/policies/authenticate/index.test.ts',
+  'src/gateway/policies/mfa/index.test.ts',
+  'src/identity/totp.test.ts',
+  'src/identity/passwords.test.ts',
+  'src/identity/throttle.test.ts',
+];
+const e2e = [
+  'test/gateway/decisions.test.ts',
+  'test/gateway/framing.test.ts',
+  'test/identity/totp-store.test.ts',
+  'test/identity/sessions.test.ts',
+];
+
+export default defineConfig({
+  test: {
+    include: process.env.RAMPART_MUTATION_E2E === '1' ? [...unit, ...e2e] : unit,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
+  },
+});
