@@ -77,6 +77,8 @@ describe('rampart start (a real process)', () => {
 
     running.child.kill('SIGTERM');
     expect(await running.exit).toBe(0);
+    // The last thing a process manager's log shows: it stopped, and why.
+    expect(running.lines.join('\n')).toMatch(/"signal":"SIGTERM".*"msg":"stopped"|stopped.*SIGTERM/);
     await up.close();
   });
 

@@ -166,6 +166,7 @@ const start: Command = {
         log.info({ signal }, 'stopping: draining in-flight requests');
         await app.stop();
         await lab?.close();
+        log.info({ signal }, 'stopped');
         log.flush?.();
         process.off('SIGHUP', reload);
         resolveExit(0);
