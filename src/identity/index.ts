@@ -20,6 +20,7 @@ import { SigningKeys } from './keys.ts';
 import { Mfa } from './mfa.ts';
 import { KEK_ENV, loadKeyEncryptionKey, Sealer } from './secrets.ts';
 import { IdentityRoutes, type PasskeyApi } from './service.ts';
+export { userJson } from './service.ts';
 import { Backoff, FailureThrottle } from './throttle.ts';
 import type { CounterStore } from '../core/counters.ts';
 import { MemoryCounterStore } from '../store/counters/memory.ts';

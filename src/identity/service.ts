@@ -196,6 +196,15 @@ const S = {
 };
 
 /** What the admin API shows of a user (never hashes or secrets). */
+/**
+ * A user as JSON, the one shape every surface uses (admin API, `rampart users list --json`):
+ * snake_case members (as the OAuth and problem+json members beside them), times in epoch
+ * milliseconds.
+ */
+export function userJson(u: User): Record<string, unknown> {
+  return adminView(u);
+}
+
 function adminView(u: User): Record<string, unknown> {
   return {
     id: u.id,

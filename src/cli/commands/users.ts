@@ -7,6 +7,7 @@ import {
   identityConfigSchema,
   type IdentityConfigInput,
   type IdentityService,
+  userJson,
 } from '../../identity/index.ts';
 import { openStore, parseStoreUrl, type Db } from '../../store/index.ts';
 import { readConfig, resolveStoreUrl } from '../app.ts';
@@ -189,7 +190,8 @@ export function createUsersCommand(deps: UsersCommandDeps): Command {
           case 'list': {
             const list = await users.list();
             if (args.values.json) {
-              io.out(JSON.stringify(list, null, 2));
+              // The admin API's shape: snake_case, times in epoch milliseconds (docs/identity.md).
+              io.out(JSON.stringify(list.map(userJson), null, 2));
               return 0;
             }
             const rows = list.map((u) => [
