@@ -177,7 +177,16 @@ export class ScanHttp {
       request: { method: req.method, url, headers, ...(body !== undefined ? { body } : {}) },
     };
     const started = performance.now();
-    const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(this.opts.timeoutMs)]);
+    // An explicit timer, not AbortSignal.any([…, AbortSignal.timeout()]): on Node 20 that composite
+    // signal can be garbage-collected before it fires, and the request then hangs (seen in CI).
+    const ctl = new AbortController();
+    const timer = setTimeout(
+      () => ctl.abort(new DOMException(`timed out after ${this.opts.timeoutMs} ms`, 'TimeoutError')),
+      this.opts.timeoutMs,
+    );
+    const stopped = () => ctl.abort(this.opts.signal.reason);
+    this.opts.signal.addEventListener('abort', stopped, { once: true });
+    const signal = ctl.signal;
     try {
       const res = await request(url, {
         method: req.method as Dispatcher.HttpMethod,
@@ -229,6 +238,9 @@ export class ScanHttp {
         e.name === 'TimeoutError' || e.name === 'AbortError'
           ? `timed out after ${this.opts.timeoutMs} ms`
           : `${e.code ?? e.name}: ${e.message}`;
+    } finally {
+      clearTimeout(timer);
+      this.opts.signal.removeEventListener('abort', stopped);
     }
     return x;
   }
