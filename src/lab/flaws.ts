@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
+import type { OwaspApiCategory } from '../core/findings.ts';
 import { labAsset } from './assets.ts';
 
-export type OwaspApiCategory =
-  | 'API1:2023'
-  | 'API2:2023'
-  | 'API3:2023'
-  | 'API4:2023'
-  | 'API5:2023'
-  | 'API6:2023'
-  | 'API7:2023'
-  | 'API8:2023'
-  | 'API9:2023'
-  | 'API10:2023';
+// The one list of OWASP API Top 10 2023 ids is the finding model's.
+export type { OwaspApiCategory };
 
 /** One planted flaw of the vulnerable lab: the ground truth scanners and policies are measured against. */
 export interface Flaw {
