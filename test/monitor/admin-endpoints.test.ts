@@ -224,7 +224,12 @@ describe('rampart audit-log and rampart tail', () => {
       ['tail', '--admin', s.adminUrl, '--admin-token', s.adminKey, '--type', 'shadow-endpoint'],
       t,
     );
-    await until(async () => (s.app.monitor!.feed.size > before ? true : undefined), 'the tail client');
+    // The tail command is loaded on demand: under a full, parallel suite that alone can take seconds.
+    await until(
+      async () => (s.app.monitor!.feed.size > before ? true : undefined),
+      'the tail client',
+      20_000,
+    );
     await call(`${s.gatewayUrl}/phpmyadmin`);
     await until(async () => (t.lines.length ? true : undefined), 'a tail line');
     s.app.monitor!.feed.close();
