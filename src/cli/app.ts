@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import {
@@ -26,7 +27,8 @@ import { EgressServer } from '../gateway/egress/index.ts';
 import type { OpenApiDocument } from '../core/openapi.ts';
 import type { RampartEvent } from '../core/events.ts';
 import { loadCertificate, type CertPair } from '../gateway/tls.ts';
-import { openStore, type Db } from '../store/index.ts';
+import { openStore, parseStoreUrl, type Db } from '../store/index.ts';
+import { DEFAULT_STORE } from '../gateway/config.ts';
 import { FailoverCounterStore, openCounterStore } from '../store/counters/index.ts';
 import { createIdentityService, type IdentityService } from '../identity/index.ts';
 import { configSchema, type RampartFileConfig as RampartConfig } from './config-schema.ts';
@@ -182,7 +184,13 @@ export class App {
   static async start(opts: AppOptions): Promise<App> {
     const clock = opts.clock ?? systemClock;
     const apis = await loadApis(opts.config);
-    const db = await openStore(resolveStoreUrl(opts.config.store, opts.baseDir));
+    const storeUrl = resolveStoreUrl(opts.config.store, opts.baseDir);
+    // Only the embedded default's folder is made; a configured path's directory must exist.
+    if (opts.config.store === DEFAULT_STORE) {
+      const target = parseStoreUrl(storeUrl);
+      if (target.dialect === 'sqlite') await mkdir(dirname(target.path), { recursive: true });
+    }
+    const db = await openStore(storeUrl);
     let identity: IdentityService | undefined;
     let egress: EgressServer | undefined;
     const events = new EventBus();

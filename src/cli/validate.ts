@@ -11,9 +11,11 @@ import { checkConfigFile, resolveRelative, type ConfigCheckResult } from '../cor
 import { checkOpenApiFile } from '../core/openapi-loader.ts';
 import type { OpenApiDocument } from '../core/openapi.ts';
 import type { SourceError } from '../core/source-errors.ts';
+import { DEFAULT_STORE } from '../gateway/config.ts';
 import { contractIssues } from '../gateway/contract/operation.ts';
 import { unknownRoleProblems } from '../gateway/policies/roles/check.ts';
-import { X_RAMPART_KEYS } from './app.ts';
+import { parseStoreUrl, sqlitePathProblem } from '../store/index.ts';
+import { resolveStoreUrl, X_RAMPART_KEYS } from './app.ts';
 import { crossFieldErrors } from './config-rules.ts';
 import { configSchema, type RampartFileConfig } from './config-schema.ts';
 
@@ -123,6 +125,7 @@ export async function validateConfigFile(path: string): Promise<Validation> {
             ),
           );
       }
+      storeProblem(config.store, result.baseDir, (m) => errors.push(at(['store'], m)));
       rootOverlaps(config, documents, at, errors);
       if (config.apis.length === 0)
         warnings.push(at(['apis'], 'no APIs configured: the gateway will answer 404 to every request'));
@@ -139,6 +142,19 @@ export async function validateConfigFile(path: string): Promise<Validation> {
     documents,
     counts,
   };
+}
+
+/** A SQLite store whose directory is missing: `start` would refuse it (it never makes directories). */
+function storeProblem(url: string, baseDir: string, report: (message: string) => void): void {
+  let target;
+  try {
+    target = parseStoreUrl(resolveStoreUrl(url, baseDir));
+  } catch {
+    return; // the schema's own pattern reports a malformed URL
+  }
+  if (url === DEFAULT_STORE || target.dialect !== 'sqlite' || target.path === ':memory:') return;
+  const problem = sqlitePathProblem(target.path);
+  if (problem) report(problem);
 }
 
 /**

@@ -15,6 +15,12 @@ const Cidr = Type.String({
 const Duration = (description: string, def: number) =>
   Type.Integer({ minimum: 1, description, default: def });
 
+/**
+ * The embedded default store. Its folder (`data/` beside the config) is Rampart's own and is
+ * created on start; any other SQLite path's directory must already exist.
+ */
+export const DEFAULT_STORE = 'sqlite://./data/rampart.db';
+
 export const tlsSchema = Type.Object(
   {
     enabled: Type.Boolean({
@@ -209,7 +215,7 @@ export const configSchema = Type.Object(
     ),
     store: Type.String({
       description: 'sqlite://./path.db (embedded default), sqlite::memory:, or postgres://…',
-      default: 'sqlite://./data/rampart.db',
+      default: DEFAULT_STORE,
     }),
     trustedProxies: Type.Array(Cidr, {
       description: 'Peers whose Forwarded/X-Forwarded-* and X-Request-Id headers are trusted.',

@@ -12,7 +12,7 @@ export {
   MIGRATION_LOCK_KEY,
   type MigrateOptions,
 } from './migrate.ts';
-export { SqliteDb, openSqlite, type SqliteOptions } from './sqlite.ts';
+export { SqliteDb, openSqlite, sqlitePathProblem, type SqliteOptions } from './sqlite.ts';
 export { PostgresDb, openPostgres, type PostgresOptions } from './postgres.ts';
 
 export interface OpenStoreOptions {

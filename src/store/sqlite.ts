@@ -1,9 +1,24 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../core/logger.ts';
 import { rewritePlaceholders } from './sql.ts';
 import type { Db, Row, RunResult, SqlValue } from './types.ts';
+
+/**
+ * Why a SQLite database file cannot be opened or created at `path` (its directory is missing,
+ * or the path is a directory), or undefined. Used by the store and by `rampart check`.
+ */
+export function sqlitePathProblem(path: string): string | undefined {
+  const file = resolve(path);
+  const dir = dirname(file);
+  if (!existsSync(dir))
+    return `the store's directory ${dir} does not exist (Rampart creates only the database file)`;
+  if (!statSync(dir).isDirectory()) return `the store's directory ${dir} is not a directory`;
+  if (existsSync(file) && statSync(file).isDirectory())
+    return `the store path ${file} is a directory, not a database file`;
+  return undefined;
+}
 
 export interface SqliteOptions {
   logger?: Logger;
@@ -60,13 +75,19 @@ export class SqliteDb implements Db {
   private closed = false;
   private closing: Promise<void> | undefined;
 
-  /** @param path a file path, or `:memory:`. Parent directories are created. */
+  /**
+   * @param path a file path, or `:memory:`. The file is created when missing; its directory
+   * must exist (a typo in a store URL must not silently make directories and an empty database).
+   */
   constructor(
     readonly path: string,
     opts: SqliteOptions = {},
   ) {
     const memory = path === ':memory:' || path === '';
-    if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (!memory) {
+      const problem = sqlitePathProblem(path);
+      if (problem) throw new Error(problem);
+    }
     const busy = opts.busyTimeoutMs ?? 5000;
     this.conn = new Database(memory ? ':memory:' : path, { timeout: busy });
     this.conn.pragma('journal_mode = WAL');

@@ -90,8 +90,20 @@ describe('store URLs', () => {
     await db.close();
   });
 
-  it('creates parent directories and uses WAL for file databases', async () => {
-    const path = join(tempDir(), 'nested', 'deeper', 'r.db');
+  it('refuses a database whose directory does not exist, and never makes directories', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'typo', 'r.db');
+    await expect(openStore(`sqlite://${path}`, { migrate: false })).rejects.toThrow(
+      `the store's directory ${join(dir, 'typo')} does not exist (Rampart creates only the database file)`,
+    );
+    expect(existsSync(join(dir, 'typo'))).toBe(false);
+    await expect(openStore(`sqlite://${dir}`, { migrate: false })).rejects.toThrow(
+      /is a directory, not a database file/,
+    );
+  });
+
+  it('creates the database file and uses WAL for file databases', async () => {
+    const path = join(tempDir(), 'r.db');
     const db = await openStore(`sqlite://${path}`, { migrate: false });
     expect(existsSync(path)).toBe(true);
     const s = db as SqliteDb;

@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -250,6 +258,23 @@ describe('rampart check, the same judge as start', () => {
         expect.stringMatching(/not a valid date/),
       ]),
     );
+  });
+
+  it('refuses a SQLite store whose directory does not exist, and start creates nothing', async () => {
+    const file = join(dir, 'typo-store.yaml');
+    writeFileSync(file, 'store: sqlite://./dta/rampart.db\n' + valid);
+    const r = await run('check', '-c', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /typo-store\.yaml:1:\d+ {2}\/store {2}the store's directory .*\/dta does not exist \(Rampart creates only the database file\)/,
+    );
+    const { validateConfigFile } = await import('../../src/cli/validate.ts');
+    expect((await validateConfigFile(file)).errors.map((e) => e.path)).toContain('/store');
+    expect(existsSync(join(dir, 'dta'))).toBe(false);
+    // The embedded default (no `store:`) is Rampart's own folder: not an error.
+    const plain = join(dir, 'default-store.yaml');
+    writeFileSync(plain, valid);
+    expect((await run('check', '-c', plain)).code).toBe(0);
   });
 
   it('warns on an empty configuration', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -103,6 +103,11 @@ it('without a config uses the demo store in ./data (with the demo issuer), shows
       /no store at .*typo\/x\.db/,
     );
     const add = cli('a-long-admin-passphrase');
+    // A store in a directory that does not exist is refused, not created with its directory.
+    await expect(
+      add.run(['add', 'erin', '--admin', '--store', `sqlite://${join(here, 'data/rampart.db')}`]),
+    ).rejects.toThrow(/the store's directory .*data does not exist/);
+    mkdirSync(join(here, 'data'));
     // What `npm start` leaves behind: data/rampart.db and data/demo.json with the running demo's issuer.
     expect(
       await add.run(['add', 'erin', '--admin', '--store', `sqlite://${join(here, 'data/rampart.db')}`]),

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '../../core/logger.ts';
 import { DEMO_USERS, type LabServer } from '../../lab/index.ts';
@@ -89,6 +89,9 @@ const start: Command = {
         app = await App.start({ config, baseDir, configPath: resolve(configPath), log });
       } else {
         const dataDir = resolve(args.values.data ?? 'data');
+        // The demo's own data folder (its store, keys, dev certificate) is made here; a
+        // configured store's directory must exist (`rampart check` says so).
+        await mkdir(dataDir, { recursive: true });
         const demo = await startDemoLab();
         lab = demo.lab;
         const origin = `https://localhost:${publicPort || 8443}`;
