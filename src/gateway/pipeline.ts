@@ -198,7 +198,10 @@ export class Pipeline implements ExchangeHost<Context> {
       return readBody(req, rt.limits.maxBodyBytes).then((read) => {
         if (read.problem) {
           res.shouldKeepAlive = false;
-          return this.finishLocal(ctx, { problem: read.problem }, 0);
+          // Refused like a framing error: the pre-routing policies (request id, security
+          // headers, CORS) still run, so the 413 carries their headers and the monitor sees it.
+          ctx.refusal ??= { problem: read.problem };
+          return this.preRouting(ctx);
         }
         ctx.body = read.body;
         return this.preRouting(ctx);

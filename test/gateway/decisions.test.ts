@@ -244,8 +244,10 @@ describe('hostile bodies and slow clients (server limits)', () => {
     expect((JSON.parse(r.body) as { type: string }).type).toBe(P + 'payload-too-large');
     expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(r.headers.connection).toBe('close');
-    // Known gap (#19 report): a body refused while reading is answered before any policy ran
-    // (pipeline finishLocal(…, 0)), so security-headers adds no nosniff/cache-control here.
+    // A body refused while reading still passes the pre-routing policies: security headers, id.
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(up.seen).toHaveLength(0);
   });
 
@@ -253,6 +255,8 @@ describe('hostile bodies and slow clients (server limits)', () => {
     const ex = await rawExchange(gw.url, head('Content-Length: 65\r\n') + 'x'.repeat(65));
     expect(ex.responses[0]?.status, ex.text).toBe(413);
     expect((JSON.parse(ex.responses[0]!.body) as { type: string }).type).toBe(P + 'payload-too-large');
+    expect(ex.responses[0]!.headers['x-content-type-options']).toBe('nosniff');
+    expect(ex.responses[0]!.headers.connection).toBe('close');
   });
 
   it('a body that never completes is 408 request-timeout after requestTimeoutMs (set small here)', async () => {
