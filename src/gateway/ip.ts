@@ -7,17 +7,20 @@ export class IpMatcher {
 
   constructor(cidrs: readonly string[]) {
     for (const c of cidrs) {
-      const [addr, bits] = c.split('/');
-      const family = isIP(addr ?? '');
+      const parts = c.split('/');
+      // '10.0.0.0/8/16' is not a block: without this the part after the second slash was ignored.
+      if (parts.length > 2) throw new Error(`'${c}' has an invalid prefix length`);
+      const [addr, bits] = parts as [string, string | undefined];
+      const family = isIP(addr);
       if (!family) throw new Error(`'${c}' is not an IP address or CIDR block`);
       const type = family === 6 ? 'ipv6' : 'ipv4';
-      if (bits === undefined) this.list.addAddress(addr!, type);
+      if (bits === undefined) this.list.addAddress(addr, type);
       else {
         // Digits only: Number('') is 0, so '10.0.0.0/' would otherwise be a /0 (every address).
         const n = /^[0-9]{1,3}$/.test(bits) ? Number(bits) : NaN;
         if (!Number.isInteger(n) || n > (family === 6 ? 128 : 32))
           throw new Error(`'${c}' has an invalid prefix length`);
-        this.list.addSubnet(addr!, n, type);
+        this.list.addSubnet(addr, n, type);
       }
     }
     this.size = cidrs.length;
