@@ -5,12 +5,14 @@ import { defineConfig } from 'vitest/config';
  * Default: the modules' own unit tests — fast enough to run once per mutant on a shared
  * 2-core machine. `RAMPART_MUTATION_E2E=1` adds the end-to-end decision tests that drive the
  * same modules through the real gateway and identity service (slower: each mutant restarts
- * their listeners). See docs/testing.md.
+ * their listeners). `RAMPART_MUTATION_TESTS=a.test.ts,b.test.ts` runs exactly those files
+ * (scripts/mutation.ts sets it to each module's nearest tests). See docs/testing.md.
  */
 const unit = [
   'src/gateway/path.test.ts',
   'src/gateway/ip.test.ts',
   'src/gateway/host.test.ts',
+  'src/gateway/policies/transport/index.test.ts',
   'src/gateway/policies/request-limits/index.test.ts',
   'src/gateway/policies/authenticate/index.test.ts',
   'src/gateway/policies/mfa/index.test.ts',
@@ -25,9 +27,15 @@ const e2e = [
   'test/identity/sessions.test.ts',
 ];
 
+const chosen = process.env.RAMPART_MUTATION_TESTS;
+
 export default defineConfig({
   test: {
-    include: process.env.RAMPART_MUTATION_E2E === '1' ? [...unit, ...e2e] : unit,
+    include: chosen
+      ? chosen.split(',').map((f) => f.trim())
+      : process.env.RAMPART_MUTATION_E2E === '1'
+        ? [...unit, ...e2e]
+        : unit,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

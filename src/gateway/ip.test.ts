@@ -32,6 +32,13 @@ describe('IpMatcher', () => {
     expect(m.has('::ffff:10.1.2.3')).toBe(true);
     expect(m.has('::ffff:11.1.2.3')).toBe(false);
     expect(new IpMatcher(['::ffff:0:0/96']).has('::ffff:192.0.2.5')).toBe(true);
+    // Every spelling of the mapped address, and the other direction: an IPv4 peer matches a
+    // mapped IPv6 block.
+    expect(m.has('::ffff:a00:1')).toBe(true);
+    expect(m.has('0:0:0:0:0:ffff:10.0.0.1')).toBe(true);
+    expect(m.has('::FFFF:10.0.0.1')).toBe(true);
+    expect(new IpMatcher(['::ffff:10.0.0.0/104']).has('10.9.8.7')).toBe(true);
+    expect(new IpMatcher(['::ffff:10.0.0.0/104']).has('11.9.8.7')).toBe(false);
     // The IPv4 family alone does not match an IPv6 address outside the mapped range.
     expect(m.has('::127.0.0.1')).toBe(false);
   });
@@ -54,6 +61,9 @@ describe('IpMatcher', () => {
     ['10.0.0.0/0x8', /invalid prefix length/],
     ['10.0.0.0/1e1', /invalid prefix length/],
     ['::/129', /invalid prefix length/],
+    ['10.0.0.0/8/16', /invalid prefix length/],
+    ['10.0.0.0//8', /invalid prefix length/],
+    ['::/64/', /invalid prefix length/],
     ['10.0.0/8', /not an IP address/],
     ['example.com', /not an IP address/],
     ['', /not an IP address/],

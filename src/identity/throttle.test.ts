@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.ts';
 import { ProblemError } from '../core/errors.ts';
+import { MemoryCounterStore } from '../store/counters/memory.ts';
 import { Backoff, FailureThrottle } from './throttle.ts';
 
 describe('FailureThrottle', () => {
@@ -154,5 +155,62 @@ describe('throttle decisions (#19)', () => {
     expect(b.retryAfter('k')).toBe(60);
     clock.advance(60_000);
     expect(b.retryAfter('k')).toBe(0);
+  });
+
+  it('FailureThrottle counts in the store it is given, under its name (default "throttle")', () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryCounterStore({ clock });
+    const unnamed = new FailureThrottle(clock, 1, 60_000, store);
+    const same = new FailureThrottle(clock, 1, 60_000, store, 'throttle');
+    const other = new FailureThrottle(clock, 1, 60_000, store, 'totp');
+    unnamed.fail('alice');
+    // Another node's throttle of the same name sees the failure; another name does not.
+    expect(same.retryAfter('alice')).toBe(60);
+    expect(other.retryAfter('alice')).toBe(0);
+    other.fail('bob');
+    expect(unnamed.retryAfter('bob')).toBe(0);
+    expect(other.retryAfter('bob')).toBe(60);
+  });
+
+  it('Backoff forgets a key only strictly after forgetAfter without a failure', () => {
+    const clock = new ManualClock(0);
+    const b = new Backoff(clock, { free: 1, baseMs: 1000, maxDelayMs: 100_000, forgetAfterMs: 5000 });
+    b.fail('k'); // 1 s
+    clock.advance(5000); // exactly forgetAfter: still remembered, the next failure doubles
+    b.fail('k');
+    expect(b.retryAfter('k')).toBe(2);
+    clock.advance(7001); // 5001 ms after the delay ended: forgotten, back to the first delay
+    b.fail('k');
+    expect(b.retryAfter('k')).toBe(1);
+  });
+
+  it('Backoff forgets a key whose delay ends exactly now (past forgetAfter)', () => {
+    const clock = new ManualClock(0);
+    const b = new Backoff(clock, { free: 1, baseMs: 10_000, maxDelayMs: 100_000, forgetAfterMs: 5000 });
+    b.fail('k');
+    clock.advance(10_000); // the delay ends now and the last failure is 10 s old
+    b.fail('k');
+    expect(b.retryAfter('k')).toBe(10);
+  });
+
+  it('Backoff sweeps expired keys, so a full map evicts a dead key and keeps a live one', () => {
+    const clock = new ManualClock(0);
+    const b = new Backoff(clock, {
+      free: 1,
+      baseMs: 1000,
+      maxDelayMs: 100_000,
+      forgetAfterMs: 5000,
+      maxKeys: 2,
+    });
+    b.fail('live');
+    b.fail('dead');
+    clock.advance(3000);
+    b.fail('live'); // 2 failures, last at 3 s
+    clock.advance(3000); // 'dead' expired (6 s without a failure), 'live' did not
+    expect(b.retryAfter('someone')).toBe(0); // any check sweeps
+    b.fail('new'); // room for it: 'live' is not evicted
+    b.fail('live'); // third failure: 4 s
+    expect(b.retryAfter('live')).toBe(4);
+    expect(b.retryAfter('new')).toBe(1);
   });
 });

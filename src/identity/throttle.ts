@@ -57,6 +57,7 @@ export class FailureThrottle implements Throttle {
   }
 
   private spec(key: string): FailureSpec {
+    // Stryker disable next-line StringLiteral: the failover store treats every mode but 'open' as closed
     return { key: this.prefix + key, limit: this.max, windowMs: this.windowMs, failMode: 'closed' };
   }
 
@@ -143,6 +144,7 @@ export class Backoff implements Throttle {
     if (!e) {
       if (this.entries.size >= this.maxKeys) {
         const oldest = this.entries.keys().next().value;
+        // Stryker disable next-line ConditionalExpression: a full map always has a first key (delete(undefined) would be a no-op)
         if (oldest !== undefined) this.entries.delete(oldest);
       }
       e = { failures: 0, last: now, until: 0 };
@@ -171,7 +173,9 @@ export class Backoff implements Throttle {
     return e;
   }
 
+  /** Forgets expired keys at most once per forgetAfter, so a full map evicts a dead key, not a live one. */
   private sweep(now: number): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: sweeping on every call (the `false`, `+` mutants) or 1 ms later (`<=`) changes only the cost
     if (now - this.lastSweep < this.opts.forgetAfterMs) return;
     this.lastSweep = now;
     for (const key of [...this.entries.keys()]) this.live(key, now);

@@ -9,8 +9,13 @@ const type = (code: string) => `https://rampart.dev/problems/${code}`;
 describe('transport', () => {
   it('refuses plain HTTP with 403 tls-required unless a trusted proxy says https', () => {
     const p = build();
-    expect(p.onRequest(testContext({ secure: false }))).toMatchObject({
-      problem: { status: 403, type: type('tls-required') },
+    expect(p.onRequest(testContext({ secure: false }))).toEqual({
+      problem: {
+        status: 403,
+        type: type('tls-required'),
+        title: expect.any(String),
+        detail: 'This API is only served over HTTPS',
+      },
     });
     expect(p.onRequest(testContext({ secure: true }))).toBeUndefined();
     // A client cannot claim https itself; a trusted proxy can.
@@ -26,8 +31,23 @@ describe('transport', () => {
     expect(p.onRequest(testContext({ ip: '203.0.113.7' }))).toBeUndefined();
     expect(p.onRequest(testContext({ ip: '2001:db8::1' }))).toBeUndefined();
     for (const ip of ['203.0.113.66', '198.51.100.1', '2001:db9::1'])
-      expect(p.onRequest(testContext({ ip })), ip).toMatchObject({
-        problem: { status: 403, type: type('ip-denied') },
+      expect(p.onRequest(testContext({ ip })), ip).toEqual({
+        problem: {
+          status: 403,
+          type: type('ip-denied'),
+          title: expect.any(String),
+          detail: 'Requests from this address are not allowed',
+        },
       });
+  });
+
+  it('a deny list alone refuses only its blocks; an IPv4-mapped peer is matched as IPv4', () => {
+    const p = build({ deny: ['198.51.100.0/24'] });
+    expect(p.onRequest(testContext({ ip: '203.0.113.7' }))).toBeUndefined();
+    expect(p.onRequest(testContext({ ip: '::ffff:198.51.100.9' }))).toMatchObject({
+      problem: { type: type('ip-denied') },
+    });
+    // No lists: every address passes (the TLS check aside).
+    expect(build().onRequest(testContext({ ip: '198.51.100.9' }))).toBeUndefined();
   });
 });

@@ -39,7 +39,7 @@ export const transport = definePolicy({
           const proto = ctx.trustedPeer ? ctx.headers['x-forwarded-proto'] : undefined;
           if (proto !== 'https') return tlsDenial;
         }
-        if (denyList.size > 0 && denyList.has(ctx.ip)) return ipDenial;
+        if (denyList.has(ctx.ip)) return ipDenial;
         if (allow.size > 0 && !allow.has(ctx.ip)) return ipDenial;
         return undefined;
       },

@@ -1,0 +1,88 @@
+/**
+ * Mutation testing of one security-decision module at a time (issue #19, docs/testing.md).
+ *
+ *   node --import tsx scripts/mutation.ts transport          # one module, its nearest tests
+ *   node --import tsx scripts/mutation.ts ip throttle        # several, one after another
+ *   node --import tsx scripts/mutation.ts --list             # the modules and their tests
+ *   node --import tsx scripts/mutation.ts tokens -- --force  # extra arguments go to Stryker
+ *
+ * Each module runs with only the tests nearest to it (`RAMPART_MUTATION_TESTS`, read by
+ * vitest.mutation.config.ts) and its own incremental file `.stryker/incremental/<name>.json`:
+ * Stryker rewrites its incremental file with the current run's modules only, so one shared
+ * file would forget every module but the last one run.
+ */
+import { spawnSync } from 'node:child_process';
+
+interface MutationModule {
+  file: string;
+  tests: string[];
+}
+
+export const MODULES: Record<string, MutationModule> = {
+  path: { file: 'src/gateway/path.ts', tests: ['src/gateway/path.test.ts'] },
+  ip: { file: 'src/gateway/ip.ts', tests: ['src/gateway/ip.test.ts'] },
+  host: { file: 'src/gateway/host.ts', tests: ['src/gateway/host.test.ts'] },
+  framing: { file: 'src/gateway/framing.ts', tests: ['test/gateway/framing.test.ts'] },
+  transport: {
+    file: 'src/gateway/policies/transport/index.ts',
+    tests: ['src/gateway/policies/transport/index.test.ts', 'test/gateway/decisions.test.ts'],
+  },
+  'request-limits': {
+    file: 'src/gateway/policies/request-limits/index.ts',
+    tests: ['src/gateway/policies/request-limits/index.test.ts', 'test/gateway/decisions.test.ts'],
+  },
+  authenticate: {
+    file: 'src/gateway/policies/authenticate/index.ts',
+    tests: ['src/gateway/policies/authenticate/index.test.ts'],
+  },
+  'mfa-policy': {
+    file: 'src/gateway/policies/mfa/index.ts',
+    tests: ['src/gateway/policies/mfa/index.test.ts'],
+  },
+  totp: {
+    file: 'src/identity/totp.ts',
+    tests: ['src/identity/totp.test.ts', 'test/identity/totp-store.test.ts'],
+  },
+  mfa: { file: 'src/identity/mfa.ts', tests: ['test/identity/totp-store.test.ts'] },
+  passwords: {
+    file: 'src/identity/passwords.ts',
+    tests: ['src/identity/passwords.test.ts', 'test/identity/passwords-store.test.ts'],
+  },
+  tokens: { file: 'src/identity/tokens.ts', tests: ['test/identity/sessions.test.ts'] },
+  throttle: { file: 'src/identity/throttle.ts', tests: ['src/identity/throttle.test.ts'] },
+};
+
+function main(argv: string[]): number {
+  const dash = argv.indexOf('--');
+  const names = dash === -1 ? argv : argv.slice(0, dash);
+  const extra = dash === -1 ? [] : argv.slice(dash + 1);
+  if (names.length === 0 || names.includes('--list')) {
+    for (const [name, m] of Object.entries(MODULES))
+      console.log(`${name.padEnd(15)} ${m.file}  <- ${m.tests.join(', ')}`);
+    return names.length === 0 ? 2 : 0;
+  }
+  const unknown = names.filter((n) => !(n in MODULES));
+  if (unknown.length > 0) {
+    console.error(`unknown module ${unknown.join(', ')}; one of: ${Object.keys(MODULES).join(', ')}`);
+    return 2;
+  }
+  for (const name of names) {
+    const m = MODULES[name]!;
+    const args = [
+      'stryker',
+      'run',
+      '--mutate',
+      m.file,
+      '--incrementalFile',
+      `.stryker/incremental/${name}.json`,
+    ];
+    const r = spawnSync('npx', [...args, ...extra], {
+      stdio: 'inherit',
+      env: { ...process.env, RAMPART_MUTATION_TESTS: m.tests.join(',') },
+    });
+    if (r.status !== 0) return r.status ?? 1;
+  }
+  return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
