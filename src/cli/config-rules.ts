@@ -7,6 +7,7 @@ import { hmacSecretProblems } from '../gateway/policies/authenticate/hmac-issuer
 import type { HmacIssuerOptions } from '../gateway/policies/authenticate/schema.ts';
 import { limitRuleProblems } from '../gateway/policies/rate-limit/rules.ts';
 import { ruleErrors } from '../monitor/index.ts';
+import { scheduleErrors } from '../scanner/schedule.ts';
 import type { RampartFileConfig } from './config-schema.ts';
 
 /**
@@ -80,6 +81,8 @@ export function crossFieldErrors(config: RampartFileConfig): Array<{ segments: s
   // Contradictory limits in policies.rate-limit.defaults / policies.flow-limit.flows.
   out.push(...limitRuleProblems((config as { policies?: Record<string, unknown> }).policies ?? {}));
   out.push(...monitorErrors(config));
+  if (config.scans)
+    out.push(...scheduleErrors(config.scans).map((e) => ({ ...e, segments: ['scans', ...e.segments] })));
   return out;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
+import { deadline } from '../core/deadline.ts';
 import type { OpenApiDocument } from '../core/openapi.ts';
 import { Chain, ChainCompiler } from './chain.ts';
 import type { ApiConfig, LimitsConfig, RampartConfig } from './config.ts';
@@ -197,7 +198,8 @@ export class Runtime {
       (v.stripBase || v.base === '/' ? '' : v.base) +
       filled +
       (opts.query ? '?' + opts.query : '');
-    const signal = AbortSignal.timeout(timeout);
+    const limit = deadline(timeout);
+    const signal = limit.signal;
     this.lookups++;
     try {
       const r = await v.pool.request({
@@ -235,6 +237,7 @@ export class Runtime {
         `the lookup failed (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       );
     } finally {
+      limit.clear();
       this.lookups--;
     }
   }

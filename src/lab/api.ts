@@ -2,6 +2,7 @@ import { exec } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Clock } from '../core/clock.ts';
+import { withDeadline } from '../core/deadline.ts';
 import type { Db } from '../store/types.ts';
 import {
   asObject,
@@ -441,15 +442,17 @@ export function buildRouter(ctx: LabContext): Router {
     const inv = await ownedInvoice(user, id);
     let answer: { status: number; contentType: string; text: string };
     try {
-      const res = await fetch(`${ctx.thirdPartyUrl}/eligibility/${memberId}`, {
-        signal: AbortSignal.timeout(3000),
-        redirect: secure ? 'error' : 'follow',
+      answer = await withDeadline(3000, async (signal) => {
+        const res = await fetch(`${ctx.thirdPartyUrl}/eligibility/${memberId}`, {
+          signal,
+          redirect: secure ? 'error' : 'follow',
+        });
+        return {
+          status: res.status,
+          contentType: res.headers.get('content-type') ?? '',
+          text: secure ? await readCapped(res, 16 * 1024) : await res.text(),
+        };
       });
-      answer = {
-        status: res.status,
-        contentType: res.headers.get('content-type') ?? '',
-        text: secure ? await readCapped(res, 16 * 1024) : await res.text(),
-      };
     } catch {
       throw new LabError('upstream-unavailable', 'The insurer could not be reached');
     }
@@ -597,29 +600,27 @@ async function fetchLimited(
   cap: number | undefined,
   dispatcher?: Dispatcher,
 ): Promise<{ bytes: number; contentType: string; text: string }> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      redirect,
-      signal: AbortSignal.timeout(3000),
-      ...(dispatcher ? { dispatcher } : {}),
-    });
-  } catch {
-    throw new LabError('bad-gateway', 'Could not fetch the image');
-  }
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    throw new LabError('bad-gateway', 'Could not fetch the image');
-  }
-  const buf =
-    cap === undefined
-      ? Buffer.from(await res.arrayBuffer())
-      : Buffer.from(await readCapped(res, cap), 'latin1');
-  return {
-    bytes: buf.length,
-    contentType: res.headers.get('content-type') ?? 'application/octet-stream',
-    text: buf.toString('utf8'),
-  };
+  return withDeadline(3000, async (signal) => {
+    let res: Response;
+    try {
+      res = await fetch(url, { redirect, signal, ...(dispatcher ? { dispatcher } : {}) });
+    } catch {
+      throw new LabError('bad-gateway', 'Could not fetch the image');
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new LabError('bad-gateway', 'Could not fetch the image');
+    }
+    const buf =
+      cap === undefined
+        ? Buffer.from(await res.arrayBuffer())
+        : Buffer.from(await readCapped(res, cap), 'latin1');
+    return {
+      bytes: buf.length,
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      text: buf.toString('utf8'),
+    };
+  });
 }
 
 async function readCapped(res: Response, cap: number): Promise<string> {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, request, type Dispatcher } from 'undici';
+import { deadline } from '../core/deadline.ts';
 import type { EvidenceExchange } from '../core/findings.ts';
 
 /** One request the scanner sends. `path` is resolved against the target origin. */
@@ -177,16 +178,9 @@ export class ScanHttp {
       request: { method: req.method, url, headers, ...(body !== undefined ? { body } : {}) },
     };
     const started = performance.now();
-    // An explicit timer, not AbortSignal.any([…, AbortSignal.timeout()]): on Node 20 that composite
-    // signal can be garbage-collected before it fires, and the request then hangs (seen in CI).
-    const ctl = new AbortController();
-    const timer = setTimeout(
-      () => ctl.abort(new DOMException(`timed out after ${this.opts.timeoutMs} ms`, 'TimeoutError')),
-      this.opts.timeoutMs,
-    );
-    const stopped = () => ctl.abort(this.opts.signal.reason);
-    this.opts.signal.addEventListener('abort', stopped, { once: true });
-    const signal = ctl.signal;
+    // One explicit timer per request (core/deadline.ts: AbortSignal.timeout can be collected on Node 20).
+    const limit = deadline(this.opts.timeoutMs, this.opts.signal);
+    const signal = limit.signal;
     try {
       const res = await request(url, {
         method: req.method as Dispatcher.HttpMethod,
@@ -239,8 +233,7 @@ export class ScanHttp {
           ? `timed out after ${this.opts.timeoutMs} ms`
           : `${e.code ?? e.name}: ${e.message}`;
     } finally {
-      clearTimeout(timer);
-      this.opts.signal.removeEventListener('abort', stopped);
+      limit.clear();
     }
     return x;
   }

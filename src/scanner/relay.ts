@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
+import { withDeadline } from '../core/deadline.ts';
 
 /**
  * A tampering relay for third-party APIs the target consumes (API10). Point the
@@ -32,14 +33,16 @@ export class TamperRelay {
         for (const [k, v] of Object.entries(req.headers))
           if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
         const body = Buffer.concat(chunks);
-        request(new URL(req.url ?? '/', up).href, {
-          method: (req.method ?? 'GET') as 'GET',
-          headers,
-          ...(body.length ? { body } : {}),
-          signal: AbortSignal.timeout(5000),
+        withDeadline(5000, async (signal) => {
+          const r = await request(new URL(req.url ?? '/', up).href, {
+            method: (req.method ?? 'GET') as 'GET',
+            headers,
+            ...(body.length ? { body } : {}),
+            signal,
+          });
+          return { r, text: await r.body.text() };
         })
-          .then(async (r) => {
-            const text = await r.body.text();
+          .then(({ r, text }) => {
             const type = String(r.headers['content-type'] ?? '');
             let out = text;
             if (r.statusCode >= 200 && r.statusCode < 300 && /json/i.test(type)) {

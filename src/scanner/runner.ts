@@ -205,7 +205,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
   } catch {
     throw new ScanSetupError(`--target must be an http(s) URL, got '${o.target}'`);
   }
-  const docs = await loadSpecs(o.specs, o.signal);
+  const docs = await loadSpecs(o.specs, o.signal, o.timeoutMs ?? DEFAULTS.timeoutMs);
   const ops = scanOperations(docs);
   if (ops.length === 0) throw new ScanSetupError('the documents describe no operations');
   const stop = new AbortController();

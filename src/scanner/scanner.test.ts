@@ -178,3 +178,41 @@ paths:
     ]);
   });
 });
+
+describe('loadSpecs by URL', () => {
+  it('bounds the whole fetch, body included: a server that hangs before or during the body is a setup error', async () => {
+    const { createServer } = await import('node:http');
+    const { loadSpecs, ScanSetupError } = await import('./spec.ts');
+    const server = createServer((req, res) => {
+      if (req.url === '/mid-body.yaml') {
+        res.writeHead(200, { 'content-type': 'application/yaml' });
+        res.write('openapi: 3.1.0\n'); // …and never ends
+      }
+      // '/silent.yaml': never answers at all
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      for (const path of ['/silent.yaml', '/mid-body.yaml']) {
+        const err = await loadSpecs([`http://127.0.0.1:${port}${path}`], undefined, 300).catch((e) => e);
+        expect(err).toBeInstanceOf(ScanSetupError);
+        expect((err as Error).message).toBe(
+          `cannot fetch the spec http://127.0.0.1:${port}${path}: timed out after 300 ms`,
+        );
+      }
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+      const free = (closed.address() as import('node:net').AddressInfo).port;
+      await new Promise((r) => closed.close(r));
+      const refused = await loadSpecs([`http://127.0.0.1:${free}/spec.yaml`], undefined, 300).catch((e) => e);
+      expect((refused as Error).message).toMatch(/^cannot fetch the spec .*: ECONNREFUSED/);
+      const bad = await loadSpecs(['http://127.0.0.1:1/spec.yaml'], undefined, 300).catch((e) => e);
+      expect((bad as Error).message).toBe(
+        'cannot fetch the spec http://127.0.0.1:1/spec.yaml: fetch failed (bad port)',
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

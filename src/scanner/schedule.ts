@@ -2,11 +2,12 @@ import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.ts';
 import type { EventSink } from '../core/events.ts';
+import { checkTimeZone, parseCron } from './cron.ts';
 import { ScanHistory, type ScanDiff } from './history.ts';
 import { loadAuthFile } from './identities.ts';
 import { runScan } from './runner.ts';
 
-/** `scans:` in rampart.yaml: APIs `rampart start` scans on an interval. */
+/** `scans:` in rampart.yaml: APIs `rampart start` scans on an interval or a cron schedule. */
 export const scansSchema = Type.Object(
   {
     results: Type.String({
@@ -30,10 +31,23 @@ export const scansSchema = Type.Object(
               description: 'Login recipes file (see docs/scanner.md), relative to the config file.',
             }),
           ),
-          interval: Type.Integer({
-            minimum: 300,
-            description:
-              'Seconds between scans (at least 300). The first scan runs one interval after start.',
+          interval: Type.Optional(
+            Type.Integer({
+              minimum: 300,
+              description:
+                'Seconds between scans (at least 300). The first scan runs one interval after start. Set this or cron.',
+            }),
+          ),
+          cron: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description:
+                "When to scan, as a five-field cron expression (minute hour day-of-month month day-of-week; ranges, steps, lists, JAN–DEC, SUN–SAT, @daily…), e.g. '0 3 * * 1-5'. Set this or interval.",
+            }),
+          ),
+          timezone: Type.String({
+            default: 'UTC',
+            description: "Time zone of cron (an IANA name such as 'Europe/Paris', or UTC).",
           }),
           checks: Type.Optional(
             Type.Array(Type.String(), { description: 'Check ids to run (default all).' }),
@@ -63,6 +77,50 @@ export const scansSchema = Type.Object(
 export type ScansConfig = Static<typeof scansSchema>;
 type Job = ScansConfig['jobs'][number];
 
+/**
+ * What JSON Schema cannot say about `scans:`: exactly one of interval and cron per job, a
+ * cron expression that parses and can run, a known time zone (segments under `scans`).
+ */
+export function scheduleErrors(config: ScansConfig): Array<{ segments: string[]; message: string }> {
+  const out: Array<{ segments: string[]; message: string }> = [];
+  config.jobs.forEach((j, i) => {
+    const at = (k: string): string[] => ['jobs', String(i), k];
+    if (j.interval === undefined && j.cron === undefined)
+      out.push({ segments: at('name'), message: `scan '${j.name}' needs a schedule: set interval or cron` });
+    if (j.interval !== undefined && j.cron !== undefined)
+      out.push({ segments: at('cron'), message: 'set interval or cron, not both' });
+    try {
+      checkTimeZone(j.timezone);
+    } catch (err) {
+      out.push({ segments: at('timezone'), message: (err as Error).message });
+      return;
+    }
+    if (j.interval === undefined && j.cron === undefined) return;
+    if (j.cron !== undefined) {
+      try {
+        parseCron(j.cron, j.timezone);
+      } catch (err) {
+        out.push({
+          segments: at('cron'),
+          message: `invalid cron expression '${j.cron}': ${(err as Error).message}`,
+        });
+      }
+    } else if (j.timezone !== 'UTC')
+      out.push({
+        segments: at('timezone'),
+        message: 'timezone applies to cron only; an interval is in seconds',
+      });
+  });
+  return out;
+}
+
+/** When a job runs next after `now`: one interval later, or the cron expression's next time. */
+export function nextRun(job: Job, now: number): number {
+  if (job.cron !== undefined) return parseCron(job.cron, job.timezone).next(now);
+  if (job.interval === undefined) throw new Error(`scan '${job.name}' has no schedule (interval or cron)`);
+  return now + job.interval * 1000;
+}
+
 export interface ScanRunSummary {
   name: string;
   file?: string;
@@ -72,8 +130,8 @@ export interface ScanRunSummary {
 }
 
 /**
- * Runs each configured scan every `interval` seconds (never two runs of one job at
- * once), stores the result, compares it with the previous run and emits a `scan`
+ * Runs each configured scan every `interval` seconds or at its cron times (never two runs
+ * of one job at once; a run that overlaps its next time skips it), stores the result, compares it with the previous run and emits a `scan`
  * event per run and a `scan-finding` event per new finding. Time comes from the clock;
  * `tick()` is what the timer calls, so tests drive it with a ManualClock.
  */
@@ -92,8 +150,16 @@ export class ScanScheduler {
       log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
     },
   ) {
+    const problems = scheduleErrors(config);
+    if (problems.length)
+      throw new Error(problems.map((p) => `/scans/${p.segments.join('/')}: ${p.message}`).join('; '));
     this.history = new ScanHistory(resolve(o.baseDir, config.results));
-    for (const j of config.jobs) this.next.set(j.name, o.clock.now() + j.interval * 1000);
+    for (const j of config.jobs) this.next.set(j.name, nextRun(j, o.clock.now()));
+  }
+
+  /** When each job runs next (epoch ms), for status and tests. */
+  nextRuns(): Record<string, number> {
+    return Object.fromEntries(this.next);
   }
 
   start(everyMs = 30_000): void {
@@ -112,7 +178,7 @@ export class ScanScheduler {
 
   async run(job: Job): Promise<ScanRunSummary> {
     this.running.add(job.name);
-    this.next.set(job.name, this.o.clock.now() + job.interval * 1000);
+    this.next.set(job.name, nextRun(job, this.o.clock.now()));
     try {
       const identities = job.auth ? await loadAuthFile(resolve(this.o.baseDir, job.auth)) : [];
       const result = await runScan({
@@ -170,6 +236,9 @@ export class ScanScheduler {
       return { name: job.name, error };
     } finally {
       this.running.delete(job.name);
+      // A run that overran its next time skips it rather than starting again at once.
+      const now = this.o.clock.now();
+      if ((this.next.get(job.name) ?? 0) <= now) this.next.set(job.name, nextRun(job, now));
     }
   }
 

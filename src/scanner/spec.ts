@@ -1,3 +1,4 @@
+import { withDeadline } from '../core/deadline.ts';
 import { loadOpenApi, parseOpenApi } from '../core/openapi-loader.ts';
 import type { JsonSchema, OpenApiDocument, OpenApiOperation } from '../core/openapi.ts';
 
@@ -39,24 +40,47 @@ export function serverBase(doc: OpenApiDocument): string {
   return p.replace(/\/+$/, '');
 }
 
-/** Loads every document (file paths or http(s) URLs); errors are ScanSetupErrors with the reason. */
-export async function loadSpecs(sources: string[], signal?: AbortSignal): Promise<OpenApiDocument[]> {
+const fetchReason = (err: unknown, timeoutMs: number): string => {
+  const e = err as Error;
+  if (e.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `${cause.code}: ${cause.message ?? e.message}`;
+  return cause?.message ? `${e.message} (${cause.message})` : e.message;
+};
+
+/** Loads every document (file paths or http(s) URLs, each fetch bounded by `timeoutMs`); errors are ScanSetupErrors with the reason. */
+export async function loadSpecs(
+  sources: string[],
+  signal?: AbortSignal,
+  timeoutMs = 10_000,
+): Promise<OpenApiDocument[]> {
   const docs: OpenApiDocument[] = [];
   for (const src of sources) {
     try {
       if (/^https?:\/\//i.test(src)) {
-        let res: Response;
-        try {
-          res = await fetch(src, {
-            signal: signal
-              ? AbortSignal.any([signal, AbortSignal.timeout(10_000)])
-              : AbortSignal.timeout(10_000),
-          });
-        } catch (err) {
-          throw new ScanSetupError(`cannot fetch the spec ${src}: ${(err as Error).message}`);
-        }
-        if (!res.ok) throw new ScanSetupError(`cannot fetch the spec ${src}: HTTP ${res.status}`);
-        docs.push(parseOpenApi(await res.text(), src));
+        // The whole fetch, body included, within the timeout (core/deadline.ts: an explicit timer).
+        const text = await withDeadline(
+          timeoutMs,
+          async (sig) => {
+            let res: Response;
+            try {
+              res = await fetch(src, { signal: sig });
+            } catch (err) {
+              throw new ScanSetupError(`cannot fetch the spec ${src}: ${fetchReason(err, timeoutMs)}`);
+            }
+            if (!res.ok) {
+              await res.body?.cancel();
+              throw new ScanSetupError(`cannot fetch the spec ${src}: HTTP ${res.status}`);
+            }
+            try {
+              return await res.text();
+            } catch (err) {
+              throw new ScanSetupError(`cannot fetch the spec ${src}: ${fetchReason(err, timeoutMs)}`);
+            }
+          },
+          signal,
+        );
+        docs.push(parseOpenApi(text, src));
       } else docs.push(await loadOpenApi(src));
     } catch (err) {
       if (err instanceof ScanSetupError) throw err;

@@ -38,6 +38,7 @@ const job = (target: string): ScansConfig => ({
       target,
       auth: 'auth.yaml',
       interval: 3600,
+      timezone: 'UTC',
       unsafe: false,
       maxRequests: 2000,
       maxDuration: 60,
@@ -117,5 +118,75 @@ describe('scheduled scans', () => {
       dir,
     );
     expect(ok.scans!.jobs[0]).toMatchObject({ interval: 600, rate: 20, maxDuration: 300, unsafe: false });
+  });
+
+  it('runs a cron job at its cron times by the injected clock, in its time zone', async () => {
+    // Mondays to Fridays at 03:15 Paris time; 2026-12-04 is a Friday (UTC+1 in winter).
+    const clock = new ManualClock(Date.parse('2026-12-04T01:00:00Z'));
+    const events: RampartEvent[] = [];
+    const base = job('http://127.0.0.1:1').jobs[0]!;
+    const cronJob = { ...base, interval: undefined };
+    const s = new ScanScheduler(
+      { results: 'results-cron', jobs: [{ ...cronJob, cron: '15 3 * * MON-FRI', timezone: 'Europe/Paris' }] },
+      { baseDir: dir, clock, emit: (e) => events.push(e) },
+    );
+    expect(s.nextRuns()).toEqual({ library: Date.parse('2026-12-04T02:15:00Z') });
+    clock.set(Date.parse('2026-12-04T02:14:59Z'));
+    expect(await s.tick()).toEqual([]); // one second early: not due
+    clock.set(Date.parse('2026-12-04T02:15:00Z'));
+    const [r] = await s.tick();
+    expect(r!.name).toBe('library');
+    expect(events).toEqual([expect.objectContaining({ type: 'scan', api: 'library', outcome: 'failed' })]);
+    // Friday's run done: the next is Monday 03:15 Paris, not Saturday.
+    expect(s.nextRuns()).toEqual({ library: Date.parse('2026-12-07T02:15:00Z') });
+    clock.set(Date.parse('2026-12-06T12:00:00Z'));
+    expect(await s.tick()).toEqual([]);
+  });
+
+  it('validates cron schedules at config load, at their pointer', () => {
+    const jobOf = (extra: object) => ({ name: 'x', spec: ['a.yaml'], target: 'http://h', ...extra });
+    const load = (jobs: object[]) => () => configFromObject({ apis: [], scans: { jobs } }, dir);
+    expect(load([jobOf({ cron: '0 25 * * *' })])).toThrow(
+      /\/scans\/jobs\/0\/cron {2}invalid cron expression '0 25 \* \* \*': field 2 \(hour\) '25': 25 is out of range 0–23/,
+    );
+    expect(load([jobOf({ cron: '0 0 30 2 *' })])).toThrow(/\/scans\/jobs\/0\/cron .*never runs/);
+    expect(load([jobOf({})])).toThrow(
+      /\/scans\/jobs\/0\/name {2}scan 'x' needs a schedule: set interval or cron/,
+    );
+    expect(load([jobOf({ cron: '@daily', interval: 600 })])).toThrow(
+      /\/scans\/jobs\/0\/cron {2}set interval or cron, not both/,
+    );
+    expect(load([jobOf({ cron: '@daily', timezone: 'Mars/Olympus' })])).toThrow(
+      /\/scans\/jobs\/0\/timezone {2}unknown time zone 'Mars\/Olympus'/,
+    );
+    expect(load([jobOf({ interval: 600, timezone: 'Europe/Paris' })])).toThrow(
+      /\/scans\/jobs\/0\/timezone {2}timezone applies to cron only/,
+    );
+    // The scheduler refuses the same things when built from an unchecked object.
+    expect(
+      () =>
+        new ScanScheduler(
+          {
+            results: 'r',
+            jobs: [
+              {
+                ...jobOf({ cron: '* * *' }),
+                timezone: 'UTC',
+                unsafe: false,
+                maxRequests: 1,
+                maxDuration: 1,
+                rate: 0,
+              },
+            ],
+          },
+          { baseDir: dir, clock: new ManualClock(), emit: () => {} },
+        ),
+    ).toThrow(/\/scans\/jobs\/0\/cron: invalid cron expression/);
+    const ok = configFromObject(
+      { apis: [], scans: { jobs: [jobOf({ cron: '0 3 * * 1-5', timezone: 'Europe/Paris' })] } },
+      dir,
+    );
+    expect(ok.scans!.jobs[0]).toMatchObject({ cron: '0 3 * * 1-5', timezone: 'Europe/Paris' });
+    expect(ok.scans!.jobs[0]!.interval).toBeUndefined();
   });
 });

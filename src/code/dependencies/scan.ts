@@ -4,6 +4,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Finding, Severity } from '../../core/findings.ts';
+import { withDeadline } from '../../core/deadline.ts';
 import type { CodeRule } from '../rules.ts';
 import { toFinding } from '../rules.ts';
 import { LOCKFILES } from './lockfile.ts';
@@ -96,9 +97,11 @@ export async function downloadAdvisories(
   dest: string,
   fetchImpl: typeof fetch = fetch,
 ): Promise<{ bytes: number }> {
-  const res = await fetchImpl(url, { redirect: 'follow', signal: AbortSignal.timeout(120_000) });
-  if (!res.ok) throw new Error(`--update-advisories: ${url} answered ${res.status}`);
-  const body = Buffer.from(await res.arrayBuffer());
+  const body = await withDeadline(120_000, async (signal) => {
+    const res = await fetchImpl(url, { redirect: 'follow', signal });
+    if (!res.ok) throw new Error(`--update-advisories: ${url} answered ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  });
   const zip = body.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
   if (!zip) {
     try {

@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { withDeadline } from '../../core/deadline.ts';
 import { DeliveryError } from './types.ts';
 
 /**
@@ -14,16 +15,18 @@ export async function postJson(
 ): Promise<void> {
   let status: number;
   try {
-    const res = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'rampart-monitor', ...headers },
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
+    status = await withDeadline(timeoutMs, async (signal) => {
+      const res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'rampart-monitor', ...headers },
+        body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal,
+      });
+      await res.body.dump();
+      return res.statusCode;
     });
-    status = res.statusCode;
-    await res.body.dump();
   } catch (err) {
     throw new DeliveryError(`${(err as Error).name}: ${(err as Error).message}`.slice(0, 200), true);
   }

@@ -11,6 +11,7 @@ import {
 } from 'jose';
 import { normalizeTyp, typAccepted } from './claims.ts';
 import type { ExternalIssuerOptions } from './schema.ts';
+import { withDeadline } from '../../../core/deadline.ts';
 
 /** The issuer's keys could not be obtained (network, timeout, bad discovery document or JWKS). */
 export class KeysUnavailable extends Error {
@@ -137,13 +138,11 @@ export class ExternalIssuer {
 
   private async fetchDiscovery(): Promise<RemoteJWKSet> {
     const url = `${this.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    const res = await fetch(url, {
-      headers: { accept: 'application/json' },
-      redirect: 'error',
-      signal: AbortSignal.timeout(this.opts.timeoutMs),
+    const doc = await withDeadline(this.opts.timeoutMs, async (signal) => {
+      const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal });
+      if (res.status !== 200) throw new KeysUnavailable(`discovery answered ${res.status}`);
+      return (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
     });
-    if (res.status !== 200) throw new KeysUnavailable(`discovery answered ${res.status}`);
-    const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
     // OIDC Discovery §4.3: the document's issuer must be exactly the one we asked about.
     if (doc.issuer !== this.issuer) throw new KeysUnavailable('discovery issuer mismatch');
     if (typeof doc.jwks_uri !== 'string') throw new KeysUnavailable('discovery has no jwks_uri');
