@@ -1,5 +1,6 @@
 import {
   createRemoteJWKSet,
+  customFetch,
   errors,
   jwtVerify,
   type JWTPayload,
@@ -9,6 +10,8 @@ import {
   type JWSHeaderParameters,
   type RemoteJWKSet,
 } from 'jose';
+import { fetch as undiciFetch, type Agent } from 'undici';
+import { outboundGuard, SsrfBlocked, type OutboundGuard, type Resolve } from '../../../core/ssrf.ts';
 import { normalizeTyp, typAccepted } from './claims.ts';
 import type { ExternalIssuerOptions } from './schema.ts';
 
@@ -43,6 +46,10 @@ export function assertKeySourceUrl(value: string, what: string): URL {
  * cached for `cacheMaxAgeMs`, an unknown `kid` refetches at most every `cooldownMs`,
  * fetches time out after `timeoutMs`, redirects are not followed). Keys come only from
  * the configured (or discovered) JWKS URL — never from a token's `jku`/`x5u`/`jwk`.
+ * Every fetch (discovery, JWKS) passes the SSRF guard of `core/ssrf.ts`: the host must
+ * resolve to public addresses only (checked before the request and again at connect time,
+ * addresses pinned) unless the issuer is configured with `allowPrivate` (an issuer on the
+ * internal network, a loopback test issuer).
  */
 export class ExternalIssuer {
   readonly issuer: string;
@@ -59,9 +66,14 @@ export class ExternalIssuer {
   private jwks: RemoteJWKSet | undefined;
   private discovering: Promise<RemoteJWKSet> | undefined;
   private failedAt = Number.NEGATIVE_INFINITY;
+  private readonly guard: OutboundGuard | undefined;
+  private agent: Agent | undefined;
 
-  constructor(opts: ExternalIssuerOptions) {
+  constructor(opts: ExternalIssuerOptions, resolve?: Resolve) {
     this.opts = opts;
+    this.guard = opts.allowPrivate
+      ? undefined
+      : outboundGuard({ schemes: ['https', 'http'], ...(resolve ? { resolve } : {}) });
     this.issuer = opts.issuer;
     this.audience = opts.audience;
     this.algorithms = opts.algorithms;
@@ -108,7 +120,41 @@ export class ExternalIssuer {
       timeoutDuration: this.opts.timeoutMs,
       cooldownDuration: this.opts.cooldownMs,
       cacheMaxAge: this.opts.cacheMaxAgeMs,
+      [customFetch]: (u, init) => this.fetch(u, init),
     });
+  }
+
+  /**
+   * The one fetch of this issuer: no redirects, and through the SSRF guard unless the
+   * issuer is `allowPrivate` (a metadata address or an internal host is refused before any
+   * byte is sent, and re-checked when the socket connects).
+   */
+  private async fetch(
+    url: string,
+    init: { headers?: Headers | Record<string, string>; signal: AbortSignal },
+  ): Promise<Response> {
+    if (!this.guard) return fetch(url, { ...init, redirect: 'manual' });
+    try {
+      await this.guard.check(url);
+    } catch (err) {
+      if (err instanceof SsrfBlocked) throw new KeysUnavailable(`key source refused: ${err.message}`);
+      throw err;
+    }
+    this.agent ??= this.guard.agent({ connectTimeoutMs: this.opts.timeoutMs });
+    const res = await undiciFetch(url, {
+      headers: Object.fromEntries(new Headers(init.headers).entries()),
+      signal: init.signal,
+      redirect: 'manual',
+      dispatcher: this.agent,
+    });
+    return res as unknown as Response;
+  }
+
+  /** Closes the guarded connection pool (policy close / reload). */
+  async close(): Promise<void> {
+    const a = this.agent;
+    this.agent = undefined;
+    await a?.close();
   }
 
   /** OpenID Connect Discovery 1.0 §4: one fetch, shared by concurrent callers; failures retried after the cooldown. */
@@ -137,11 +183,11 @@ export class ExternalIssuer {
 
   private async fetchDiscovery(): Promise<RemoteJWKSet> {
     const url = `${this.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    const res = await fetch(url, {
+    const res = await this.fetch(url, {
       headers: { accept: 'application/json' },
-      redirect: 'error',
       signal: AbortSignal.timeout(this.opts.timeoutMs),
     });
+    // Redirects are never followed (a 3xx is a failed discovery).
     if (res.status !== 200) throw new KeysUnavailable(`discovery answered ${res.status}`);
     const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
     // OIDC Discovery §4.3: the document's issuer must be exactly the one we asked about.
