@@ -26,6 +26,7 @@ import type { OpenApiDocument, OpenApiOperation, XRampartProblem } from '../core
 import type { ApiKeyVerifier, LocalTokenIssuer, Principal } from '../core/auth.ts';
 import type { RampartEvent } from '../core/events.ts';
 import type { CounterStore } from '../core/counters.ts';
+import type { Resolve } from '../core/ssrf.ts';
 
 export type { Principal };
 
@@ -277,6 +278,8 @@ export interface PolicyServices {
   apiKeys: ApiKeyVerifier | undefined;
   /** Rate-limit, flow and brute-force counters: created once by the app, kept across reloads. */
   counters: CounterStore;
+  /** DNS of the SSRF guard on the gateway's own fetches (JWKS, discovery); default the system's. Tests play hostile answers. */
+  resolve?: Resolve;
 }
 
 /** Ends the request phase with an RFC 9457 problem. */

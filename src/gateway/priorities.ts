@@ -17,6 +17,7 @@ export const PRIORITIES = {
   routing: 350,
   versions: 360,
   'brute-force': 380,
+  'uniform-failure': 390,
   authenticate: 400,
   mfa: 500,
   roles: 600,

@@ -17,6 +17,12 @@ const Timeout = Type.Optional(
 );
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'Notifier name (unique).' });
 const Url = Type.String({ pattern: '^https?://', description: 'Receiver URL (http or https).' });
+const AllowPrivate = Type.Optional(
+  Type.Boolean({
+    description:
+      'Let the receiver resolve to a private, loopback or link-local address (an Alertmanager inside the cluster, a local test receiver). Default false: public addresses only (SSRF guard, checked again at connect time).',
+  }),
+);
 
 export const notifierSchema = Type.Union([
   Type.Object(
@@ -31,15 +37,30 @@ export const notifierSchema = Type.Union([
       }),
       minSeverity: Severity,
       timeoutMs: Timeout,
+      allowPrivate: AllowPrivate,
     },
     { additionalProperties: false },
   ),
   Type.Object(
-    { type: Type.Literal('slack'), name: Name, url: Url, minSeverity: Severity, timeoutMs: Timeout },
+    {
+      type: Type.Literal('slack'),
+      name: Name,
+      url: Url,
+      minSeverity: Severity,
+      timeoutMs: Timeout,
+      allowPrivate: AllowPrivate,
+    },
     { additionalProperties: false },
   ),
   Type.Object(
-    { type: Type.Literal('alertmanager'), name: Name, url: Url, minSeverity: Severity, timeoutMs: Timeout },
+    {
+      type: Type.Literal('alertmanager'),
+      name: Name,
+      url: Url,
+      minSeverity: Severity,
+      timeoutMs: Timeout,
+      allowPrivate: AllowPrivate,
+    },
     { additionalProperties: false },
   ),
   Type.Object(

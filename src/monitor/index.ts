@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import type { Resolve } from '../core/ssrf.ts';
 import type { RampartEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Db } from '../store/index.ts';
@@ -7,6 +8,7 @@ import type { MonitorConfig, NotifierConfig } from './config.ts';
 import { LiveFeed } from './feed.ts';
 import { AlertmanagerNotifier } from './notifiers/alertmanager.ts';
 import { EmailNotifier } from './notifiers/email.ts';
+import { receiverEgress } from './notifiers/http.ts';
 import { Outbox } from './notifiers/outbox.ts';
 import { SlackNotifier } from './notifiers/slack.ts';
 import type { Notifier } from './notifiers/types.ts';
@@ -37,17 +39,33 @@ export interface AlertRecord extends Alert {
   changedAt: number;
 }
 
-export function buildNotifier(c: NotifierConfig, clock: Clock, externalUrl: string): Notifier {
+/**
+ * One notifier from its config. HTTP receivers go through the SSRF guard (public addresses
+ * only, pinned at connect time) unless configured with `allowPrivate`; `resolve` is the
+ * guard's DNS (tests play hostile answers).
+ */
+export function buildNotifier(
+  c: NotifierConfig,
+  clock: Clock,
+  externalUrl: string,
+  resolve?: Resolve,
+): Notifier {
   const now = () => clock.now();
   const minSeverity = c.minSeverity ?? 'warning';
   const timeoutMs = c.timeoutMs ?? 5000;
+  const egress = () => (c.type !== 'email' && c.allowPrivate ? undefined : receiverEgress(resolve));
   switch (c.type) {
-    case 'webhook':
-      return new WebhookNotifier({ name: c.name, url: c.url, secret: c.secret, minSeverity, timeoutMs }, now);
+    case 'webhook': {
+      const e = egress();
+      return new WebhookNotifier(
+        { name: c.name, url: c.url, secret: c.secret, minSeverity, timeoutMs, ...(e ? { egress: e } : {}) },
+        now,
+      );
+    }
     case 'slack':
-      return new SlackNotifier(c.name, c.url, minSeverity, timeoutMs);
+      return new SlackNotifier(c.name, c.url, minSeverity, timeoutMs, egress());
     case 'alertmanager':
-      return new AlertmanagerNotifier(c.name, c.url, externalUrl, minSeverity, timeoutMs);
+      return new AlertmanagerNotifier(c.name, c.url, externalUrl, minSeverity, timeoutMs, egress());
     case 'email':
       return new EmailNotifier(
         {

@@ -291,6 +291,25 @@ testRule(authEnumeration, [
     },
     expect: [],
   },
+  {
+    name: 'the 404 is documented but the gateway folds every failure (x-rampart.uniformFailure)',
+    doc: {
+      paths: {
+        '/login': {
+          post: {
+            security: [],
+            'x-rampart': { uniformFailure: true },
+            responses: {
+              '200': { description: 'ok' },
+              '401': { description: 'wrong password' },
+              '404': { description: 'no such user' },
+            },
+          },
+        },
+      },
+    },
+    expect: [],
+  },
 ]);
 
 testRule(massAssignment, [

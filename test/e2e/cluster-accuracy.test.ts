@@ -87,7 +87,7 @@ policies:
   transport: { requireTls: false }
   mfa: { enabled: false }
   authenticate:
-    issuers: [{ issuer: '${iss}', audience: accuracy, algorithms: [ES256] }]
+    issuers: [{ issuer: '${iss}', audience: accuracy, algorithms: [ES256], allowPrivate: true }]
 apis:
   - name: acc
     upstream: ${up.url}

@@ -78,6 +78,7 @@ describe('authenticate + mfa through the gateway', () => {
                 audience: 'api://default',
                 claimMapping: { roles: 'groups' },
                 acrMapping: { 'urn:okta:loa:2fa:any': ['mfa'] },
+                allowPrivate: true,
               },
             ],
           },

@@ -52,7 +52,12 @@ const BLOCKED_BY_GATEWAY: Record<string, string> = {
   'login-brute-force':
     "brute-force: the lab's x-rampart.bruteForce locks the username after 5 failures (429, Retry-After)",
   'coupon-replay': 'flow-limit: the demo declares redeem-coupon, once per invoice and caller per 30 days',
+  'user-enumeration':
+    'uniform-failure: the lab declares x-rampart.uniformFailure on login, so its 404 (→ 502) and 401 become one 401 invalid-credentials',
 };
+
+/** Flaws a gateway cannot close (docs/policies/authenticate.md: a guessable HMAC secret). */
+const EXPLOITED_BY_DESIGN = ['jwt-weak-secret'];
 
 let lab: LabServer;
 let metadata: StubServer;
@@ -89,6 +94,11 @@ afterAll(async () => {
 });
 
 describe('lab exploits through the gateway (the demo chain)', () => {
+  it('every flaw is blocked but the guessable secret (`rampart lab attack` through `npm start`: 1 exploited, 25 blocked)', () => {
+    expect(flaws.filter((f) => !(f.id in BLOCKED_BY_GATEWAY)).map((f) => f.id)).toEqual(EXPLOITED_BY_DESIGN);
+    expect(Object.keys(BLOCKED_BY_GATEWAY)).toHaveLength(25);
+  });
+
   it.each(flaws.map((f) => [f.id, f.owasp] as const))('%s (%s)', async (id) => {
     const r = await exploits[id]!(gw.url, ctx);
     // Blocked means the defence was seen (the answer DEFENCES lists for the flaw: the status

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { buildNotifier } from '../../src/monitor/index.ts';
 import { alertmanagerPayload } from '../../src/monitor/notifiers/alertmanager.ts';
+import { DeliveryError } from '../../src/monitor/notifiers/types.ts';
 import { EmailNotifier } from '../../src/monitor/notifiers/email.ts';
 import { Outbox } from '../../src/monitor/notifiers/outbox.ts';
 import { SlackNotifier } from '../../src/monitor/notifiers/slack.ts';
@@ -87,6 +89,70 @@ describe('signed webhook', () => {
     expect(signWebhook(SECRET, body, now)).toBe(sig);
     expect(n.wants(alert({ severity: 'info' }))).toBe(false);
     await rx.close();
+  });
+});
+
+describe('SSRF guard on receivers (configured notifiers)', () => {
+  const clock = new ManualClock(T0);
+  const configs = (url: string, allowPrivate?: boolean) =>
+    [
+      { type: 'webhook', name: 'hook', url, secret: SECRET, minSeverity: 'info' },
+      { type: 'slack', name: 'chat', url, minSeverity: 'info' },
+      { type: 'alertmanager', name: 'am', url, minSeverity: 'info' },
+    ].map((c) => ({ ...c, ...(allowPrivate !== undefined ? { allowPrivate } : {}) }) as never);
+
+  it('a receiver on a private address is refused (not retried, nothing sent) unless allowPrivate', async () => {
+    const rx = await receiver();
+    try {
+      for (const c of configs(rx.url)) {
+        const err = await buildNotifier(c, clock, 'http://127.0.0.1:9901')
+          .send(alert(), { id: 'd', attempt: 1 })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DeliveryError);
+        expect((err as DeliveryError).retry).toBe(false);
+        expect((err as Error).message).toMatch(/SSRF guard: host '127\.0\.0\.1' is not a public address/);
+      }
+      expect(rx.seen).toHaveLength(0);
+      for (const c of configs(rx.url, true))
+        await buildNotifier(c, clock, 'http://127.0.0.1:9901').send(alert(), { id: 'd', attempt: 1 });
+      expect(rx.seen).toHaveLength(3);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it.each([['169.254.169.254'], ['10.1.2.3'], ['172.16.0.9'], ['::ffff:127.0.0.1'], ['100.100.100.200']])(
+    'a receiver host resolving to %s is refused before any connection',
+    async (address) => {
+      const asked: string[] = [];
+      const n = buildNotifier(configs('https://hooks.example/alert')[0]!, clock, 'http://x', async (h) => {
+        asked.push(h);
+        return [address];
+      });
+      await expect(n.send(alert(), { id: 'd', attempt: 1 })).rejects.toThrow(/not a public address/);
+      expect(asked).toEqual(['hooks.example']);
+    },
+  );
+
+  it('DNS rebinding: public when checked, loopback at connect time → no request reaches the receiver', async () => {
+    const rx = await receiver();
+    const port = new URL(rx.url).port;
+    let calls = 0;
+    try {
+      const n = buildNotifier(
+        configs(`http://rebind.example:${port}/hook`)[1]!,
+        clock,
+        'http://x',
+        async () => (++calls === 1 ? ['93.184.216.34'] : ['127.0.0.1']),
+      );
+      const err = await n.send(alert(), { id: 'd', attempt: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DeliveryError);
+      expect((err as Error).message).toMatch(/not a public address/);
+      expect(calls).toBe(2);
+      expect(rx.seen).toHaveLength(0);
+    } finally {
+      await rx.close();
+    }
   });
 });
 

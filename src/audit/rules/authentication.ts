@@ -213,10 +213,12 @@ export const authEnumeration: Rule = {
   severity: 'medium',
   rationale:
     'A 404 (or a separate status) for an unknown account lets anyone harvest valid usernames before guessing passwords.',
-  fix: 'Answer unknown accounts and wrong passwords identically (one 401 with the same detail), and match the timing.',
+  fix: 'Answer unknown accounts and wrong passwords identically (one 401 with the same detail), and match the timing; at the gateway, declare x-rampart.uniformFailure on the operation.',
   related: ['user-enumeration'],
   operation({ op, at }) {
     if (!isCredentialCheck(op) && !/forgot|reset|recover/i.test(op.path)) return undefined;
+    // The gateway answers every failure of this operation alike (uniform-failure policy).
+    if (op.rampart.uniformFailure !== undefined) return undefined;
     const codes = Object.keys(op.responses);
     const tell = codes.filter((c) => c === '404' || c === '410');
     if (!tell.length) return undefined;

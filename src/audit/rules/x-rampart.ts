@@ -37,6 +37,7 @@ export const KNOWN_X_RAMPART_KEYS = [
   'validate',
   'injection',
   'pii',
+  'uniformFailure',
 ];
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -19,6 +19,7 @@ import { injectionGuard } from './injection-guard/index.ts';
 import { minimiseResponse } from './minimise-response/index.ts';
 import { validateResponse } from './validate-response/index.ts';
 import { transport } from './transport/index.ts';
+import { uniformFailure } from './uniform-failure/index.ts';
 import { validateRequest } from './validate-request/index.ts';
 import { versions } from './versions/index.ts';
 
@@ -36,6 +37,7 @@ export const policyDefinitions: readonly PolicyDefinition[] = [
   authenticate,
   mfa,
   bruteForce,
+  uniformFailure,
   roles,
   owner,
   propertyAccess,

@@ -1,5 +1,5 @@
 import type { Alert } from '../rules/engine.ts';
-import { postJson } from './http.ts';
+import { postJson, type ReceiverEgress } from './http.ts';
 import { severityAtLeast, type Notifier } from './types.ts';
 
 /** Alertmanager's "zero" time for an alert that has not ended. */
@@ -50,6 +50,7 @@ export class AlertmanagerNotifier implements Notifier {
     private readonly externalURL: string,
     private readonly minSeverity: 'info' | 'warning' | 'critical',
     private readonly timeoutMs: number,
+    private readonly egress?: ReceiverEgress,
   ) {}
   wants(a: Alert): boolean {
     return severityAtLeast(a, this.minSeverity);
@@ -60,6 +61,7 @@ export class AlertmanagerNotifier implements Notifier {
       JSON.stringify(alertmanagerPayload(a, this.name, this.externalURL)),
       {},
       this.timeoutMs,
+      this.egress,
     );
   }
 }

@@ -1,5 +1,5 @@
 import type { Alert } from '../rules/engine.ts';
-import { postJson } from './http.ts';
+import { postJson, type ReceiverEgress } from './http.ts';
 import { severityAtLeast, type Notifier } from './types.ts';
 
 /** Slack incoming-webhook message text (mrkdwn): state, severity, rule, summary, labels. */
@@ -25,11 +25,12 @@ export class SlackNotifier implements Notifier {
     private readonly url: string,
     private readonly minSeverity: 'info' | 'warning' | 'critical',
     private readonly timeoutMs: number,
+    private readonly egress?: ReceiverEgress,
   ) {}
   wants(a: Alert): boolean {
     return severityAtLeast(a, this.minSeverity);
   }
   send(a: Alert): Promise<void> {
-    return postJson(this.url, JSON.stringify({ text: slackText(a) }), {}, this.timeoutMs);
+    return postJson(this.url, JSON.stringify({ text: slackText(a) }), {}, this.timeoutMs, this.egress);
   }
 }

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Alert } from '../rules/engine.ts';
-import { postJson } from './http.ts';
+import { postJson, type ReceiverEgress } from './http.ts';
 import { severityAtLeast, type Notifier } from './types.ts';
 
 export const SIGNATURE_HEADER = 'x-rampart-signature';
@@ -58,6 +58,8 @@ export interface WebhookOptions {
   secret: string;
   minSeverity: 'info' | 'warning' | 'critical';
   timeoutMs: number;
+  /** The SSRF guard; absent only for a receiver configured with `allowPrivate`. */
+  egress?: ReceiverEgress;
 }
 
 /** Generic webhook, signed with HMAC-SHA256 over the timestamp and the body. */
@@ -83,6 +85,7 @@ export class WebhookNotifier implements Notifier {
         [DELIVERY_HEADER]: d.id,
       },
       this.o.timeoutMs,
+      this.o.egress,
     );
   }
 }

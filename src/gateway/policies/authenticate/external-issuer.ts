@@ -1,5 +1,6 @@
 import {
   createRemoteJWKSet,
+  customFetch,
   errors,
   jwtVerify,
   type JWTPayload,
@@ -9,6 +10,8 @@ import {
   type JWSHeaderParameters,
   type RemoteJWKSet,
 } from 'jose';
+import { fetch as undiciFetch, type Agent } from 'undici';
+import { outboundGuard, SsrfBlocked, type OutboundGuard, type Resolve } from '../../../core/ssrf.ts';
 import { normalizeTyp, typAccepted } from './claims.ts';
 import type { ExternalIssuerOptions } from './schema.ts';
 import { withDeadline } from '../../../core/deadline.ts';
@@ -44,6 +47,10 @@ export function assertKeySourceUrl(value: string, what: string): URL {
  * cached for `cacheMaxAgeMs`, an unknown `kid` refetches at most every `cooldownMs`,
  * fetches time out after `timeoutMs`, redirects are not followed). Keys come only from
  * the configured (or discovered) JWKS URL — never from a token's `jku`/`x5u`/`jwk`.
+ * Every fetch (discovery, JWKS) passes the SSRF guard of `core/ssrf.ts`: the host must
+ * resolve to public addresses only (checked before the request and again at connect time,
+ * addresses pinned) unless the issuer is configured with `allowPrivate` (an issuer on the
+ * internal network, a loopback test issuer).
  */
 export class ExternalIssuer {
   readonly issuer: string;
@@ -60,9 +67,14 @@ export class ExternalIssuer {
   private jwks: RemoteJWKSet | undefined;
   private discovering: Promise<RemoteJWKSet> | undefined;
   private failedAt = Number.NEGATIVE_INFINITY;
+  private readonly guard: OutboundGuard | undefined;
+  private agent: Agent | undefined;
 
-  constructor(opts: ExternalIssuerOptions) {
+  constructor(opts: ExternalIssuerOptions, resolve?: Resolve) {
     this.opts = opts;
+    this.guard = opts.allowPrivate
+      ? undefined
+      : outboundGuard({ schemes: ['https', 'http'], ...(resolve ? { resolve } : {}) });
     this.issuer = opts.issuer;
     this.audience = opts.audience;
     this.algorithms = opts.algorithms;
@@ -109,7 +121,41 @@ export class ExternalIssuer {
       timeoutDuration: this.opts.timeoutMs,
       cooldownDuration: this.opts.cooldownMs,
       cacheMaxAge: this.opts.cacheMaxAgeMs,
+      [customFetch]: (u, init) => this.fetch(u, init),
     });
+  }
+
+  /**
+   * The one fetch of this issuer: no redirects, and through the SSRF guard unless the
+   * issuer is `allowPrivate` (a metadata address or an internal host is refused before any
+   * byte is sent, and re-checked when the socket connects).
+   */
+  private async fetch(
+    url: string,
+    init: { headers?: Headers | Record<string, string>; signal: AbortSignal },
+  ): Promise<Response> {
+    if (!this.guard) return fetch(url, { ...init, redirect: 'manual' });
+    try {
+      await this.guard.check(url);
+    } catch (err) {
+      if (err instanceof SsrfBlocked) throw new KeysUnavailable(`key source refused: ${err.message}`);
+      throw err;
+    }
+    this.agent ??= this.guard.agent({ connectTimeoutMs: this.opts.timeoutMs });
+    const res = await undiciFetch(url, {
+      headers: Object.fromEntries(new Headers(init.headers).entries()),
+      signal: init.signal,
+      redirect: 'manual',
+      dispatcher: this.agent,
+    });
+    return res as unknown as Response;
+  }
+
+  /** Closes the guarded connection pool (policy close / reload). */
+  async close(): Promise<void> {
+    const a = this.agent;
+    this.agent = undefined;
+    await a?.close();
   }
 
   /** OpenID Connect Discovery 1.0 §4: one fetch, shared by concurrent callers; failures retried after the cooldown. */
@@ -138,8 +184,9 @@ export class ExternalIssuer {
 
   private async fetchDiscovery(): Promise<RemoteJWKSet> {
     const url = `${this.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+    // Redirects are never followed (a 3xx is a failed discovery).
     const doc = await withDeadline(this.opts.timeoutMs, async (signal) => {
-      const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal });
+      const res = await this.fetch(url, { headers: { accept: 'application/json' }, signal });
       if (res.status !== 200) throw new KeysUnavailable(`discovery answered ${res.status}`);
       return (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
     });

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { base64url, exportSPKI } from 'jose';
 import type { ApiKeyVerifier, Principal } from '../../../core/auth.ts';
@@ -96,6 +97,7 @@ function externalIssuers(extra: Record<string, unknown> = {}) {
       audience: 'api://default',
       claimMapping: { roles: 'groups' },
       acrMapping: { 'urn:okta:loa:2fa:any': ['mfa'] },
+      allowPrivate: true, // the test issuers listen on 127.0.0.1
       ...extra,
     },
     {
@@ -104,6 +106,7 @@ function externalIssuers(extra: Record<string, unknown> = {}) {
       jwksUri: `${idp.url}/auth0/keys`,
       audience: 'https://api.shop.example',
       claimMapping: { roles: 'https://shop.example/roles' },
+      allowPrivate: true, // the test issuers listen on 127.0.0.1
       ...extra,
     },
     {
@@ -112,6 +115,7 @@ function externalIssuers(extra: Record<string, unknown> = {}) {
       audience: 'shop-api',
       claimMapping: { roles: ['realm_access.roles', 'resource_access.shop-api.roles'] },
       acrMapping: { '2': ['mfa'] },
+      allowPrivate: true, // the test issuers listen on 127.0.0.1
       ...extra,
     },
   ];
@@ -648,7 +652,7 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
         keys: [k],
         discoveryIssuer: 'https://someone-else.example',
       });
-      const policy = build({ issuers: [{ issuer: iss, audience: 'a', cooldownMs: 0 }] });
+      const policy = build({ issuers: [{ issuer: iss, audience: 'a', cooldownMs: 0, allowPrivate: true }] });
       const token = await signToken(k, { iss, aud: 'a', sub: 's', iat: NOW, exp: NOW + 60 }, { typ: 'JWT' });
       const ctx = bearer(token);
       const d = await run(policy, ctx);
@@ -666,7 +670,9 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
     }
     const closedPort = server.url; // closed now
     const k = await keyPair('RS256', 'c1');
-    const policy = build({ issuers: [{ issuer: `${closedPort}/gone`, audience: 'a', timeoutMs: 500 }] });
+    const policy = build({
+      issuers: [{ issuer: `${closedPort}/gone`, audience: 'a', timeoutMs: 500, allowPrivate: true }],
+    });
     const d = await run(
       policy,
       bearer(
@@ -685,7 +691,7 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
     try {
       const k = await keyPair('ES256', 'real');
       const iss = server.addIssuer({ path: '/idp', keys: [k] });
-      const policy = build({ issuers: [{ issuer: iss, audience: 'a' }] });
+      const policy = build({ issuers: [{ issuer: iss, audience: 'a', allowPrivate: true }] });
       const claims = { iss, aud: 'a', sub: 's', iat: NOW, exp: NOW + 60 };
       expect(await run(policy, bearer(await signToken(k, claims, { typ: 'JWT' })))).toBeUndefined();
       expect(server.hits.get('/idp/keys')).toBe(1);
@@ -699,7 +705,7 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
       expect(server.hits.get('/idp/keys')).toBe(1); // within the 30 s cooldown: no refetch
 
       const down = server.addIssuer({ path: '/down', keys: [k], discoveryIssuer: 'https://wrong.example' });
-      const downPolicy = build({ issuers: [{ issuer: down, audience: 'a' }] });
+      const downPolicy = build({ issuers: [{ issuer: down, audience: 'a', allowPrivate: true }] });
       const t = await signToken(k, { ...claims, iss: down }, { typ: 'JWT' });
       expect((await run(downPolicy, bearer(t)))?.problem.status).toBe(503);
       expect((await run(downPolicy, bearer(t)))?.problem.status).toBe(503);
@@ -716,7 +722,7 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
       const iss = server.addIssuer({ path: '/broken', keys: [k] });
       server.issuer('/broken').jwksStatus = 500;
       const policy = build({
-        issuers: [{ issuer: iss, jwksUri: `${server.url}/broken/keys`, audience: 'a' }],
+        issuers: [{ issuer: iss, jwksUri: `${server.url}/broken/keys`, audience: 'a', allowPrivate: true }],
       });
       const d = await run(
         policy,
@@ -726,6 +732,94 @@ describe('authenticate: external OIDC issuers (real JWKS server)', () => {
     } finally {
       await server.close();
     }
+  });
+
+  describe('SSRF guard on key fetches (discovery and JWKS)', () => {
+    const token = async (k: TestKeyPair, iss: string) =>
+      signToken(k, { iss, aud: 'a', sub: 's', iat: NOW, exp: NOW + 60 }, { typ: 'JWT' });
+    const unavailable = (d: Denial | undefined) =>
+      expect(d?.problem).toMatchObject({
+        status: 503,
+        type: 'https://rampart.dev/problems/upstream-unavailable',
+      });
+
+    it('a loopback issuer is refused unless the issuer says allowPrivate (no request reaches it)', async () => {
+      const server = await startIssuerServer();
+      try {
+        const k = await keyPair('ES256', 'p1');
+        const iss = server.addIssuer({ path: '/internal', keys: [k] });
+        unavailable(
+          await run(
+            build({ issuers: [{ issuer: iss, audience: 'a', cooldownMs: 0 }] }),
+            bearer(await token(k, iss)),
+          ),
+        );
+        expect(server.hits.get('/internal/.well-known/openid-configuration')).toBeUndefined();
+        const allowed = build({ issuers: [{ issuer: iss, audience: 'a', allowPrivate: true }] });
+        expect(await run(allowed, bearer(await token(k, iss)))).toBeUndefined();
+        expect(server.hits.get('/internal/keys')).toBe(1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it.each([
+      ['169.254.169.254'],
+      ['10.0.0.5'],
+      ['192.168.1.1'],
+      ['100.64.0.1'],
+      ['127.0.0.1'],
+      ['::ffff:169.254.169.254'],
+      ['fd00:ec2::254'],
+    ])(
+      'a JWKS host resolving to %s is refused before any request (503, the resolver was asked)',
+      async (address) => {
+        const asked: string[] = [];
+        const k = await keyPair('ES256', 'm1');
+        const policy = build(
+          {
+            issuers: [
+              { issuer: 'https://idp.example', jwksUri: 'https://keys.idp.example/jwks', audience: 'a' },
+            ],
+          },
+          { resolve: async (host) => (asked.push(host), [address]) },
+        );
+        unavailable(await run(policy, bearer(await token(k, 'https://idp.example'))));
+        expect(asked).toEqual(['keys.idp.example']);
+      },
+    );
+
+    it('DNS rebinding: a host public at the check and loopback at connect time gets no connection', async () => {
+      const sockets: Socket[] = [];
+      const trap = createServer((s) => {
+        sockets.push(s);
+        s.destroy();
+      });
+      await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+      const port = (trap.address() as AddressInfo).port;
+      let calls = 0;
+      try {
+        const k = await keyPair('ES256', 'r1');
+        const policy = build(
+          {
+            issuers: [
+              {
+                issuer: 'https://idp.example',
+                jwksUri: `https://rebind.example:${port}/jwks`,
+                audience: 'a',
+              },
+            ],
+          },
+          { resolve: async () => (++calls === 1 ? ['93.184.216.34'] : ['127.0.0.1']) },
+        );
+        unavailable(await run(policy, bearer(await token(k, 'https://idp.example'))));
+        expect(calls).toBe(2); // checked, then re-checked by the connect-time lookup
+        expect(sockets).toHaveLength(0);
+        await policy.hooks.close?.();
+      } finally {
+        await new Promise((r) => trap.close(r));
+      }
+    });
   });
 
   it('refuses bad issuer configuration at build time', () => {

@@ -172,7 +172,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     if (externals.has(cfg.issuer)) throw new Error(`authenticate: issuer ${cfg.issuer} is configured twice`);
     if (local && cfg.issuer === local.issuer)
       throw new Error(`authenticate: issuer ${cfg.issuer} is the built-in issuer`);
-    externals.set(cfg.issuer, new ExternalIssuer(cfg));
+    externals.set(cfg.issuer, new ExternalIssuer(cfg, services.resolve));
   }
 
   // HMAC issuers: the protected API's own tokens. An issuer has one kind of key, so an
@@ -446,8 +446,9 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
         },
       };
     },
-    close() {
+    async close() {
       cache?.clear();
+      await Promise.all([...externals.values()].map((e) => e.close()));
     },
   };
 }

@@ -96,6 +96,11 @@ export const externalIssuerSchema = Type.Object(
       default: ['RS256', 'ES256'],
     }),
     ...issuerClaimFields,
+    allowPrivate: Type.Boolean({
+      description:
+        'Let the discovery and JWKS hosts resolve to private, loopback or link-local addresses (an issuer on the internal network, a test issuer on 127.0.0.1). Off: public addresses only (SSRF guard, checked at connect time).',
+      default: false,
+    }),
     timeoutMs: Type.Integer({
       minimum: 100,
       description: 'Timeout of a JWKS or discovery fetch.',

@@ -317,15 +317,18 @@ describe('mfa after authenticate, with real external issuer tokens', () => {
         issuer: idp.addIssuer({ path: '/okta', keys: [okta] }),
         audience: 'api://default',
         claimMapping: { roles: 'groups' },
+        allowPrivate: true,
       },
       {
         issuer: idp.addIssuer({ path: '/auth0', keys: [auth0], trailingSlash: true }),
         audience: 'shop',
+        allowPrivate: true,
         claimMapping: { roles: 'https://shop/roles' },
       },
       {
         issuer: idp.addIssuer({ path: '/kc', keys: [keycloak] }),
         audience: 'shop-api',
+        allowPrivate: true,
         claimMapping: { roles: 'realm_access.roles' },
         acrMapping: { '2': ['mfa'] },
       },
