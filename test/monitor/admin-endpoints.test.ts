@@ -218,25 +218,31 @@ describe('rampart audit-log and rampart tail', () => {
     expect(c.lines[0]).toContain('--decision must be allow, deny, error, alert or info');
   });
   it('tail prints the live feed, filtered, until the stream ends', async () => {
-    const t = io();
-    const before = s.app.monitor!.feed.size;
+    const out: string[] = [];
+    const err: string[] = [];
+    let ended: number | undefined;
     const done = main(
       ['tail', '--admin', s.adminUrl, '--admin-token', s.adminKey, '--type', 'shadow-endpoint'],
-      t,
-    );
-    // The tail command is loaded on demand: under a full, parallel suite that alone can take seconds.
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+    ).then((code) => (ended = code));
+    // The client says when its stream is open; if it ends first, fail with what it printed
+    // (an earlier version waited on the feed's client count and hid the client's own error).
     await until(
-      async () => (s.app.monitor!.feed.size > before ? true : undefined),
+      async () => {
+        if (ended !== undefined)
+          throw new Error(`tail ended (${ended}) before connecting: ${err.join(' | ')}`);
+        return err.some((l) => l.startsWith('rampart tail: following ')) ? true : undefined;
+      },
       'the tail client',
       20_000,
     );
+    expect(s.app.monitor!.feed.size).toBeGreaterThan(0);
     await call(`${s.gatewayUrl}/phpmyadmin`);
-    await until(async () => (t.lines.length ? true : undefined), 'a tail line');
+    await until(async () => (out.length ? true : undefined), 'a tail line');
     s.app.monitor!.feed.close();
     expect(await done).toBe(0);
-    expect(t.lines[0]).toMatch(
-      /^\d\d:\d\d:\d\d\.\d{3} {2}shadow-endpoint method=GET path=\/phpmyadmin reason/,
-    );
+    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}shadow-endpoint method=GET path=\/phpmyadmin reason/);
+    expect(err).toEqual([`rampart tail: following ${s.adminUrl}/admin/feed (Ctrl-C stops)`]);
     const bad = io();
     expect(await main(['tail', '--admin', s.adminUrl, '--admin-token', 'nope'], bad)).toBe(1);
     expect(bad.lines[0]).toContain('answered 401');

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { Client } from 'undici';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 const usage = `Usage: rampart tail [--admin URL] [--admin-token T] [--type T,T…] [--route R] [--principal P] [--ip A] [--json]
@@ -60,17 +60,30 @@ const command: Command = {
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // The stream has a connection of its own, never one of undici's shared keep-alive pool:
+    // an endless response must not hold a pooled socket, and a pooled socket idle since an
+    // earlier request can be one the server is closing (in-process callers — tests, embedders —
+    // share that pool). Closed when the stream ends.
+    let origin: URL;
     try {
-      const r = await request(`${admin}/admin/feed?${q}`, {
+      origin = new URL(admin);
+    } catch {
+      throw new UsageError(`--admin expects the admin listener URL, got '${admin.slice(0, 100)}'`);
+    }
+    const client = new Client(origin.origin, { bodyTimeout: 0, pipelining: 0 });
+    try {
+      const r = await client.request({
+        method: 'GET',
+        path: `${origin.pathname.replace(/\/$/, '')}/admin/feed?${q}`,
         headers: { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         signal: controller.signal,
-        bodyTimeout: 0,
       });
       if (r.statusCode !== 200) {
         const body = await r.body.text();
         io.err(`rampart tail: the admin listener answered ${r.statusCode}: ${body.slice(0, 300)}`);
         return 1;
       }
+      io.err(`rampart tail: following ${origin.origin}/admin/feed (Ctrl-C stops)`);
       let buf = '';
       for await (const chunk of r.body) {
         buf += (chunk as Buffer).toString('utf8');
@@ -91,6 +104,7 @@ const command: Command = {
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      await client.destroy().catch(() => undefined);
     }
   },
 };
