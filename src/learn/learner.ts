@@ -73,7 +73,8 @@ export type SkipReason =
   | 'too-large'
   | 'too-deep'
   | 'binary'
-  | 'upstream-down';
+  | 'upstream-down'
+  | 'queue-full';
 
 /** A credential kind seen on a request (the value never kept). */
 export type Credential =
