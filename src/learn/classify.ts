@@ -54,13 +54,17 @@ export function segmentSchema(classes: ReadonlySet<SegmentClass>): Record<string
 export type StringFormat = 'uuid' | 'date-time' | 'date' | 'email' | 'ipv4' | 'uri';
 
 export function stringFormat(s: string): StringFormat | undefined {
-  if (s.length > 2048) return undefined;
+  if (s.length > 2048 || s.length < 7) return undefined;
+  // Cheap guards first: this runs for every string of every sampled body.
+  if (s.includes('@')) return EMAIL.test(s) ? 'email' : undefined;
+  if (s.includes('://')) return URI.test(s) ? 'uri' : undefined;
+  const c = s.charCodeAt(0);
+  const hex = (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+  if (!hex) return undefined;
   if (UUID.test(s)) return 'uuid';
   if (DATE_TIME.test(s) && !Number.isNaN(Date.parse(s))) return 'date-time';
   if (DATE.test(s)) return 'date';
-  if (EMAIL.test(s)) return 'email';
   if (IPV4.test(s)) return 'ipv4';
-  if (URI.test(s)) return 'uri';
   return undefined;
 }
 
@@ -87,8 +91,9 @@ function luhn(digits: string): boolean {
 
 /** Personal data recognised from a string value alone. */
 export function piiOfValue(s: string): PiiKind | undefined {
-  if (s.length > 64) return undefined;
-  if (EMAIL.test(s)) return 'email';
+  if (s.length > 64 || s.length < 7) return undefined;
+  if (s.includes('@')) return EMAIL.test(s) ? 'email' : undefined;
+  if (!/\d/.test(s)) return undefined;
   if (SSN.test(s)) return 'ssn';
   const digits = s.replace(/[ -]/g, '');
   if (/^\d{13,19}$/.test(digits) && luhn(digits)) return 'card';

@@ -50,6 +50,12 @@ export interface LearnLimits {
   maxContentTypes: number;
   /** Distinct principals counted per operation (as keyed hashes, never the values). */
   maxPrincipals: number;
+  /**
+   * The inference budget per operation, status and content type: the first `bodySamples`
+   * bodies are all inferred, then one in `bodyEvery` (the shape has converged; CPU stays bounded).
+   */
+  bodySamples: number;
+  bodyEvery: number;
 }
 
 export const DEFAULT_LEARN_LIMITS: LearnLimits = {
@@ -61,6 +67,8 @@ export const DEFAULT_LEARN_LIMITS: LearnLimits = {
   maxStatuses: 20,
   maxContentTypes: 8,
   maxPrincipals: 1000,
+  bodySamples: 100,
+  bodyEvery: 20,
 };
 
 export type SkipReason =
@@ -528,6 +536,7 @@ export class Learner {
     }
     b.count++;
     if (body === undefined) return; // not sampled
+    if (b.parsed >= this.limits.bodySamples && b.count % this.limits.bodyEvery !== 0) return;
     if (!isJson(contentType))
       return this.skip(
         /^(text\/|application\/(xml|x-www-form-urlencoded))/.test(contentType) ? 'not-json' : 'binary',

@@ -100,8 +100,23 @@ export class PathTrie {
     return out;
   }
 
+  /** Confirmed paths already walked (raw path → observation), so a busy operation costs one lookup. */
+  private readonly walked = new Map<string, { key: string; segments: string[] }>();
+
   /** Walks one path; `useful` = the answer confirms the path exists (2xx, 3xx, 401, 403). */
   observe(path: string, useful: boolean): PathObservation {
+    const hit = this.walked.get(path);
+    if (hit) return hit;
+    const result = this.walk(path, useful);
+    // Only confirmed walks are remembered: their nodes are never evicted, so the key stays valid.
+    if (useful && 'key' in result && path.length <= 512) {
+      if (this.walked.size >= 1024) this.walked.delete(this.walked.keys().next().value as string);
+      this.walked.set(path, result);
+    }
+    return result;
+  }
+
+  private walk(path: string, useful: boolean): PathObservation {
     const segments = this.split(path);
     if (!Array.isArray(segments)) return segments;
     const tick = ++this.tick;

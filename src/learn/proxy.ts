@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { PROBLEM_CONTENT_TYPE, problem, type ProblemCode } from '../core/errors.ts';
 import type { Exchange, Learner } from './learner.ts';
 
@@ -42,17 +42,128 @@ const HOP_BY_HOP = new Set([
 
 type Headers = Record<string, string | string[] | undefined>;
 
-function forwardable(h: Headers): Record<string, string | string[]> {
-  const listed = new Set(
-    String(h.connection ?? '')
+function connectionListed(v: string | string[] | undefined): Set<string> | undefined {
+  if (v === undefined) return undefined;
+  return new Set(
+    String(v)
       .toLowerCase()
       .split(',')
-      .map((s) => s.trim()),
+      .map((x) => x.trim()),
   );
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h))
-    if (v !== undefined && !HOP_BY_HOP.has(k) && !listed.has(k)) out[k] = v;
+}
+
+/** The request's headers for the upstream (flat name/value list), hop-by-hop dropped, X-Forwarded-* set. */
+function upstreamHeaders(req: IncomingMessage): string[] {
+  const listed = connectionListed(req.headers.connection);
+  const out: string[] = [];
+  for (const k in req.headers) {
+    if (HOP_BY_HOP.has(k) || listed?.has(k) || k === 'x-forwarded-for') continue;
+    const v = req.headers[k]!;
+    if (Array.isArray(v)) for (const x of v) out.push(k, x);
+    else out.push(k, v);
+  }
+  const peer = req.socket.remoteAddress ?? '';
+  const xff = req.headers['x-forwarded-for'];
+  out.push('x-forwarded-for', xff ? `${String(xff)}, ${peer}` : peer);
+  if (req.headers['x-forwarded-proto'] === undefined) out.push('x-forwarded-proto', 'http');
+  if (req.headers.host && req.headers['x-forwarded-host'] === undefined)
+    out.push('x-forwarded-host', req.headers.host);
   return out;
+}
+
+/** Raw upstream header lines → an object (repeated fields as arrays); hop-by-hop dropped. */
+function responseHeaders(raw: Buffer[]): Headers {
+  const out: Headers = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!.toString('latin1').toLowerCase();
+    const v = raw[i + 1]!.toString('latin1');
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  const listed = connectionListed(out.connection);
+  for (const k of Object.keys(out)) if ((HOP_BY_HOP.has(k) && k !== 'host') || listed?.has(k)) delete out[k];
+  return out;
+}
+
+/**
+ * One exchange: an undici dispatch handler that writes the upstream's answer straight to the
+ * client (backpressure both ways, no promise or body stream per request), copies a sampled
+ * body on the side, and hands the finished exchange to the proxy.
+ */
+class Relay implements Dispatcher.DispatchHandler {
+  private abort: ((err?: Error) => void) | undefined;
+  private resume: (() => void) | undefined;
+  private status = 0;
+  private headers: Headers = {};
+  private readonly tap: Tap | undefined;
+  private clientGone = false;
+
+  constructor(
+    private readonly proxy: LearningProxy,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    cap: number,
+    private readonly reqTap: Tap | undefined,
+  ) {
+    this.tap = cap > 0 ? new Tap(cap) : undefined;
+    this.onDrain = this.onDrain.bind(this);
+    this.onClose = this.onClose.bind(this);
+    res.once('close', this.onClose);
+  }
+
+  private onDrain(): void {
+    this.resume?.();
+  }
+
+  private onClose(): void {
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    this.abort?.();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.clientGone) abort();
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    if (status < 200) return true;
+    this.status = status;
+    this.resume = resume;
+    this.headers = responseHeaders(raw);
+    this.res.writeHead(status, this.headers as Record<string, string | string[]>);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.tap?.copy(chunk);
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.res.end();
+    const req = this.req;
+    this.proxy.done({
+      method: req.method ?? 'GET',
+      target: req.url ?? '/',
+      requestHeaders: req.headers,
+      status: this.status,
+      responseHeaders: this.headers,
+      ...(this.reqTap
+        ? { requestBody: this.reqTap.body() ?? Buffer.alloc(0), requestBodyTruncated: this.reqTap.truncated }
+        : {}),
+      ...(this.tap
+        ? { responseBody: this.tap.body() ?? Buffer.alloc(0), responseBodyTruncated: this.tap.truncated }
+        : {}),
+    });
+  }
+
+  onError(err: Error): void {
+    if (this.clientGone) return;
+    this.proxy.failed(err as NodeJS.ErrnoException, this.res);
+  }
 }
 
 /** Copies the first `cap` bytes that pass through it. */
@@ -92,6 +203,7 @@ export class LearningProxy {
   private readonly cap: number;
   private readonly maxQueue: number;
   private readonly random: () => number;
+  private readonly basePath: string;
   url = '';
 
   constructor(private readonly opts: LearningProxyOptions) {
@@ -101,6 +213,7 @@ export class LearningProxy {
     this.cap = opts.maxSampleBytes ?? 256 * 1024;
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.random = opts.random ?? Math.random;
+    this.basePath = this.origin.pathname.replace(/\/$/, '');
   }
 
   async start(): Promise<string> {
@@ -143,68 +256,36 @@ export class LearningProxy {
         ? req.headers['content-length'] !== '0'
         : req.headers['transfer-encoding'] !== undefined;
     const reqTap = sampled && hasBody ? new Tap(this.cap) : undefined;
-    const headers = forwardable(req.headers);
-    const peer = req.socket.remoteAddress ?? '';
-    const xff = req.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = xff ? `${String(xff)}, ${peer}` : peer;
-    headers['x-forwarded-proto'] ??= 'http';
-    if (req.headers.host) headers['x-forwarded-host'] ??= req.headers.host;
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    const target = req.url ?? '/';
-    const basePath = this.origin.pathname.replace(/\/$/, '');
-    this.pool
-      .request({
+    const relay = new Relay(this, req, res, sampled ? this.cap : 0, reqTap);
+    this.pool.dispatch(
+      {
         method: req.method as 'GET',
-        path: basePath + target,
-        headers,
+        path: this.basePath + (req.url ?? '/'),
+        headers: upstreamHeaders(req),
         body: hasBody ? (reqTap ? req.pipe(reqTap) : req) : null,
-        signal: abort.signal,
-      })
-      .then(
-        (up) => {
-          const resHeaders = forwardable(up.headers as Headers);
-          const resTap = sampled ? new Tap(this.cap) : undefined;
-          res.writeHead(up.statusCode, resHeaders);
-          const body = up.body;
-          body.on('data', (chunk: Buffer) => {
-            resTap?.copy(chunk);
-            if (!res.write(chunk)) body.pause();
-          });
-          res.on('drain', () => body.resume());
-          body.once('end', () => {
-            res.end();
-            this.enqueue({
-              method: req.method ?? 'GET',
-              target,
-              requestHeaders: req.headers,
-              status: up.statusCode,
-              responseHeaders: up.headers as Headers,
-              ...(reqTap ? reqBody(reqTap) : {}),
-              ...(resTap
-                ? { responseBody: resTap.body() ?? Buffer.alloc(0), responseBodyTruncated: resTap.truncated }
-                : {}),
-            });
-          });
-          body.once('error', () => res.destroy());
-        },
-        (err: NodeJS.ErrnoException) => {
-          if (abort.signal.aborted) return;
-          this.opts.learner.upstreamDown(`${err.code ?? 'error'}: ${err.message}`);
-          const code: ProblemCode =
-            err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'UND_ERR_HEADERS_TIMEOUT'
-              ? 'gateway-timeout'
-              : err.code === 'ECONNREFUSED'
-                ? 'upstream-unavailable'
-                : 'bad-gateway';
-          if (res.headersSent) return void res.destroy();
-          const p = problem(code, { detail: 'The upstream could not be reached' });
-          res.writeHead(p.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' });
-          res.end(JSON.stringify(p));
-        },
-      );
+      },
+      relay,
+    );
+  }
+
+  /** A finished exchange (called by the relay). */
+  done(x: Exchange): void {
+    this.enqueue(x);
+  }
+
+  /** The upstream could not be reached: reported, answered with problem+json, never learned. */
+  failed(err: NodeJS.ErrnoException, res: ServerResponse): void {
+    this.opts.learner.upstreamDown(`${err.code ?? 'error'}: ${err.message}`);
+    if (res.headersSent) return void res.destroy();
+    const code: ProblemCode =
+      err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'UND_ERR_HEADERS_TIMEOUT'
+        ? 'gateway-timeout'
+        : err.code === 'ECONNREFUSED'
+          ? 'upstream-unavailable'
+          : 'bad-gateway';
+    const p = problem(code, { detail: 'The upstream could not be reached' });
+    res.writeHead(p.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' });
+    res.end(JSON.stringify(p));
   }
 
   private enqueue(x: Exchange): void {
@@ -222,8 +303,4 @@ export class LearningProxy {
     if (this.queue.length) setImmediate(() => this.drainSome());
     else this.draining = false;
   }
-}
-
-function reqBody(t: Tap): Pick<Exchange, 'requestBody' | 'requestBodyTruncated'> {
-  return { requestBody: t.body() ?? Buffer.alloc(0), requestBodyTruncated: t.truncated };
 }

@@ -57,6 +57,8 @@ export class Shape {
   /** Enum candidates; `undefined` once a value could not be kept or there were too many. */
   values: Map<string, number> | undefined = new Map();
   readonly pii = new Map<PiiKind, number>();
+  /** Personal data its property name says (computed once; `null` = not yet). */
+  private namePii: PiiKind | undefined | null = null;
   minimum = Infinity;
   maximum = -Infinity;
   props: Map<string, Shape> | undefined;
@@ -122,7 +124,8 @@ export class Shape {
     this.maxLength = Math.max(this.maxLength, s.length);
     const f = stringFormat(s) ?? 'none';
     this.formats.set(f, (this.formats.get(f) ?? 0) + 1);
-    const pii = piiOfValue(s) ?? (property !== undefined ? piiOfName(property) : undefined);
+    if (this.namePii === null) this.namePii = property !== undefined ? piiOfName(property) : undefined;
+    const pii = piiOfValue(s) ?? this.namePii;
     if (pii) this.pii.set(pii, (this.pii.get(pii) ?? 0) + 1);
     if (this.values) {
       if (!mayKeepValue(s, property)) this.values = undefined;
