@@ -28,6 +28,12 @@ export interface Scenario {
   monitor?: Record<string, unknown>;
   /** Use a SQLite file in the temp dir (the audit log writes to it) instead of :memory:. */
   fileStore?: boolean;
+  /**
+   * Run the learning proxy (`rampart learn`, src/learn/proxy.ts) instead of the gateway:
+   * `spec` and `policies` are then unused. Every exchange is learned; `sample` is the
+   * share whose bodies are inferred.
+   */
+  learn?: { sample: number };
 }
 
 export interface BenchRequest {
@@ -354,6 +360,23 @@ export const scenarios: Record<string, Scenario> = {
   },
   // The full contract chain (issue: ≥ 0.6 of the bare proxy with the same request).
   contract: contractScenario(),
+  // The learning proxy on a ~3 KB JSON body both ways, every body inferred (issue #21: ≥ 0.8 of the bare proxy).
+  learn: {
+    description:
+      'rampart learn (the learning proxy), POST of a ~3 KB JSON order (echoed back), every body sampled',
+    spec: publicSpec,
+    policies: {},
+    request: orderRequest,
+    learn: { sample: 1 },
+  },
+  'learn-sampled': {
+    description:
+      'rampart learn --sample 0.1: the same, one body in ten sampled (paths, statuses, headers: all)',
+    spec: publicSpec,
+    policies: {},
+    request: orderRequest,
+    learn: { sample: 0.1 },
+  },
   'rate-limit': rateLimitScenario('memory'),
   'rate-limit-redis': rateLimitScenario('redis'),
 };

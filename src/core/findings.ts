@@ -38,7 +38,7 @@ export const OWASP_API_TOP10: Readonly<Record<OwaspApiCategory, string>> = {
 };
 
 /** Which tool produced a finding. */
-export type FindingSource = 'scan' | 'audit' | 'code';
+export type FindingSource = 'scan' | 'audit' | 'code' | 'learn';
 
 /** One HTTP exchange that reproduces (part of) a finding. Secrets are masked before they get here. */
 export interface EvidenceExchange {
