@@ -92,8 +92,8 @@ function mfaForEveryone(op: OperationInput, inputs: PostureInputs): boolean {
   return mfaDeclared(op.rampart) || r?.all === true || (r?.apis.includes(op.api) ?? false);
 }
 
-/** MFA enforced for the callers an admin operation admits (its roles all need MFA). */
-function mfaForAdmins(op: OperationInput, inputs: PostureInputs): boolean {
+/** MFA enforced for every caller the operation admits (everyone, or its roles all need MFA). */
+function mfaForCallers(op: OperationInput, inputs: PostureInputs): boolean {
   if (mfaForEveryone(op, inputs)) return true;
   if (!has(op, 'mfa')) return false;
   const roles = rolesOf(op);
@@ -412,7 +412,7 @@ function policyOn(x: Context, name: string, weight: number, why: string): Criter
 
 function adminMfa(x: Context): Criterion {
   const admin = x.ops.filter((o) => isAdminOp(o, x.inputs.adminRoles));
-  const s = share(admin, (o) => mfaForAdmins(o, x.inputs));
+  const s = share(admin, (o) => mfaForCallers(o, x.inputs));
   const action = !x.enabled.has('mfa')
     ? `set policies.mfa.enabled: true with requireFor.roles: [${x.inputs.adminRoles.join(', ')}] (admins need MFA on every operation)`
     : `x-rampart: { mfa: required } on ${listOps(s.missing)}, or policies.mfa.requireFor.roles: [${x.inputs.adminRoles.join(', ')}] with x-rampart.roles on them`;
@@ -428,7 +428,7 @@ function adminMfa(x: Context): Criterion {
 
 function mfaItem(x: Context): ItemResult {
   const sensitive = x.ops.filter(isSensitiveOp);
-  const s = share(sensitive, (o) => mfaForEveryone(o, x.inputs));
+  const s = share(sensitive, (o) => mfaForCallers(o, x.inputs));
   const cs = [
     adminMfa(x),
     crit(
@@ -991,7 +991,7 @@ function categoryItem(c: OwaspApiCategory, x: Context): ItemResult & { id: Owasp
           guarded.length
             ? `business-flow limits on ${listOps(guarded)} (${x.inputs.flows} flow(s) in policies.flow-limit)`
             : 'no business flow is limited',
-          "declare sensitive flows: policies.flow-limit.flows: [{ name: checkout, limit: 3, window: 1h, per: [user], operations: ['POST /v2/orders'] }] or x-rampart: { flow: … }",
+          `declare the sensitive business flows: policies.flow-limit.flows: [{ name: <flow>, limit: 3, window: 1h, per: [user], operations: ['${x.ops.find(isWrite)?.operation ?? 'POST /v1/orders'}'] }] (or x-rampart: { flow: … } on the operation)`,
         ),
       );
       break;
