@@ -438,7 +438,7 @@ function mfaItem(x: Context): ItemResult {
       s.value,
       `MFA for every caller on ${shareEvidence(s, 'sensitive operations (authenticated writes, role- or owner-restricted)')}`,
       !x.enabled.has('mfa')
-        ? 'set policies.mfa.enabled: true in rampart.yaml'
+        ? `set policies.mfa.enabled: true, then x-rampart: { mfa: required } on ${listOps(s.missing)}`
         : `x-rampart: { mfa: required } on ${listOps(s.missing)} (or policies.mfa.requireFor.apis: [${[...new Set(s.missing.map((o) => o.api))].join(', ')}])`,
     ),
   ];
@@ -458,7 +458,9 @@ function mfaItem(x: Context): ItemResult {
         id.requiredForAll
           ? 'identity service: every user must enrol a second factor'
           : `identity service: MFA enrolment required for roles [${id.requiredForRoles.join(', ')}]`,
-        'set identity.mfa.requiredForAll: true (or requiredForRoles including the admin roles)',
+        v === 0
+          ? `set identity.mfa.requiredForRoles: [${x.inputs.adminRoles.join(', ')}] (or requiredForAll: true)`
+          : 'set identity.mfa.requiredForAll: true (every user enrols a second factor)',
       ),
     );
   }
