@@ -16,11 +16,13 @@ import { buildPolicies } from '../gateway/policies/index.ts';
 import { checkExpiry } from '../gateway/tls.ts';
 import { effectiveRules } from '../monitor/index.ts';
 import { SCENARIOS } from '../monitor/simulate.ts';
-import { readHistory } from '../posture/history.ts';
+import { evaluatePosture, runOf } from '../posture/evaluate.ts';
+import { appendHistory, readHistory } from '../posture/history.ts';
 import type {
   CertificateInput,
   CiInput,
   PostureInputs,
+  PostureReport,
   ResultInput,
   RuleInput,
   SimulationInput,
@@ -346,4 +348,22 @@ export async function postureInputs(
     history,
     notes,
   };
+}
+
+/**
+ * The report of a loaded config at the clock's now, appended to the history unless
+ * `record: false` — what `rampart posture` prints and what the admin API can serve.
+ */
+export async function postureReport(
+  src: PostureSource,
+  clock: Clock,
+  opts: { traffic?: boolean; record?: boolean } = {},
+): Promise<PostureReport> {
+  const inputs = await postureInputs(src, clock, opts);
+  const report = evaluatePosture(inputs, clock.now());
+  if (opts.record !== false) {
+    const p = src.config.posture;
+    appendHistory(resolve(src.baseDir, p.history), inputs.history, runOf(report), p.keep);
+  }
+  return report;
 }

@@ -304,6 +304,10 @@ describe('rampart posture', () => {
       [['--format', 'pdf'], "--format must be one of text, json, markdown, html, got 'pdf'"],
       [['--frob'], "unknown option '--frob'"],
       [['-c', join(tmp, 'nope.yaml')], `no configuration at ${join(tmp, 'nope.yaml')} (from -c)`],
+      [
+        ['-c', config, '--data', tmp],
+        `--data is for the built-in demo; ${config} names its own paths under posture:`,
+      ],
     ] as const) {
       const bad = await run('posture', ...args);
       expect(bad.code).toBe(2);

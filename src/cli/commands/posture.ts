@@ -3,13 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { systemClock } from '../../core/clock.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
-import { evaluatePosture, runOf } from '../../posture/evaluate.ts';
-import { appendHistory } from '../../posture/history.ts';
 import { POSTURE_FORMATS, renderPosture, type PostureFormat } from '../../posture/render.ts';
 import { configFromObject, readConfig, StartupErrors } from '../app.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 import { demoConfigObject } from '../demo.ts';
-import { postureInputs, type PostureSource } from '../posture-input.ts';
+import { postureReport, type PostureSource } from '../posture-input.ts';
 
 const usage = `Usage: rampart posture [-c rampart.yaml] [--format text|json|markdown|html] [--fail-under N] [--out FILE]
 
@@ -48,6 +46,8 @@ async function sourceOf(config: string | undefined, data: string | undefined): P
   if (named !== undefined && !existsSync(named))
     throw new UsageError(`no configuration at ${named} (from ${config ? '-c' : 'RAMPART_CONFIG'})`);
   if (path) {
+    if (data !== undefined)
+      throw new UsageError(`--data is for the built-in demo; ${path} names its own paths under posture:`);
     const { config: c, baseDir } = await readConfig(path);
     return { config: c, baseDir, label: path };
   }
@@ -83,20 +83,14 @@ const posture: Command = {
     if (!POSTURE_FORMATS.includes(format))
       throw new UsageError(`--format must be one of ${POSTURE_FORMATS.join(', ')}, got '${values.format}'`);
     const threshold = failUnder(values['fail-under']);
-    if (values.data !== undefined && (values.config !== undefined || process.env.RAMPART_CONFIG))
-      throw new UsageError(
-        '--data is for the built-in demo; with a config file the paths come from posture:',
-      );
     let src: PostureSource;
     let report;
     try {
       src = await sourceOf(values.config, values.data);
-      const inputs = await postureInputs(src, systemClock, { traffic: !values['no-traffic'] });
-      report = evaluatePosture(inputs, systemClock.now());
-      if (!values['no-record']) {
-        const p = src.config.posture;
-        appendHistory(resolve(src.baseDir, p.history), inputs.history, runOf(report), p.keep);
-      }
+      report = await postureReport(src, systemClock, {
+        traffic: !values['no-traffic'],
+        record: !values['no-record'],
+      });
     } catch (err) {
       if (err instanceof UsageError) throw err;
       if (err instanceof StartupErrors) {
