@@ -874,7 +874,9 @@ function tlsItem(x: Context): ItemResult {
       certValue,
       cert
         ? `${cert.generated ? 'generated development certificate' : cert.subject === cert.issuer ? 'self-signed certificate' : 'certificate'} ${cert.source}, ${cert.subject}, expires ${cert.notAfter.slice(0, 10)} (${cert.daysLeft} days)`
-        : (t.certificateProblem ?? 'no certificate'),
+        : !t.enabled
+          ? 'TLS off: the listener serves no certificate'
+          : (t.certificateProblem ?? 'no certificate'),
       'set listen.tls.cert and listen.tls.key to a certificate from a public or internal CA',
     ),
     crit(

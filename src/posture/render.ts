@@ -27,10 +27,10 @@ export function renderText(r: PostureReport): string {
   out.push(`Overall score ${r.score}/100   trend: ${trendLine(r)}`, '');
   const table = (title: string, items: readonly ItemResult[]) => {
     out.push(title);
-    out.push(`  ${'item'.padEnd(58)} score  prev  det  mon`);
+    out.push(`  ${'item'.padEnd(66)} score  prev  det  mon`);
     for (const i of items)
       out.push(
-        `  ${`${i.id === i.title ? '' : i.id + '  '}${i.title}`.slice(0, 58).padEnd(58)} ${String(i.score).padStart(5)}  ${dim(i.dimensions.prevented).padStart(4)} ${dim(i.dimensions.detected).padStart(4)} ${dim(i.dimensions.monitored).padStart(4)}`,
+        `  ${`${i.id === i.title ? '' : i.id + '  '}${i.title}`.slice(0, 66).padEnd(66)} ${String(i.score).padStart(5)}  ${dim(i.dimensions.prevented).padStart(4)} ${dim(i.dimensions.detected).padStart(4)} ${dim(i.dimensions.monitored).padStart(4)}`,
       );
     out.push('');
   };
