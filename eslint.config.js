@@ -6,12 +6,23 @@ import globals from 'globals';
 /**
  * The layering of docs/architecture.md, enforced: `core` imports nothing of the project;
  * `store` imports only core; `src/report/` (shared reporters) imports only core; feature
- * folders import core, store (and, for scanner/audit/code/learn, report) — never each other, nor
+ * folders import core, store (and, for scanner/audit/code/learn/posture, report) — never each other, nor
  * the composers (`cli`, `admin`).
  */
-const FEATURES = ['gateway', 'identity', 'lab', 'monitor', 'scanner', 'audit', 'code', 'versions', 'learn'];
+const FEATURES = [
+  'gateway',
+  'identity',
+  'lab',
+  'monitor',
+  'scanner',
+  'audit',
+  'code',
+  'versions',
+  'learn',
+  'posture',
+];
 const COMPOSERS = ['cli', 'admin'];
-const REPORT_USERS = ['scanner', 'audit', 'code', 'learn'];
+const REPORT_USERS = ['scanner', 'audit', 'code', 'learn', 'posture'];
 const folder = (name) => [`**/${name}/**`, `**/${name}`];
 
 function restrict(files, forbidden, message) {

@@ -4,6 +4,7 @@ import { identityConfigSchema } from '../identity/index.ts';
 import { scansSchema } from '../scanner/schedule.ts';
 import { countersConfigSchema } from '../store/counters/index.ts';
 import { monitorConfigSchema } from '../monitor/config.ts';
+import { postureConfigSchema } from '../posture/config.ts';
 
 /**
  * The whole rampart.yaml: the gateway's sections plus the feature sections the CLI
@@ -25,6 +26,7 @@ export const configSchema = Type.Object(
     // Present = scheduled scans on (run by rampart start).
     scans: Type.Optional(scansSchema),
     monitor: monitorConfigSchema,
+    posture: postureConfigSchema,
   },
   { additionalProperties: false, $id: 'https://rampart.dev/schemas/rampart.json', title: 'rampart.yaml' },
 );

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import {
   INSURER_SPEC,
   LAB_AUDIENCE,
@@ -95,6 +96,43 @@ export function demoEgress(insurerUrl: string): Record<string, unknown> {
   return {
     port: 0,
     thirdParties: [{ name: 'insurer', baseUrl: insurerUrl, spec: INSURER_SPEC, allowPrivate: true }],
+  };
+}
+
+/**
+ * The built-in demo's rampart.yaml as an object (validated with `configFromObject` against
+ * `dataDir`): `rampart start` without a config runs it, `rampart posture` judges it. The
+ * lab and insurer URLs are where they run (posture contacts neither).
+ */
+export function demoConfigObject(o: {
+  dataDir: string;
+  labUrl: string;
+  insurerUrl: string;
+  port?: number | undefined;
+  adminPort?: number | undefined;
+}): Record<string, unknown> {
+  const origin = `https://localhost:${o.port || 8443}`;
+  return {
+    listen: {
+      host: '127.0.0.1',
+      port: o.port ?? 8443,
+      tls: { devCertDir: resolve(o.dataDir, 'tls') },
+    },
+    admin: { port: o.adminPort ?? 9901 },
+    store: `sqlite://${resolve(o.dataDir, 'rampart.db')}`,
+    policies: DEMO_POLICIES,
+    identity: {
+      issuer: `${origin}/auth`,
+      keyFile: resolve(o.dataDir, 'identity-kek.key'),
+      passkeys: { rpId: 'localhost', origins: [origin] },
+    },
+    apis: demoApis(o.labUrl),
+    egress: demoEgress(o.insurerUrl),
+    // Relative to the data directory (the demo's base): its scans, simulations and posture history.
+    posture: {
+      history: 'posture-history.json',
+      evidence: { scans: 'scans', simulations: 'simulations', audits: ['audits'], code: ['code'], ci: [] },
+    },
   };
 }
 

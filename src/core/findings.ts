@@ -37,6 +37,33 @@ export const OWASP_API_TOP10: Readonly<Record<OwaspApiCategory, string>> = {
   'API10:2023': 'Unsafe Consumption of APIs',
 };
 
+/**
+ * OWASP API Security Top 10 (2023) category of a gateway policy's denial, used when a
+ * `denied` event carries none (monitor) and for what each policy prevents (posture).
+ * Sources: owasp.org/API-Security/editions/2023.
+ */
+export const POLICY_CATEGORY: Readonly<Record<string, OwaspApiCategory>> = {
+  authenticate: 'API2:2023',
+  mfa: 'API2:2023',
+  'brute-force': 'API2:2023',
+  owner: 'API1:2023',
+  'property-access': 'API3:2023',
+  'minimise-response': 'API3:2023',
+  'request-limits': 'API4:2023',
+  'rate-limit': 'API4:2023',
+  roles: 'API5:2023',
+  'flow-limit': 'API6:2023',
+  'ssrf-guard': 'API7:2023',
+  transport: 'API8:2023',
+  cors: 'API8:2023',
+  'security-headers': 'API8:2023',
+  'injection-guard': 'API8:2023',
+  'validate-request': 'API8:2023',
+  routing: 'API9:2023',
+  versions: 'API9:2023',
+  'validate-response': 'API10:2023',
+};
+
 /** Which tool produced a finding. */
 export type FindingSource = 'scan' | 'audit' | 'code' | 'learn';
 

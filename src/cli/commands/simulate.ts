@@ -1,4 +1,6 @@
-import { SCENARIOS, simulate } from '../../monitor/simulate.ts';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SCENARIOS, simulate, type SimulateReport } from '../../monitor/simulate.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
 
 const usage = `Usage: rampart simulate SCENARIO --target URL [options]
@@ -25,13 +27,34 @@ Options:
   --max-seconds S      hard bound on the traffic phase (default 60)
   --wait-seconds S     how long to wait for the alerts afterwards (default 5)
   -k, --insecure       accept a self-signed certificate (the demo's)
-  --no-admin           send traffic only; do not read alerts`;
+  --no-admin           send traffic only; do not read alerts
+  --record DIR         write the result (scenario, time, expected and fired rules) to
+                       DIR/<time>-<scenario>.json: rampart posture counts the rules it fired
+                       as tested (posture.evidence.simulations, default data/simulations)`;
 
 function positive(v: string | undefined, flag: string, max: number): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d{1,7}$/.test(v) || Number(v) < 1 || Number(v) > max)
     throw new UsageError(`${flag} expects a whole number 1-${max}, got '${v}'`);
   return Number(v);
+}
+
+/** What `rampart posture` reads back (src/cli/posture-input.ts): one JSON file per run. */
+async function recordSimulation(dir: string, r: SimulateReport, at: Date): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${at.toISOString().replace(/[:.]/g, '-')}-${r.scenario}.json`);
+  const record = {
+    format: 'rampart-simulation',
+    version: 1,
+    scenario: r.scenario,
+    at: at.toISOString(),
+    sent: r.sent,
+    expected: r.expected,
+    fired: r.fired.map((f) => ({ rule: f.rule, afterSeconds: f.afterSeconds })),
+    missing: r.missing,
+  };
+  await writeFile(file, JSON.stringify(record, null, 2) + '\n');
+  return file;
 }
 
 const command: Command = {
@@ -51,6 +74,7 @@ const command: Command = {
         'wait-seconds': { type: 'string' },
         insecure: { type: 'boolean', short: 'k' },
         'no-admin': { type: 'boolean' },
+        record: { type: 'string' },
       },
       true,
     );
@@ -63,9 +87,12 @@ const command: Command = {
     if (!target || !/^https?:\/\//.test(target))
       throw new UsageError('--target expects the gateway URL (http:// or https://)');
     const useAdmin = !args.values['no-admin'];
+    if (args.values.record !== undefined && !useAdmin)
+      throw new UsageError('--record needs the alerts: drop --no-admin');
     const requests = positive(args.values.requests, '--requests', 100_000);
     const concurrency = positive(args.values.concurrency, '--concurrency', 256);
     const tty = process.stderr.isTTY;
+    const startedAt = new Date();
     const report = await simulate(name, {
       target,
       ...(useAdmin ? { admin: args.values.admin ?? 'http://127.0.0.1:9901' } : {}),
@@ -92,6 +119,10 @@ const command: Command = {
       io.out(`  fired  ${f.rule.padEnd(26)} after ${f.afterSeconds.toFixed(1)} s  ${f.summary}`);
     for (const m of report.missing) io.out(`  MISSING ${m} (expected for this scenario)`);
     const ok = report.missing.length === 0 && (report.expected.length > 0 || report.fired.length === 0);
+    if (args.values.record !== undefined) {
+      const file = await recordSimulation(args.values.record, report, startedAt);
+      io.out(`  recorded ${file}`);
+    }
     if (!ok && report.expected.length === 0) io.out('  the normal mix should fire no alert');
     return ok ? 0 : 1;
   },

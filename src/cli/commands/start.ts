@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createLogger } from '../../core/logger.ts';
 import { DEMO_USERS, type LabServer } from '../../lab/index.ts';
-import { DEMO_POLICIES, demoApis, demoEgress, startDemoLab } from '../demo.ts';
+import { demoConfigObject, startDemoLab } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
 import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
@@ -96,23 +96,13 @@ const start: Command = {
         lab = demo.lab;
         const origin = `https://localhost:${publicPort || 8443}`;
         const config = configFromObject(
-          {
-            listen: {
-              host: '127.0.0.1',
-              port: publicPort ?? 8443,
-              tls: { devCertDir: resolve(dataDir, 'tls') },
-            },
-            admin: { port: adminPort ?? 9901 },
-            store: `sqlite://${resolve(dataDir, 'rampart.db')}`,
-            policies: DEMO_POLICIES,
-            identity: {
-              issuer: `${origin}/auth`,
-              keyFile: resolve(dataDir, 'identity-kek.key'),
-              passkeys: { rpId: 'localhost', origins: [origin] },
-            },
-            apis: demoApis(lab.url),
-            egress: demoEgress(demo.insurerUrl),
-          },
+          demoConfigObject({
+            dataDir,
+            labUrl: lab.url,
+            insurerUrl: demo.insurerUrl,
+            port: publicPort,
+            adminPort,
+          }),
           dataDir,
         );
         app = await App.start({ config, baseDir: dataDir, log });
