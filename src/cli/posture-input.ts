@@ -30,6 +30,7 @@ import type {
 } from '../posture/types.ts';
 import { parseJsonReport } from '../report/index.ts';
 import { ScanHistory } from '../scanner/history.ts';
+import { nextRun, type Job } from '../scanner/schedule.ts';
 import { MemoryCounterStore } from '../store/counters/memory.ts';
 import { openStore, parseStoreUrl } from '../store/index.ts';
 import { readTraffic } from '../versions/traffic.ts';
@@ -324,7 +325,7 @@ export async function postureInputs(
     egressThirdParties: config.egress?.thirdParties.length ?? 0,
     schedules: (config.scans?.jobs ?? []).map((j) => ({
       name: j.name,
-      intervalSeconds: j.interval,
+      intervalSeconds: j.interval ?? longestCronGap(j, clock.now()),
       target: j.target,
     })),
     results,
@@ -366,4 +367,19 @@ export async function postureReport(
     appendHistory(resolve(src.baseDir, p.history), inputs.history, runOf(report), p.keep);
   }
   return report;
+}
+
+/**
+ * A cron job's cadence for the "weekly" test: the longest gap between its next 32 runs
+ * (`0 3 * * 1-5` is 3 days — Friday to Monday — not 1), in seconds.
+ */
+function longestCronGap(job: Job, now: number): number {
+  let at = nextRun(job, now);
+  let longest = 0;
+  for (let i = 0; i < 32; i++) {
+    const next = nextRun(job, at);
+    longest = Math.max(longest, next - at);
+    at = next;
+  }
+  return Math.round(longest / 1000);
 }

@@ -568,7 +568,7 @@ function scansItem(x: Context): ItemResult {
       2,
       scheduleValue,
       x.inputs.schedules.length
-        ? `scans: ${x.inputs.schedules.map((s) => `${s.name} every ${Math.round(s.intervalSeconds / 3600)} h`).join(', ')}`
+        ? `scans: ${x.inputs.schedules.map((s) => `${s.name} at most ${Math.round(s.intervalSeconds / 3600)} h apart`).join(', ')}`
         : scheduledCi.length
           ? `scheduled in CI: ${scheduledCi.map((c) => c.file).join(', ')}`
           : 'no scheduled scan (no scans: job, no scheduled CI scan)',

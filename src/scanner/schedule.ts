@@ -75,7 +75,7 @@ export const scansSchema = Type.Object(
   },
 );
 export type ScansConfig = Static<typeof scansSchema>;
-type Job = ScansConfig['jobs'][number];
+export type Job = ScansConfig['jobs'][number];
 
 /**
  * What JSON Schema cannot say about `scans:`: exactly one of interval and cron per job, a

@@ -274,6 +274,26 @@ describe('rampart posture', () => {
     expect(after.score).toBeGreaterThan(before.score);
   });
 
+  it('a cron scan schedule counts by its longest gap: weekdays at 03:00 is weekly, the first of the month is not', async () => {
+    const cadence = async (name: string, cron: string) => {
+      const config = fixture(
+        name,
+        SPEC('', ''),
+        CONFIG(`scans:
+  jobs:
+    - { name: shop, spec: [shop.yaml], target: 'http://127.0.0.1:9', cron: '${cron}' }`),
+      );
+      const r = await report('-c', config, '--no-record', '--no-traffic');
+      return item(r, 'scans').criteria.find((c) => c.id === 'scans-schedule')!;
+    };
+    const weekdays = await cadence('cron-weekdays', '0 3 * * 1-5');
+    expect(weekdays.value).toBe(1);
+    expect(weekdays.evidence).toBe('scans: shop at most 72 h apart');
+    const monthly = await cadence('cron-monthly', '0 3 1 * *');
+    expect(monthly.value).toBeGreaterThan(0);
+    expect(monthly.value).toBeLessThan(0.25);
+  });
+
   it('--fail-under: exit 1 below it, 0 at or above; bad flags exit 2 with a precise message', async () => {
     const config = fixture('gate', SPEC('', ''), CONFIG());
     const r = await report('-c', config, '--no-record', '--no-traffic');
