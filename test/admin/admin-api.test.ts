@@ -491,13 +491,93 @@ describe('config, posture, inventory', () => {
     expect(r.body).toEqual({ overall: 71, items: [] });
   });
 
-  it('lists the inventory, the audits of the served documents and 404 for unconfigured scans', async () => {
+  it('lists the inventory and the audits of the served documents', async () => {
     const login = await s.signIn(s.viewer);
     const inv = await s.as(login, 'GET', '/admin/api/inventory');
     expect(inv.body.apis.map((a: { name: string }) => a.name)).toEqual(['shop']);
     const audits = await s.as(login, 'GET', '/admin/api/audits');
     expect(audits.body.items[0]).toMatchObject({ api: 'shop', base: '/v1', version: '1.0.0' });
-    expectProblem(await s.as(login, 'GET', '/admin/api/scans'), 404, 'not-found');
+    const findings = await s.as(login, 'GET', '/admin/api/audits/findings?api=shop&limit=5');
+    expect(findings.status).toBe(200);
+    expect(findings.body.items.every((f: { api: string }) => f.api === 'shop')).toBe(true);
+    expectProblem(await s.as(login, 'GET', '/admin/api/code-scan/findings'), 404, 'not-found');
+  });
+});
+
+describe('scans', () => {
+  it('starts a scan (admin only, one at a time), lists runs and findings, and diffs two runs', async () => {
+    const viewer = await s.signIn(s.viewer);
+    expectProblem(await s.as(viewer, 'POST', '/admin/api/scans/nightly/runs'), 403, 'forbidden');
+    const login = await s.signIn(s.admin);
+    const started = await s.as(login, 'POST', '/admin/api/scans/nightly/runs');
+    expect(started.status, started.text).toBe(202);
+    expect(started.body).toEqual({ name: 'nightly', status: 'started' });
+    expectProblem(await s.as(login, 'POST', '/admin/api/scans/nightly/runs'), 409, 'conflict');
+    const first = await s.app.scans!.current('nightly')!;
+    expect(first.error).toBeUndefined();
+    expectProblem(await s.as(login, 'POST', '/admin/api/scans/weekly/runs'), 404, 'not-found');
+    expect((await s.as(login, 'POST', '/admin/api/scans/nightly/runs')).status).toBe(202);
+    await s.app.scans!.current('nightly');
+    const list = await s.as(viewer, 'GET', '/admin/api/scans');
+    expect(list.body.items).toEqual([
+      expect.objectContaining({
+        name: 'nightly',
+        running: false,
+        latest: expect.objectContaining({ partial: false }),
+      }),
+    ]);
+    const runs = await s.as(viewer, 'GET', '/admin/api/scans/nightly/runs?limit=1');
+    expect(runs.body.items).toHaveLength(1);
+    expect(runs.body.next).not.toBeNull();
+    const latest = runs.body.items[0].id as string;
+    const findings = await s.as(viewer, 'GET', `/admin/api/scans/nightly/runs/${latest}/findings`);
+    expect(findings.status, findings.text).toBe(200);
+    expect(findings.body.items).toHaveLength(runs.body.items[0].findings);
+    const diff = await s.as(viewer, 'GET', `/admin/api/scans/nightly/runs/${latest}/diff`);
+    expect(diff.status).toBe(200);
+    expect(diff.body.run).toBe(latest);
+    expect(diff.body.previous).not.toBeNull();
+    expect(diff.body.new).toEqual([]); // the same API twice: nothing new
+    expect(diff.body.open).toHaveLength(findings.body.items.length);
+    expectProblem(
+      await s.as(viewer, 'GET', '/admin/api/scans/nightly/runs/no-such-run/diff'),
+      404,
+      'not-found',
+    );
+  }, 60_000);
+});
+
+describe('rate limits and the live feed', () => {
+  it('limits sign-in attempts per address (429 before the body is even validated)', async () => {
+    s.clock.advance(61_000);
+    const answers: number[] = [];
+    for (let i = 0; i < 10; i++)
+      answers.push((await s.call('POST', '/admin/api/session', { body: { nope: 1 } })).status);
+    expect(answers).toEqual(Array(10).fill(422)); // validate-request: the body is wrong
+    const r = await s.call('POST', '/admin/api/session', { body: { nope: 1 } });
+    expectProblem(r, 429, 'too-many-requests');
+    expect(r.headers['retry-after']).toBeDefined();
+    s.clock.advance(61_000);
+  });
+
+  it('streams the live feed to a console session (server-sent events)', async () => {
+    const { request } = await import('undici');
+    const login = await s.signIn(s.viewer);
+    expectProblem(await s.call('GET', '/admin/api/feed'), 401, 'unauthenticated');
+    const res = await request(`${s.adminUrl}/admin/api/feed?type=admin-action`, {
+      headers: { cookie: `rampart_admin_session=${login.cookie}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers['x-request-id']).toBeDefined();
+    const chunks = res.body[Symbol.asyncIterator]();
+    expect(String((await chunks.next()).value)).toContain('rampart live feed');
+    await s.signIn(s.admin); // an admin-action event (session.create)
+    s.app.monitor!.tick();
+    let text = '';
+    while (!text.includes('session.create')) text += String((await chunks.next()).value);
+    expect(text).toMatch(/^event: admin-action$/m);
+    res.body.destroy();
   });
 });
 

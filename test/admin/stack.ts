@@ -107,6 +107,20 @@ export async function startAdminStack(
       passwords: { scrypt: { ln: 10, r: 8, p: 1 } },
     },
     monitor: { auditLog: { flushIntervalMs: 20 } },
+    // One scheduled scan of the shop API (straight at its upstream), run on demand by the tests.
+    scans: {
+      results: join(dir, 'scans'),
+      jobs: [
+        {
+          name: 'nightly',
+          spec: [join(dir, 'shop.yaml')],
+          target: up.url + '/v1',
+          interval: 7 * 86_400,
+          maxRequests: 60,
+          rate: 200,
+        },
+      ],
+    },
     ...opts.config,
   };
   const configPath = join(dir, 'rampart.json');
