@@ -138,8 +138,10 @@ export interface ScanRunSummary {
 export class ScanScheduler {
   private readonly next = new Map<string, number>();
   private readonly running = new Set<string>();
+  private readonly inflight = new Map<string, Promise<ScanRunSummary>>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly history: ScanHistory;
+  /** Where runs are stored (`scans.results`). */
+  readonly history: ScanHistory;
 
   constructor(
     private readonly config: ScansConfig,
@@ -176,8 +178,14 @@ export class ScanScheduler {
     return Promise.all(due.map((j) => this.run(j)));
   }
 
-  async run(job: Job): Promise<ScanRunSummary> {
+  run(job: Job): Promise<ScanRunSummary> {
     this.running.add(job.name);
+    const p = this.execute(job).finally(() => this.inflight.delete(job.name));
+    this.inflight.set(job.name, p);
+    return p;
+  }
+
+  private async execute(job: Job): Promise<ScanRunSummary> {
     this.next.set(job.name, nextRun(job, this.o.clock.now()));
     try {
       const identities = job.auth ? await loadAuthFile(resolve(this.o.baseDir, job.auth)) : [];
@@ -240,6 +248,33 @@ export class ScanScheduler {
       const now = this.o.clock.now();
       if ((this.next.get(job.name) ?? 0) <= now) this.next.set(job.name, nextRun(job, now));
     }
+  }
+
+  /** The configured jobs: name, interval (seconds) or cron expression, and whether a run is going on. */
+  jobs(): Array<{ name: string; interval?: number; cron?: string; running: boolean }> {
+    return this.config.jobs.map((j) => ({
+      name: j.name,
+      ...(j.interval !== undefined ? { interval: j.interval } : {}),
+      ...(j.cron !== undefined ? { cron: j.cron } : {}),
+      running: this.running.has(j.name),
+    }));
+  }
+
+  /**
+   * Starts a run of one job now, in the background (the admin API's "scan now"): 'unknown'
+   * for a name that is not configured, 'running' when a run of it is already going on.
+   */
+  runNow(name: string): 'started' | 'running' | 'unknown' {
+    const job = this.config.jobs.find((j) => j.name === name);
+    if (!job) return 'unknown';
+    if (this.running.has(name)) return 'running';
+    void this.run(job);
+    return 'started';
+  }
+
+  /** The run of `name` going on now, if any (resolves with its summary when it ends). */
+  current(name: string): Promise<ScanRunSummary> | undefined {
+    return this.inflight.get(name);
   }
 
   stop(): void {
