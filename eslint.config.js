@@ -9,7 +9,18 @@ import globals from 'globals';
  * folders import core, store (and, for scanner/audit/code, report) — never each other, nor
  * the composers (`cli`, `admin`).
  */
-const FEATURES = ['gateway', 'identity', 'lab', 'monitor', 'scanner', 'audit', 'code', 'versions', 'learn'];
+const FEATURES = [
+  'gateway',
+  'identity',
+  'lab',
+  'monitor',
+  'scanner',
+  'audit',
+  'code',
+  'versions',
+  'learn',
+  'console',
+];
 const COMPOSERS = ['cli', 'admin'];
 const REPORT_USERS = ['scanner', 'audit', 'code'];
 const folder = (name) => [`**/${name}/**`, `**/${name}`];
@@ -53,6 +64,24 @@ function layering() {
         `feature folders import only core and store${REPORT_USERS.includes(f) ? ' (and report)' : ''}, never each other (docs/architecture.md)`,
       ),
     ),
+    // The console's browser code is bundled on its own: it imports only its own folder and npm packages.
+    {
+      files: ['src/console/app/**/*.{ts,tsx}'],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                group: ['../../*', '!../../app/**'],
+                message:
+                  'src/console/app/ runs in the browser: it imports only its own files and npm packages (docs/architecture.md)',
+              },
+            ],
+          },
+        ],
+      },
+    },
   ];
 }
 
@@ -72,6 +101,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
   { files: ['src/identity/ui/**/*.js'], languageOptions: { globals: globals.browser } },
+  { files: ['src/console/app/**/*.{ts,tsx}'], languageOptions: { globals: globals.browser } },
   { rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }] } },
   ...layering(),
 );

@@ -75,7 +75,12 @@ export class AdminServer {
       }
       return json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not-ready', checks: results }, headers);
     }
-    const route = this.routes.find((r) => r.method === req.method && r.path === path);
+    // A path ending in `/*` serves everything under it (the console's identity relay).
+    const route =
+      this.routes.find((r) => r.method === req.method && r.path === path) ??
+      this.routes.find(
+        (r) => r.method === req.method && r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -1)),
+      );
     if (route) return route.handle(req, res);
     const p = problem('not-found', { detail: 'No admin endpoint at this path' });
     res.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE, ...headers });

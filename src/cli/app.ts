@@ -17,6 +17,8 @@ import { buildChangelog, changelogHtml, type ApiInput } from '../versions/change
 import { buildInventory } from '../versions/inventory.ts';
 import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { AdminGuard } from '../admin/auth.ts';
+import { LiveSummary } from '../console/summary.ts';
+import { consoleAdminRoutes } from './console-routes.ts';
 import { Monitor } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
 import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
@@ -258,6 +260,10 @@ export class App {
       const traffic = new TrafficRecorder({ db, clock, log: opts.log.child({ component: 'inventory' }) });
       events.on(traffic.observe);
       const state = { apis, config: opts.config };
+      // The console's dashboard: per-second summaries of the event bus (docs/console.md).
+      const summary = new LiveSummary(clock);
+      events.on(summary.observe);
+      summary.start();
       const admin = await AdminServer.start({
         host: opts.config.admin.host,
         port: opts.config.admin.port,
@@ -265,6 +271,7 @@ export class App {
         routes: [
           ...versionRoutes(() => state, db, traffic, clock, adminGuard(opts.config, clock, services)),
           ...(monitor ? guardedRoutes(monitor, db, opts.config, clock, services) : []),
+          ...consoleAdminRoutes({ summary, guard: adminGuard(opts.config, clock, services), identity }),
         ],
       });
       admin.setReady(true);
