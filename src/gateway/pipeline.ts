@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.ts';
-import { problem, PROBLEM_CONTENT_TYPE, type Problem } from '../core/errors.ts';
+import { problem, PROBLEM_CONTENT_TYPE, ProblemError, type Problem } from '../core/errors.ts';
 import type { RampartEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { hasBody, isJsonType, parseJsonBody, readBody } from './body.ts';
@@ -28,7 +28,7 @@ import type {
   RouteMatch,
 } from './policy.ts';
 import type { RouteResult } from './router.ts';
-import type { Mount, Runtime } from './runtime.ts';
+import type { LocalHandler, Mount, Runtime } from './runtime.ts';
 import { upstreamHeaders } from './upstream.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -267,7 +267,51 @@ export class Pipeline implements ExchangeHost<Context> {
 
   private forwardUnlessDenied(ctx: Context, outcome: RequestOutcome): void | Promise<void> {
     if (outcome.denial) return this.deny(ctx, outcome);
-    this.forward(ctx);
+    return this.forward(ctx);
+  }
+
+  /**
+   * An in-process version's handler answers in place of the upstream: its answer goes through
+   * the response phase of the whole chain like an upstream response; a `ProblemError` it
+   * throws is answered as a problem (the response phase sees that too).
+   */
+  private async serveLocal(ctx: Context, handler: LocalHandler): Promise<void> {
+    let answer;
+    try {
+      answer = await handler(ctx);
+    } catch (err) {
+      if (!(err instanceof ProblemError)) throw err;
+      const denial: Denial = Object.keys(err.headers).length
+        ? { problem: err.problem, headers: err.headers }
+        : { problem: err.problem };
+      return this.finishLocal(ctx, denial, Number.MAX_SAFE_INTEGER);
+    }
+    if ('stream' in answer) {
+      const resCtx: ResponseContext = { status: 200, headers: {}, body: undefined, local: false };
+      const r = ctx.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
+      if (r) await r;
+      const res = ctx.res;
+      for (const k in resCtx.headers) res.setHeader(k, resCtx.headers[k]!);
+      for (const k in ctx.responseHeaders) res.setHeader(k, ctx.responseHeaders[k]!);
+      ctx.headAt = this.clock.now();
+      this.emitRequest(ctx, 200, ctx.route?.template ?? '(unmatched)', 0);
+      answer.stream(ctx.req, res);
+      return;
+    }
+    const raw = answer.body;
+    const body =
+      answer.status === 204 || raw === undefined
+        ? EMPTY
+        : Buffer.isBuffer(raw)
+          ? raw
+          : Buffer.from(JSON.stringify(raw));
+    const headers: OutgoingHttpHeaders = { ...answer.headers };
+    if (body.length > 0 && headers['content-type'] === undefined)
+      headers['content-type'] = 'application/json';
+    const resCtx: ResponseContext = { status: answer.status, headers, body, local: false };
+    const r = ctx.chain.runResponse(ctx, resCtx, Number.MAX_SAFE_INTEGER);
+    if (r) await r;
+    this.write(ctx, resCtx, resCtx.body ?? EMPTY);
   }
 
   private async serveMount(ctx: Context, m: Mount): Promise<void> {
@@ -328,14 +372,15 @@ export class Pipeline implements ExchangeHost<Context> {
     this.write(ctx, resCtx, resCtx.body);
   }
 
-  private forward(ctx: Context): void {
+  private forward(ctx: Context): void | Promise<void> {
     const rt = ctx.rt;
     const v = rt.versionInfo.get((ctx.result as Extract<RouteResult<Chain>, { kind: 'match' }>).versionKey)!;
+    if (v.local) return this.serveLocal(ctx, v.local);
     const path = (v.stripBase ? ctx.route!.path : ctx.path) + (ctx.query ? '?' + ctx.query : '');
     const body = ctx.body;
     const exchange = new Exchange(this, ctx.chain, rt.policies.droppedResponseHeaders, ctx, ctx.res, v.api);
     ctx.exchange = exchange;
-    v.pool.dispatch(
+    v.pool!.dispatch(
       {
         path: v.upstreamBase + path,
         method: ctx.method as Dispatcher.HttpMethod,
@@ -375,7 +420,8 @@ export class Pipeline implements ExchangeHost<Context> {
     const headers = resCtx.headers;
     const extra = ctx.responseHeaders;
     for (const k in extra) headers[k] = extra[k];
-    if (body !== undefined) headers['content-length'] = String(body.length);
+    // RFC 9110 §8.6: no Content-Length on 204 (an in-process answer may be one).
+    if (body !== undefined && resCtx.status !== 204) headers['content-length'] = String(body.length);
     if (ctx.method === 'HEAD' && resCtx.local) body = undefined;
     res.writeHead(resCtx.status, headers as OutgoingHttpHeaders);
     ctx.headAt = this.clock.now();

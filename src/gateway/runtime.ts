@@ -28,7 +28,33 @@ export interface LoadedVersion {
   stripBase: boolean;
   /** Deprecation/sunset/successor from rampart.yaml. */
   lifecycle?: VersionLifecycle;
+  /**
+   * An in-process upstream: requests that pass the operation's chain are answered by this
+   * handler instead of being forwarded to `upstream` (no pool is opened). Rampart's own admin
+   * API runs this way, behind the same policies as any protected API.
+   */
+  local?: LocalHandler;
 }
+
+/** What a {@link LocalHandler} answers: a JSON (or raw) body, or a stream it writes itself. */
+export type LocalAnswer =
+  | {
+      status: number;
+      headers?: Record<string, string | string[]>;
+      /** Serialised as JSON (`application/json`) unless a Buffer; absent for 204. */
+      body?: unknown;
+    }
+  | {
+      status: 200;
+      /** Called after the response phase, with the policies' headers already set on `res`. */
+      stream(req: IncomingMessage, res: ServerResponse): void;
+    };
+
+/**
+ * Answers one request of an in-process API version after its request phase passed. A thrown
+ * `ProblemError` becomes the problem answer (the response phase runs for it too).
+ */
+export type LocalHandler = (ctx: RequestContext) => LocalAnswer | Promise<LocalAnswer>;
 
 export interface LoadedApi {
   config: ApiConfig;
@@ -61,7 +87,8 @@ export interface RuntimeInput {
 export interface VersionInfo extends LoadedVersion {
   api: string;
   apiConfig: ApiConfig;
-  pool: Pool;
+  /** The upstream pool; undefined for an in-process version (`local`). */
+  pool: Pool | undefined;
   upstreamBase: string;
   /** `METHOD /template` → template, for lookups. */
   operations: Map<string, string>;
@@ -100,7 +127,7 @@ export class Runtime {
       for (const v of api.versions) {
         const key = versionKey(api.config.name, v.base);
         const u = new URL(v.upstream);
-        const pool = this.upstreams.pool(u.origin, api.config.connections);
+        const pool = v.local ? undefined : this.upstreams.pool(u.origin, api.config.connections);
         const operations = new Map<string, string>();
         for (const op of v.document.operations)
           operations.set(`${op.method.toUpperCase()} ${op.path}`, op.path);
@@ -163,7 +190,8 @@ export class Runtime {
     const route = ctx.route;
     if (!route) throw new LookupError('no-route', 'lookups need a matched route');
     const v = this.versionInfo.get(versionKey(route.api, route.base));
-    if (!v) throw new LookupError('no-route', 'the route has no upstream');
+    const pool = v?.pool;
+    if (!v || !pool) throw new LookupError('no-route', 'the route has no upstream');
     const sp = operation.indexOf(' ');
     const method = operation.slice(0, sp).toUpperCase();
     const template = v.operations.get(`${method} ${operation.slice(sp + 1).trim()}`);
@@ -200,7 +228,7 @@ export class Runtime {
     const signal = AbortSignal.timeout(timeout);
     this.lookups++;
     try {
-      const r = await v.pool.request({
+      const r = await pool.request({
         path,
         method: method as Dispatcher.HttpMethod,
         headers,

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeyVerifier, LocalTokenIssuer } from '../core/auth.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { RampartEvent } from '../core/events.ts';
+import { ProblemError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { Db } from '../store/types.ts';
 import { ApiKeys } from './api-keys.ts';
@@ -19,18 +20,21 @@ import { resolveIdentityConfig, type IdentityConfig, type IdentityConfigInput } 
 import { SigningKeys } from './keys.ts';
 import { Mfa } from './mfa.ts';
 import { KEK_ENV, loadKeyEncryptionKey, Sealer } from './secrets.ts';
-import { IdentityRoutes, type PasskeyApi } from './service.ts';
+import { IdentityRoutes, type ConsoleAuth, type PasskeyApi } from './service.ts';
+export type { ConsoleAuth, ConsoleTokens } from './service.ts';
+import type { ApiKeyInfo } from './api-keys.ts';
+export type { ApiKeyInfo } from './api-keys.ts';
 export { userJson } from './service.ts';
 import { Backoff, FailureThrottle } from './throttle.ts';
 import type { CounterStore } from '../core/counters.ts';
 import { MemoryCounterStore } from '../store/counters/memory.ts';
 import { TokenService } from './tokens.ts';
-import { Users, type NewUser, type User } from './users.ts';
+import { Users, type Factors, type NewUser, type User } from './users.ts';
 import { Passkeys } from './webauthn.ts';
 
 export { identityConfigSchema, resolveIdentityConfig } from './config.ts';
 export type { IdentityConfig, IdentityConfigInput } from './config.ts';
-export type { User, NewUser } from './users.ts';
+export type { User, NewUser, Factors } from './users.ts';
 export { ACR } from './tokens.ts';
 
 /** The programmatic user API (used by `rampart users …`). */
@@ -48,6 +52,26 @@ export interface UserAdmin {
   ): Promise<User>;
   /** Where a new user (an admin first of all) signs in to enrol a second factor. */
   enrollmentLink(): string;
+  /** The user's enrolled factors (TOTP, passkeys, recovery codes left). */
+  factors(id: string): Promise<Factors>;
+  /** True when users with these roles must use a second factor. */
+  mfaRequired(roles: readonly string[]): boolean;
+}
+
+/** API keys of any user, for administrators (the admin API); `key` is returned once. */
+export interface ApiKeyAdmin {
+  list(userId: string): Promise<ApiKeyInfo[]>;
+  /** Scopes `role:<r>` must be roles the owner holds; a disabled owner gets none. */
+  create(
+    userId: string,
+    input: { name: string; scopes: string[]; expiresIn?: number },
+  ): Promise<ApiKeyInfo & { key: string }>;
+  rotate(
+    userId: string,
+    id: string,
+    overlapSeconds: number,
+  ): Promise<ApiKeyInfo & { key: string; previous_expires_at: number }>;
+  revoke(userId: string, id: string): Promise<boolean>;
 }
 
 export interface IdentityService {
@@ -61,6 +85,10 @@ export interface IdentityService {
   issuer: LocalTokenIssuer;
   apiKeys: ApiKeyVerifier;
   users: UserAdmin;
+  /** Administrators' view of every user's API keys. */
+  apiKeyAdmin: ApiKeyAdmin;
+  /** In-process sign-in for the console (src/admin). */
+  console: ConsoleAuth;
   config: IdentityConfig;
   /** Re-reads the revocation view and signing keys from the store now. */
   refresh(): Promise<void>;
@@ -205,6 +233,20 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     unlock: (id) => users.unlock(id),
     update: (id, patch) => users.update(id, patch),
     enrollmentLink: () => `${config.issuer}/ui`,
+    factors: (id) => users.factors(id),
+    mfaRequired: (roles) => users.mfaRequired(roles),
+  };
+
+  const apiKeyAdmin: ApiKeyAdmin = {
+    list: (userId) => apiKeys.list(userId),
+    create: async (userId, input) => {
+      const owner = await users.get(userId);
+      if (!owner) throw new ProblemError('not-found', 'No such user');
+      if (owner.disabled) throw new ProblemError('conflict', 'The user is disabled');
+      return apiKeys.create(userId, input, owner.roles);
+    },
+    rotate: (userId, id, overlap) => apiKeys.rotate(userId, id, overlap),
+    revoke: (userId, id) => apiKeys.revoke(userId, id),
   };
 
   return {
@@ -212,6 +254,8 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     issuer: tokens,
     apiKeys,
     users: userAdmin,
+    apiKeyAdmin,
+    console: routes.console,
     config,
     refresh: () => tokens.refreshView(),
     rotateSigningKey: () => keys.rotate(),

@@ -80,6 +80,28 @@ export interface ServiceDeps {
 type AuthAction = Extract<RampartEvent, { type: 'auth' }>['action'];
 type AuthOutcome = Extract<RampartEvent, { type: 'auth' }>['outcome'];
 
+/** What the console's session keeps of an identity-service session (never logged). */
+export interface ConsoleTokens {
+  accessToken: string;
+  refreshToken: string;
+  userId: string;
+  roles: string[];
+  amr: string[];
+  /** Epoch ms of the last password or code check. */
+  authTime: number;
+  /** Epoch ms when the access token expires. */
+  expiresAt: number;
+}
+
+/** In-process sign-in for Rampart's own console. Failures throw the same ProblemErrors as the HTTP routes. */
+export interface ConsoleAuth {
+  signIn(input: { username: string; password: string; code: string }, ip: string): Promise<ConsoleTokens>;
+  /** Step-up with a fresh TOTP code: a new identity session with a new auth_time. */
+  reauthenticate(accessToken: string, code: string, ip: string): Promise<ConsoleTokens>;
+  refresh(refreshToken: string, ip: string): Promise<ConsoleTokens>;
+  signOut(accessToken: string, refreshToken: string, ip: string): Promise<void>;
+}
+
 interface Ctx {
   req: IncomingMessage;
   res: ServerResponse;
@@ -345,7 +367,7 @@ export class IdentityRoutes {
 
   // ── helpers ──────────────────────────────────────────────────────────────────
   private event(
-    ctx: Ctx,
+    ctx: { ip: string },
     action: AuthAction,
     outcome: AuthOutcome,
     user?: string,
@@ -490,7 +512,7 @@ export class IdentityRoutes {
     this.pendingFailures.set(acctKey, p);
   }
 
-  private async otpCheck(ctx: Ctx, userId: string, action: AuthAction): Promise<void> {
+  private async otpCheck(ctx: { ip: string }, userId: string, action: AuthAction): Promise<void> {
     try {
       await this.d.throttles.otp.check('otp:' + userId, 'code attempts');
     } catch (err) {
@@ -540,6 +562,15 @@ export class IdentityRoutes {
 
   private async login(ctx: Ctx): Promise<void> {
     const body = await this.body(ctx, V.credentials);
+    sendJson(ctx.res, 200, await this.passwordLogin(body, ctx.ip));
+  }
+
+  /** The password step of a sign-in: an MFA challenge, or tokens when the user has no second factor. */
+  private async passwordLogin(
+    body: { username: string; password: string },
+    ip: string,
+  ): Promise<Record<string, unknown>> {
+    const ctx = { ip };
     const acctKey = this.throttleKey(body.username);
     try {
       await this.d.throttles.ip.check('ip:' + ctx.ip, 'login attempts');
@@ -613,13 +644,12 @@ export class IdentityRoutes {
         [sha256Hex(token), row.id, JSON.stringify(['pwd']), now, now + this.d.config.mfaTokenTtl * 1000],
       );
       this.event(ctx, 'login', 'success', row.id, 'mfa-pending');
-      sendJson(ctx.res, 200, {
+      return {
         mfa_required: true,
         mfa_token: token,
         methods,
         expires_in: this.d.config.mfaTokenTtl,
-      });
-      return;
+      };
     }
     const subject = await this.subject(row);
     const tokens = await this.issue(row, ['pwd'], subject);
@@ -630,15 +660,17 @@ export class IdentityRoutes {
       row.id,
       subject.mfaEnrollmentRequired ? 'mfa-enrollment-required' : 'password-only',
     );
-    sendJson(
-      ctx.res,
-      200,
-      subject.mfaEnrollmentRequired ? { ...tokens, mfa_enrollment_required: true } : tokens,
-    );
+    return subject.mfaEnrollmentRequired ? { ...tokens, mfa_enrollment_required: true } : { ...tokens };
   }
 
   private async loginTotp(ctx: Ctx): Promise<void> {
     const body = await this.body(ctx, V.mfaCode);
+    sendJson(ctx.res, 200, await this.totpLogin(body, ctx.ip));
+  }
+
+  /** The TOTP step of a sign-in. */
+  private async totpLogin(body: { mfa_token: string; code: string }, ip: string): Promise<TokenResponse> {
+    const ctx = { ip };
     const ch = await this.loadChallenge(body.mfa_token);
     await this.otpCheck(ctx, ch.userId, 'otp');
     const result = await this.d.mfa.verifyTotp(ch.userId, body.code);
@@ -654,7 +686,7 @@ export class IdentityRoutes {
     await this.d.throttles.otp.reset('otp:' + ch.userId);
     const row = await this.activeUser(ch.userId);
     this.event(ctx, 'otp', 'success', row.id);
-    sendJson(ctx.res, 200, await this.issue(row, [...ch.amr, 'otp', 'mfa']));
+    return this.issue(row, [...ch.amr, 'otp', 'mfa']);
   }
 
   private async loginRecovery(ctx: Ctx): Promise<void> {
@@ -802,9 +834,20 @@ export class IdentityRoutes {
       throw err;
     }
     try {
-      const out = await this.d.tokens.rotate(body.refresh_token, (id) => this.subjectById(id));
+      sendJson(ctx.res, 200, await this.refreshWith(body.refresh_token, ctx.ip));
+    } catch (err) {
+      if (err instanceof ProblemError && err.problem.status === 401) err.problem.error = 'invalid_grant';
+      throw err;
+    }
+  }
+
+  /** Refresh-token rotation (reuse detection revokes the whole session). */
+  private async refreshWith(refreshToken: string, ip: string): Promise<TokenResponse> {
+    const ctx = { ip };
+    try {
+      const out = await this.d.tokens.rotate(refreshToken, (id) => this.subjectById(id));
       this.event(ctx, 'refresh', 'success', out.userId, out.withinGrace ? 'reuse-within-grace' : undefined);
-      sendJson(ctx.res, 200, tokenBody(out));
+      return tokenBody(out);
     } catch (err) {
       if (err instanceof ProblemError) {
         const userId = err.problem.user_id as string | undefined;
@@ -817,7 +860,6 @@ export class IdentityRoutes {
           reuse ? 'family-revoked' : undefined,
         );
         if (reuse) this.d.log.warn({ user: userId }, 'refresh token reuse: session revoked');
-        if (err.problem.status === 401) err.problem.error = 'invalid_grant';
       }
       throw err;
     }
@@ -826,14 +868,71 @@ export class IdentityRoutes {
   private async logout(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.logout);
+    await this.logoutWith(claims, body.refresh_token, ctx.ip);
+    sendEmpty(ctx.res);
+  }
+
+  private async logoutWith(
+    claims: AccessClaims,
+    refreshToken: string | undefined,
+    ip: string,
+  ): Promise<void> {
     await this.d.tokens.revokeFamily(claims.sid, 'logout');
-    if (body.refresh_token) {
-      const fam = await this.d.tokens.familyOf(body.refresh_token);
+    if (refreshToken) {
+      const fam = await this.d.tokens.familyOf(refreshToken);
       if (fam && fam.userId === claims.sub && fam.familyId !== claims.sid)
         await this.d.tokens.revokeFamily(fam.familyId, 'logout');
     }
-    this.event(ctx, 'logout', 'success', claims.sub);
-    sendEmpty(ctx.res);
+    this.event({ ip }, 'logout', 'success', claims.sub);
+  }
+
+  /**
+   * Sign-in for Rampart's own console (src/admin): the same checks, throttles, lockout and
+   * events as the HTTP routes, in process. Password and TOTP in one step; an account without
+   * TOTP cannot sign in here (the session it would get has no second factor).
+   */
+  readonly console: ConsoleAuth = {
+    signIn: async ({ username, password, code }, ip) => {
+      const first = await this.passwordLogin({ username, password }, ip);
+      if (first.mfa_required !== true) {
+        // A password-only session: end it at once; the console needs a second factor.
+        const t = first as unknown as TokenResponse;
+        const claims = await this.d.tokens.verify(t.access_token);
+        await this.d.tokens.revokeFamily(claims.sid, 'console-needs-mfa');
+        throw new ProblemError(
+          'mfa-enrollment-required',
+          `The console needs a second factor: enrol TOTP at ${this.d.config.prefix}/ui first`,
+        );
+      }
+      const tokens = await this.totpLogin({ mfa_token: first.mfa_token as string, code }, ip);
+      return this.consoleTokens(tokens);
+    },
+    reauthenticate: async (accessToken, code, ip) => {
+      const claims = await this.d.tokens.verify(accessToken);
+      return this.consoleTokens(await this.stepUpWith(claims, { method: 'totp', code }, ip));
+    },
+    refresh: async (refreshToken, ip) => this.consoleTokens(await this.refreshWith(refreshToken, ip)),
+    signOut: async (accessToken, refreshToken, ip) => {
+      const claims = await this.d.tokens.verify(accessToken).catch(() => undefined);
+      if (claims) await this.logoutWith(claims, refreshToken, ip);
+      else {
+        const fam = await this.d.tokens.familyOf(refreshToken);
+        if (fam) await this.d.tokens.revokeFamily(fam.familyId, 'logout');
+      }
+    },
+  };
+
+  private async consoleTokens(t: TokenResponse): Promise<ConsoleTokens> {
+    const claims = await this.d.tokens.verify(t.access_token);
+    return {
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+      userId: claims.sub,
+      roles: claims.roles ?? [],
+      amr: claims.amr,
+      authTime: claims.auth_time * 1000,
+      expiresAt: claims.exp * 1000,
+    };
   }
 
   private async me(ctx: Ctx): Promise<void> {
@@ -1007,6 +1106,15 @@ export class IdentityRoutes {
   private async stepUp(ctx: Ctx): Promise<void> {
     const claims = await this.auth(ctx);
     const body = await this.body(ctx, V.stepUp);
+    sendJson(ctx.res, 200, await this.stepUpWith(claims, body, ctx.ip));
+  }
+
+  private async stepUpWith(
+    claims: AccessClaims,
+    body: ReturnType<typeof V.stepUp>,
+    ip: string,
+  ): Promise<TokenResponse> {
+    const ctx = { ip };
     const userId = claims.sub;
     let added: string[];
     if (body.method === 'totp') {
@@ -1042,7 +1150,7 @@ export class IdentityRoutes {
     const tokens = await this.issue(row, amr);
     await this.d.tokens.revokeFamily(claims.sid, 'stepped-up');
     this.event(ctx, 'step-up', 'success', userId, body.method);
-    sendJson(ctx.res, 200, tokens);
+    return tokens;
   }
 
   private async changePassword(ctx: Ctx): Promise<void> {

@@ -354,6 +354,28 @@ testRule(massAssignment, [
     },
     expect: [],
   },
+  {
+    name: 'an admin-only operation granting scopes: by design, not mass assignment',
+    doc: {
+      paths: {
+        '/admin/keys': {
+          post: {
+            'x-rampart': { roles: ['admin'] },
+            requestBody: json(closed({ name: { type: 'string' }, scopes: { type: 'array' } })),
+            responses: ok(),
+          },
+        },
+        '/keys': {
+          post: {
+            'x-rampart': { roles: ['admin', 'viewer'] },
+            requestBody: json(closed({ name: { type: 'string' }, scopes: { type: 'array' } })),
+            responses: ok(),
+          },
+        },
+      },
+    },
+    expect: [{ operation: 'POST /v1/keys', severity: 'high', message: /'scopes'/ }],
+  },
 ]);
 
 testRule(sensitiveResponse, [
@@ -367,6 +389,25 @@ testRule(sensitiveResponse, [
       },
     },
     expect: [{ operation: 'GET /v1/me', severity: 'high', message: /passwordHash/ }],
+  },
+  {
+    name: 'a boolean or a count named after a secret carries none',
+    doc: {
+      paths: {
+        '/me': {
+          get: {
+            responses: ok(
+              closed({
+                totp: { type: 'boolean' },
+                recoveryCodesLeft: { type: 'integer' },
+                otp: { type: 'string' },
+              }),
+            ),
+          },
+        },
+      },
+    },
+    expect: [{ operation: 'GET /v1/me', severity: 'high', message: /'otp'/ }],
   },
   {
     name: 'an API token outside sign-in: medium',

@@ -20,8 +20,13 @@ export const massAssignment: Rule = {
     if (!bodies.length) return undefined;
     const writable: string[] = [];
     const open: string[] = [];
+    // Operations only admins may call set privileges by design (granting a role or a scope is
+    // their purpose): no caller grants itself anything there. Open bodies still count.
+    const r = roles(ctx.op);
+    const adminOnly = r.length > 0 && r.every((x) => /admin/i.test(x));
     for (const b of bodies) {
-      for (const p of properties(b.schema)) if (!p.readOnly && isPrivilegeName(p.name)) writable.push(p.path);
+      for (const p of properties(b.schema))
+        if (!p.readOnly && !adminOnly && isPrivilegeName(p.name)) writable.push(p.path);
       for (const o of openObjects(b.schema)) open.push(o || '(root)');
     }
     // The resource the body writes to (same path's 2xx responses) tells what extra properties could reach.
@@ -53,6 +58,15 @@ export const massAssignment: Rule = {
   },
 };
 
+/** A property typed boolean, integer or number only (no string member). */
+function isFlagOrNumber(schema: Record<string, unknown>): boolean {
+  const t = schema.type;
+  const list = Array.isArray(t) ? t : typeof t === 'string' ? [t] : [];
+  return (
+    list.length > 0 && list.every((x) => x === 'boolean' || x === 'integer' || x === 'number' || x === 'null')
+  );
+}
+
 export const sensitiveResponse: Rule = {
   id: 'audit/sensitive-response-property',
   title: 'Response carries secrets or personal identifiers',
@@ -72,7 +86,8 @@ export const sensitiveResponse: Rule = {
     let at: string[] | undefined;
     for (const r of responseSchemas(ctx, is2xx)) {
       for (const p of properties(r.schema)) {
-        if (p.writeOnly) continue;
+        // A flag (`totp: true`, "has a second factor") or a count cannot carry a secret.
+        if (p.writeOnly || isFlagOrNumber(p.schema)) continue;
         const kind = sensitiveKind(p.name);
         // The token an auth flow hands out is its purpose, not a leak.
         if (kind === 'token' && isAuthFlow(op)) continue;
