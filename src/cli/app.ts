@@ -21,6 +21,7 @@ import { LiveSummary } from '../console/summary.ts';
 import { consoleAdminRoutes } from './console-routes.ts';
 import { Monitor } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
+import { categoryOf } from '../monitor/categories.ts';
 import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/listener.ts';
@@ -261,7 +262,7 @@ export class App {
       events.on(traffic.observe);
       const state = { apis, config: opts.config };
       // The console's dashboard: per-second summaries of the event bus (docs/console.md).
-      const summary = new LiveSummary(clock);
+      const summary = new LiveSummary(clock, { category: categoryOf });
       events.on(summary.observe);
       summary.start();
       const admin = await AdminServer.start({

@@ -66,25 +66,27 @@ export class LiveSummary {
   private readonly closed: Bucket[] = [];
   private readonly clients = new Set<ServerResponse>();
   private rand = 0x2545f491;
+  /** The last second sent; quiet seconds after it are sent as zeros (the chart keeps moving). */
+  private last: number;
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * `category(policy, owasp)`: the OWASP category a denial counts under when its event
+   * names none (the monitor's table, given by the composer); the event's own otherwise.
+   */
   constructor(
     private readonly clock: Clock,
-    private readonly maxClients = 20,
-  ) {}
+    private readonly o: { category?: (policy: string, owasp?: string) => string; maxClients?: number } = {},
+  ) {
+    this.last = Math.floor(clock.now() / 1000) * 1000 - 1000;
+  }
 
   /** The event-bus listener. */
   observe = (e: RampartEvent): void => {
     const s = Math.floor(this.clock.now() / 1000) * 1000;
     let b = this.buckets.get(s);
     if (!b) {
-      b = {
-        second: { t: s, requests: 0, errors: 0, p50: null, p95: null, p99: null, denied: {}, rateLimited: 0 },
-        seen: 0,
-        samples: [],
-        consumers: new Map(),
-        deniedIps: new Map(),
-      };
+      b = emptyBucket(s);
       this.buckets.set(s, b);
     }
     switch (e.type) {
@@ -105,7 +107,7 @@ export class LiveSummary {
         break;
       }
       case 'denied': {
-        const c = e.owasp ?? 'unknown';
+        const c = this.o.category ? this.o.category(e.policy, e.owasp) : (e.owasp ?? 'unknown');
         b.second.denied[c] = (b.second.denied[c] ?? 0) + 1;
         if (e.ip) bump(b.deniedIps, e.ip);
         break;
@@ -119,30 +121,38 @@ export class LiveSummary {
     }
   };
 
-  /** Closes every second before the current one and sends it to the clients. */
+  /** Closes every second before the current one (quiet ones as zeros) and sends them to the clients. */
   tick(): void {
     const now = Math.floor(this.clock.now() / 1000) * 1000;
-    const done = [...this.buckets.keys()].filter((s) => s < now).sort((a, b) => a - b);
-    for (const s of done) {
-      const b = this.buckets.get(s)!;
-      this.buckets.delete(s);
-      const sorted = b.samples.sort((x, y) => x - y);
-      b.second.p50 = percentile(sorted, 0.5);
-      b.second.p95 = percentile(sorted, 0.95);
-      b.second.p99 = percentile(sorted, 0.99);
-      this.closed.push(b);
-      while (this.closed.length > 0 && this.closed[0]!.second.t <= s - TOP_WINDOW_S * 1000)
-        this.closed.shift();
-      const msg: LiveMessage = {
-        second: b.second,
-        topConsumers: top(this.closed.map((c) => c.consumers)),
-        topDeniedIps: top(this.closed.map((c) => c.deniedIps)),
-      };
-      this.history.push(msg);
-      if (this.history.length > HISTORY_S) this.history.shift();
-      const text = `event: second\ndata: ${JSON.stringify(msg)}\n\n`;
-      for (const res of this.clients) res.write(text);
+    const seen = [...this.buckets.keys()].filter((t) => t < now).sort((a, b) => a - b);
+    const first = Math.max(this.last + 1000, now - HISTORY_S * 1000);
+    for (let t = first; t < now; t += 1000) {
+      const b = this.buckets.get(t) ?? emptyBucket(t);
+      this.buckets.delete(t);
+      this.close(b);
     }
+    // Events of seconds older than the history (a clock jump) are dropped with it.
+    for (const t of seen) this.buckets.delete(t);
+    if (first < now) this.last = now - 1000;
+  }
+
+  private close(b: Bucket): void {
+    const s = b.second.t;
+    const sorted = b.samples.sort((x, y) => x - y);
+    b.second.p50 = percentile(sorted, 0.5);
+    b.second.p95 = percentile(sorted, 0.95);
+    b.second.p99 = percentile(sorted, 0.99);
+    this.closed.push(b);
+    while (this.closed.length > 0 && this.closed[0]!.second.t <= s - TOP_WINDOW_S * 1000) this.closed.shift();
+    const msg: LiveMessage = {
+      second: b.second,
+      topConsumers: top(this.closed.map((c) => c.consumers)),
+      topDeniedIps: top(this.closed.map((c) => c.deniedIps)),
+    };
+    this.history.push(msg);
+    if (this.history.length > HISTORY_S) this.history.shift();
+    const text = `event: second\ndata: ${JSON.stringify(msg)}\n\n`;
+    for (const res of this.clients) res.write(text);
   }
 
   /** The last seconds (oldest first), up to five minutes. */
@@ -172,7 +182,7 @@ export class LiveSummary {
    * `history` message), then a `second` message each second. False when full.
    */
   attach(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.clients.size >= this.maxClients) return false;
+    if (this.clients.size >= (this.o.maxClients ?? 20)) return false;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -186,6 +196,16 @@ export class LiveSummary {
     res.on('close', done);
     return true;
   }
+}
+
+function emptyBucket(t: number): Bucket {
+  return {
+    second: { t, requests: 0, errors: 0, p50: null, p95: null, p99: null, denied: {}, rateLimited: 0 },
+    seen: 0,
+    samples: [],
+    consumers: new Map(),
+    deniedIps: new Map(),
+  };
 }
 
 function top(maps: Map<string, number>[]): [string, number][] {

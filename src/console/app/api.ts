@@ -89,10 +89,10 @@ export const session = {
   },
 };
 
-function headers(json: boolean, method = 'GET'): Record<string, string> {
+function headers(json: boolean, method = 'GET', bearer = accessToken): Record<string, string> {
   const h: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (json) h['content-type'] = 'application/json';
-  if (accessToken) h.authorization = `Bearer ${accessToken}`;
+  if (bearer) h.authorization = `Bearer ${bearer}`;
   if (cookie && method !== 'GET' && method !== 'HEAD') h['x-csrf-token'] = cookie.csrfToken;
   return h;
 }
@@ -106,15 +106,16 @@ async function problemOf(res: Response): Promise<Problem> {
   }
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** `as`: a token for this request only (the enrolment's password-only token), never the session's. */
+export async function request<T>(method: string, path: string, body?: unknown, as?: string): Promise<T> {
   const res = await fetch(path, {
     method,
-    headers: headers(body !== undefined, method),
+    headers: headers(body !== undefined, method, as ?? accessToken),
     credentials: 'same-origin',
     cache: 'no-store',
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  if (res.status === 401 && accessToken && path !== AUTH + '/token') {
+  if (res.status === 401 && accessToken && !as && path !== AUTH + '/token') {
     // An expired access token: one refresh, then the request again; else sign in anew.
     if (await refresh()) return request<T>(method, path, body);
     session.clear();
@@ -141,7 +142,8 @@ async function refresh(): Promise<boolean> {
 }
 
 export const get = <T>(path: string): Promise<T> => request<T>('GET', path);
-export const post = <T>(path: string, body: unknown = {}): Promise<T> => request<T>('POST', path, body);
+export const post = <T>(path: string, body: unknown = {}, as?: string): Promise<T> =>
+  request<T>('POST', path, body, as);
 export const del = <T>(path: string): Promise<T> => request<T>('DELETE', path);
 
 /** The admin API (its own OpenAPI document: src/admin/api/openapi.yaml). */

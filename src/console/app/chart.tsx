@@ -76,7 +76,13 @@ export function Chart(p: {
   return (
     <figure class="chart">
       <figcaption>{p.title}</figcaption>
-      <div ref={box} role="img" aria-label={`${p.title}: ${p.summary}`} data-points={p.x.length} />
+      <div
+        ref={box}
+        role="img"
+        aria-label={`${p.title}: ${p.summary}`}
+        data-points={p.x.length}
+        data-last={p.x[p.x.length - 1] ?? ''}
+      />
       <ul class="legend" aria-hidden="true">
         {p.series.map((s) => (
           <li key={s.label} class={`legend-${s.color.slice(2)}`}>

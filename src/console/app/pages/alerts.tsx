@@ -176,7 +176,7 @@ interface AuditRecord {
 async function eventsOf(a: AlertView): Promise<AuditRecord[]> {
   const params = {
     from: a.startsAt - 10 * 60_000,
-    to: a.endsAt ?? Date.now(),
+    to: a.endsAt,
     ip: a.labels.ip,
     route: a.labels.route,
     principal: a.labels.principal,

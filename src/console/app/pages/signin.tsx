@@ -45,13 +45,9 @@ export function SignIn() {
   /** No second factor yet (the first admin): enrol TOTP with the password-only token. */
   const enrol = async (r: LoginAnswer) => {
     if (!r.access_token) throw new Error('The server answered without a token');
-    session.set(r as TokenResponse);
-    try {
-      const e = await post<{ qr_svg: string; secret: string }>(`${AUTH}/totp/enroll`);
-      setStep({ kind: 'enrol', qrSvg: e.qr_svg, secret: e.secret, token: r as TokenResponse });
-    } finally {
-      session.clear();
-    }
+    // The password-only token is used for the enrolment only: it never becomes the session.
+    const e = await post<{ qr_svg: string; secret: string }>(`${AUTH}/totp/enroll`, {}, r.access_token);
+    setStep({ kind: 'enrol', qrSvg: e.qr_svg, secret: e.secret, token: r as TokenResponse });
   };
 
   const signIn = (e: Event) => {
@@ -112,14 +108,13 @@ export function SignIn() {
   const confirm = (token: TokenResponse) => (e: Event) => {
     e.preventDefault();
     void act(async () => {
-      session.set(token);
-      try {
-        const r = await post<{ recovery_codes?: string[] }>(`${AUTH}/totp/confirm`, { code: code.trim() });
-        setCode('');
-        setStep({ kind: 'recovery', codes: r.recovery_codes ?? [] });
-      } finally {
-        session.clear();
-      }
+      const r = await post<{ recovery_codes?: string[] }>(
+        `${AUTH}/totp/confirm`,
+        { code: code.trim() },
+        token.access_token,
+      );
+      setCode('');
+      setStep({ kind: 'recovery', codes: r.recovery_codes ?? [] });
     });
   };
 
