@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import {
@@ -13,6 +14,14 @@ import type { Logger } from '../core/logger.ts';
 import { loadOpenApi } from '../core/openapi-loader.ts';
 import type { ServerResponse } from 'node:http';
 import { AdminServer, type AdminRoute } from '../admin/server.ts';
+import {
+  createAdminApi,
+  type AdminApi,
+  type ConfigCheckResult as AdminConfigCheck,
+  type FindingsProvider,
+  type PostureProvider,
+  type SessionTimeouts,
+} from '../admin/api/index.ts';
 import { buildChangelog, changelogHtml, type ApiInput } from '../versions/changelog.ts';
 import { buildInventory } from '../versions/inventory.ts';
 import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
@@ -152,6 +161,12 @@ export interface AppOptions {
   mounts?: Mount[];
   /** Token trust to use when no identity service is configured (benchmarks, embedding); a counter store to share. */
   services?: Partial<Pick<PolicyServices, 'localIssuer' | 'apiKeys' | 'counters'>>;
+  /** The admin API's posture report (src/posture); without it GET /admin/api/posture answers 404. */
+  posture?: PostureProvider;
+  /** The admin API's code-scan results; without it GET /admin/api/code-scan/findings answers 404. */
+  codeScan?: FindingsProvider;
+  /** Console session timeouts (default 15 min idle, 8 h absolute). */
+  consoleSessions?: Partial<SessionTimeouts>;
 }
 
 /** Everything `rampart start` runs: store, policies, gateway and admin listener. */
@@ -175,6 +190,8 @@ export class App {
     readonly egress: EgressServer | undefined,
     /** The monitor (metrics, audit log, alerts, live feed), unless `monitor.enabled: false`. */
     readonly monitor: Monitor | undefined,
+    /** The admin API under /admin/api on the admin listener. */
+    readonly adminApi: AdminApi,
   ) {
     this.started = opts.config;
   }
@@ -206,6 +223,7 @@ export class App {
         },
       });
     let monitor: Monitor | undefined;
+    let adminApi: AdminApi | undefined;
     try {
       if (opts.config.monitor.enabled) {
         monitor = new Monitor({
@@ -265,17 +283,11 @@ export class App {
       const summary = new LiveSummary(clock, { category: categoryOf });
       events.on(summary.observe);
       summary.start();
-      const admin = await AdminServer.start({
-        host: opts.config.admin.host,
-        port: opts.config.admin.port,
-        checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
-        routes: [
-          ...versionRoutes(() => state, db, traffic, clock, adminGuard(opts.config, clock, services)),
-          ...(monitor ? guardedRoutes(monitor, db, opts.config, clock, services) : []),
-          ...consoleAdminRoutes({ summary, guard: adminGuard(opts.config, clock, services), identity }),
-        ],
+      const consoleParts = consoleAdminRoutes({
+        summary,
+        guard: adminGuard(opts.config, clock, services),
+        identity,
       });
-      admin.setReady(true);
       const scans = opts.config.scans
         ? new ScanScheduler(opts.config.scans, {
             baseDir: opts.baseDir,
@@ -284,8 +296,50 @@ export class App {
             log: opts.log.child({ component: 'scanner' }),
           })
         : undefined;
+      // The App is built after the admin listener starts; the admin API's reload reaches it late.
+      const late: { app?: App } = {};
+      const configPath = opts.configPath;
+      adminApi = await createAdminApi({
+        clock,
+        log: opts.log,
+        emit: events.emit,
+        db,
+        counters,
+        identity,
+        monitor,
+        scans,
+        config: opts.config,
+        current: () => state,
+        inventory: async () => {
+          await traffic.flush();
+          return buildInventory(versionsOf(state.apis), await readTraffic(db), clock.now());
+        },
+        changelog: () => buildChangelog(versionsOf(state.apis), clock.now()),
+        configFile: configPath,
+        validateConfig: configPath ? () => checkConfig(configPath) : undefined,
+        reload: configPath
+          ? () => (late.app ? late.app.reload() : Promise.resolve({ ok: false as const, error: 'starting' }))
+          : undefined,
+        posture: opts.posture,
+        codeScan: opts.codeScan,
+        sessions: opts.consoleSessions,
+      });
+      const adminCert = await adminCertificate(opts.config);
+      const admin = await AdminServer.start({
+        host: opts.config.admin.host,
+        port: opts.config.admin.port,
+        checks: [{ name: 'store', check: async () => void (await db.query('SELECT 1 AS ok')) }],
+        routes: [
+          ...versionRoutes(() => state, db, traffic, clock, adminGuard(opts.config, clock, services)),
+          ...(monitor ? guardedRoutes(monitor, db, opts.config, clock, services) : []),
+          ...consoleParts.routes,
+        ],
+        prefixes: [{ prefix: adminApi.prefix, handle: adminApi.handle }, ...consoleParts.prefixes],
+        ...(adminCert ? { tls: adminCert } : {}),
+      });
+      admin.setReady(true);
       scans?.start();
-      return new App(
+      const app = new App(
         events,
         opts,
         db,
@@ -299,8 +353,12 @@ export class App {
         scans,
         egress,
         monitor,
+        adminApi,
       );
+      late.app = app;
+      return app;
     } catch (err) {
+      await adminApi?.close();
       await monitor?.stop();
       await egress?.close();
       await identity?.close();
@@ -369,6 +427,7 @@ export class App {
     // After the gateway drained: every event of every answered request is in the queue.
     await this.monitor?.stop();
     await this.admin.close();
+    await this.adminApi.close();
     if (!this.opts.services?.counters) await this.services.counters.close();
     await this.db.close();
   }
@@ -452,6 +511,37 @@ async function certificateFor(
 }
 
 export const configDir = (path: string): string => dirname(resolve(path));
+
+/** The admin listener's certificate (`admin.tls`), when configured: TLS 1.3 only. */
+async function adminCertificate(config: RampartConfig): Promise<CertPair | undefined> {
+  const { cert, key } = config.admin.tls;
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new Error('admin.tls: set both cert and key');
+  const [c, k] = await Promise.all([readFile(cert, 'utf8'), readFile(key, 'utf8')]);
+  return { cert: c, key: k, generated: false, source: cert };
+}
+
+/** What a reload of `path` would find wrong (the admin API's config validation), without applying it. */
+async function checkConfig(path: string): Promise<AdminConfigCheck> {
+  try {
+    const { config } = await readConfig(path);
+    await loadApis(config);
+    return { valid: true, errors: [] };
+  } catch (err) {
+    if (!(err instanceof SourceErrors))
+      return { valid: false, errors: [{ file: path, path: '', message: (err as Error).message }] };
+    return {
+      valid: false,
+      errors: err.errors.map((e) => ({
+        file: e.file,
+        path: e.path,
+        ...(e.line !== undefined ? { line: e.line } : {}),
+        ...(e.column !== undefined ? { column: e.column } : {}),
+        message: e.message,
+      })),
+    };
+  }
+}
 
 /** The versions feature's input from what the gateway loaded. */
 export function versionsOf(apis: LoadedApi[]): ApiInput[] {

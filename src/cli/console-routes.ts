@@ -1,4 +1,4 @@
-import type { AdminRoute } from '../admin/server.ts';
+import type { AdminPrefix, AdminRoute } from '../admin/server.ts';
 import type { AdminGuard } from '../admin/auth.ts';
 import { consoleRoutes } from '../console/serve.ts';
 import type { LiveSummary } from '../console/summary.ts';
@@ -22,7 +22,7 @@ export function consoleAdminRoutes(o: {
   guard: AdminGuard;
   identity: IdentityService | undefined;
   dir?: string;
-}): AdminRoute[] {
+}): { routes: AdminRoute[]; prefixes: AdminPrefix[] } {
   const routes: AdminRoute[] = [
     ...consoleRoutes(o.dir),
     {
@@ -37,19 +37,20 @@ export function consoleAdminRoutes(o: {
     },
   ];
   const identity = o.identity;
-  if (identity)
-    for (const method of ['GET', 'POST', 'PATCH', 'DELETE'])
-      routes.push({
-        method,
-        path: '/console/auth/*',
-        handle: (req, res) => {
-          const url = new URL(req.url ?? '/', 'http://admin');
-          const rest = url.pathname.slice('/console/auth'.length);
-          if (!RELAYED.test(rest))
-            return sendProblem(res, 'not-found', 'The console relays no such identity endpoint');
-          req.url = identity.config.prefix + rest + url.search;
-          return identity.handle(req, res);
+  const prefixes: AdminPrefix[] = identity
+    ? [
+        {
+          prefix: '/console/auth',
+          handle: (req, res) => {
+            const url = new URL(req.url ?? '/', 'http://admin');
+            const rest = url.pathname.slice('/console/auth'.length);
+            if (!RELAYED.test(rest))
+              return sendProblem(res, 'not-found', 'The console relays no such identity endpoint');
+            req.url = identity.config.prefix + rest + url.search;
+            return identity.handle(req, res);
+          },
         },
-      });
-  return routes;
+      ]
+    : [];
+  return { routes, prefixes };
 }

@@ -155,6 +155,18 @@ export type RampartEvent =
       detail?: string;
     })
   | (EventBase & {
+      /**
+       * An action taken through the admin API (who did what to which object), for the audit
+       * log. `target` is an id (user, key, alert, scan), never a secret.
+       */
+      type: 'admin-action';
+      principal: string;
+      action: string;
+      target?: string;
+      outcome: 'success' | 'failure';
+      detail?: string;
+    })
+  | (EventBase & {
       /** A finding a scheduled scan saw for the first time. */
       type: 'scan-finding';
       api: string;

@@ -204,6 +204,22 @@ export const configSchema = Type.Object(
           default: '127.0.0.1',
         }),
         port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Admin port.', default: 9901 }),
+        tls: Type.Object(
+          {
+            cert: Type.Optional(
+              Type.String({ minLength: 1, description: 'PEM certificate (chain) of the admin listener.' }),
+            ),
+            key: Type.Optional(
+              Type.String({ minLength: 1, description: 'PEM private key of the admin listener.' }),
+            ),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description:
+              'TLS 1.3 for the admin listener: required when admin.host is not a loopback address (start refuses otherwise).',
+          },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -91,6 +91,8 @@ function decisionOf(e: RampartEvent): string {
       return 'error';
     case 'alert':
       return 'alert';
+    case 'admin-action':
+      return e.outcome === 'success' ? 'allow' : 'deny';
     default:
       return 'info';
   }

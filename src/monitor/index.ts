@@ -15,6 +15,14 @@ import { EventQueue } from './queue.ts';
 import { effectiveRules, RuleEngine, type Alert } from './rules/engine.ts';
 import { MonitorMetrics } from './telemetry.ts';
 import { AnomalyDetector } from './anomaly.ts';
+import { AlertDesk } from './alert-desk.ts';
+export {
+  AlertDesk,
+  MAX_SILENCE_MS,
+  type AlertView,
+  type AlertStatus,
+  type AlertAction,
+} from './alert-desk.ts';
 
 export { monitorConfigSchema, type MonitorConfig } from './config.ts';
 export { ruleErrors, effectiveRules, type Alert } from './rules/engine.ts';
@@ -80,6 +88,8 @@ export class Monitor {
   readonly audit: AuditLog | undefined;
   readonly feed = new LiveFeed();
   readonly outbox: Outbox;
+  /** Operators' acknowledge / resolve / silence on top of the rule engine's alerts. */
+  readonly desk: AlertDesk;
   private readonly history: AlertRecord[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private detach: (() => void) | undefined;
@@ -87,6 +97,7 @@ export class Monitor {
   constructor(private readonly o: MonitorOptions) {
     const c = o.config;
     const now = () => o.clock.now();
+    this.desk = new AlertDesk(now);
     this.queue = new EventQueue(c.queueSize, (batch) => this.consume(batch));
     this.engine = new RuleEngine(effectiveRules(c.rules, c.defaultRules), now);
     this.anomaly = c.anomaly.enabled
@@ -160,6 +171,7 @@ export class Monitor {
     const labels = [a.rule, a.severity];
     if (a.state === 'firing') this.metrics.alertsFiring.inc(labels);
     if (a.state === 'resolved') this.metrics.alertsFiring.inc(labels, -1);
+    this.desk.observe(a);
     const rec: AlertRecord = { ...a, changedAt: this.o.clock.now() };
     this.history.push(rec);
     if (this.history.length > 1000) this.history.shift();
@@ -174,6 +186,8 @@ export class Monitor {
       labels: a.labels,
       summary: a.summary,
     });
+    // A silenced alert is still recorded and shown; only its notifications wait.
+    if (this.desk.silenced(a.fingerprint)) return;
     this.outbox
       .enqueue(a)
       .catch((err: unknown) =>

@@ -54,6 +54,44 @@ export class ScanHistory {
     return { file: path, findings: r.findings, meta: r.meta };
   }
 
+  /** Stored runs of a scan, newest first: id (the file name without `.json`), start, partial. */
+  async runs(name: string): Promise<Array<{ id: string; partial: boolean }>> {
+    let files: string[];
+    try {
+      files = await readdir(this.folder(name));
+    } catch {
+      return [];
+    }
+    return files
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .reverse()
+      .map((f) => {
+        const id = f.slice(0, -'.json'.length);
+        return { id, partial: id.endsWith('.partial') };
+      });
+  }
+
+  /** One stored run by id; undefined when there is none. */
+  async read(name: string, id: string): Promise<{ findings: Finding[]; meta: RunMeta } | undefined> {
+    if (!/^[A-Za-z0-9_-]{1,80}(\.partial)?$/.test(id)) return undefined;
+    const path = join(this.folder(name), `${id}.json`);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const r = parseJsonReport(text, path);
+    return { findings: r.findings, meta: r.meta };
+  }
+
+  /** The complete run stored before `id` (what `id` was compared to), if any. */
+  async previous(name: string, id: string): Promise<string | undefined> {
+    const older = (await this.runs(name)).filter((r) => !r.partial && r.id < id);
+    return older[0]?.id;
+  }
+
   /** Stores a run and returns the diff against the previous complete one. */
   async record(
     name: string,

@@ -81,7 +81,8 @@ export class ScanScheduler {
   private readonly next = new Map<string, number>();
   private readonly running = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly history: ScanHistory;
+  /** Where runs are stored (`scans.results`). */
+  readonly history: ScanHistory;
 
   constructor(
     private readonly config: ScansConfig,
@@ -171,6 +172,27 @@ export class ScanScheduler {
     } finally {
       this.running.delete(job.name);
     }
+  }
+
+  /** The configured jobs: name, interval (seconds) and whether a run is going on. */
+  jobs(): Array<{ name: string; interval: number; running: boolean }> {
+    return this.config.jobs.map((j) => ({
+      name: j.name,
+      interval: j.interval,
+      running: this.running.has(j.name),
+    }));
+  }
+
+  /**
+   * Starts a run of one job now, in the background (the admin API's "scan now"): 'unknown'
+   * for a name that is not configured, 'running' when a run of it is already going on.
+   */
+  runNow(name: string): 'started' | 'running' | 'unknown' {
+    const job = this.config.jobs.find((j) => j.name === name);
+    if (!job) return 'unknown';
+    if (this.running.has(name)) return 'running';
+    void this.run(job);
+    return 'started';
   }
 
   stop(): void {
