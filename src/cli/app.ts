@@ -283,11 +283,6 @@ export class App {
       const summary = new LiveSummary(clock, { category: categoryOf });
       events.on(summary.observe);
       summary.start();
-      const consoleParts = consoleAdminRoutes({
-        summary,
-        guard: adminGuard(opts.config, clock, services),
-        identity,
-      });
       const scans = opts.config.scans
         ? new ScanScheduler(opts.config.scans, {
             baseDir: opts.baseDir,
@@ -323,6 +318,12 @@ export class App {
         posture: opts.posture,
         codeScan: opts.codeScan,
         sessions: opts.consoleSessions,
+      });
+      const consoleParts = consoleAdminRoutes({
+        summary,
+        guard: adminGuard(opts.config, clock, services),
+        identity,
+        sessions: adminApi.sessions,
       });
       const adminCert = await adminCertificate(opts.config);
       const admin = await AdminServer.start({

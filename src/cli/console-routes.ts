@@ -1,4 +1,5 @@
 import type { AdminPrefix, AdminRoute } from '../admin/server.ts';
+import { cookieValue, type ConsoleSessions } from '../admin/api/session.ts';
 import type { AdminGuard } from '../admin/auth.ts';
 import { consoleRoutes } from '../console/serve.ts';
 import type { LiveSummary } from '../console/summary.ts';
@@ -21,6 +22,8 @@ export function consoleAdminRoutes(o: {
   summary: LiveSummary;
   guard: AdminGuard;
   identity: IdentityService | undefined;
+  /** The admin API's console sessions: the live summary accepts their cookie too. */
+  sessions?: ConsoleSessions | undefined;
   dir?: string;
 }): { routes: AdminRoute[]; prefixes: AdminPrefix[] } {
   const routes: AdminRoute[] = [
@@ -29,6 +32,10 @@ export function consoleAdminRoutes(o: {
       method: 'GET',
       path: '/admin/console/live',
       handle: async (req, res) => {
+        // A console session (cookie, Path=/admin) stands for its access token, as on the admin API.
+        const id = req.headers.authorization === undefined ? cookieValue(req.headers.cookie) : undefined;
+        const found = id !== undefined ? o.sessions?.lookup(id) : undefined;
+        if (found?.ok) req.headers.authorization = `Bearer ${found.session.tokens.accessToken}`;
         const verdict = await o.guard.admin(req);
         if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);
         if (!o.summary.attach(req, res))

@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../../src/core/findings.ts';
 import { simulate } from '../../src/monitor/simulate.ts';
+import { ScanHistory } from '../../src/scanner/history.ts';
 import { call } from '../helpers/gateway.ts';
 import { SoftAuthenticator } from '../helpers/soft-authenticator.ts';
 import { oathtool } from '../identity/harness.ts';
@@ -77,12 +79,22 @@ async function open(): Promise<Opened> {
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    // A 404 is how the console learns that an optional admin endpoint is absent; anything else counts.
+    // Failed loads are judged by their response below; every other console error counts (CSP reports included).
     if (
       msg.type() === 'error' &&
-      !/Failed to load resource: the server responded with a status of 404/.test(msg.text())
+      !/^Failed to load resource: the server responded with a status of 40[14]/.test(msg.text())
     )
       problems.push(`console: ${msg.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() < 400) return;
+    const path = new URL(r.url()).pathname;
+    // Expected: "no session yet" on the first look, and 404 where an optional feature is absent.
+    const expected =
+      (r.status() === 401 && path === '/admin/api/session' && r.request().method() === 'GET') ||
+      (r.status() === 404 &&
+        /^\/admin\/api\/(posture|scans|code-scan\/findings|audits\/findings)$/.test(path));
+    if (!expected) problems.push(`response: ${r.status()} ${r.request().method()} ${path}`);
   });
   await page.goto(`${s.origin}/console/`);
   return { context, page, problems };
@@ -498,6 +510,135 @@ describe('the console in a browser', () => {
       await page.keyboard.press('ArrowLeft');
       await shot(page, '12-alert-detail');
       expect(await axe(page)).toEqual([]);
+      expect(o.problems).toEqual([]);
+    },
+  );
+
+  it(
+    'findings: new vs fixed, the evidence viewer masks secrets and renders stored markup as text; scan now starts a run',
+    { timeout: 60_000 },
+    async () => {
+      const { page } = o;
+      // Two stored runs of the configured scan, in the scanner's own format (as a run writes them).
+      const finding = (id: string, title: string, extra: Partial<Finding> = {}): Finding => ({
+        id,
+        source: 'scan',
+        check: 'bola-identity-swap',
+        owasp: 'API1:2023',
+        severity: 'high',
+        confidence: 'firm',
+        operation: 'GET /v2/records/{recordId}',
+        title,
+        description: 'Another patient’s record is readable.',
+        evidence: {
+          exchanges: [
+            {
+              request: {
+                method: 'GET',
+                url: 'http://lab/v2/records/2?access_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLXZhbHVl',
+                headers: {
+                  authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLXZhbHVl',
+                },
+              },
+              response: {
+                status: 200,
+                headers: { 'content-type': 'application/json' },
+                body: `{"name":"${XSS}","password":"hunter2-secret"}`,
+              },
+              note: `as bob: 200 with alice's record ${XSS}`,
+              as: 'bob',
+            },
+          ],
+        },
+        remediation: {
+          summary: 'Check the owner.',
+          policy: 'owner',
+          xRampart: 'x-rampart:\n  owner: { param: recordId, claim: sub }',
+        },
+        ...extra,
+      });
+      const meta = (startedAt: string) => ({
+        tool: 'scan' as const,
+        target: s.lab.url,
+        startedAt,
+        finishedAt: startedAt,
+        version: 'test',
+      });
+      const history = new ScanHistory(join(s.dir, 'scans'));
+      await history.record(
+        'clinic',
+        [finding('f-old', 'An old finding, fixed since')],
+        meta('2026-11-30T10:00:00.000Z'),
+        false,
+      );
+      await history.record(
+        'clinic',
+        [finding('f-new', `Record of another patient ${XSS}`)],
+        meta('2026-12-01T10:00:00.000Z'),
+        false,
+      );
+
+      await page.goto(`${s.origin}/console/#/findings`);
+      await page.getByRole('heading', { level: 1, name: 'Findings' }).waitFor();
+      const card = page.locator('#scan-clinic');
+      await card.getByText('1 new').waitFor();
+      await card.getByText('1 fixed').waitFor();
+      const fresh = card.getByRole('table', { name: 'New findings of clinic' });
+      await fresh.getByText(`Record of another patient ${XSS}`, { exact: true }).waitFor();
+      await fresh.getByRole('button', { name: /^Evidence/ }).click();
+      const ev = page.getByTestId('evidence');
+      await ev.waitFor();
+      const text = (await ev.textContent())!;
+      expect(text).toContain('authorization: «masked»');
+      expect(text).toContain('access_token=«masked»');
+      expect(text).not.toContain('eyJhbGciOiJIUzI1NiJ9');
+      expect(text).not.toContain('hunter2-secret');
+      expect(text).toContain(XSS); // the stored markup, as text
+      expect(await ev.locator('img, script').count()).toBe(0);
+      expect(await page.getByTestId('x-rampart').textContent()).toContain(
+        'owner: { param: recordId, claim: sub }',
+      );
+      await shot(page, '13-evidence');
+      expect(await axe(page)).toEqual([]);
+      await page.keyboard.press('Escape'); // the dialog closes with the keyboard
+      await expect.poll(() => ev.count()).toBe(0);
+
+      await card.getByRole('button', { name: 'Scan now' }).click();
+      await card.getByTestId('scan-started').waitFor();
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(o.problems).toEqual([]);
+    },
+  );
+
+  it(
+    'an alert is acknowledged with a note; the note (stored markup) renders as text',
+    { timeout: 60_000 },
+    async () => {
+      const { page } = o;
+      await page.goto(`${s.origin}/console/#/alerts`);
+      await page.getByRole('heading', { level: 1, name: 'Alerts' }).waitFor();
+      const table = page.getByRole('table', { name: 'open alerts' });
+      const show = table.getByRole('button', { name: /^Show alert/ }).first();
+      await show.waitFor();
+      const rule = ((await show.textContent()) ?? '').replace(/^Show alert /, '').trim();
+      await show.click();
+      const detail = page.locator('#alert-detail');
+      await detail.getByLabel('Note (kept with the alert)').fill(`on it ${XSS}`);
+      await detail.getByRole('button', { name: 'Acknowledge' }).click();
+      // It leaves the open tab and shows under acknowledged, with the note as text.
+      await page.getByRole('tab', { name: 'acknowledged' }).click();
+      const acked = page.getByRole('table', { name: 'acknowledged alerts' });
+      await acked.getByText(rule, { exact: true }).first().waitFor();
+      // The alert stays open in the detail panel, now with its annotation.
+      await acked
+        .getByRole('button', { name: `Hide alert ${rule}` })
+        .first()
+        .waitFor();
+      const notes = page.getByTestId('annotations');
+      await expect.poll(() => notes.textContent()).toContain(`acknowledge: on it ${XSS}`);
+      expect(await notes.locator('img, script').count()).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      await shot(page, '14-alert-acknowledged');
       expect(o.problems).toEqual([]);
     },
   );

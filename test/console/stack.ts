@@ -13,7 +13,7 @@ import { App, configFromObject } from '../../src/cli/app.ts';
 import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import { startLab, type LabServer } from '../../src/lab/index.ts';
+import { LAB_SPECS, startLab, type LabServer } from '../../src/lab/index.ts';
 import { buildConsole, CONSOLE_DIST, consoleBuilt, type ConsoleManifest } from '../../src/console/build.ts';
 
 export const FAST_SCRYPT = { ln: 10, r: 8, p: 1 };
@@ -73,6 +73,19 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
       },
       apis: demoApis(lab.url),
       monitor: { auditLog: { flushIntervalMs: 20 } },
+      // One scheduled scan (a day apart: only "scan now" runs it here), one cheap check.
+      scans: {
+        results: join(dir, 'scans'),
+        jobs: [
+          {
+            name: 'clinic',
+            spec: [LAB_SPECS.v2],
+            target: lab.url,
+            interval: 86400,
+            checks: ['security-headers'],
+          },
+        ],
+      },
     },
     dir,
   );

@@ -142,7 +142,8 @@ async function refresh(): Promise<boolean> {
 }
 
 export const get = <T>(path: string): Promise<T> => request<T>('GET', path);
-export const post = <T>(path: string, body: unknown = {}, as?: string): Promise<T> =>
+/** No body unless given: the admin API refuses a body where its document declares none. */
+export const post = <T>(path: string, body?: unknown, as?: string): Promise<T> =>
   request<T>('POST', path, body, as);
 export const del = <T>(path: string): Promise<T> => request<T>('DELETE', path);
 
