@@ -249,7 +249,7 @@ function EvidenceView(p: { finding: Finding }) {
         <section key={i} aria-label={`Exchange ${i + 1}`}>
           {x.note && (
             <p class="muted">
-              {x.as ? `as ${x.as}: ` : ''}
+              {x.as && !x.note.startsWith(`as ${x.as}`) ? `as ${x.as}: ` : ''}
               {x.note}
             </p>
           )}
