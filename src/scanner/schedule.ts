@@ -80,6 +80,7 @@ export interface ScanRunSummary {
 export class ScanScheduler {
   private readonly next = new Map<string, number>();
   private readonly running = new Set<string>();
+  private readonly inflight = new Map<string, Promise<ScanRunSummary>>();
   private timer: NodeJS.Timeout | undefined;
   /** Where runs are stored (`scans.results`). */
   readonly history: ScanHistory;
@@ -111,8 +112,14 @@ export class ScanScheduler {
     return Promise.all(due.map((j) => this.run(j)));
   }
 
-  async run(job: Job): Promise<ScanRunSummary> {
+  run(job: Job): Promise<ScanRunSummary> {
     this.running.add(job.name);
+    const p = this.execute(job).finally(() => this.inflight.delete(job.name));
+    this.inflight.set(job.name, p);
+    return p;
+  }
+
+  private async execute(job: Job): Promise<ScanRunSummary> {
     this.next.set(job.name, this.o.clock.now() + job.interval * 1000);
     try {
       const identities = job.auth ? await loadAuthFile(resolve(this.o.baseDir, job.auth)) : [];
@@ -193,6 +200,11 @@ export class ScanScheduler {
     if (this.running.has(name)) return 'running';
     void this.run(job);
     return 'started';
+  }
+
+  /** The run of `name` going on now, if any (resolves with its summary when it ends). */
+  current(name: string): Promise<ScanRunSummary> | undefined {
+    return this.inflight.get(name);
   }
 
   stop(): void {

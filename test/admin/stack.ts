@@ -85,7 +85,11 @@ export interface AdminStack {
 }
 
 export async function startAdminStack(
-  opts: { sessions?: { idleTimeoutMs?: number; absoluteTimeoutMs?: number }; config?: Record<string, unknown> } = {},
+  opts: {
+    sessions?: { idleTimeoutMs?: number; absoluteTimeoutMs?: number };
+    config?: Record<string, unknown>;
+    posture?: () => Promise<Record<string, unknown> | undefined>;
+  } = {},
 ): Promise<AdminStack> {
   const dir = await mkdtemp(join(tmpdir(), 'rampart-admin-'));
   const up = await startUpstream();
@@ -103,6 +107,20 @@ export async function startAdminStack(
       passwords: { scrypt: { ln: 10, r: 8, p: 1 } },
     },
     monitor: { auditLog: { flushIntervalMs: 20 } },
+    // One scheduled scan of the shop API (straight at its upstream), run on demand by the tests.
+    scans: {
+      results: join(dir, 'scans'),
+      jobs: [
+        {
+          name: 'nightly',
+          spec: [join(dir, 'shop.yaml')],
+          target: up.url + '/v1',
+          interval: 7 * 86_400,
+          maxRequests: 60,
+          rate: 200,
+        },
+      ],
+    },
     ...opts.config,
   };
   const configPath = join(dir, 'rampart.json');
@@ -115,6 +133,7 @@ export async function startAdminStack(
     log: silentLogger,
     clock,
     ...(opts.sessions ? { consoleSessions: opts.sessions } : {}),
+    ...(opts.posture ? { posture: opts.posture } : {}),
   });
   const adminUrl = app.admin.url;
   const insecure = new Agent({ connect: { rejectUnauthorized: false } });
@@ -138,7 +157,11 @@ export async function startAdminStack(
           ...(o.body !== undefined || o.raw !== undefined ? { 'content-type': 'application/json' } : {}),
           ...o.headers,
         },
-        ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : o.raw !== undefined ? { body: o.raw } : {}),
+        ...(o.body !== undefined
+          ? { body: JSON.stringify(o.body) }
+          : o.raw !== undefined
+            ? { body: o.raw }
+            : {}),
       }),
     );
   const auth = (path: string, body: unknown, token?: string) =>
@@ -151,12 +174,17 @@ export async function startAdminStack(
     }).then(parse);
   const code = (p: Person) => oathtool(p.secret, clock.now());
 
-  async function person(username: string, roles: string[], extra: { displayName?: string } = {}): Promise<Person> {
+  async function person(
+    username: string,
+    roles: string[],
+    extra: { displayName?: string } = {},
+  ): Promise<Person> {
     const u = await app.identity!.users.add({ username, password: GOOD_PASSWORD, roles, ...extra });
     const login = await auth('/login', { username, password: GOOD_PASSWORD });
     const token = login.body.access_token as string;
     const enroll = await auth('/totp/enroll', {}, token);
-    if (enroll.status !== 200) throw new Error(`TOTP enroll failed: ${login.status} ${enroll.status} ${enroll.text}`);
+    if (enroll.status !== 200)
+      throw new Error(`TOTP enroll failed: ${login.status} ${enroll.status} ${enroll.text}`);
     const secret = enroll.body.secret as string;
     const confirm = await auth('/totp/confirm', { code: oathtool(secret, clock.now()) }, token);
     if (confirm.status !== 200) throw new Error(`TOTP confirm failed: ${confirm.status} ${confirm.text}`);
@@ -180,7 +208,11 @@ export async function startAdminStack(
       const csrf = o.csrf === undefined ? login.csrf : o.csrf;
       return call(method, path, {
         ...(body !== undefined ? { body } : {}),
-        headers: { cookie: `rampart_admin_session=${login.cookie}`, ...(csrf ? { 'x-csrf-token': csrf } : {}), ...o.headers },
+        headers: {
+          cookie: `rampart_admin_session=${login.cookie}`,
+          ...(csrf ? { 'x-csrf-token': csrf } : {}),
+          ...o.headers,
+        },
       });
     },
     async signIn(p) {

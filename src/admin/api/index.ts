@@ -42,6 +42,7 @@ import { auditQueryFrom } from '../../monitor/http.ts';
 import {
   BadCursor,
   MAX_SILENCE_MS,
+  LiveFeed,
   queryAuditLog,
   type Monitor,
   type AlertStatus,
@@ -673,6 +674,20 @@ function adminHandlers(
       const p = pageParams(q);
       const status = (q.get('status') ?? undefined) as AlertStatus | undefined;
       return json(200, page(needMonitor().desk.list(status), p));
+    },
+    async liveFeed(_ctx, q) {
+      const m = needMonitor();
+      const filter = LiveFeed.filterFrom(q);
+      return {
+        status: 200,
+        stream: (req, res) => {
+          if (!m.feed.attach(req, res, filter)) {
+            const p = problem('too-many-requests', { detail: 'Too many live-feed clients' });
+            res.writeHead(429, { 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': '10' });
+            res.end(JSON.stringify(p));
+          }
+        },
+      };
     },
     acknowledgeAlert: (ctx) => alertAction(ctx, 'acknowledge'),
     resolveAlert: (ctx) => alertAction(ctx, 'resolve'),

@@ -1,7 +1,7 @@
 /**
  * Paging for every list of the admin API: `limit` (1…{@link MAX_PAGE}, default
  * {@link DEFAULT_PAGE}) and an opaque `cursor` (the previous page's `next`). The request
- * validator refuses a larger limit first (422, from the OpenAPI document); this is the same
+ * validator refuses a larger limit first (400, from the OpenAPI document); this is the same
  * rule again where the list is cut, so no list answers more than MAX_PAGE items.
  */
 import { ProblemError } from '../../core/errors.ts';
@@ -20,8 +20,8 @@ export function pageParams(query: URLSearchParams): { limit: number; offset: num
   let limit = DEFAULT_PAGE;
   if (raw !== null) {
     if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PAGE)
-      throw new ProblemError('validation-failed', `limit must be an integer from 1 to ${MAX_PAGE}`, {
-        pointer: '/query/limit',
+      throw new ProblemError('bad-request', `limit must be an integer from 1 to ${MAX_PAGE}`, {
+        errors: [{ pointer: '/query/limit', keyword: 'maximum', detail: `must be <= ${MAX_PAGE}` }],
       });
     limit = Number(raw);
   }
