@@ -91,7 +91,7 @@ async function open(): Promise<Opened> {
     const path = new URL(r.url()).pathname;
     // Expected: "no session yet" on the first look, and 404 where an optional feature is absent.
     const expected =
-      (r.status() === 401 && path === '/admin/api/session' && r.request().method() === 'GET') ||
+      ([401, 404].includes(r.status()) && path === '/admin/api/session' && r.request().method() === 'GET') ||
       (r.status() === 404 &&
         /^\/admin\/api\/(posture|scans|code-scan\/findings|audits\/findings)$/.test(path));
     if (!expected) problems.push(`response: ${r.status()} ${r.request().method()} ${path}`);
