@@ -86,6 +86,11 @@ async function open(): Promise<Opened> {
     )
       problems.push(`console: ${msg.text()}`);
   });
+  // Offline: nothing but the console's own origin is ever requested (no CDN, no fonts, no beacons).
+  page.on('request', (r) => {
+    if (!r.url().startsWith(`${s.origin}/`) && !r.url().startsWith('data:'))
+      problems.push(`off-origin request: ${r.url()}`);
+  });
   page.on('response', (r) => {
     if (r.status() < 400) return;
     const path = new URL(r.url()).pathname;
