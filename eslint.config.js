@@ -93,6 +93,7 @@ export default tseslint.config(
       'data',
       'coverage',
       'src/console/dist',
+      'src/console/dist.tmp-*',
       'test/fixtures/code',
       '.stryker',
     ],
