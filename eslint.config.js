@@ -20,6 +20,7 @@ const FEATURES = [
   'versions',
   'learn',
   'posture',
+  'console',
 ];
 const COMPOSERS = ['cli', 'admin'];
 const REPORT_USERS = ['scanner', 'audit', 'code', 'learn', 'posture'];
@@ -64,6 +65,24 @@ function layering() {
         `feature folders import only core and store${REPORT_USERS.includes(f) ? ' (and report)' : ''}, never each other (docs/architecture.md)`,
       ),
     ),
+    // The console's browser code is bundled on its own: it imports only its own folder and npm packages.
+    {
+      files: ['src/console/app/**/*.{ts,tsx}'],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                group: ['../../*', '!../../app/**'],
+                message:
+                  'src/console/app/ runs in the browser: it imports only its own files and npm packages (docs/architecture.md)',
+              },
+            ],
+          },
+        ],
+      },
+    },
   ];
 }
 
@@ -75,6 +94,7 @@ export default tseslint.config(
       'data',
       'coverage',
       'src/console/dist',
+      'src/console/dist.tmp-*',
       'test/fixtures/code',
       '.stryker',
     ],
@@ -83,6 +103,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
   { files: ['src/identity/ui/**/*.js'], languageOptions: { globals: globals.browser } },
+  { files: ['src/console/app/**/*.{ts,tsx}'], languageOptions: { globals: globals.browser } },
   { rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }] } },
   ...layering(),
 );

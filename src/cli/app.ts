@@ -26,8 +26,11 @@ import { buildChangelog, changelogHtml, type ApiInput } from '../versions/change
 import { buildInventory } from '../versions/inventory.ts';
 import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { AdminGuard } from '../admin/auth.ts';
+import { LiveSummary } from '../console/summary.ts';
+import { consoleAdminRoutes } from './console-routes.ts';
 import { Monitor } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
+import { categoryOf } from '../monitor/categories.ts';
 import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
 import type { PolicyServices } from '../gateway/policy.ts';
 import { Gateway, type LoadedApi, type Mount } from '../gateway/listener.ts';
@@ -283,6 +286,10 @@ export class App {
       const traffic = new TrafficRecorder({ db, clock, log: opts.log.child({ component: 'inventory' }) });
       events.on(traffic.observe);
       const state = { apis, config: opts.config };
+      // The console's dashboard: per-second summaries of the event bus (docs/console.md).
+      const summary = new LiveSummary(clock, { category: categoryOf });
+      events.on(summary.observe);
+      summary.start();
       const scans = opts.config.scans
         ? new ScanScheduler(opts.config.scans, {
             baseDir: opts.baseDir,
@@ -319,6 +326,12 @@ export class App {
         codeScan: opts.codeScan,
         sessions: opts.consoleSessions,
       });
+      const consoleParts = consoleAdminRoutes({
+        summary,
+        guard: adminGuard(opts.config, clock, services),
+        identity,
+        sessions: adminApi.sessions,
+      });
       const adminCert = await adminCertificate(opts.config);
       const admin = await AdminServer.start({
         host: opts.config.admin.host,
@@ -327,8 +340,9 @@ export class App {
         routes: [
           ...versionRoutes(() => state, db, traffic, clock, adminGuard(opts.config, clock, services)),
           ...(monitor ? guardedRoutes(monitor, db, opts.config, clock, services) : []),
+          ...consoleParts.routes,
         ],
-        prefixes: [{ prefix: adminApi.prefix, handle: adminApi.handle }],
+        prefixes: [{ prefix: adminApi.prefix, handle: adminApi.handle }, ...consoleParts.prefixes],
         ...(adminCert ? { tls: adminCert } : {}),
       });
       admin.setReady(true);

@@ -9,6 +9,7 @@ import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
 import { isClusterWorker, parseWorkers, runPrimary, workerNumber } from '../cluster.ts';
 import { validateConfigFile } from '../validate.ts';
+import { buildConsole, consoleBuilt } from '../../console/build.ts';
 
 const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N] [--workers N|auto]
 
@@ -55,6 +56,14 @@ const start: Command = {
         `rampart start: no configuration at ${named} (from ${args.values.config ? '-c' : 'RAMPART_CONFIG'})`,
       );
       return 1;
+    }
+    if (!isClusterWorker() && !consoleBuilt()) {
+      // The web console is built by `npm run build`; an installed package builds it once here.
+      try {
+        await buildConsole();
+      } catch (err) {
+        io.err(`rampart start: warning: the web console could not be built: ${(err as Error).message}`);
+      }
     }
     if (workers > 1 && !isClusterWorker()) {
       if (!configPath)

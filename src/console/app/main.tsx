@@ -1,0 +1,130 @@
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import './style.css';
+import { API, get, session, signOut, type ConsoleSession } from './api.ts';
+import { Alerts } from './pages/alerts.tsx';
+import { Apis } from './pages/apis.tsx';
+import { Dashboard } from './pages/dashboard.tsx';
+import { Findings } from './pages/findings.tsx';
+import { Posture } from './pages/posture.tsx';
+import { SignIn } from './pages/signin.tsx';
+import { Users } from './pages/users.tsx';
+import { Button, Dialog, Field, setCodePrompt } from './ui.tsx';
+
+const PAGES = [
+  { id: 'dashboard', label: 'Dashboard', view: Dashboard },
+  { id: 'alerts', label: 'Alerts', view: Alerts },
+  { id: 'apis', label: 'APIs', view: Apis },
+  { id: 'findings', label: 'Findings', view: Findings },
+  { id: 'users', label: 'Users and keys', view: Users },
+  { id: 'posture', label: 'Posture', view: Posture },
+] as const;
+type PageId = (typeof PAGES)[number]['id'];
+
+/** Routes are `#/<page>`: the server serves one page, deep links need no server route. */
+const route = (): PageId => {
+  const id = location.hash.replace(/^#\/?/, '').split('/')[0];
+  return (PAGES.find((p) => p.id === id)?.id ?? 'dashboard') as PageId;
+};
+
+function App() {
+  const [signedIn, setSignedIn] = useState(session.signedIn);
+  const [checked, setChecked] = useState(false);
+  const [page, setPage] = useState<PageId>(route());
+
+  useEffect(() => session.onChange(() => setSignedIn(session.signedIn)), []);
+  useEffect(() => {
+    const on = () => setPage(route());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  // A console session survives a reload (its cookie); a bearer token does not.
+  useEffect(() => {
+    get<ConsoleSession>(`${API}/session`)
+      .then((s) => session.setCookie(s))
+      .catch(() => undefined)
+      .finally(() => setChecked(true));
+  }, []);
+
+  if (!checked) return <p class="muted center">Loading…</p>;
+  if (!signedIn) return <SignIn />;
+  const View = PAGES.find((p) => p.id === page)!.view;
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">Rampart</span>
+        <nav aria-label="Console">
+          <ul>
+            {PAGES.map((p) => (
+              <li key={p.id}>
+                <a href={`#/${p.id}`} aria-current={p.id === page ? 'page' : undefined}>
+                  {p.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div class="who">
+          {session.user && <span data-testid="whoami">{session.user.username}</span>}
+          <Button onClick={() => void signOut()}>Sign out</Button>
+        </div>
+      </header>
+      <main id="main" class="page">
+        <View />
+      </main>
+      <ReauthDialog />
+    </>
+  );
+}
+
+/** The re-authentication dialog: sensitive actions ask for a fresh one-time code. */
+function ReauthDialog() {
+  const [open, setOpen] = useState(false);
+  const [code, setCode] = useState('');
+  const resolver = useRef<((c: string | undefined) => void) | undefined>(undefined);
+  useEffect(() => {
+    setCodePrompt(
+      () =>
+        new Promise((resolve) => {
+          resolver.current = resolve;
+          setCode('');
+          setOpen(true);
+        }),
+    );
+    return () => setCodePrompt(undefined);
+  }, []);
+  const finish = (c: string | undefined) => {
+    setOpen(false);
+    resolver.current?.(c);
+    resolver.current = undefined;
+  };
+  return (
+    <Dialog title="Confirm it is you" open={open} onClose={() => finish(undefined)}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          finish(code.trim());
+        }}
+      >
+        <p>This change needs a fresh code from your authenticator app.</p>
+        <Field
+          id="reauth-code"
+          label="Authenticator code"
+          inputMode="numeric"
+          autocomplete="one-time-code"
+          required
+          value={code}
+          onInput={(e) => setCode(e.currentTarget.value)}
+        />
+        <button type="submit" class="btn btn-primary">
+          Confirm
+        </button>
+      </form>
+    </Dialog>
+  );
+}
+
+render(<App />, document.getElementById('root')!);
