@@ -7,74 +7,54 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { silentLogger } from '../src/core/logger.ts';
 import { App, configFromObject } from '../src/cli/app.ts';
-import { Learner } from '../src/learn/learner.ts';
-import { LearningProxy } from '../src/learn/proxy.ts';
 import { scenarios } from './scenarios.ts';
 
 const [upstream, scenarioName] = process.argv.slice(2) as [string, string];
 const scenario = scenarios[scenarioName];
 if (!scenario) throw new Error(`unknown scenario ${scenarioName}`);
-if (scenario.learn) {
-  // The learning proxy, as `rampart learn` runs it (no gateway, no config).
-  const learner = new Learner();
-  const proxy = new LearningProxy({ upstream, learner, sample: scenario.learn.sample });
-  await proxy.start();
-  process.stdout.write(JSON.stringify({ port: Number(new URL(proxy.url).port) }) + '\n');
-  process.on('SIGTERM', () => {
-    void proxy.close().then(() => {
-      process.stderr.write(
-        `learned ${learner.stats.learned} exchanges, skipped ${JSON.stringify(learner.stats.skipped)}\n`,
-      );
-      process.exit(0);
-    });
-  });
-} else await startGateway();
-
-async function startGateway(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'rampart-bench-'));
-  const spec = join(dir, 'bench.yaml');
-  writeFileSync(spec, scenario.spec);
-  const config = configFromObject(
-    {
-      listen: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
-      admin: { port: 0 },
-      store: scenario.fileStore ? `sqlite://${join(dir, 'bench.db')}` : 'sqlite::memory:',
-      monitor: scenario.monitor ?? { enabled: false },
-      policies: { transport: { requireTls: false }, ...scenario.policies },
-      limits: { keepAliveTimeoutMs: 60_000 },
-      // A deprecated /v1 beside the /v2 under load: lifecycle headers must cost the current version nothing.
-      apis: [
-        {
-          name: 'bench',
-          upstream,
-          versions: [
-            { base: '/v2', spec },
-            { base: '/v1', spec, deprecated: '2026-01-01', sunset: '2099-12-31', successor: '/v2' },
-          ],
-        },
-      ],
-      ...(scenario.config ? await scenario.config(dir) : {}),
-    },
-    dir,
-  );
-  const app = await App.start({
-    config,
-    baseDir: dir,
-    log: silentLogger,
-    ...(scenario.prepare ? await scenario.prepare(dir) : {}),
-  });
-  process.stdout.write(
-    JSON.stringify({
-      port: app.gateway.port,
-      ...(scenario.headers ? { headers: await scenario.headers() } : {}),
-    }) + '\n',
-  );
-  const report = process.env.BENCH_GC === '1' ? gcReport() : undefined;
-  process.on('SIGTERM', () => {
-    report?.();
-    void app.stop().then(() => process.exit(0));
-  });
-}
+const dir = mkdtempSync(join(tmpdir(), 'rampart-bench-'));
+const spec = join(dir, 'bench.yaml');
+writeFileSync(spec, scenario.spec);
+const config = configFromObject(
+  {
+    listen: { host: '127.0.0.1', port: 0, tls: { enabled: false } },
+    admin: { port: 0 },
+    store: scenario.fileStore ? `sqlite://${join(dir, 'bench.db')}` : 'sqlite::memory:',
+    monitor: scenario.monitor ?? { enabled: false },
+    policies: { transport: { requireTls: false }, ...scenario.policies },
+    limits: { keepAliveTimeoutMs: 60_000 },
+    // A deprecated /v1 beside the /v2 under load: lifecycle headers must cost the current version nothing.
+    apis: [
+      {
+        name: 'bench',
+        upstream,
+        versions: [
+          { base: '/v2', spec },
+          { base: '/v1', spec, deprecated: '2026-01-01', sunset: '2099-12-31', successor: '/v2' },
+        ],
+      },
+    ],
+    ...(scenario.config ? await scenario.config(dir) : {}),
+  },
+  dir,
+);
+const app = await App.start({
+  config,
+  baseDir: dir,
+  log: silentLogger,
+  ...(scenario.prepare ? await scenario.prepare(dir) : {}),
+});
+process.stdout.write(
+  JSON.stringify({
+    port: app.gateway.port,
+    ...(scenario.headers ? { headers: await scenario.headers() } : {}),
+  }) + '\n',
+);
+const report = process.env.BENCH_GC === '1' ? gcReport() : undefined;
+process.on('SIGTERM', () => {
+  report?.();
+  void app.stop().then(() => process.exit(0));
+});
 
 /** BENCH_GC=1: GC pauses by kind and event-loop delay percentiles, for finding a latency tail. */
 function gcReport(): () => void {

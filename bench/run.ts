@@ -202,7 +202,11 @@ async function main(): Promise<void> {
     const req = scenarios[s]!.request;
     targets.push({
       name: `rampart:${s}`,
-      started: await startProcess('rampart-proxy.ts', [upstreamUrl, s]),
+      // Learn scenarios run the learning proxy alone, as `rampart learn` does (no gateway loaded).
+      started: await startProcess(scenarios[s]!.learn ? 'learn-proxy.ts' : 'rampart-proxy.ts', [
+        upstreamUrl,
+        s,
+      ]),
       results: [],
       ...(req ? { request: req, floor: floors.get(`${req.method} ${req.path} ${req.body.length}`)! } : {}),
     });

@@ -72,7 +72,7 @@ export function learnedDocument(learner: Learner, opts: DocumentOptions = {}): O
     'x-rampart-observed': {
       exchanges: s.exchanges,
       learned: s.learned,
-      ...(s.firstSeen ? { from: s.firstSeen, to: s.lastSeen } : {}),
+      ...learner.seen(),
       skipped: s.skipped,
       upstreamErrors: s.upstreamErrors,
       ...(s.lastUpstreamError ? { lastUpstreamError: s.lastUpstreamError } : {}),

@@ -288,8 +288,6 @@ export interface LearnStats {
   /** Upstream failures (connection refused, reset, timeout) — reported, never learned as 502s. */
   upstreamErrors: number;
   lastUpstreamError?: string;
-  firstSeen?: string;
-  lastSeen?: string;
 }
 
 const isSuccess = (s: number): boolean => s >= 200 && s < 400;
@@ -305,6 +303,15 @@ export class Learner {
   /** Roles seen across the API. */
   readonly allRoles = new Set<string>();
   private readonly principalKey = randomBytes(16);
+  private firstSeen: number | undefined;
+  private lastSeen: number | undefined;
+
+  /** When the first and the last exchange were observed (ISO 8601), if any. */
+  seen(): { from: string; to: string } | undefined {
+    return this.firstSeen === undefined
+      ? undefined
+      : { from: new Date(this.firstSeen).toISOString(), to: new Date(this.lastSeen!).toISOString() };
+  }
   private tick = 0;
 
   constructor(
@@ -328,9 +335,10 @@ export class Learner {
 
   observe(x: Exchange): void {
     this.stats.exchanges++;
-    const stamp = new Date(this.now()).toISOString();
-    this.stats.firstSeen ??= stamp;
-    this.stats.lastSeen = stamp;
+    // Milliseconds here, ISO text only when the document is written (toISOString costs µs per call).
+    const stamp = this.now();
+    this.firstSeen ??= stamp;
+    this.lastSeen = stamp;
     const method = x.method.toLowerCase();
     if (!METHODS.has(method)) return this.skip('bad-method');
     const q = x.target.indexOf('?');
