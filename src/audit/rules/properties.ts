@@ -57,7 +57,9 @@ export const massAssignment: Rule = {
 function adminOnly(schema: unknown): boolean {
   const x = isObj(schema) ? schema['x-rampart'] : undefined;
   const roles = isObj(x) ? x.visibleTo : undefined;
-  return Array.isArray(roles) && roles.length > 0 && roles.every((r) => typeof r === 'string' && /admin/i.test(r));
+  return (
+    Array.isArray(roles) && roles.length > 0 && roles.every((r) => typeof r === 'string' && /admin/i.test(r))
+  );
 }
 
 export const sensitiveResponse: Rule = {
