@@ -192,7 +192,7 @@ const orderSchema = {
 };
 
 /** One operation, POST /orders, its request and 200 answer both the order (JSON is YAML). */
-function contractSpec(secured: boolean): string {
+export function contractSpec(secured: boolean): string {
   const order = { $ref: '#/components/schemas/Order' };
   return JSON.stringify({
     openapi: '3.1.0',

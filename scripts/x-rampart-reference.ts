@@ -45,10 +45,23 @@ export function xRampartReference(): string {
         (typeof schema.description === 'string' ? ` ${schema.description}` : ''),
       '',
     );
+    if (entry.at === 'schema')
+      parts.push(
+        "Written on a Schema Object (a body property, in `components.schemas` or inline), not on the document, a path item or an operation; validated there with the property's position.",
+        '',
+      );
     if (entry.check) parts.push('Cross-references are checked against the whole document.', '');
     parts.push(referenceTable(schema, key, false), '');
     const examples = Array.isArray(schema.examples) ? schema.examples : [];
-    for (const e of examples) parts.push('```yaml', `x-rampart: { ${key}: ${JSON.stringify(e)} }`, '```', '');
+    for (const e of examples)
+      parts.push(
+        '```yaml',
+        entry.at === 'schema'
+          ? `properties: { salary: { type: integer, x-rampart: { ${key}: ${JSON.stringify(e)} } } }`
+          : `x-rampart: { ${key}: ${JSON.stringify(e)} }`,
+        '```',
+        '',
+      );
   }
   return parts.join('\n');
 }

@@ -420,18 +420,71 @@ function readSecurity(
   return out;
 }
 
-const xRampartSchemas = new WeakMap<ReadonlyMap<string, XRampartSpec>, object>();
+const xRampartSchemas = new WeakMap<
+  ReadonlyMap<string, XRampartSpec>,
+  { operation: object; schema: object }
+>();
 
-/** The schema of a whole `x-rampart` object: the declared keys, nothing else. */
-function xRampartSchema(keys: ReadonlyMap<string, XRampartSpec>): object {
-  let schema = xRampartSchemas.get(keys);
-  if (!schema) {
-    const properties: Record<string, object> = {};
-    for (const [k, spec] of keys) properties[k] = spec.schema;
-    schema = { type: 'object', properties, additionalProperties: false };
-    xRampartSchemas.set(keys, schema);
+/**
+ * The schema of a whole `x-rampart` object: the declared keys, nothing else — the
+ * document/path/operation keys, or (`at: 'schema'`) the keys of Schema Objects.
+ */
+function xRampartSchema(
+  keys: ReadonlyMap<string, XRampartSpec>,
+  at: 'operation' | 'schema' = 'operation',
+): object {
+  let both = xRampartSchemas.get(keys);
+  if (!both) {
+    const of = (where: 'operation' | 'schema') => {
+      const properties: Record<string, object> = {};
+      for (const [k, spec] of keys) if ((spec.at ?? 'operation') === where) properties[k] = spec.schema;
+      return { type: 'object', properties, additionalProperties: false };
+    };
+    both = { operation: of('operation'), schema: of('schema') };
+    xRampartSchemas.set(keys, both);
   }
-  return schema;
+  return both[at];
+}
+
+/** Keys of objects that map names to schemas (not schemas themselves). */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+/** Literal data: never walked for `x-rampart` (`default` is a response key outside schemas). */
+const EXAMPLES = new Set(['example', 'examples']);
+const SCHEMA_LITERALS = new Set(['default', 'enum', 'const']);
+
+/**
+ * Validates the `x-rampart` of every Schema Object (components.schemas, and every `schema`
+ * of a parameter, header or media type, with what they contain) against the schema-level
+ * keys, with file:line and pointer like the operation-level ones. Iterative, each object
+ * once (`$ref` cycles are shared objects).
+ */
+function checkSchemaRampart(r: Resolver, root: Obj, keys: ReadonlyMap<string, XRampartSpec>): void {
+  const schema = xRampartSchema(keys, 'schema') as Record<string, unknown>;
+  const seen = new Set<object>();
+  const stack: Array<[unknown, boolean, string]> = [[root, false, '']];
+  while (stack.length > 0) {
+    const [v, inSchema, key] = stack.pop()!;
+    if (!isObj(v) && !Array.isArray(v)) continue;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (const item of v) stack.push([item, inSchema, key]);
+      continue;
+    }
+    if (inSchema && !SCHEMA_MAPS.has(key) && v['x-rampart'] !== undefined) {
+      const x = v['x-rampart'];
+      if (!isObj(x)) r.errorAt(v, ['x-rampart'], `expected an object, got ${typeName(x)}`);
+      else {
+        const origin = r.origins.get(x) ?? { file: r.rootFile, segments: [] };
+        const src = r.source(origin.file);
+        if (src) for (const e of validateAt(x, schema, src, origin.segments)) r.push(e);
+      }
+    }
+    for (const [k, child] of Object.entries(v)) {
+      if (k === 'x-rampart' || EXAMPLES.has(k) || (inSchema && SCHEMA_LITERALS.has(k))) continue;
+      stack.push([child, inSchema || k === 'schema' || (k === 'schemas' && key === 'components'), k]);
+    }
+  }
 }
 
 /** `x-rampart` objects that passed their schema, for the cross-reference checks. */
@@ -717,7 +770,10 @@ function buildDocument(
     operations,
     securitySchemes,
   };
-  if (opts.xRampart) checkRampartReferences(r, opts.xRampart, seen, document);
+  if (opts.xRampart) {
+    checkRampartReferences(r, opts.xRampart, seen, document);
+    checkSchemaRampart(r, doc, opts.xRampart);
+  }
   return document;
 }
 

@@ -75,4 +75,9 @@ export interface XRampartSpec {
   schema: object;
   /** Cross-reference check over the whole document, after it loaded and the value passed `schema`. */
   check?(value: unknown, document: OpenApiDocument): XRampartProblem[];
+  /**
+   * Where the key is written: `'schema'` for keys of Schema Objects (a property's
+   * `x-rampart.visibleTo`); otherwise the document, a path item or an operation.
+   */
+  at?: 'schema';
 }

@@ -228,6 +228,8 @@ export interface XRampartKey<S extends TSchema = TSchema> {
   schema: S;
   /** Runs after the document loaded and its value passed `schema`. */
   check?(value: Static<S>, document: OpenApiDocument): XRampartProblem[];
+  /** `'schema'`: written on Schema Objects (properties), not on the document, path items or operations. */
+  at?: 'schema';
 }
 
 /** The `x-rampart` keys a policy reads: key → schema, or schema + cross-reference check. */

@@ -429,6 +429,26 @@ testRule(sensitiveResponse, [
     expect: [{ operation: 'GET /v1/me', severity: 'high', message: /'otp'/ }],
   },
   {
+    name: 'a national id only admins see (x-rampart.visibleTo [admin]): the gateway strips it for the others',
+    doc: {
+      paths: {
+        '/me': {
+          get: {
+            responses: ok(
+              closed({
+                id: { type: 'integer' },
+                nationalId: { type: 'string', 'x-rampart': { visibleTo: ['admin'] } },
+                ssn: { type: 'string', 'x-rampart': { visibleTo: ['admin', 'doctor'] } },
+              }),
+            ),
+          },
+        },
+      },
+    },
+    // ssn is visible to doctors too: still flagged; nationalId is not.
+    expect: [{ operation: 'GET /v1/me', severity: 'high', message: /^(?!.*nationalId).*ssn/ }],
+  },
+  {
     name: 'an API token outside sign-in: medium',
     doc: { paths: { '/me': { get: { responses: ok(closed({ apiToken: { type: 'string' } })) } } } },
     expect: [{ operation: 'GET /v1/me', severity: 'medium' }],

@@ -221,6 +221,55 @@ paths:
     ]);
   });
 
+  it('validates schema-level x-rampart (writableBy, visibleTo) on properties, inline and in components, with file:line and pointer', async () => {
+    const c = writeCase('  cors: {}', '        roles: [admin]');
+    writeFileSync(
+      c.spec,
+      `openapi: 3.1.0
+info: { title: shop, version: '1' }
+paths:
+  /staff/{id}:
+    get:
+      x-rampart: { writableBy: [admin] }
+      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  salary: { type: integer, x-rampart: { visibelTo: [admin] } }
+                  manager: { $ref: '#/components/schemas/Person' }
+components:
+  schemas:
+    Person:
+      type: object
+      properties:
+        name: { type: string, x-rampart: { visibleTo: admin } }
+        email: { type: string, x-rampart: { writableBy: [] }, example: { x-rampart: { bogus: 1 } } }
+        ok: { type: string, x-rampart: { visibleTo: [doctor, admin] } }
+`,
+    );
+    const r = await check(c.config);
+    expect(r.code).toBe(1);
+    const S = '/paths/~1staff~1{id}/get/responses/200/content/application~1json/schema';
+    expect(r.err).toEqual(
+      expect.arrayContaining([
+        // A schema-level key is not an operation key.
+        expect.stringMatching(
+          /:6:20 {2}\/paths\/~1staff~1\{id\}\/get\/x-rampart\/writableBy {2}unknown key 'writableBy' \(allowed: [^)]*roles/,
+        ),
+        `${c.spec}:16:57  ${S}/properties/salary/x-rampart/visibelTo  unknown key 'visibelTo' — did you mean 'visibleTo'?`,
+        `${c.spec}:23:55  /components/schemas/Person/properties/name/x-rampart/visibleTo  expected array with at least 1 item, got "admin"`,
+        `${c.spec}:24:57  /components/schemas/Person/properties/email/x-rampart/writableBy  expected array with at least 1 item, got an array`,
+      ]),
+    );
+    expect(r.err.join('\n')).not.toContain('bogus'); // examples are data
+    expect(r.err.join('\n')).not.toContain('/ok/');
+  });
+
   it("refuses what a policy's create() refuses, with a position, before start", async () => {
     const c = writeCase(
       "  authenticate:\n    issuers:\n      - { issuer: 'https://idp.example', audience: api }\n      - { issuer: 'https://idp.example', audience: api }",

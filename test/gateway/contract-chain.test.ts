@@ -5,6 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestGateway, startUpstream, type TestGateway } from '../helpers/gateway.ts';
 
@@ -27,6 +28,33 @@ paths:
                   name: { type: string }
                   price: { type: number, nullable: true }
         '404': { description: none, content: { application/problem+json: { schema: { type: object, required: [type] } } } }
+  /search:
+    get:
+      parameters:
+        - name: filter
+          in: query
+          style: form
+          explode: true
+          schema:
+            type: object
+            properties:
+              color: { type: string, enum: [red, blue] }
+              size: { type: integer, maximum: 10 }
+              tag: { type: array, maxItems: 2, items: { type: string } }
+        - { name: page, in: query, schema: { type: integer, minimum: 1 } }
+      responses: { '200': { description: found, content: { application/json: { schema: { type: object } } } } }
+  /packed/{coding}:
+    get:
+      parameters: [{ name: coding, in: path, required: true, schema: { type: string } }]
+      responses:
+        '200':
+          description: a compressed item
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, name]
+                properties: { id: { type: integer }, name: { type: string } }
   /huge:
     get:
       responses: { '200': { description: big, content: { application/json: { schema: { type: object } } } } }
@@ -34,6 +62,12 @@ paths:
     get:
       responses: { '200': { description: slow, content: { application/json: { schema: { type: object } } } } }
 `;
+
+// Built once: 64 MiB of spaces in a JSON string, gzip'd to ~64 KiB (a zip bomb for the 8 MiB limit).
+const BOMB = gzipSync(
+  Buffer.concat([Buffer.from('{"id":1,"name":"'), Buffer.alloc(64 * 1024 * 1024, 0x20), Buffer.from('"}')]),
+  { level: 9 },
+);
 
 let dir: string;
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
@@ -54,6 +88,28 @@ beforeAll(async () => {
       return json(404, '<html><body>Not Found: /srv/shop/items.js</body></html>', 'text/html');
     if (req.url === '/v2/items/4')
       return json(500, 'TypeError: cannot read x\n    at handler (/srv/shop.js:1:1)', 'text/plain');
+    if (req.url?.startsWith('/v2/search')) return json(200, { q: req.url });
+    const packed = /^\/v2\/packed\/([a-z0-9-]+)$/.exec(req.url ?? '');
+    if (packed) {
+      const item = Buffer.from(JSON.stringify({ id: 7, name: 'pen', costCents: 12, supplier: 'acme' }));
+      const bad = Buffer.from(JSON.stringify({ id: 'seven', name: 'pen' }));
+      const [coding, body]: [string, Buffer] = (
+        {
+          gzip: ['gzip', gzipSync(item)],
+          br: ['br', brotliCompressSync(item)],
+          deflate: ['deflate', deflateSync(item)],
+          'raw-deflate': ['deflate', deflateRawSync(item)],
+          layered: ['deflate, gzip', gzipSync(deflateSync(item))],
+          'gzip-invalid': ['gzip', gzipSync(bad)],
+          // 1 GiB of spaces inside a JSON string: ~1 MiB compressed, far over the 8 MiB limit decoded.
+          bomb: ['gzip', BOMB],
+          corrupt: ['gzip', Buffer.concat([gzipSync(item).subarray(0, 12), Buffer.from('not gzip at all')])],
+          zstd: ['zstd', item],
+        } as Record<string, [string, Buffer]>
+      )[packed[1]!]!;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': coding, etag: '"enc-1"' });
+      return res.end(body);
+    }
     if (req.url === '/v2/huge') {
       res.writeHead(200, { 'content-type': 'application/json' });
       const chunk = Buffer.alloc(1024 * 1024, 0x20);
@@ -137,4 +193,63 @@ describe('contract chain in the gateway', () => {
     expect([502, 504]).toContain(r.status);
     expect(r.text).not.toContain('partial');
   });
+
+  it('exploded form-style query objects: each property is a query parameter, validated and bounded', async () => {
+    const ok = await call(`${gw.url}/v2/search?color=red&size=3&tag=a&tag=b&page=2`);
+    expect(ok.status).toBe(200);
+    const before = upstream.seen.length;
+    const bad = await call(`${gw.url}/v2/search?color=green&size=30&tag=a&tag=b&tag=c&size=1`);
+    expect(bad.status).toBe(400);
+    expect(bad.headers['content-type']).toBe('application/problem+json');
+    const p = bad.json() as { type: string; errors: Array<{ pointer: string; keyword: string }> };
+    expect(p.type).toBe(P + 'bad-request');
+    expect(p.errors.map((e) => [e.pointer, e.keyword])).toEqual(
+      expect.arrayContaining([
+        ['/query/filter/color', 'enum'],
+        ['/query/filter/size', 'type'], // given twice: ambiguous, refused
+        ['/query/filter/tag', 'maxItems'],
+      ]),
+    );
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it.each([['gzip'], ['br'], ['deflate'], ['raw-deflate'], ['layered']])(
+    'a %s-encoded answer is decoded, checked and minimised, and leaves as identity',
+    async (coding) => {
+      const r = await call(`${gw.url}/v2/packed/${coding}`, {
+        headers: { 'accept-encoding': 'gzip, deflate, br' },
+      });
+      expect(r.status).toBe(200);
+      expect(r.headers['content-encoding']).toBeUndefined();
+      expect(r.headers.etag).toBeUndefined(); // the ETag named the encoded bytes
+      expect(r.json()).toEqual({ id: 7, name: 'pen' });
+      expect(r.headers['content-length']).toBe(String(Buffer.byteLength(r.text)));
+    },
+  );
+
+  it('a compressed answer that breaks its schema is still caught (502 response-invalid)', async () => {
+    const r = await call(`${gw.url}/v2/packed/gzip-invalid`);
+    expect(r.status).toBe(502);
+    expect(r.json()).toMatchObject({ type: P + 'response-invalid' });
+    expect(r.text).not.toContain('seven');
+  });
+
+  it.each([['bomb'], ['corrupt'], ['zstd']])(
+    '%s: 502 response-invalid, the violation names the coding, nothing of the body leaks',
+    async (coding) => {
+      const before = gw.events.length;
+      const r = await call(`${gw.url}/v2/packed/${coding}`);
+      expect(r.status).toBe(502);
+      expect(r.headers['content-type']).toBe('application/problem+json');
+      expect(r.headers['content-encoding']).toBeUndefined();
+      expect(r.json()).toMatchObject({ type: P + 'response-invalid' });
+      expect(gw.events.slice(before)).toContainEqual(
+        expect.objectContaining({
+          type: 'contract-violation',
+          policy: 'validate-response',
+          violations: [{ pointer: '/header/content-encoding', keyword: 'contentEncoding' }],
+        }),
+      );
+    },
+  );
 });

@@ -3,6 +3,7 @@
  * misbehaving third party on loopback, validated against their OpenAPI documents.
  */
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,18 @@ const WEIRD_SPEC = `openapi: 3.0.3
 info: { title: weird, version: '1' }
 paths:
   /ok:
+    get:
+      responses:
+        '200':
+          description: ok
+          content: { application/json: { schema: { type: object, required: [n], properties: { n: { type: integer, nullable: true } } } } }
+  /gz-ok:
+    get:
+      responses:
+        '200':
+          description: ok
+          content: { application/json: { schema: { type: object, required: [n], properties: { n: { type: integer, nullable: true } } } } }
+  /gz-bad:
     get:
       responses:
         '200':
@@ -97,6 +110,10 @@ beforeAll(async () => {
   weird = http.createServer((req, res) => {
     if (req.url === '/ok')
       return res.writeHead(200, { 'content-type': 'application/json' }).end('{"n":null}');
+    if (req.url === '/gz-ok' || req.url === '/gz-bad')
+      return res
+        .writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+        .end(gzipSync(req.url === '/gz-ok' ? '{"n":4}' : '{"n":"four"}'));
     if (req.url === '/html')
       return res
         .writeHead(200, { 'content-type': 'text/html' })
@@ -176,6 +193,18 @@ describe('egress', () => {
     const redirect = await get(`${e.url}/weird/redirect`);
     expect(redirect.status).toBe(502);
     expect(redirect.headers.location).toBeUndefined();
+  });
+
+  it('a gzip answer is decoded and checked (not refused as unreadable); the API gets it as identity', async () => {
+    const e = await startEgress('block');
+    const ok = await get(`${e.url}/weird/gz-ok`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers['content-encoding']).toBeUndefined();
+    expect(ok.json()).toEqual({ n: 4 });
+    const bad = await get(`${e.url}/weird/gz-bad`);
+    expect(bad.status).toBe(502);
+    expect(bad.headers['content-type']).toBe('application/problem+json');
+    expect(bad.json()).toMatchObject({ type: 'https://rampart.dev/problems/response-invalid' });
   });
 
   it('times out a third party that never answers (504)', async () => {

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exploits, type ExploitContext } from '../../src/lab/exploits.ts';
 import { flaws } from '../../src/lab/flaws.ts';
 import { tmpdir } from 'node:os';
-import { startMetadataStub, type LabServer, type StubServer } from '../../src/lab/index.ts';
+import {
+  DEMO_USERS,
+  LAB_SPECS,
+  startMetadataStub,
+  type LabServer,
+  type StubServer,
+} from '../../src/lab/index.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { DEMO_POLICIES, demoApis, demoEgress, startDemoLab } from '../../src/cli/demo.ts';
 import { configFromObject, startEgress } from '../../src/cli/app.ts';
@@ -131,5 +140,77 @@ describe('authorization denials are events naming the policy and the OWASP categ
     expect(denied).toEqual([
       expect.objectContaining({ policy, problem, owasp, principal: expect.any(String) }),
     ]);
+  });
+});
+
+/**
+ * x-rampart.visibleTo through the demo chain with real lab tokens. The shipped lab contract
+ * deliberately declares none of the fields the vulnerable twin leaks (so minimisation alone
+ * closes user-data-exposure — test/lab/openapi.test.ts); this copy declares one of them,
+ * User.nationalId, as the property only admins may see.
+ */
+describe('x-rampart.visibleTo on a lab property: User.nationalId for admins only', () => {
+  let adminGw: TestGateway;
+  let specDir: string;
+  beforeAll(async () => {
+    specDir = await mkdtemp(join(tmpdir(), 'rampart-visible-'));
+    const spec = readFileSync(LAB_SPECS.v2, 'utf8').replace(
+      '        createdAt: { type: string, format: date-time, readOnly: true }\n    UserPatch:',
+      "        createdAt: { type: string, format: date-time, readOnly: true }\n        nationalId:\n          type: [string, 'null']\n          x-rampart: { visibleTo: [admin] }\n    UserPatch:",
+    );
+    expect(spec).toContain('visibleTo: [admin]');
+    const copy = join(specDir, 'lab-v2.yaml');
+    writeFileSync(copy, spec);
+    adminGw = await startTestGateway(lab.url, {
+      apis: [{ name: 'clinic', upstream: lab.url, versions: [{ base: '/v2', spec: copy }] }],
+      policies: DEMO_POLICIES,
+    });
+  });
+  afterAll(async () => {
+    await adminGw?.close();
+    await rm(specDir, { recursive: true, force: true });
+  });
+
+  const send = async (base: string, method: string, path: string, token?: string, body?: unknown) => {
+    const r = await undiciFetch(base + path, {
+      method,
+      dispatcher,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return {
+      status: r.status,
+      type: r.headers.get('content-type'),
+      json: (await r.json()) as Record<string, unknown>,
+    };
+  };
+  const token = async (base: string, username: string) => {
+    const u = DEMO_USERS.find((d) => d.username === username)!;
+    const r = await send(base, 'POST', '/v2/auth/login', undefined, { username, password: u.password });
+    expect(r.status).toBe(200);
+    return r.json.token as string;
+  };
+
+  it('the vulnerable lab leaks it to everyone; through the gateway only admins get it', async () => {
+    const direct = await send(lab.url, 'GET', '/v2/users/me', await token(lab.url, 'alice'));
+    expect(direct.json.nationalId).toEqual(expect.any(String)); // the planted over-sharing
+    const alice = await send(adminGw.url, 'GET', '/v2/users/me', await token(adminGw.url, 'alice'));
+    expect(alice.status).toBe(200);
+    expect(alice.type).toMatch(/^application\/json/);
+    expect(alice.json.username).toBe('alice');
+    expect(alice.json).not.toHaveProperty('nationalId');
+    expect(alice.json).not.toHaveProperty('passwordHash');
+    const admin = await send(adminGw.url, 'GET', '/v2/users/me', await token(adminGw.url, 'admin'));
+    expect(admin.status).toBe(200);
+    expect(admin.json.nationalId).toEqual(expect.any(String));
+    expect(admin.json).not.toHaveProperty('passwordHash'); // undeclared: minimised for everyone
+    const list = await send(adminGw.url, 'GET', '/v2/admin/users', await token(adminGw.url, 'admin'));
+    expect(list.status).toBe(200);
+    const items = list.json.items as Array<Record<string, unknown>>;
+    expect(items.length).toBeGreaterThan(1);
+    expect(items.every((u) => 'nationalId' in u && !('apiToken' in u))).toBe(true);
   });
 });

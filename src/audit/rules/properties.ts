@@ -1,5 +1,5 @@
 /** API3 — object property level authorization: mass assignment and excessive exposure. */
-import { openObjects, properties } from '../schema.ts';
+import { isObj, openObjects, properties } from '../schema.ts';
 import type { Rule } from '../types.ts';
 import { isAdminLooking, isAuthFlow, isPiiName, isPrivilegeName, sensitiveKind } from '../words.ts';
 import { bodySchemas, is2xx, isPublic, list, responseSchemas, roles, snippet } from './util.ts';
@@ -67,6 +67,15 @@ function isFlagOrNumber(schema: Record<string, unknown>): boolean {
   );
 }
 
+/** A property with `x-rampart.visibleTo` naming only admin roles. */
+function adminOnly(schema: unknown): boolean {
+  const x = isObj(schema) ? schema['x-rampart'] : undefined;
+  const roles = isObj(x) ? x.visibleTo : undefined;
+  return (
+    Array.isArray(roles) && roles.length > 0 && roles.every((r) => typeof r === 'string' && /admin/i.test(r))
+  );
+}
+
 export const sensitiveResponse: Rule = {
   id: 'audit/sensitive-response-property',
   title: 'Response carries secrets or personal identifiers',
@@ -88,6 +97,8 @@ export const sensitiveResponse: Rule = {
       for (const p of properties(r.schema)) {
         // A flag (`totp: true`, "has a second factor") or a count cannot carry a secret.
         if (p.writeOnly || isFlagOrNumber(p.schema)) continue;
+        // Only admins see it: the gateway's property-access strips it for everyone else.
+        if (adminOnly(p.schema)) continue;
         const kind = sensitiveKind(p.name);
         // The token an auth flow hands out is its purpose, not a leak.
         if (kind === 'token' && isAuthFlow(op)) continue;

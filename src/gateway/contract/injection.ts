@@ -243,8 +243,11 @@ function safeChar(code: number): string {
   return Number.isFinite(code) && code >= 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
 }
 
-/** Characters without which none of the rules can match (a fast path for plain words). */
-const SUSPICIOUS = /[^a-z0-9 ,.!?]|\.\.|\b(?:union|select|and|or|sleep|having|where)\b/i;
+/**
+ * Characters without which none of the rules can match (a fast path for plain words, SKUs,
+ * e-mail addresses and phone numbers: `-`, `@` and `+` alone start no rule; `--` does).
+ */
+const SUSPICIOUS = /[^a-z0-9 ,.!?@+-]|\.\.|--|\b(?:union|select|and|or|order|sleep|having|where)\b/i;
 
 /**
  * The first injection pattern in `value`, or undefined for ordinary text.

@@ -27,7 +27,14 @@ export interface MinimiseStats {
   pointers: string[];
 }
 
-export type Minimiser = (value: unknown, stats: MinimiseStats, at: string) => unknown;
+/**
+ * Where a value sits: a JSON pointer string, or a parent and a member name / index — built
+ * into a string only when something is dropped (most answers drop nothing, and escaping
+ * every member name of every answer was the minimiser's largest cost).
+ */
+export type Path = string | { readonly up: Path; readonly seg: string | number };
+
+export type Minimiser = (value: unknown, stats: MinimiseStats, at: Path) => unknown;
 
 const KEEP: Minimiser = (v) => v;
 
@@ -40,9 +47,19 @@ interface PropertyPlan {
 
 const esc = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
-function note(stats: MinimiseStats, pointer: string): void {
+function pointerOf(at: Path): string {
+  let p = '';
+  let n: Path = at;
+  while (typeof n !== 'string') {
+    p = '/' + (typeof n.seg === 'number' ? String(n.seg) : esc(n.seg)) + p;
+    n = n.up;
+  }
+  return n + p;
+}
+
+function note(stats: MinimiseStats, at: Path, seg: string): void {
   stats.dropped++;
-  if (stats.pointers.length < 10) stats.pointers.push(pointer);
+  if (stats.pointers.length < 10) stats.pointers.push(pointerOf({ up: at, seg }));
 }
 
 /**
@@ -113,7 +130,7 @@ export function compileMinimiser(root: JsonSchema, dialect: Dialect): Minimiser 
     const arrayMin: Minimiser | undefined =
       itemMin || prefix.length
         ? (v, stats, at) =>
-            (v as unknown[]).map((x, i) => (prefix[i] ?? itemMin ?? KEEP)(x, stats, `${at}/${i}`))
+            (v as unknown[]).map((x, i) => (prefix[i] ?? itemMin ?? KEEP)(x, stats, { up: at, seg: i }))
         : undefined;
     let altMin: Minimiser | undefined;
     if (alternatives.length > 0) {
@@ -155,18 +172,18 @@ function objectMinimiser(plan: PropertyPlan): Minimiser {
     for (const k of Object.keys(v)) {
       // An own "__proto__" member (JSON.parse makes one) would set the copy's prototype.
       if (k === '__proto__') {
-        note(stats, `${at}/${k}`);
+        note(stats, at, k);
         continue;
       }
       const m = props.get(k);
       if (m !== undefined) {
-        out[k] = m(v[k], stats, `${at}/${esc(k)}`);
+        out[k] = m === KEEP ? v[k] : m(v[k], stats, { up: at, seg: k });
         continue;
       }
-      const p = patterns.find(([re]) => re.test(k));
-      if (p) out[k] = p[1](v[k], stats, `${at}/${esc(k)}`);
-      else if (rest) out[k] = rest(v[k], stats, `${at}/${esc(k)}`);
-      else note(stats, `${at}/${esc(k)}`);
+      const p = patterns.length ? patterns.find(([re]) => re.test(k)) : undefined;
+      if (p) out[k] = p[1](v[k], stats, { up: at, seg: k });
+      else if (rest) out[k] = rest(v[k], stats, { up: at, seg: k });
+      else note(stats, at, k);
     }
     return out;
   };

@@ -138,7 +138,7 @@ export function compileRequestContract(
       const errors: Violation[] = [
         ...params.check({ path: input.pathParams, query, headers: input.headers }),
       ];
-      if (opts.rejectUnknownQuery)
+      if (opts.rejectUnknownQuery && !params.anyQuery)
         for (const name of query.keys())
           if (!queryNames.has(name) && !queryNames.has(name.replace(/\[.*$/, '')))
             errors.push({

@@ -59,6 +59,70 @@ describe('parameters', () => {
       { pointer: '/query/filter/$ne', keyword: 'unevaluatedProperties' },
     ]);
   });
+  it('exploded form objects: each declared property is its own query parameter (closed, bounded, no pollution)', () => {
+    const filter: OpenApiParameter = {
+      name: 'filter',
+      in: 'query',
+      required: true,
+      style: 'form',
+      explode: true,
+      schema: {
+        type: 'object',
+        properties: {
+          min: { type: 'integer' },
+          tag: { type: 'array', items: { type: 'string' }, maxItems: 2 },
+        },
+      },
+    };
+    const c = compileParameters([filter], '3.1');
+    expect(c.issues).toEqual([]);
+    expect([...c.queryNames].sort()).toEqual(['min', 'tag']); // so rejectUnknownQuery accepts them
+    expect(c.anyQuery).toBe(false);
+    expect(check([filter], 'min=3&tag=a&tag=b&other=1')).toEqual([]);
+    expect(check([filter], 'min=x')).toMatchObject([{ pointer: '/query/filter/min', keyword: 'type' }]);
+    expect(check([filter], 'min=1&min=2')).toMatchObject([{ pointer: '/query/filter/min', keyword: 'type' }]);
+    expect(check([filter], 'tag=a&tag=b&tag=c')).toMatchObject([
+      { pointer: '/query/filter/tag', keyword: 'maxItems' },
+    ]);
+    expect(check([filter], 'other=1')).toEqual([
+      { pointer: '/query/filter', keyword: 'required', detail: 'is required' },
+    ]);
+  });
+  it('an open exploded form object takes every query name no other parameter declares', () => {
+    const params: OpenApiParameter[] = [
+      { name: 'page', in: 'query', required: false, schema: { type: 'integer' } },
+      {
+        name: 'attrs',
+        in: 'query',
+        required: false,
+        schema: { type: 'object', additionalProperties: { type: 'string', maxLength: 3 } },
+      },
+    ];
+    expect(compileParameters(params, '3.1').anyQuery).toBe(true);
+    expect(check(params, 'page=2&color=red')).toEqual([]);
+    expect(check(params, 'page=2&color=crimson')).toMatchObject([
+      { pointer: '/query/attrs/color', keyword: 'maxLength' },
+    ]);
+    expect(check(params, '__proto__=1&constructor=2')).toEqual([]);
+  });
+  it('an exploded object property named like another query parameter is refused at build (the query cannot say whose it is)', () => {
+    const c = compileParameters(
+      [
+        { name: 'page', in: 'query', required: false, schema: { type: 'integer' } },
+        {
+          name: 'f',
+          in: 'query',
+          required: false,
+          schema: { type: 'object', properties: { page: { type: 'string' } } },
+        },
+      ],
+      '3.1',
+      '/paths/~1x/get',
+    );
+    expect(c.issues).toMatchObject([
+      { pointer: '/paths/~1x/get/parameters/1/schema/properties/page', keyword: 'style' },
+    ]);
+  });
   it('path parameters: simple, label and matrix styles', () => {
     const id = (style?: string): OpenApiParameter => ({
       name: 'id',

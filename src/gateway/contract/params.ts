@@ -1,6 +1,7 @@
 /**
  * Parameters as OpenAPI serialises them (OpenAPI 3.1 §4.8.12.4 "Style Values"): query
- * `form` (explode or not), `spaceDelimited`, `pipeDelimited`, `deepObject`; path `simple`,
+ * `form` (explode or not; an exploded form object's properties are query parameters of their
+ * own), `spaceDelimited`, `pipeDelimited`, `deepObject`; path `simple`,
  * `label`, `matrix`; header `simple`; cookie `form`. Each parameter gets, at build time, a
  * reader for its location, a deserialiser for its style and a compiled schema; strings are
  * coerced to the schema's scalar type before validation (`?limit=20` is the integer 20).
@@ -143,8 +144,10 @@ const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
 export interface CompiledParameters {
   /** Every violation of the request's parameters (missing, malformed, out of bounds). */
   check(input: ParameterInput): Violation[];
-  /** The declared query parameter names (for rejecting unknown ones). */
+  /** The declared query parameter names (for rejecting unknown ones), with the properties of exploded form objects. */
   readonly queryNames: ReadonlySet<string>;
+  /** True when an exploded form object allows additional properties: every query name is someone's. */
+  readonly anyQuery: boolean;
   readonly issues: readonly SchemaIssue[];
 }
 
@@ -163,9 +166,12 @@ export function compileParameters(
   const issues: SchemaIssue[] = [];
   const compiled: CompiledParameter[] = [];
   const queryNames = new Set<string>();
+  /** Names of the plain query parameters (not exploded form objects), known once every parameter is compiled. */
+  const plainQuery = new Set<string>();
+  const exploded: Array<{ name: string; props: string[]; where: string }> = [];
+  let anyQuery = false;
   params.forEach((p, index) => {
     if (p.in === 'header' && IGNORED_HEADERS.has(p.name.toLowerCase())) return;
-    if (p.in === 'query') queryNames.add(p.name);
     const schema = p.schema;
     const types = typesOf(schema);
     const kind: Kind = types.has('array')
@@ -193,13 +199,11 @@ export function compileParameters(
       });
       return;
     }
-    if (kind === 'object' && p.in === 'query' && style === 'form' && explode) {
-      issues.push({
-        pointer: `${where}/style`,
-        keyword: 'style',
-        message: `exploded form objects (properties as separate query parameters) are not supported for '${p.name}'; use style: deepObject`,
-      });
-      return;
+    const explodedObject = kind === 'object' && p.in === 'query' && style === 'form' && explode;
+    // An exploded form object has no query name of its own: its properties are the names.
+    if (p.in === 'query' && !explodedObject) {
+      plainQuery.add(p.name);
+      queryNames.add(p.name);
     }
     let read: CompiledParameter['read'];
     const scalar = (s: string): unknown =>
@@ -208,7 +212,43 @@ export function compileParameters(
         : kind === 'object'
           ? pairsToObject(s, ',', explode, props)
           : coerceScalar(s, types);
-    if (p.in === 'query') {
+    if (explodedObject) {
+      // `?color=blue&size=L` is the object { color: 'blue', size: 'L' } (OpenAPI style form,
+      // explode true): each declared property is a query parameter of its own; with
+      // additional properties allowed, so is every query name no other parameter declares.
+      const names = Object.keys(props).filter(
+        (k) => k !== '__proto__' && k !== 'constructor' && k !== 'prototype',
+      );
+      const open =
+        isObj(schema) && schema.additionalProperties !== undefined && schema.additionalProperties !== false;
+      if (open) anyQuery = true;
+      for (const k of names) queryNames.add(k);
+      exploded.push({ name: p.name, props: names, where });
+      const propTypes = new Map(names.map((k) => [k, typesOf(props[k] as JsonSchema)]));
+      const itemTypesOf = new Map(
+        names.map((k) => [k, typesOf((props[k] as Obj | undefined)?.items as JsonSchema | undefined)]),
+      );
+      const value = (k: string, vs: readonly string[]): unknown => {
+        const t = propTypes.get(k) ?? new Set<string>();
+        if (t.has('array')) return vs.map((v) => coerceScalar(v, itemTypesOf.get(k)!));
+        // A scalar property given twice is ambiguous (parameter pollution): validated as a list, it fails.
+        return vs.length > 1 ? vs : coerceScalar(vs[0]!, t);
+      };
+      read = (input) => {
+        let out: Obj | undefined;
+        if (open) {
+          for (const [k, vs] of input.query) {
+            if (plainQuery.has(k) || k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
+            (out ??= {})[k] = value(k, vs);
+          }
+        } else
+          for (const k of names) {
+            const vs = input.query.get(k);
+            if (vs !== undefined) (out ??= {})[k] = value(k, vs);
+          }
+        return out;
+      };
+    } else if (p.in === 'query') {
       const name = p.name;
       if (style === 'deepObject') {
         const prefix = name + '[';
@@ -280,9 +320,26 @@ export function compileParameters(
       schema: compiledSchema,
     });
   });
+  // An exploded object's property named like another query parameter: the query cannot say whose it is.
+  for (const e of exploded)
+    for (const k of e.props)
+      if (plainQuery.has(k) || exploded.some((o) => o !== e && o.props.includes(k)))
+        issues.push({
+          pointer: `${e.where}/schema/properties/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+          keyword: 'style',
+          message: `property '${k}' of the exploded form object '${e.name}' is also another query parameter: the query cannot say whose it is (use style: deepObject)`,
+        });
+  if (exploded.length > 1 && anyQuery)
+    issues.push({
+      pointer: `${exploded[1]!.where}/style`,
+      keyword: 'style',
+      message:
+        'two exploded form objects and one allows additional properties: unknown query names have no owner (use style: deepObject)',
+    });
   return {
     issues,
     queryNames,
+    anyQuery,
     check(input) {
       let cookieMap: Map<string, string> | undefined;
       const cookies = (): Map<string, string> => (cookieMap ??= parseCookies(input.headers.cookie));

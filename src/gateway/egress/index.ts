@@ -17,6 +17,7 @@ import { PROBLEM_CONTENT_TYPE, problem, type Problem, type ProblemCode } from '.
 import type { RampartEvent } from '../../core/events.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { OpenApiDocument } from '../../core/openapi.ts';
+import { decodeAnswer } from '../contract/encoding.ts';
 import { outboundGuard, SsrfBlocked, type Resolve } from '../../core/ssrf.ts';
 import {
   compileRequestContract,
@@ -276,7 +277,11 @@ export class EgressServer {
           'The third party did not answer',
         );
       }
-      const violations = checkAnswer(op.response, answer);
+      // A compressed answer is decoded (bounded) and checked; one that cannot be is a violation.
+      const undecodable = decodeAnswer(answer);
+      const violations = undecodable
+        ? [{ pointer: '/header/content-encoding', keyword: 'contentEncoding', detail: undecodable.detail }]
+        : checkAnswer(op.response, answer);
       if (violations.length) {
         const mode = config.mode;
         log.warn(

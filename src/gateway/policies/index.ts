@@ -80,7 +80,12 @@ export function xRampartKeys(
   const add = (policy: string, keys: PolicyDefinition['xRampart']) => {
     for (const [key, v] of Object.entries(keys ?? {})) {
       const entry: XRampartEntry = isKey(v)
-        ? { schema: v.schema, policy, ...(v.check ? { check: v.check as XRampartSpec['check'] } : {}) }
+        ? {
+            schema: v.schema,
+            policy,
+            ...(v.check ? { check: v.check as XRampartSpec['check'] } : {}),
+            ...(v.at ? { at: v.at } : {}),
+          }
         : { schema: v, policy };
       const prev = out.get(key);
       if (prev && prev.schema !== entry.schema)

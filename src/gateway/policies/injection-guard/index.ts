@@ -42,6 +42,23 @@ interface Hit {
 
 const esc = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
+/** One value of the body walk; its JSON pointer is built from the parents only when asked. */
+interface WalkNode {
+  v: unknown;
+  up: WalkNode | undefined;
+  /** Member name or item index in the parent ('' for the body itself). */
+  seg: string | number;
+  /** The nearest member name (items inherit their array's), for `allow` by field name. */
+  name: string;
+}
+
+function pointerOf(node: WalkNode): string {
+  let p = '';
+  for (let n: WalkNode | undefined = node; n?.up !== undefined; n = n.up)
+    p = '/' + (typeof n.seg === 'number' ? String(n.seg) : esc(n.seg)) + p;
+  return '/body' + p;
+}
+
 /**
  * injection-guard: looks at the values a schema cannot constrain — query and path
  * parameters and every string of a JSON body — for SQL, NoSQL operators (also `$`-keys and
@@ -102,22 +119,31 @@ export const injectionGuard = definePolicy({
           }
           const body = ctx.json();
           if (body === undefined) return undefined;
-          // Iterative walk: no recursion on client-controlled depth.
-          const stack: Array<[unknown, string, string]> = [[body, '/body', '']];
+          // Iterative walk: no recursion on client-controlled depth. Pointers are built only
+          // when needed (a hit, or allow-listed pointers to compare with), from each node's parent.
+          const byPointer = allowPointers.size > 0;
+          const stack: WalkNode[] = [{ v: body, up: undefined, seg: '', name: '' }];
           while (stack.length > 0 && budget > 0) {
-            const [v, pointer, name] = stack.pop()!;
+            const node = stack.pop()!;
+            const v = node.v;
             if (typeof v === 'string') {
-              const h = check(v, pointer, name);
-              if (h) return h;
+              if (budget-- <= 0) return undefined;
+              if (allowNames.has(node.name) || (byPointer && allowPointers.has(pointerOf(node)))) continue;
+              const f = detectInjection(v, kinds);
+              if (f) return { pointer: pointerOf(node), finding: f };
             } else if (Array.isArray(v)) {
-              for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${pointer}/${i}`, name]);
+              for (let i = v.length - 1; i >= 0; i--)
+                stack.push({ v: v[i], up: node, seg: i, name: node.name });
             } else if (v !== null && typeof v === 'object') {
-              if (allowNames.has(name) || allowPointers.has(pointer)) continue;
+              if (allowNames.has(node.name) || (byPointer && allowPointers.has(pointerOf(node)))) continue;
               for (const k of Object.keys(v)) {
-                const p = `${pointer}/${esc(k)}`;
+                const child: WalkNode = { v: (v as Record<string, unknown>)[k], up: node, seg: k, name: k };
                 if (nosql && isOperatorKey(k))
-                  return { pointer: p, finding: { kind: 'nosql', rule: 'nosql-operator-key' } };
-                stack.push([(v as Record<string, unknown>)[k], p, k]);
+                  return {
+                    pointer: pointerOf(child),
+                    finding: { kind: 'nosql', rule: 'nosql-operator-key' },
+                  };
+                stack.push(child);
               }
             }
           }

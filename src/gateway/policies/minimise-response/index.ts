@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { responseContractFor } from '../../contract/operation.ts';
 import type { PiiKind } from '../../contract/pii.ts';
+import { decodeAnswer } from '../../contract/encoding.ts';
 import { replaceWithProblem, responseJson, setResponseJson } from '../../contract/response.ts';
 import { definePolicy, type RequestContext, type ResponseContext } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
@@ -55,13 +56,13 @@ export const minimiseResponse = definePolicy({
               res.body.length,
             );
             if (!m.ok || !m.entry?.json || (!m.entry.minimise && !m.entry.mask)) return;
-            const enc = res.headers['content-encoding'];
-            if (enc !== undefined && enc !== 'identity')
+            const undecodable = decodeAnswer(res);
+            if (undecodable)
               return replaceWithProblem(
                 ctx,
                 res,
                 'response-invalid',
-                'An encoded upstream answer cannot be minimised',
+                `An encoded upstream answer cannot be minimised: ${undecodable.detail}`,
               );
             const parsed = responseJson(ctx, res);
             if (!parsed.ok)

@@ -25,6 +25,7 @@ import {
 import { PRIORITIES } from '../../priorities.ts';
 import { hasAnyRole } from '../roles/index.ts';
 import { compileRules, forbiddenWrite, stripInvisible, type RuleNode } from './walk.ts';
+import { propertyAccessXRampart } from './x-rampart.ts';
 
 export const PROPERTY_OWASP = 'API3:2023';
 
@@ -78,6 +79,7 @@ export const propertyAccess = definePolicy({
   name: 'property-access',
   priority: PRIORITIES['property-access'],
   schema: propertyAccessSchema,
+  xRampart: propertyAccessXRampart,
   create(options) {
     const refuseReadOnly = options.readOnly === 'refuse';
     return {

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { decodeAnswer } from '../../contract/encoding.ts';
 import { responseContractFor } from '../../contract/operation.ts';
 import { codeForStatus, replaceWithProblem, responseJson } from '../../contract/response.ts';
 import type { Violation } from '../../contract/schema.ts';
@@ -63,14 +64,11 @@ export const validateResponse = definePolicy({
             ];
           const entry = m.entry;
           if (!entry?.schema || head || ctx.method === 'HEAD' || length === 0) return [];
-          const enc = res.headers['content-encoding'];
-          if (enc !== undefined && enc !== 'identity')
+          // gzip/deflate/br are decoded (bounded by the 8 MiB limit) and the answer leaves as identity.
+          const undecodable = decodeAnswer(res);
+          if (undecodable)
             return [
-              {
-                pointer: '/header/content-encoding',
-                keyword: 'contentEncoding',
-                detail: 'an encoded body cannot be checked',
-              },
+              { pointer: '/header/content-encoding', keyword: 'contentEncoding', detail: undecodable.detail },
             ];
           if (!entry.json) return [];
           const parsed = responseJson(ctx, res);
