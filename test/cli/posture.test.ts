@@ -337,6 +337,14 @@ describe('rampart posture', () => {
         ),
       );
     }
+    // A history that is not one is an error naming the file, never overwritten.
+    const history = join(tmp, 'gate', 'data', 'posture-history.json');
+    mkdirSync(join(tmp, 'gate', 'data'), { recursive: true });
+    writeFileSync(history, '{"runs": "nope"}');
+    const h = await run('posture', '-c', config, '--no-traffic');
+    expect(h.code).toBe(3);
+    expect(h.err).toBe(`rampart posture: ${history}: not a posture history (expected { runs: [...] })`);
+    expect(readFileSync(history, 'utf8')).toBe('{"runs": "nope"}');
     const broken = fixture('broken', SPEC('', ''), CONFIG().replace('upstream:', 'upstreem:'));
     const b = await run('posture', '-c', broken);
     expect(b.code).toBe(3);
