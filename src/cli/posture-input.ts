@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { silentLogger } from '../core/logger.ts';
 import type { Clock } from '../core/clock.ts';
-import type { RunMeta } from '../core/findings.ts';
+import type { Finding, RunMeta } from '../core/findings.ts';
 import { describeChains } from '../gateway/describe.ts';
 import { buildPolicies } from '../gateway/policies/index.ts';
 import { checkExpiry } from '../gateway/tls.ts';
@@ -122,6 +122,27 @@ function reportResults(kind: 'audit' | 'code', paths: readonly string[], notes: 
 const TOOL = /\brampart\s+(scan|audit|code)\b/g;
 
 /** CI definitions that run Rampart's tools, with their triggers. */
+/**
+ * The newest code-scan report among `posture.evidence.code` (by its run's start time), for
+ * the admin API's code-scan endpoint; undefined when none is listed or readable.
+ */
+export function latestCodeScan(
+  src: Pick<PostureSource, 'config' | 'baseDir'>,
+): { findings: Finding[]; meta: RunMeta } | undefined {
+  let best: { findings: Finding[]; meta: RunMeta } | undefined;
+  const paths = src.config.posture.evidence.code.map((p) => resolve(src.baseDir, p));
+  for (const file of jsonFiles(paths, [], 'code report')) {
+    try {
+      const r = parseJsonReport(readFileSync(file, 'utf8'), file);
+      if (r.meta.tool !== 'code') continue;
+      if (!best || Date.parse(r.meta.startedAt) > Date.parse(best.meta.startedAt)) best = r;
+    } catch {
+      // unreadable reports are posture's notes; here they are simply not the latest
+    }
+  }
+  return best;
+}
+
 export function ciOf(paths: readonly string[], baseDir: string): CiInput[] {
   const files: string[] = [];
   for (const p of paths) {

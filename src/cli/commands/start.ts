@@ -5,10 +5,25 @@ import { createLogger } from '../../core/logger.ts';
 import { DEMO_USERS, type LabServer } from '../../lab/index.ts';
 import { demoConfigObject, startDemoLab } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
-import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
+import { App, StartupErrors, configFromObject, readConfig, type AppOptions } from '../app.ts';
+import { systemClock } from '../../core/clock.ts';
 import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
 import { isClusterWorker, parseWorkers, runPrimary, workerNumber } from '../cluster.ts';
 import { validateConfigFile } from '../validate.ts';
+import { latestCodeScan, postureReport, type PostureSource } from '../posture-input.ts';
+
+/**
+ * What the admin API shows under /admin/api/posture and /admin/api/code-scan: the posture of
+ * the running config (computed on request, not recorded in the history — `rampart posture`
+ * records) and the newest code-scan report listed under posture.evidence.code.
+ */
+function postureProviders(src: PostureSource): Pick<AppOptions, 'posture' | 'codeScan'> {
+  return {
+    posture: async () =>
+      (await postureReport(src, systemClock, { record: false })) as unknown as Record<string, unknown>,
+    codeScan: () => Promise.resolve(latestCodeScan(src)),
+  };
+}
 import { buildConsole, consoleBuilt } from '../../console/build.ts';
 
 const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N] [--workers N|auto]
@@ -95,7 +110,13 @@ const start: Command = {
         const { config, baseDir } = await readConfig(configPath);
         if (publicPort !== undefined) config.listen.port = publicPort;
         if (adminPort !== undefined) config.admin.port = adminPort;
-        app = await App.start({ config, baseDir, configPath: resolve(configPath), log });
+        app = await App.start({
+          config,
+          baseDir,
+          configPath: resolve(configPath),
+          log,
+          ...postureProviders({ config, baseDir, label: configPath }),
+        });
       } else {
         const dataDir = resolve(args.values.data ?? 'data');
         // The demo's own data folder (its store, keys, dev certificate) is made here; a
@@ -114,7 +135,12 @@ const start: Command = {
           }),
           dataDir,
         );
-        app = await App.start({ config, baseDir: dataDir, log });
+        app = await App.start({
+          config,
+          baseDir: dataDir,
+          log,
+          ...postureProviders({ config, baseDir: dataDir, label: 'built-in demo' }),
+        });
         demo.useEgress(app.egress!.url);
         // `rampart users` run here finds the demo's store; this tells it the demo's issuer.
         await writeFile(resolve(dataDir, 'demo.json'), JSON.stringify({ issuer: `${origin}/auth` }) + '\n');
