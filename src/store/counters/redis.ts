@@ -29,7 +29,7 @@ import {
   type WindowDecision,
   type WindowSpec,
 } from '../../core/counters.ts';
-import { ACQUIRE, FAILURES, GCRA, WINDOW } from './scripts.ts';
+import { ACQUIRE, FAILURES, GCRA, MERGE_LOCK, MERGE_LOG, WINDOW } from './scripts.ts';
 
 export interface RedisCounterOptions {
   /** redis://[user:password@]host:port[/db] (rediss:// for TLS). */
@@ -54,6 +54,8 @@ const SCRIPTS = {
   window: script(WINDOW),
   failures: script(FAILURES),
   acquire: script(ACQUIRE),
+  mergeLog: script(MERGE_LOG),
+  mergeLock: script(MERGE_LOCK),
 };
 
 /** The hash tag of a key: its `{…}` part, or the whole key. */
@@ -247,6 +249,29 @@ export class RedisCounterStore implements CounterStore {
     } catch (err) {
       throw new CounterStoreUnavailable(`Redis: ${(err as Error).message.slice(0, 200)}`);
     }
+  }
+
+  /** Adds a node-local log's entries (with their ages) to the shared log. Returns the count. */
+  async mergeWindow(spec: WindowSpec, entries: readonly { id: string; ageMs: number }[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const args: (string | number)[] = [spec.windowMs, spec.limit];
+    for (const e of entries) args.push(e.id, e.ageMs);
+    return Number(await this.run(SCRIPTS.mergeLog, [this.k(spec.key)], args));
+  }
+
+  /** Adds node-local failures (ages) and lockout state to the shared ones. */
+  async mergeFailures(
+    spec: FailureSpec,
+    local: { ids: readonly string[]; agesMs: readonly number[]; lockouts: number; lockedMs: number },
+  ): Promise<void> {
+    const [log, st] = this.failureKeys(spec.key);
+    if (local.agesMs.length) {
+      const args: (string | number)[] = [spec.windowMs, spec.limit];
+      local.agesMs.forEach((age, i) => args.push(local.ids[i]!, age));
+      await this.run(SCRIPTS.mergeLog, [log!], args);
+    }
+    if (local.lockouts > 0 || local.lockedMs > 0)
+      await this.run(SCRIPTS.mergeLock, [st!], [local.lockouts, local.lockedMs, spec.backoff?.maxMs ?? 0]);
   }
 
   async close(): Promise<void> {

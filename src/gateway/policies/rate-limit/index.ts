@@ -1,7 +1,7 @@
 /**
  * `rate-limit` (priority 700, after authentication and authorization, so it counts the
- * principal): several GCRA limits per operation decided together in one counter-store call
- * (burst 20/s + 100/min + 10,000/day), a response-bytes quota charged after the response,
+ * principal): several limits per operation decided together — exact sliding windows by
+ * default, GCRA limits in one counter-store call (burst 20/s + 100/min + 10,000/day), a response-bytes quota charged after the response,
  * and in-flight caps per consumer and per upstream. Every response of a limited operation
  * carries `RateLimit-Policy` and `RateLimit`; a denial is 429 problem+json naming the limit,
  * with `Retry-After`. When Redis is away, each limit follows its fail mode (open: the
