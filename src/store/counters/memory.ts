@@ -13,6 +13,7 @@ import {
   type FailureState,
   type LeaseDecision,
   type LeaseSpec,
+  type LimitState,
   type RateDecision,
   type RateOptions,
   type RateSpec,
@@ -155,15 +156,26 @@ export class MemoryCounterStore implements CounterStore {
     const now = this.clock.now();
     const cost = opts.cost ?? 1;
     const mode = opts.mode ?? 'consume';
-    const tats = limits.map((spec) => this.tats.get(spec.key, now) ?? 0);
-    const results = limits.map((spec, i) => gcra(tats[i]!, now, spec, cost, mode === 'force'));
-    const allowed = results.every((r) => r.state.allowed);
+    const n = limits.length;
+    const tats = new Array<number>(n);
+    const results = new Array<ReturnType<typeof gcra>>(n);
+    let allowed = true;
+    for (let i = 0; i < n; i++) {
+      const spec = limits[i]!;
+      const tat = this.tats.get(spec.key, now) ?? 0;
+      tats[i] = tat;
+      const r = gcra(tat, now, spec, cost, mode === 'force');
+      results[i] = r;
+      if (!r.state.allowed) allowed = false;
+    }
     if (mode === 'force' || (mode === 'consume' && allowed)) {
-      limits.forEach((spec, i) => {
-        const tat = results[i]!.newTat;
-        if (tat > now) this.tats.set(spec.key, tat, Math.ceil(tat) + 1);
-      });
-      return { allowed, limits: results.map((r) => r.state) };
+      const states = new Array<LimitState>(n);
+      for (let i = 0; i < n; i++) {
+        const r = results[i]!;
+        if (r.newTat > now) this.tats.set(limits[i]!.key, r.newTat, Math.ceil(r.newTat) + 1);
+        states[i] = r.state;
+      }
+      return { allowed, limits: states };
     }
     // Nothing charged: the limits that allowed report their untouched state.
     const limitsState = results.map((r, i) =>
