@@ -36,13 +36,15 @@ describe('RedisCounterStore', () => {
   it('GCRA: the burst, then denials with Retry-After, all limits in one atomic script', async () => {
     const key = uniq('u');
     const spec = { key: `rl:minute:{${key}}`, limit: 100, windowMs: 60_000 };
-    const burst = { key: `rl:burst:{${key}}`, limit: 20, windowMs: 1000 };
+    // 20 per 20 s (one unit per second): a loaded machine answering 300 scripts in more than
+    // 50 ms (the refill of 20/s) admitted a 21st; the assertion is about atomicity, not speed.
+    const burst = { key: `rl:burst:{${key}}`, limit: 20, windowMs: 20_000 };
     const results = await Promise.all(Array.from({ length: 300 }, () => store.rate([spec, burst])));
     expect(results.filter((r) => r.allowed)).toHaveLength(20); // the burst binds; concurrency never over-admits
     const denied = results.find((r) => !r.allowed)!;
     expect(denied.limits[1]!.allowed).toBe(false);
     expect(denied.limits[1]!.retryMs).toBeGreaterThan(0);
-    expect(denied.limits[1]!.retryMs).toBeLessThanOrEqual(50);
+    expect(denied.limits[1]!.retryMs).toBeLessThanOrEqual(1000);
     expect(denied.limits[0]!.remaining).toBeGreaterThanOrEqual(80); // the denied requests charged nothing
     // Keys expire, and carry the consumer as their hash tag.
     const ttl = await admin.pttl(`test:rl:minute:{${key}}`);

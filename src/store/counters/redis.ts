@@ -171,15 +171,19 @@ export class RedisCounterStore implements CounterStore {
       else groups.set(tag, [i]);
     });
     const states: LimitState[] = new Array<LimitState>(limits.length);
-    for (const idx of groups.values()) {
+    const script = (idx: number[], c: number, m: string) => {
       const keys = idx.map((i) => this.k(limits[i]!.key));
-      const args: (string | number)[] = [cost, mode];
+      const args: (string | number)[] = [c, m];
       for (const i of idx) {
         const l = limits[i]!;
         const t = l.windowMs / l.limit;
         args.push(t, t * (l.burst ?? l.limit));
       }
-      const out = await this.run(SCRIPTS.gcra, keys, args);
+      return this.run(SCRIPTS.gcra, keys, args);
+    };
+    const charged: number[][] = [];
+    for (const idx of groups.values()) {
+      const out = await script(idx, cost, mode);
       idx.forEach((i, j) => {
         states[i] = {
           allowed: out[j * 4] === 1,
@@ -188,8 +192,17 @@ export class RedisCounterStore implements CounterStore {
           retryMs: Number(out[j * 4 + 3]),
         };
       });
+      if (mode === 'consume' && idx.every((i) => states[i]!.allowed)) charged.push(idx);
     }
-    return { allowed: states.every((s) => s.allowed), limits: states };
+    const allowed = states.every((s) => s.allowed);
+    // Cluster mode, limits in several slots: one script per slot, so a refusal in one slot
+    // gives back what the others charged (a negative forced cost), as one script would have.
+    if (mode === 'consume' && !allowed && charged.length)
+      for (const idx of charged) {
+        await script(idx, -cost, 'force');
+        for (const i of idx) states[i] = { ...states[i]!, remaining: states[i]!.remaining + cost };
+      }
+    return { allowed, limits: states };
   }
 
   async window(spec: WindowSpec, op: 'reserve' | 'add' | 'peek', id: string): Promise<WindowDecision> {
