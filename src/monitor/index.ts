@@ -8,6 +8,7 @@ import { LiveFeed } from './feed.ts';
 import { AlertmanagerNotifier } from './notifiers/alertmanager.ts';
 import { EmailNotifier } from './notifiers/email.ts';
 import { Outbox } from './notifiers/outbox.ts';
+import { OtlpExporter } from './otlp.ts';
 import { SlackNotifier } from './notifiers/slack.ts';
 import type { Notifier } from './notifiers/types.ts';
 import { WebhookNotifier } from './notifiers/webhook.ts';
@@ -80,6 +81,7 @@ export class Monitor {
   readonly audit: AuditLog | undefined;
   readonly feed = new LiveFeed();
   readonly outbox: Outbox;
+  readonly otlp: OtlpExporter | undefined;
   private readonly history: AlertRecord[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private detach: (() => void) | undefined;
@@ -123,6 +125,7 @@ export class Monitor {
       o.log.child({ component: 'alerts' }),
     );
     this.outbox.onOutcome = (n, outcome) => this.metrics.notifications.inc([n, outcome]);
+    this.otlp = c.otlp ? new OtlpExporter(c.otlp, this.metrics.registry, now) : undefined;
     this.engine.onChange((a) => this.alertChanged(a));
   }
 
@@ -134,6 +137,7 @@ export class Monitor {
   start(): void {
     this.audit?.start();
     this.outbox.start();
+    this.otlp?.start();
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
   }
@@ -153,6 +157,7 @@ export class Monitor {
       anomaly?.observe(e);
       audit?.append(e);
       feed.publish(e.type, e, e);
+      this.otlp?.record(e);
     }
   }
 
@@ -220,6 +225,7 @@ export class Monitor {
     this.queue.drain();
     await this.audit?.close();
     await this.outbox.stop();
+    await this.otlp?.stop(); // the last metrics and events
     this.feed.close();
   }
 }
