@@ -185,6 +185,42 @@ export const monitorConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     notifiers: Type.Array(notifierSchema, { description: 'Where alerts are delivered.', default: [] }),
+    otlp: Type.Optional(
+      Type.Object(
+        {
+          endpoint: Type.String({
+            pattern: '^https?://',
+            description:
+              'OTLP/HTTP receiver (a collector), e.g. http://127.0.0.1:4318; /v1/metrics and /v1/logs are appended.',
+          }),
+          intervalMs: Type.Integer({ minimum: 1000, description: 'Export interval.', default: 10000 }),
+          timeoutMs: Type.Integer({
+            minimum: 100,
+            description: 'Deadline of one export request.',
+            default: 5000,
+          }),
+          headers: Type.Record(Type.String(), Type.String(), {
+            description: 'Extra request headers (an authorization header: use ${ENV} interpolation).',
+            default: {},
+          }),
+          events: Type.Boolean({ description: 'Export security events as OTLP log records.', default: true }),
+          maxBuffered: Type.Integer({
+            minimum: 100,
+            description: 'Events kept between exports (more are counted as dropped).',
+            default: 10000,
+          }),
+          serviceName: Type.String({
+            minLength: 1,
+            description: 'The resource service.name.',
+            default: 'rampart',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description: 'Export metrics and events over OTLP/HTTP (JSON encoding). Off unless set.',
+        },
+      ),
+    ),
     externalUrl: Type.Optional(
       Type.String({
         pattern: '^https?://',

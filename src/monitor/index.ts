@@ -10,6 +10,7 @@ import { AlertmanagerNotifier } from './notifiers/alertmanager.ts';
 import { EmailNotifier } from './notifiers/email.ts';
 import { receiverEgress } from './notifiers/http.ts';
 import { Outbox } from './notifiers/outbox.ts';
+import { OtlpExporter } from './otlp.ts';
 import { SlackNotifier } from './notifiers/slack.ts';
 import type { Notifier } from './notifiers/types.ts';
 import { WebhookNotifier } from './notifiers/webhook.ts';
@@ -108,6 +109,7 @@ export class Monitor {
   readonly outbox: Outbox;
   /** Operators' acknowledge / resolve / silence on top of the rule engine's alerts. */
   readonly desk: AlertDesk;
+  readonly otlp: OtlpExporter | undefined;
   private readonly history: AlertRecord[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private detach: (() => void) | undefined;
@@ -152,6 +154,7 @@ export class Monitor {
       o.log.child({ component: 'alerts' }),
     );
     this.outbox.onOutcome = (n, outcome) => this.metrics.notifications.inc([n, outcome]);
+    this.otlp = c.otlp ? new OtlpExporter(c.otlp, this.metrics.registry, now) : undefined;
     this.engine.onChange((a) => this.alertChanged(a));
   }
 
@@ -163,6 +166,7 @@ export class Monitor {
   start(): void {
     this.audit?.start();
     this.outbox.start();
+    this.otlp?.start();
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
   }
@@ -182,6 +186,7 @@ export class Monitor {
       anomaly?.observe(e);
       audit?.append(e);
       feed.publish(e.type, e, e);
+      this.otlp?.record(e);
     }
   }
 
@@ -252,6 +257,7 @@ export class Monitor {
     this.queue.drain();
     await this.audit?.close();
     await this.outbox.stop();
+    await this.otlp?.stop(); // the last metrics and events
     this.feed.close();
   }
 }

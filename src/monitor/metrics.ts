@@ -9,6 +9,15 @@
 
 type Labels = readonly string[];
 
+/** OTLP/JSON shapes (opentelemetry-proto metrics/v1, common/v1; int64 as decimal strings). */
+export interface OtlpKeyValue {
+  key: string;
+  value: { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
+}
+export type OtlpMetric = { name: string; description: string; unit?: string } & Record<string, unknown>;
+/** AGGREGATION_TEMPORALITY_CUMULATIVE: every export carries the totals since the process started. */
+const CUMULATIVE = 2;
+
 const OTHER = 'other';
 
 function escapeLabel(v: string): string {
@@ -61,6 +70,11 @@ abstract class Metric<S> {
   }
   abstract readonly kind: 'counter' | 'gauge' | 'histogram';
   abstract render(out: string[]): void;
+  /** This metric as an OTLP `Metric` (protobuf JSON mapping), cumulative since `startNs`. */
+  abstract otlp(startNs: string, nowNs: string): OtlpMetric;
+  protected attributes(labels: readonly string[]): OtlpKeyValue[] {
+    return labels.map((v, i) => ({ key: this.labelNames[i]!, value: { stringValue: v } }));
+  }
   protected header(out: string[]): void {
     out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.kind}`);
   }
@@ -81,6 +95,22 @@ export class Counter extends Metric<{ v: number }> {
   get(values: readonly string[] = []): number {
     const key = values.length === 1 ? values[0]! : values.join('\u0000');
     return this.series.get(key)?.value.v ?? 0;
+  }
+  otlp(startNs: string, nowNs: string): OtlpMetric {
+    return {
+      name: this.name,
+      description: this.help,
+      sum: {
+        aggregationTemporality: CUMULATIVE,
+        isMonotonic: true,
+        dataPoints: [...this.series.values()].map((x) => ({
+          attributes: this.attributes(x.labels),
+          startTimeUnixNano: startNs,
+          timeUnixNano: nowNs,
+          asDouble: x.value.v,
+        })),
+      },
+    };
   }
   render(out: string[]): void {
     this.header(out);
@@ -103,6 +133,19 @@ export class Gauge extends Metric<{ v: number }> {
   /** Removes a series (an alert that resolved). */
   delete(values: readonly string[]): void {
     this.series.delete(values.length === 1 ? values[0]! : values.join('\u0000'));
+  }
+  otlp(_startNs: string, nowNs: string): OtlpMetric {
+    return {
+      name: this.name,
+      description: this.help,
+      gauge: {
+        dataPoints: [...this.series.values()].map((x) => ({
+          attributes: this.attributes(x.labels),
+          timeUnixNano: nowNs,
+          asDouble: x.value.v,
+        })),
+      },
+    };
   }
   render(out: string[]): void {
     this.header(out);
@@ -147,6 +190,29 @@ export class Histogram extends Metric<HistogramSeries> {
     s.sum += v;
     s.count++;
   }
+  otlp(startNs: string, nowNs: string): OtlpMetric {
+    return {
+      name: this.name,
+      description: this.help,
+      unit: this.name.endsWith('_seconds') ? 's' : '1',
+      histogram: {
+        aggregationTemporality: CUMULATIVE,
+        dataPoints: [...this.series.values()].map((x) => {
+          const inBounds = x.value.counts.reduce((a, b) => a + b, 0);
+          return {
+            attributes: this.attributes(x.labels),
+            startTimeUnixNano: startNs,
+            timeUnixNano: nowNs,
+            count: String(x.value.count),
+            sum: x.value.sum,
+            // One count per bucket, the last one above every bound (length = bounds + 1).
+            bucketCounts: [...Array.from(x.value.counts, String), String(x.value.count - inBounds)],
+            explicitBounds: [...this.buckets],
+          };
+        }),
+      },
+    };
+  }
   render(out: string[]): void {
     this.header(out);
     for (const s of this.series.values()) {
@@ -174,7 +240,9 @@ export class Registry {
   histogram(name: string, help: string, labels: Labels, buckets: readonly number[]): Histogram {
     return this.add(new Histogram(name, help, labels, this.maxSeries, buckets));
   }
-  private add<M extends { render(out: string[]): void; overflowed: number }>(m: M): M {
+  private add<
+    M extends { render(out: string[]): void; otlp(s: string, n: string): OtlpMetric; overflowed: number },
+  >(m: M): M {
     this.metrics.push(m as unknown as Metric<unknown>);
     return m;
   }
@@ -183,6 +251,10 @@ export class Registry {
     let n = 0;
     for (const m of this.metrics) n += m.overflowed;
     return n;
+  }
+  /** Every metric as OTLP metrics, cumulative since `startNs` (nanoseconds as decimal strings). */
+  otlp(startNs: string, nowNs: string): OtlpMetric[] {
+    return this.metrics.map((m) => m.otlp(startNs, nowNs));
   }
   /** The exposition text (`text/plain; version=0.0.4`). */
   render(): string {

@@ -86,3 +86,86 @@ export async function startRedis(): Promise<TestRedis> {
   await start();
   return { url: `redis://127.0.0.1:${port}`, port, stop, start, close: stop };
 }
+
+export interface TestRedisCluster {
+  /** Seed node URLs (redis://127.0.0.1:port each). */
+  nodes: string[];
+  ports: number[];
+  close(): Promise<void>;
+}
+
+/**
+ * A throw-away 3-master Redis Cluster on loopback (no replicas, no persistence): three
+ * `redis-server --cluster-enabled yes` processes in a temporary directory, joined with
+ * `redis-cli --cluster create`, ready when every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(): Promise<TestRedisCluster> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFile } = await import('node:child_process');
+  const cli = REDIS_SERVER.replace(/redis-server$/, 'redis-cli');
+  const run = (args: string[]) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(cli, args, { timeout: 20_000 }, (err, out) => (err ? reject(err) : resolve(out))),
+    );
+  const dir = await mkdtemp(join(tmpdir(), 'rampart-redis-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children = ports.map((port) =>
+    spawn(
+      REDIS_SERVER,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+  const close = async () => {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGKILL');
+          }),
+      ),
+    );
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      const started = Date.now();
+      while (!(await reachable(port))) {
+        if (Date.now() - started > 10_000)
+          throw new Error('redis-server (cluster) did not start within 10 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await run(['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes']);
+    const started = Date.now();
+    for (;;) {
+      const states = await Promise.all(ports.map((p) => run(['-p', String(p), 'cluster', 'info'])));
+      if (states.every((s) => /cluster_state:ok/.test(s))) break;
+      if (Date.now() - started > 15_000) throw new Error('the Redis cluster did not become ok within 15 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { nodes: ports.map((p) => `redis://127.0.0.1:${p}`), ports, close };
+}

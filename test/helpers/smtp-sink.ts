@@ -3,8 +3,13 @@
  * with dot-unstuffing, RSET, NOOP, QUIT) that keeps every message it accepts. For
  * testing the e-mail notifier against a real protocol peer. `failNext` answers the next
  * MAIL FROM with a 451 (temporary failure) to exercise retries.
+ *
+ * With a certificate it speaks TLS: `tls: 'implicit'` (port-465 style: TLS from the first
+ * byte) or `tls: 'starttls'` (RFC 3207: STARTTLS offered in EHLO, the same socket upgraded).
+ * `AUTH PLAIN` is accepted and recorded with whether the connection was encrypted then.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 
 export interface SmtpMessage {
@@ -16,16 +21,36 @@ export interface SmtpMessage {
 export interface SmtpSink {
   port: number;
   messages: SmtpMessage[];
+  /** AUTH PLAIN credentials seen, and whether the connection was TLS at that moment. */
+  logins: { user: string; password: string; encrypted: boolean }[];
+  /** Connections that completed a TLS handshake (implicit or STARTTLS). */
+  handshakes: number;
   failNext: number;
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  tls?: 'implicit' | 'starttls';
+  key?: string;
+  cert?: string;
+}
+
+export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const sockets = new Set<net.Socket>();
-  const sink: SmtpSink = { port: 0, messages: [], failNext: 0, close: async () => undefined };
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+  const sink: SmtpSink = {
+    port: 0,
+    messages: [],
+    logins: [],
+    handshakes: 0,
+    failNext: 0,
+    close: async () => undefined,
+  };
+  const secure = { key: opts.key, cert: opts.cert, minVersion: 'TLSv1.2' as const };
+  const session = (raw: net.Socket, encryptedFromStart: boolean) => {
+    let socket: net.Socket = raw;
+    let encrypted = encryptedFromStart;
+    sockets.add(raw);
+    raw.on('close', () => sockets.delete(raw));
     socket.setEncoding('utf8');
     let buf = '';
     let inData = false;
@@ -34,7 +59,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     let to: string[] = [];
     const say = (line: string) => socket.write(line + '\r\n');
     say('220 sink.test ESMTP ready');
-    socket.on('data', (chunk: string) => {
+    const onData = (chunk: string) => {
       buf += chunk;
       let i: number;
       while ((i = buf.indexOf('\r\n')) !== -1) {
@@ -50,8 +75,31 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           continue;
         }
         const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') socket.write('250-sink.test\r\n250-8BITMIME\r\n250 SIZE 1000000\r\n');
-        else if (verb === 'HELO') say('250 sink.test');
+        if (verb === 'EHLO')
+          socket.write(
+            `250-sink.test\r\n250-8BITMIME\r\n${opts.tls === 'starttls' && !encrypted ? '250-STARTTLS\r\n' : ''}${encrypted ? '250-AUTH PLAIN\r\n' : ''}250 SIZE 1000000\r\n`,
+          );
+        else if (line.toUpperCase() === 'STARTTLS' && opts.tls === 'starttls' && !encrypted) {
+          say('220 2.0.0 ready to start TLS');
+          // RFC 3207: the upgraded connection starts afresh (anything buffered is discarded).
+          buf = '';
+          socket.off('data', onData);
+          const up = new tls.TLSSocket(socket, { isServer: true, ...secure });
+          up.once('secure', () => {
+            sink.handshakes++;
+            encrypted = true;
+          });
+          up.setEncoding('utf8');
+          up.on('data', onData);
+          up.on('error', () => raw.destroy());
+          socket = up;
+          return;
+        } else if (verb === 'AUTH') {
+          const m = /^AUTH PLAIN (\S+)$/i.exec(line);
+          const parts = m ? Buffer.from(m[1]!, 'base64').toString('utf8').split('\u0000') : [];
+          sink.logins.push({ user: parts[1] ?? '', password: parts[2] ?? '', encrypted });
+          say(encrypted ? '235 2.7.0 authenticated' : '538 5.7.11 encryption required');
+        } else if (verb === 'HELO') say('250 sink.test');
         else if (verb === 'MAIL') {
           if (sink.failNext > 0) {
             sink.failNext--;
@@ -73,8 +121,16 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           socket.end();
         } else say('502 5.5.2 command not implemented');
       }
-    });
-  });
+    };
+    socket.on('data', onData);
+  };
+  const server =
+    opts.tls === 'implicit'
+      ? tls.createServer(secure, (s) => {
+          sink.handshakes++;
+          session(s, true);
+        })
+      : net.createServer((s) => session(s, false));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   sink.port = (server.address() as AddressInfo).port;
   sink.close = () => {

@@ -18,6 +18,18 @@ export interface EmailOptions {
   timeoutMs: number;
   /** Accept a self-signed relay certificate (tests). Default false. */
   insecureTls?: boolean;
+  /** PEM of the CA (or the self-signed certificate) the relay's certificate is verified against, instead of the system roots. */
+  ca?: string;
+}
+
+/** TLS client options for a relay: verified against `ca` or the system roots; SNI only for names (RFC 6066). */
+function tlsOptions(o: Pick<EmailOptions, 'host' | 'insecureTls' | 'ca'>): tls.ConnectionOptions {
+  return {
+    host: o.host,
+    ...(net.isIP(o.host) ? {} : { servername: o.host }),
+    rejectUnauthorized: o.insecureTls !== true,
+    ...(o.ca !== undefined ? { ca: o.ca } : {}),
+  };
 }
 
 /** A line-oriented SMTP conversation (RFC 5321) with a deadline on every reply. */
@@ -78,12 +90,12 @@ class SmtpSession {
     this.socket.write(line + '\r\n');
     return this.reply(expect);
   }
-  async upgrade(host: string, insecure: boolean): Promise<void> {
+  async upgrade(options: tls.ConnectionOptions): Promise<void> {
     this.socket.removeAllListeners('data');
-    const secure = tls.connect({ socket: this.socket, servername: host, rejectUnauthorized: !insecure });
+    const secure = tls.connect({ ...options, socket: this.socket });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
-      secure.once('error', reject);
+      secure.once('error', (err) => reject(new DeliveryError(`SMTP STARTTLS: ${err.message}`, true)));
     });
     this.socket = secure;
     this.attach(secure);
@@ -144,12 +156,7 @@ export class EmailNotifier implements Notifier {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s =
         o.security === 'tls'
-          ? tls.connect({
-              host: o.host,
-              port: o.port,
-              servername: o.host,
-              rejectUnauthorized: !o.insecureTls,
-            })
+          ? tls.connect({ ...tlsOptions(o), port: o.port })
           : net.connect({ host: o.host, port: o.port });
       const timer = setTimeout(() => {
         s.destroy();
@@ -171,7 +178,7 @@ export class EmailNotifier implements Notifier {
       if (o.security === 'starttls') {
         if (!/STARTTLS/i.test(ehlo)) throw new DeliveryError('SMTP relay does not offer STARTTLS', false);
         await smtp.cmd('STARTTLS', 220);
-        await smtp.upgrade(o.host, o.insecureTls === true);
+        await smtp.upgrade(tlsOptions(o));
         ehlo = await smtp.cmd('EHLO rampart', 250);
       }
       if (o.username !== undefined) {

@@ -172,4 +172,21 @@ describe('bounded memory', () => {
     m.set('e', 6, 5);
     expect(m.get('e', 5)).toBeUndefined(); // expired
   });
+
+  it('sliding-window logs are bounded in entries, not only in keys', () => {
+    const clock = new ManualClock(0);
+    const s = new MemoryCounterStore({ clock, maxKeys: 30_000 });
+    // 200 consumers × 500 requests each: 100,000 log entries asked for, 30,000 the bound.
+    for (let i = 0; i < 500; i++)
+      for (let u = 0; u < 200; u++)
+        s.window({ key: `u${u}`, limit: 500, windowMs: 60_000 }, 'add', `${u}:${i}`);
+    const m = new BoundedMap<number>(1000, 100);
+    for (let k = 0; k < 50; k++) m.set(`k${k}`, k, 1000, 10);
+    expect(m.weight).toBeLessThanOrEqual(100);
+    expect(m.get('k49', 0)).toBe(49);
+    expect(m.get('k0', 0)).toBeUndefined();
+    // The store's logs stayed within their entry bound (maxKeys entries) and count the newest.
+    expect((s as unknown as { logs: BoundedMap<unknown> }).logs.weight).toBeLessThanOrEqual(30_000);
+    expect(s.window({ key: 'u199', limit: 500, windowMs: 60_000 }, 'peek', '').count).toBeGreaterThan(0);
+  });
 });

@@ -13,6 +13,7 @@ import {
   type FailureState,
   type LeaseDecision,
   type LeaseSpec,
+  type LimitState,
   type RateDecision,
   type RateOptions,
   type RateSpec,
@@ -23,25 +24,39 @@ import {
 interface Entry<V> {
   value: V;
   expires: number;
+  weight: number;
 }
 
 /**
  * A bounded map with per-entry expiry, least recently written out first. Two generations
- * (as in quick-lru): writes go to `current`; when it holds maxKeys/2 entries it becomes
- * `previous` and the old `previous` is dropped whole. Every operation is O(1) — a Map
- * evicting its first key one by one is not, in V8, under heavy churn — and at most
- * maxKeys entries are ever held. A key written within the last maxKeys/2 writes survives.
+ * (as in quick-lru): writes go to `current`; when it holds maxKeys/2 entries (or, with a
+ * weight bound, maxWeight/2 weight) it becomes `previous` and the old `previous` is dropped
+ * whole. Every operation is O(1) — a Map evicting its first key one by one is not, in V8,
+ * under heavy churn — and at most maxKeys entries (maxWeight weight) are ever held. A key
+ * written within the last maxKeys/2 writes survives.
  */
 export class BoundedMap<V> {
   private current = new Map<string, Entry<V>>();
   private previous = new Map<string, Entry<V>>();
   private readonly half: number;
-  constructor(readonly maxKeys: number) {
+  private readonly halfWeight: number;
+  private currentWeight = 0;
+  private previousWeight = 0;
+  constructor(
+    readonly maxKeys: number,
+    /** Bound on the sum of the entries' weights (e.g. log lengths); default none. */
+    readonly maxWeight = Infinity,
+  ) {
     if (!(maxKeys >= 2)) throw new Error('maxKeys must be at least 2');
     this.half = Math.floor(maxKeys / 2);
+    this.halfWeight = maxWeight / 2;
   }
   get size(): number {
     return this.current.size + this.previous.size;
+  }
+  /** The weight held now (≤ maxWeight). */
+  get weight(): number {
+    return this.currentWeight + this.previousWeight;
   }
   get(key: string, now: number): V | undefined {
     const e = this.current.get(key) ?? this.previous.get(key);
@@ -52,25 +67,47 @@ export class BoundedMap<V> {
     }
     return e.value;
   }
-  set(key: string, value: V, expires: number): void {
+  set(key: string, value: V, expires: number, weight = 0): void {
     const e = this.current.get(key);
     if (e) {
       e.value = value;
       e.expires = expires;
+      this.currentWeight += weight - e.weight;
+      e.weight = weight;
+      if (this.currentWeight > this.halfWeight) this.rotate();
       return;
     }
-    this.previous.delete(key);
-    if (this.current.size >= this.half) {
-      this.previous = this.current;
-      this.current = new Map();
+    const old = this.previous.get(key);
+    if (old) {
+      this.previous.delete(key);
+      this.previousWeight -= old.weight;
     }
-    this.current.set(key, { value, expires });
+    if (this.current.size >= this.half || this.currentWeight + weight > this.halfWeight) this.rotate();
+    this.current.set(key, { value, expires, weight });
+    this.currentWeight += weight;
+  }
+  private rotate(): void {
+    this.previous = this.current;
+    this.previousWeight = this.currentWeight;
+    this.current = new Map();
+    this.currentWeight = 0;
   }
   delete(key: string): void {
-    this.current.delete(key);
-    this.previous.delete(key);
+    const c = this.current.get(key);
+    if (c) {
+      this.current.delete(key);
+      this.currentWeight -= c.weight;
+    }
+    const p = this.previous.get(key);
+    if (p) {
+      this.previous.delete(key);
+      this.previousWeight -= p.weight;
+    }
   }
 }
+
+/** A sliding-window log never holds more entries than its limit (MAX_LOG in the policies). */
+const MAX_ENTRIES_PER_LOG = 10_000;
 
 interface LogEntry {
   t: number;
@@ -104,7 +141,8 @@ export class MemoryCounterStore implements CounterStore {
     // One bound per kind keeps a flood of one kind (request keys) from evicting brute-force state.
     // Together at most maxKeys: half for rate counters, a sixth each for the rest.
     this.tats = new BoundedMap(Math.max(2, Math.floor(max / 2)));
-    this.logs = new BoundedMap(Math.max(2, Math.floor(max / 6)));
+    // Logs are bounded in entries too (one per admitted request): at most maxKeys entries.
+    this.logs = new BoundedMap(Math.max(2, Math.floor(max / 6)), Math.max(2 * MAX_ENTRIES_PER_LOG, max));
     this.failures = new BoundedMap(Math.max(2, opts.maxFailureKeys ?? Math.floor(max / 6)));
     this.leases = new BoundedMap(Math.max(2, Math.floor(max / 6)));
   }
@@ -118,15 +156,26 @@ export class MemoryCounterStore implements CounterStore {
     const now = this.clock.now();
     const cost = opts.cost ?? 1;
     const mode = opts.mode ?? 'consume';
-    const tats = limits.map((spec) => this.tats.get(spec.key, now) ?? 0);
-    const results = limits.map((spec, i) => gcra(tats[i]!, now, spec, cost, mode === 'force'));
-    const allowed = results.every((r) => r.state.allowed);
+    const n = limits.length;
+    const tats = new Array<number>(n);
+    const results = new Array<ReturnType<typeof gcra>>(n);
+    let allowed = true;
+    for (let i = 0; i < n; i++) {
+      const spec = limits[i]!;
+      const tat = this.tats.get(spec.key, now) ?? 0;
+      tats[i] = tat;
+      const r = gcra(tat, now, spec, cost, mode === 'force');
+      results[i] = r;
+      if (!r.state.allowed) allowed = false;
+    }
     if (mode === 'force' || (mode === 'consume' && allowed)) {
-      limits.forEach((spec, i) => {
-        const tat = results[i]!.newTat;
-        if (tat > now) this.tats.set(spec.key, tat, Math.ceil(tat) + 1);
-      });
-      return { allowed, limits: results.map((r) => r.state) };
+      const states = new Array<LimitState>(n);
+      for (let i = 0; i < n; i++) {
+        const r = results[i]!;
+        if (r.newTat > now) this.tats.set(limits[i]!.key, r.newTat, Math.ceil(r.newTat) + 1);
+        states[i] = r.state;
+      }
+      return { allowed, limits: states };
     }
     // Nothing charged: the limits that allowed report their untouched state.
     const limitsState = results.map((r, i) =>
@@ -138,14 +187,18 @@ export class MemoryCounterStore implements CounterStore {
   window(spec: WindowSpec, op: 'reserve' | 'add' | 'peek', id: string): WindowDecision {
     const now = this.clock.now();
     const from = now - spec.windowMs;
-    const log = (this.logs.get(spec.key, now) ?? []).filter((e) => e.t > from);
+    // The log is kept oldest first: drop the expired head in place (no copy per decision).
+    const log = this.logs.get(spec.key, now) ?? [];
+    let old = 0;
+    while (old < log.length && log[old]!.t <= from) old++;
+    if (old) log.splice(0, old);
     let allowed = log.length < spec.limit;
     if (op === 'add' || (op === 'reserve' && allowed)) {
       log.push({ t: now, id });
       if (log.length > spec.limit) log.splice(0, log.length - spec.limit);
       allowed = op === 'add' ? log.length <= spec.limit : true;
     }
-    if (log.length) this.logs.set(spec.key, log, log[log.length - 1]!.t + spec.windowMs);
+    if (log.length) this.logs.set(spec.key, log, log[log.length - 1]!.t + spec.windowMs, log.length);
     else this.logs.delete(spec.key);
     return {
       allowed,
@@ -159,8 +212,40 @@ export class MemoryCounterStore implements CounterStore {
     const now = this.clock.now();
     const log = this.logs.get(key, now);
     if (!log) return;
-    const i = log.findIndex((e) => e.id === id);
+    const i = log.findLastIndex((e) => e.id === id);
     if (i >= 0) log.splice(i, 1);
+  }
+
+  /**
+   * What this store decided for a key, taken out of it (the failover store merges a local
+   * fallback's counts into the shared store when it is back): a GCRA limit's outstanding
+   * debt in ms (TAT − now), a log's entries with their ages, failures with their ages and
+   * the lockout state. Undefined when the key holds nothing now.
+   */
+  takeRate(key: string): number | undefined {
+    const now = this.clock.now();
+    const tat = this.tats.get(key, now);
+    this.tats.delete(key);
+    return tat !== undefined && tat > now ? tat - now : undefined;
+  }
+
+  takeWindow(key: string, windowMs: number): { id: string; ageMs: number }[] {
+    const now = this.clock.now();
+    const log = this.logs.get(key, now) ?? [];
+    this.logs.delete(key);
+    return log.filter((e) => e.t > now - windowMs).map((e) => ({ id: e.id, ageMs: now - e.t }));
+  }
+
+  takeFailures(spec: FailureSpec): { agesMs: number[]; lockouts: number; lockedMs: number } | undefined {
+    const now = this.clock.now();
+    const f = this.failures.get(spec.key, now);
+    this.failures.delete(spec.key);
+    if (!f) return undefined;
+    return {
+      agesMs: f.log.filter((t) => t > now - spec.windowMs).map((t) => now - t),
+      lockouts: f.lockouts,
+      lockedMs: Math.max(0, f.lockedUntil - now),
+    };
   }
 
   failureState(spec: FailureSpec): FailureState {

@@ -36,13 +36,15 @@ describe('RedisCounterStore', () => {
   it('GCRA: the burst, then denials with Retry-After, all limits in one atomic script', async () => {
     const key = uniq('u');
     const spec = { key: `rl:minute:{${key}}`, limit: 100, windowMs: 60_000 };
-    const burst = { key: `rl:burst:{${key}}`, limit: 20, windowMs: 1000 };
+    // 20 per 20 s (one unit per second): a loaded machine answering 300 scripts in more than
+    // 50 ms (the refill of 20/s) admitted a 21st; the assertion is about atomicity, not speed.
+    const burst = { key: `rl:burst:{${key}}`, limit: 20, windowMs: 20_000 };
     const results = await Promise.all(Array.from({ length: 300 }, () => store.rate([spec, burst])));
     expect(results.filter((r) => r.allowed)).toHaveLength(20); // the burst binds; concurrency never over-admits
     const denied = results.find((r) => !r.allowed)!;
     expect(denied.limits[1]!.allowed).toBe(false);
     expect(denied.limits[1]!.retryMs).toBeGreaterThan(0);
-    expect(denied.limits[1]!.retryMs).toBeLessThanOrEqual(50);
+    expect(denied.limits[1]!.retryMs).toBeLessThanOrEqual(1000);
     expect(denied.limits[0]!.remaining).toBeGreaterThanOrEqual(80); // the denied requests charged nothing
     // Keys expire, and carry the consumer as their hash tag.
     const ttl = await admin.pttl(`test:rl:minute:{${key}}`);
@@ -157,6 +159,59 @@ describe('failover: Redis killed and restarted', () => {
     expect(back.degraded).toBeUndefined();
     expect(back.allowed).toBe(true);
     expect(statuses).toEqual(['up', 'down', 'up']);
+    await s.close();
+  });
+});
+
+describe('failover: what the local fallback counted is merged back', () => {
+  it('rate debt, log entries and failures reach the restarted Redis before its first decision', async () => {
+    const statuses: string[] = [];
+    const shared = new RedisCounterStore({
+      url: redis.url,
+      prefix: 'merge:',
+      commandTimeoutMs: 300,
+      onStatus: (st) => statuses.push(st),
+    });
+    await shared.ready();
+    const s = new FailoverCounterStore(shared, new MemoryCounterStore());
+    const rate = { key: uniq('rate'), limit: 5, windowMs: 3_600_000 };
+    const win = { key: uniq('win'), limit: 5, windowMs: 3_600_000, failMode: 'open' as const };
+    const bf = { key: uniq('bf'), limit: 3, windowMs: 3_600_000 };
+    const reset = { key: uniq('reset'), limit: 3, windowMs: 3_600_000 };
+    // Before the outage: two shared failures for `reset`, which a local success will clear.
+    await s.fail(reset, 'a');
+    await s.fail(reset, 'b');
+    expect((await s.failureState(reset)).failures).toBe(2);
+
+    await redis.stop();
+    await waitFor(() => statuses.includes('down'));
+    // The local fallback admits 4 of each (a fresh node-local counter), records 2 failures.
+    for (let i = 0; i < 4; i++) {
+      expect(await s.rate([rate])).toMatchObject({ allowed: true, degraded: 'local' });
+      expect(await s.window(win, 'reserve', `w${i}`)).toMatchObject({ allowed: true, degraded: 'local' });
+    }
+    await s.fail(bf, 'x');
+    await s.fail(bf, 'y');
+    await s.resetFailures(reset.key);
+
+    await redis.start(); // empty: a restarted server without persistence
+    await waitFor(() => statuses.filter((x) => x === 'up').length === 2, 10_000);
+    // The first shared decisions already see the local counts: 1 more of 5, then refused.
+    expect(await s.rate([rate])).toMatchObject({ allowed: true, limits: [{ remaining: 0 }] });
+    expect((await s.rate([rate])).allowed).toBe(false);
+    expect((await s.window(win, 'reserve', 'w4')).count).toBe(5);
+    expect((await s.window(win, 'reserve', 'w5')).allowed).toBe(false);
+    // Two failures came from the outage: the third locks the account.
+    expect((await s.fail(bf, 'z')).failures).toBe(3);
+    expect((await s.failureState(bf)).lockedMs).toBeGreaterThan(3_500_000);
+    // The local success reset the shared failures too.
+    expect((await s.failureState(reset)).failures).toBe(0);
+    expect(s.merged).toBe(4);
+    // Merged entries keep their age: the window's entries expire as they would have.
+    const ttl = await admin.pttl(`merge:{${win.key}}`);
+    expect(ttl).toBeGreaterThan(3_500_000);
+    // Nothing is merged twice: the local counters were dropped.
+    expect(s.local.size).toBe(0);
     await s.close();
   });
 });

@@ -29,7 +29,7 @@ import {
   type WindowDecision,
   type WindowSpec,
 } from '../../core/counters.ts';
-import { ACQUIRE, FAILURES, GCRA, WINDOW } from './scripts.ts';
+import { ACQUIRE, FAILURES, GCRA, MERGE_LOCK, MERGE_LOG, WINDOW } from './scripts.ts';
 
 export interface RedisCounterOptions {
   /** redis://[user:password@]host:port[/db] (rediss:// for TLS). */
@@ -54,6 +54,8 @@ const SCRIPTS = {
   window: script(WINDOW),
   failures: script(FAILURES),
   acquire: script(ACQUIRE),
+  mergeLog: script(MERGE_LOG),
+  mergeLock: script(MERGE_LOCK),
 };
 
 /** The hash tag of a key: its `{…}` part, or the whole key. */
@@ -169,15 +171,19 @@ export class RedisCounterStore implements CounterStore {
       else groups.set(tag, [i]);
     });
     const states: LimitState[] = new Array<LimitState>(limits.length);
-    for (const idx of groups.values()) {
+    const script = (idx: number[], c: number, m: string) => {
       const keys = idx.map((i) => this.k(limits[i]!.key));
-      const args: (string | number)[] = [cost, mode];
+      const args: (string | number)[] = [c, m];
       for (const i of idx) {
         const l = limits[i]!;
         const t = l.windowMs / l.limit;
         args.push(t, t * (l.burst ?? l.limit));
       }
-      const out = await this.run(SCRIPTS.gcra, keys, args);
+      return this.run(SCRIPTS.gcra, keys, args);
+    };
+    const charged: number[][] = [];
+    for (const idx of groups.values()) {
+      const out = await script(idx, cost, mode);
       idx.forEach((i, j) => {
         states[i] = {
           allowed: out[j * 4] === 1,
@@ -186,8 +192,17 @@ export class RedisCounterStore implements CounterStore {
           retryMs: Number(out[j * 4 + 3]),
         };
       });
+      if (mode === 'consume' && idx.every((i) => states[i]!.allowed)) charged.push(idx);
     }
-    return { allowed: states.every((s) => s.allowed), limits: states };
+    const allowed = states.every((s) => s.allowed);
+    // Cluster mode, limits in several slots: one script per slot, so a refusal in one slot
+    // gives back what the others charged (a negative forced cost), as one script would have.
+    if (mode === 'consume' && !allowed && charged.length)
+      for (const idx of charged) {
+        await script(idx, -cost, 'force');
+        for (const i of idx) states[i] = { ...states[i]!, remaining: states[i]!.remaining + cost };
+      }
+    return { allowed, limits: states };
   }
 
   async window(spec: WindowSpec, op: 'reserve' | 'add' | 'peek', id: string): Promise<WindowDecision> {
@@ -247,6 +262,29 @@ export class RedisCounterStore implements CounterStore {
     } catch (err) {
       throw new CounterStoreUnavailable(`Redis: ${(err as Error).message.slice(0, 200)}`);
     }
+  }
+
+  /** Adds a node-local log's entries (with their ages) to the shared log. Returns the count. */
+  async mergeWindow(spec: WindowSpec, entries: readonly { id: string; ageMs: number }[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const args: (string | number)[] = [spec.windowMs, spec.limit];
+    for (const e of entries) args.push(e.id, e.ageMs);
+    return Number(await this.run(SCRIPTS.mergeLog, [this.k(spec.key)], args));
+  }
+
+  /** Adds node-local failures (ages) and lockout state to the shared ones. */
+  async mergeFailures(
+    spec: FailureSpec,
+    local: { ids: readonly string[]; agesMs: readonly number[]; lockouts: number; lockedMs: number },
+  ): Promise<void> {
+    const [log, st] = this.failureKeys(spec.key);
+    if (local.agesMs.length) {
+      const args: (string | number)[] = [spec.windowMs, spec.limit];
+      local.agesMs.forEach((age, i) => args.push(local.ids[i]!, age));
+      await this.run(SCRIPTS.mergeLog, [log!], args);
+    }
+    if (local.lockouts > 0 || local.lockedMs > 0)
+      await this.run(SCRIPTS.mergeLock, [st!], [local.lockouts, local.lockedMs, spec.backoff?.maxMs ?? 0]);
   }
 
   async close(): Promise<void> {

@@ -138,3 +138,44 @@ if count < limit then
 end
 return { 0, count }
 `;
+
+/**
+ * Merges a node-local log (kept while Redis was unreachable) into the shared one. KEYS[1].
+ * ARGV: windowMs, limit, then (id, ageMs) pairs; entries are scored at `now − age` so they
+ * leave the window when they would have. The log keeps its newest `limit` entries. Returns
+ * the count.
+ */
+export const MERGE_LOG = `${NOW}
+local w = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+for i = 3, #ARGV, 2 do
+  local age = tonumber(ARGV[i + 1])
+  if age < w then redis.call('ZADD', KEYS[1], 'NX', now - age, ARGV[i]) end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
+local count = redis.call('ZCARD', KEYS[1])
+if count > limit then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - limit - 1)
+  count = limit
+end
+if count > 0 then redis.call('PEXPIRE', KEYS[1], math.ceil(w) + 1) end
+return count
+`;
+
+/**
+ * Merges a node-local lockout into the shared back-off state. KEYS[1] the state hash.
+ * ARGV: lockouts, lockedMs, maxMs. The shared state keeps the higher level and the later
+ * end. Returns the lockouts.
+ */
+export const MERGE_LOCK = `${NOW}
+local n = tonumber(ARGV[1])
+local locked = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
+local have = tonumber(redis.call('HGET', KEYS[1], 'n') or '0') or 0
+local untilNow = tonumber(redis.call('HGET', KEYS[1], 'u') or '0') or 0
+local u = math.max(untilNow, now + locked)
+n = math.max(n, have)
+redis.call('HSET', KEYS[1], 'n', n, 'u', string.format('%.3f', u))
+redis.call('PEXPIRE', KEYS[1], math.ceil(u - now + max) + 1)
+return n
+`;

@@ -12,6 +12,8 @@ export interface HeaderLimit {
   limit: number;
   windowSeconds: number;
   unit?: 'requests' | 'content-bytes';
+  /** `sfString(name)`, computed once per route (the state field is written per request). */
+  quoted?: string;
 }
 
 /** An sf-string: printable ASCII with `"` and `\` escaped (names are validated to be ASCII). */
@@ -33,7 +35,8 @@ export function stateField(limits: readonly HeaderLimit[], states: readonly Limi
   for (let i = 0; i < limits.length; i++) {
     const s = states[i]!;
     if (i) out += ', ';
-    out += `${sfString(limits[i]!.name)};r=${s.remaining};t=${Math.ceil(s.resetMs / 1000)}`;
+    const l = limits[i]!;
+    out += `${l.quoted ?? sfString(l.name)};r=${s.remaining};t=${Math.ceil(s.resetMs / 1000)}`;
   }
   return out;
 }

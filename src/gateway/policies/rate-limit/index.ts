@@ -1,7 +1,7 @@
 /**
  * `rate-limit` (priority 700, after authentication and authorization, so it counts the
- * principal): several GCRA limits per operation decided together in one counter-store call
- * (burst 20/s + 100/min + 10,000/day), a response-bytes quota charged after the response,
+ * principal): several limits per operation decided together — exact sliding windows by
+ * default, GCRA limits in one counter-store call (burst 20/s + 100/min + 10,000/day), a response-bytes quota charged after the response,
  * and in-flight caps per consumer and per upstream. Every response of a limited operation
  * carries `RateLimit-Policy` and `RateLimit`; a denial is 429 problem+json naming the limit,
  * with `Retry-After`. When Redis is away, each limit follows its fail mode (open: the
@@ -21,7 +21,7 @@ import {
   type RouteInfo,
 } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
-import { policyField, retrySeconds, stateField, tightest, type HeaderLimit } from './headers.ts';
+import { policyField, retrySeconds, sfString, stateField, tightest, type HeaderLimit } from './headers.ts';
 import { compileKey, knownSelector, type KeyFn } from './keys.ts';
 import { levelProblems, mergeLevels, type CompiledLimit, type DeclaredLimit } from './limits.ts';
 import { concurrencySchema, rateLimitItemSchema, rateLimitXRampart } from './x-rampart.ts';
@@ -94,6 +94,8 @@ const scopeOf = (s: string): string => s.replace(/[{}]/g, (c) => (c === '{' ? '(
 interface RouteLimit {
   limit: CompiledLimit;
   key: KeyFn;
+  /** Index of this limit's `per` among the route's distinct ones (each computed once per request). */
+  keyIndex: number;
   prefix: string;
 }
 
@@ -134,11 +136,18 @@ export const rateLimit = definePolicy({
         const perUpstream = options.concurrency.perUpstream;
         if (merged.length === 0 && !perConsumer && !perUpstream) return undefined;
 
-        const compile = (l: CompiledLimit): RouteLimit => ({
-          limit: l,
-          key: compileKey(l.per, route, options.ipv6Prefix),
-          prefix: `rl:${scopeOf(l.scope)}:${l.name}:`,
-        });
+        // Limits counting the same `per` share one key function, evaluated once per request.
+        const perKeys = new Map<string, number>();
+        const keyFns: KeyFn[] = [];
+        const compile = (l: CompiledLimit): RouteLimit => {
+          const id = l.per.join('\u0000');
+          let keyIndex = perKeys.get(id);
+          if (keyIndex === undefined) {
+            keyIndex = keyFns.push(compileKey(l.per, route, options.ipv6Prefix)) - 1;
+            perKeys.set(id, keyIndex);
+          }
+          return { limit: l, key: keyFns[keyIndex]!, keyIndex, prefix: `rl:${scopeOf(l.scope)}:${l.name}:` };
+        };
         // GCRA limits first (one atomic call), then sliding-window ones; header order follows.
         const requests = [
           ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'gcra'),
@@ -151,15 +160,41 @@ export const rateLimit = definePolicy({
           limit: r.limit.limit,
           windowSeconds: r.limit.windowMs / 1000,
           unit: r.limit.unit,
+          quoted: sfString(r.limit.name),
         }));
+        /** The request's counter keys, one per distinct `per`. */
+        const keysOf = (ctx: RequestContext): string[] => {
+          const out = new Array<string>(keyFns.length);
+          for (let i = 0; i < keyFns.length; i++) out[i] = keyFns[i]!(ctx);
+          return out;
+        };
+        const gcraLimits = requests.slice(0, gcraCount);
+        /** The GCRA specs of a request (one object each: a store may keep them, e.g. for merging). */
+        const gcraSpecs = (ctx: RequestContext, keys = keysOf(ctx)): RateSpec[] => {
+          const out = new Array<RateSpec>(gcraLimits.length);
+          for (let i = 0; i < gcraLimits.length; i++) {
+            const r = gcraLimits[i]!;
+            out[i] = specFor(r, keys[r.keyIndex]!);
+          }
+          return out;
+        };
         const policyHeader = headerLimits.length ? policyField(headerLimits) : '';
-        const specOf = (r: RouteLimit, ctx: RequestContext): RateSpec => ({
-          key: `${r.prefix}{${r.key(ctx)}}`,
-          limit: r.limit.limit,
-          windowMs: r.limit.windowMs,
-          ...(r.limit.burst !== undefined ? { burst: r.limit.burst } : {}),
-          failMode: r.limit.failMode,
-        });
+        const specFor = (r: RouteLimit, key: string): RateSpec =>
+          r.limit.burst !== undefined
+            ? {
+                key: `${r.prefix}{${key}}`,
+                limit: r.limit.limit,
+                windowMs: r.limit.windowMs,
+                burst: r.limit.burst,
+                failMode: r.limit.failMode,
+              }
+            : {
+                key: `${r.prefix}{${key}}`,
+                limit: r.limit.limit,
+                windowMs: r.limit.windowMs,
+                failMode: r.limit.failMode,
+              };
+        const specOf = (r: RouteLimit, ctx: RequestContext): RateSpec => specFor(r, r.key(ctx));
         const leaseTtlMs = options.concurrency.leaseTimeout * 1000;
         const consumerKey = perConsumer ? compileKey(perConsumer.per, route, options.ipv6Prefix) : undefined;
         const leaseSpecs = (ctx: RequestContext): LeaseSpec[] => {
@@ -275,13 +310,14 @@ export const rateLimit = definePolicy({
          */
         const withWindows = async (ctx: RequestContext): Promise<RateDecision> => {
           const windows = requests.slice(gcraCount);
+          const keys = keysOf(ctx);
           const id = leaseId();
           const reserved: string[] = [];
           const states: LimitState[] = [];
           let allowed = true;
           let degraded: RateDecision['degraded'];
           for (const r of windows) {
-            const spec = { ...specOf(r, ctx), failMode: r.limit.failMode };
+            const spec = specFor(r, keys[r.keyIndex]!);
             const w = await counters.window(spec, allowed ? 'reserve' : 'peek', id);
             if (w.degraded) degraded = w.degraded === 'closed' || degraded === 'closed' ? 'closed' : 'local';
             const ok = allowed && w.allowed;
@@ -295,10 +331,7 @@ export const rateLimit = definePolicy({
             });
           }
           const g = gcraCount
-            ? await counters.rate(
-                requests.slice(0, gcraCount).map((r) => specOf(r, ctx)),
-                allowed ? {} : { mode: 'peek' },
-              )
+            ? await counters.rate(gcraSpecs(ctx, keys), allowed ? {} : { mode: 'peek' })
             : { allowed: true, limits: [] };
           if (g.degraded === 'closed' || degraded === 'closed') degraded = 'closed';
           else if (g.degraded) degraded = 'local';
@@ -328,7 +361,7 @@ export const rateLimit = definePolicy({
           onRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult> {
             if (requests.length === 0) return afterRates(ctx, { allowed: true, limits: [] });
             if (gcraCount < requests.length) return withWindows(ctx).then((d) => afterRates(ctx, d));
-            const d = counters.rate(requests.map((r) => specOf(r, ctx)));
+            const d = counters.rate(gcraSpecs(ctx));
             return d instanceof Promise ? d.then((x) => afterRates(ctx, x)) : afterRates(ctx, d);
           },
           onResponse(ctx: RequestContext, res: ResponseContext): void {

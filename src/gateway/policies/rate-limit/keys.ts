@@ -27,6 +27,7 @@ export const SOURCE_SELECTORS = ['path', 'query', 'header', 'body', 'claim'] as 
 
 /** The network a client address counts under: IPv4 as is, IPv6 by its first `v6Prefix` bits. */
 export function ipKey(address: string, v6Prefix = 64): string {
+  if (!address.includes(':')) return address; // IPv4 (the resolved client address), as is
   if (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4) return address.slice(7);
   if (isIP(address) !== 6) return address;
   const groups = expandV6(address);

@@ -20,7 +20,10 @@ export interface DeclaredLimit {
   failMode?: FailMode;
   /** `requests` (default) or `content-bytes`: a quota on response bytes. */
   unit?: 'requests' | 'content-bytes';
-  /** `gcra` (default) or `sliding-window` (an exact count in any window; memory per admitted request). */
+  /**
+   * `sliding-window` (an exact count in any window; memory per admitted request) or `gcra`
+   * (one value per key, bursts). Default: `defaultAlgorithm`.
+   */
   algorithm?: 'gcra' | 'sliding-window';
 }
 
@@ -44,6 +47,23 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** Largest sliding-window limit (its log holds one entry per admitted request). */
 export const MAX_LOG = 10_000;
+
+/** Longest window whose limits default to the sliding-window log (longer ones are quotas). */
+export const MAX_LOG_WINDOW_S = 3600;
+
+/**
+ * The algorithm of a limit that names none: the exact sliding window wherever a log is
+ * affordable — a request limit of at most MAX_LOG per window of at most an hour, without a
+ * declared burst — otherwise GCRA (bytes quotas, declared bursts, large or daily quotas,
+ * whose log would hold every admitted request of the day). docs/rate-limits.md.
+ */
+export function defaultAlgorithm(l: DeclaredLimit): 'gcra' | 'sliding-window' {
+  if (l.unit === 'content-bytes') return 'gcra';
+  if (l.algorithm) return l.algorithm;
+  return l.burst === undefined && l.limit <= MAX_LOG && windowSeconds(l.window) <= MAX_LOG_WINDOW_S
+    ? 'sliding-window'
+    : 'gcra';
+}
 
 /** Seconds of a window (`60`, `90s`, `15m`, `1h`, `30d`); NaN when malformed. */
 export function windowSeconds(w: number | string): number {
@@ -133,7 +153,7 @@ export function mergeLevels(
         burst: l.burst,
         failMode: l.failMode ?? defaultFailMode,
         unit: l.unit ?? 'requests',
-        algorithm: l.unit === 'content-bytes' ? 'gcra' : (l.algorithm ?? 'gcra'),
+        algorithm: defaultAlgorithm(l),
         level,
         scope,
       });

@@ -46,7 +46,10 @@ export const rateLimitItemSchema = Type.Object(
       }),
     ),
     burst: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'Most requests at once (default: the whole limit).' }),
+      Type.Integer({
+        minimum: 1,
+        description: 'Most requests at once (default: the whole limit). Declaring it makes the limit gcra.',
+      }),
     ),
     failMode: Type.Optional(
       Type.Union([Type.Literal('open'), Type.Literal('closed')], {
@@ -57,7 +60,7 @@ export const rateLimitItemSchema = Type.Object(
     algorithm: Type.Optional(
       Type.Union([Type.Literal('gcra'), Type.Literal('sliding-window')], {
         description:
-          'gcra (default): one value per key, continuous refill, bursts; sliding-window: exactly limit in any window (one entry per admitted request, limit ≤ 10,000).',
+          'Default: sliding-window (exactly limit in any window; one entry per admitted request) when the limit is at most 10,000 per window of at most 1 h and no burst is declared, else gcra (one value per key, continuous refill, bursts; admits up to burst + limit − 1 in a window).',
       }),
     ),
     unit: Type.Optional(
