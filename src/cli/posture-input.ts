@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { silentLogger } from '../core/logger.ts';
-import type { Clock } from '../core/clock.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 import type { Finding, RunMeta } from '../core/findings.ts';
 import { describeChains } from '../gateway/describe.ts';
 import { buildPolicies } from '../gateway/policies/index.ts';
@@ -34,7 +34,7 @@ import { nextRun, type Job } from '../scanner/schedule.ts';
 import { MemoryCounterStore } from '../store/counters/memory.ts';
 import { openStore, parseStoreUrl } from '../store/index.ts';
 import { readTraffic } from '../versions/traffic.ts';
-import { loadApis, resolveStoreUrl } from './app.ts';
+import { loadApis, resolveStoreUrl, type AppOptions } from './app.ts';
 import type { RampartFileConfig } from './config-schema.ts';
 
 export interface PostureSource {
@@ -403,4 +403,20 @@ function longestCronGap(job: Job, now: number): number {
     at = next;
   }
   return Math.round(longest / 1000);
+}
+
+/**
+ * What the admin API shows under /admin/api/posture and /admin/api/code-scan: the posture of
+ * the running config (computed on request, not recorded in the history — `rampart posture`
+ * records) and the newest code-scan report listed under posture.evidence.code.
+ */
+export function postureProviders(
+  src: PostureSource,
+  clock: Clock = systemClock,
+): Pick<AppOptions, 'posture' | 'codeScan'> {
+  return {
+    posture: async () =>
+      (await postureReport(src, clock, { record: false })) as unknown as Record<string, unknown>,
+    codeScan: () => Promise.resolve(latestCodeScan(src)),
+  };
 }

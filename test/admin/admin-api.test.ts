@@ -4,7 +4,11 @@
  * replays, paging bounds, stored XSS returned as inert JSON, an API key's secret shown once,
  * and the audit log of admin actions.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/cli/app.ts';
+import { postureProviders } from '../../src/cli/posture-input.ts';
 import type { Alert } from '../../src/monitor/index.ts';
 import { GOOD_PASSWORD } from '../identity/harness.ts';
 import { P, startAdminStack, type AdminStack, type ConsoleLogin, type Reply } from './stack.ts';
@@ -15,6 +19,7 @@ const XSS = `<script>alert(document.cookie)</script><img src=x onerror="alert(1)
 
 let s: AdminStack;
 let posture: Record<string, unknown> | undefined;
+let realPosture: (() => Promise<Record<string, unknown> | undefined>) | undefined;
 
 beforeAll(async () => {
   s = await startAdminStack({
@@ -25,7 +30,7 @@ beforeAll(async () => {
         metrics: { bearerToken: 'metrics-token-not-to-be-shown' },
       },
     },
-    posture: async () => posture,
+    posture: async () => (realPosture ? realPosture() : posture),
   });
 }, 60_000);
 afterAll(async () => {
@@ -489,6 +494,27 @@ describe('config, posture, inventory', () => {
     posture = { overall: 71, items: [] };
     const r = await s.as(login, 'GET', '/admin/api/posture');
     expect(r.body).toEqual({ overall: 71, items: [] });
+  });
+
+  it("serves the running config's real posture (what rampart start wires), without recording a run", async () => {
+    const { config, baseDir } = await readConfig(join(s.dir, 'rampart.json'));
+    realPosture = postureProviders({ config, baseDir, label: 'rampart.json' }, s.clock).posture;
+    try {
+      const login = await s.signIn(s.viewer);
+      const r = await s.as(login, 'GET', '/admin/api/posture');
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.source).toBe('rampart.json');
+      expect(typeof r.body.score).toBe('number');
+      expect(r.body.owasp.map((i: { id: string }) => i.id)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `API${i + 1}:2023`),
+      );
+      // The scheduled scan job is evidence of the weekly-scan item.
+      const scans = r.body.checklist.find((i: { id: string }) => i.id === 'scans');
+      expect(scans.criteria.find((c: { id: string }) => c.id === 'scans-schedule').value).toBe(1);
+      expect(existsSync(join(s.dir, 'data/posture-history.json'))).toBe(false);
+    } finally {
+      realPosture = undefined;
+    }
   });
 
   it('lists the inventory and the audits of the served documents', async () => {

@@ -5,25 +5,11 @@ import { createLogger } from '../../core/logger.ts';
 import { DEMO_USERS, type LabServer } from '../../lab/index.ts';
 import { demoConfigObject, startDemoLab } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
-import { App, StartupErrors, configFromObject, readConfig, type AppOptions } from '../app.ts';
-import { systemClock } from '../../core/clock.ts';
+import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
 import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
 import { isClusterWorker, parseWorkers, runPrimary, workerNumber } from '../cluster.ts';
 import { validateConfigFile } from '../validate.ts';
-import { latestCodeScan, postureReport, type PostureSource } from '../posture-input.ts';
-
-/**
- * What the admin API shows under /admin/api/posture and /admin/api/code-scan: the posture of
- * the running config (computed on request, not recorded in the history — `rampart posture`
- * records) and the newest code-scan report listed under posture.evidence.code.
- */
-function postureProviders(src: PostureSource): Pick<AppOptions, 'posture' | 'codeScan'> {
-  return {
-    posture: async () =>
-      (await postureReport(src, systemClock, { record: false })) as unknown as Record<string, unknown>,
-    codeScan: () => Promise.resolve(latestCodeScan(src)),
-  };
-}
+import { postureProviders } from '../posture-input.ts';
 import { buildConsole, consoleBuilt } from '../../console/build.ts';
 
 const usage = `Usage: rampart start [-c rampart.yaml] [--port N] [--admin-port N] [--workers N|auto]
