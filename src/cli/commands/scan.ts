@@ -39,6 +39,7 @@ Options:
   --max-duration SECONDS   stop after this long and report what was found (default ${DEFAULTS.maxDurationMs / 1000})
   --rate N/s               at most N requests per second (default unlimited)
   --timeout SECONDS        per-request timeout (default ${DEFAULTS.timeoutMs / 1000})
+  --ca FILE                extra CA certificate(s), PEM, trusted for an https target (repeatable)
   --canary-host HOST       address the SSRF canary listens on / the target can reach (default 127.0.0.1)
   --canary-advertise HOST  host name the target should call the canary by (when listening on 0.0.0.0)
   --jwt-wordlist FILE      extra HMAC secrets to try, one per line, after the bundled 163
@@ -68,6 +69,7 @@ const options = {
   'max-duration': { type: 'string' },
   rate: { type: 'string' },
   timeout: { type: 'string' },
+  ca: { type: 'string', multiple: true },
   'canary-host': { type: 'string' },
   'canary-advertise': { type: 'string' },
   'jwt-wordlist': { type: 'string' },
@@ -205,6 +207,15 @@ const scan: Command = {
           throw new ScanSetupError(`cannot read the JWT wordlist ${values['jwt-wordlist']}`);
         }
       }
+      const ca = (values.ca ?? []).map((f) => {
+        try {
+          return readFileSync(f, 'utf8');
+        } catch (err) {
+          throw new ScanSetupError(
+            `cannot read --ca ${f}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          );
+        }
+      });
       const relays: TamperRelay[] = [];
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
@@ -232,6 +243,7 @@ const scan: Command = {
           ...(values['canary-host'] ? { canaryHost: values['canary-host'] } : {}),
           ...(values['canary-advertise'] ? { canaryAdvertise: values['canary-advertise'] } : {}),
           ...(jwtWordlist ? { jwtWordlist } : {}),
+          ...(ca.length ? { ca } : {}),
         });
         bar.done();
         const run = runReport(result.findings, result.meta, report, {
