@@ -102,7 +102,7 @@ export class ScanContext {
 
   constructor(
     readonly http: ScanHttp,
-    readonly ops: ScanOperation[],
+    private operations: ScanOperation[],
     readonly identities: Identity[],
     readonly pool: ValuePool,
     readonly canary: Canary | undefined,
@@ -111,6 +111,16 @@ export class ScanContext {
     readonly now: () => number,
   ) {
     this.tag = tag;
+  }
+
+  /** The operations the checks test (every operation, or the focused ones after `narrow`). */
+  get ops(): ScanOperation[] {
+    return this.operations;
+  }
+
+  /** Restricts the operations the checks see (`--focus-audit … --focus-only`). */
+  narrow(ops: ScanOperation[]): void {
+    this.operations = ops;
   }
 
   note(msg: string): void {

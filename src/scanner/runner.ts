@@ -13,6 +13,7 @@ import {
   ScanSetupError,
   type ScanOperation,
 } from './spec.ts';
+import type { ScanFocus } from './focus.ts';
 import { scanTag, ValuePool } from './values.ts';
 import type { TamperRelay } from './relay.ts';
 
@@ -38,6 +39,8 @@ export interface ScanOptions {
   relays?: TamperRelay[];
   /** Extra CA certificates (PEM) to trust for an https target (a private CA, a self-signed staging certificate). */
   ca?: string[];
+  /** What an audit flagged (`--focus-audit`): those operations first, or only them and their checks. */
+  focus?: ScanFocus;
   /** Aborts the scan: a partial result is returned. */
   signal?: AbortSignal;
   onProgress?(p: { check: string; index: number; total: number; requests: number }): void;
@@ -76,6 +79,14 @@ const looksLikeLogin = (sop: ScanOperation): boolean => {
     !documentsCreated(sop)
   );
 };
+
+/** Operations the audit flagged first (most severe first), the rest in document order. */
+function focusOrder(ops: ScanOperation[], focus: ScanFocus | undefined): ScanOperation[] {
+  if (!focus) return ops;
+  const rank = new Map(focus.operations.map((k, i) => [k, i]));
+  const last = focus.operations.length;
+  return [...ops].sort((a, b) => (rank.get(a.key) ?? last) - (rank.get(b.key) ?? last));
+}
 
 /** Identities that may call an operation in the crawl (admins only on admin-looking ones). */
 export function callers(ctx: ScanContext, sop: ScanOperation): Array<Identity | undefined> {
@@ -271,7 +282,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     throw new ScanSetupError(`--target must be an http(s) URL, got '${o.target}'`);
   }
   const docs = await loadSpecs(o.specs, o.signal, o.timeoutMs ?? DEFAULTS.timeoutMs);
-  const ops = scanOperations(docs);
+  const ops = focusOrder(scanOperations(docs), o.focus);
   if (ops.length === 0) throw new ScanSetupError('the documents describe no operations');
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -317,15 +328,28 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     ctx.jwtWordlist = o.jwtWordlist ?? [];
     if (o.identities.length === 0)
       ctx.note('no identities: only unauthenticated checks ran (pass --identity or --auth)');
-    const selected: readonly Check[] = o.checks
-      ? allChecks.filter((c) => o.checks!.includes(c.id))
-      : allChecks;
+    const focus = o.focus;
+    const selected: readonly Check[] = allChecks.filter(
+      (c) => (!o.checks || o.checks.includes(c.id)) && (!focus?.only || focus.checks.includes(c.id)),
+    );
+    if (focus) {
+      const known = new Set(ops.map((s) => s.key));
+      const flagged = focus.operations.filter((k) => known.has(k));
+      ctx.note(
+        `focus: ${flagged.length} operation(s) the audit flagged ${focus.only ? `tested alone, with the ${selected.length} check(s) its findings name` : 'tested first'}` +
+          (flagged.length < focus.operations.length
+            ? ` (${focus.operations.length - flagged.length} flagged operation(s) are not in these documents)`
+            : ''),
+      );
+    }
     try {
       await crawl(ctx);
     } catch (err) {
       if (err instanceof BudgetExhausted) throw err;
       ctx.note(`crawl: could not complete — ${(err as Error).message}; checks ran on what was learned`);
     }
+    // --focus-only: the crawl saw every operation (objects to test with); the checks see the flagged ones.
+    if (focus?.only) ctx.narrow(ops.filter((s) => focus.operations.includes(s.key)));
     for (const [index, check] of selected.entries()) {
       o.onProgress?.({ check: check.id, index, total: selected.length, requests: http.sent });
       const why = check.applicable(ctx);

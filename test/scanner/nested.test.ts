@@ -1,4 +1,11 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import type { Finding } from '../../src/core/findings.ts';
+import { parseJsonReport } from '../../src/report/index.ts';
+import { focusFromAudit } from '../../src/scanner/focus.ts';
 import { atOrAbove } from '../../src/core/findings.ts';
 import { parseIdentityFlag } from '../../src/scanner/identities.ts';
 import { runScan, type ScanResult } from '../../src/scanner/runner.ts';
@@ -76,5 +83,75 @@ describe('BOLA on nested objects', () => {
   it('masks the bearer tokens in the evidence', () => {
     const text = JSON.stringify(vuln);
     for (const t of Object.values(PROJECTS_TOKENS)) expect(text).not.toContain(t);
+  });
+});
+
+describe('--focus-audit: the operations an audit flagged', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-focus-'));
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  it('tests only the flagged operations with the checks the audit names, and still finds both flaws', async () => {
+    const report = join(dir, 'audit.json');
+    await cli('audit', PROJECTS_SPEC, '--format', 'json', '--output', report, '--fail-on', 'none');
+    const audit = JSON.parse(readFileSync(report, 'utf8')) as { findings: Finding[] };
+    const flagged = new Set(audit.findings.map((f) => f.operation).filter(Boolean));
+    const named = new Set(audit.findings.flatMap((f) => f.related ?? []));
+    const focus = focusFromAudit(parseJsonReport(readFileSync(report, 'utf8')), report, true);
+    // Most severe first: the high BOLA-surface operations lead.
+    expect(
+      focus.operations
+        .slice(0, 5)
+        .every((k) => audit.findings.some((f) => f.operation === k && f.severity === 'high')),
+    ).toBe(true);
+    const r = await runScan({
+      specs: [PROJECTS_SPEC],
+      target: vulnerable.url,
+      identities: identities(),
+      focus,
+    });
+    expect(r.meta.checks!.map((c) => c.id).every((id) => named.has(id))).toBe(true);
+    expect(r.findings.length).toBeGreaterThan(0);
+    for (const f of r.findings) expect(flagged.has(f.operation!), `${f.check} ${f.operation}`).toBe(true);
+    for (const flaw of PROJECTS_FLAWS)
+      expect(r.findings.some((f) => f.check === 'bola-identity-swap' && f.operation === flaw.operation)).toBe(
+        true,
+      );
+    expect(r.meta.notes!.join('\n')).toMatch(/focus: \d+ operation\(s\) the audit flagged tested alone/);
+    // Without --focus-only every operation is scanned, the flagged ones first.
+    const first = await runScan({
+      specs: [PROJECTS_SPEC],
+      target: vulnerable.url,
+      identities: identities(),
+      checks: ['bola-identity-swap'],
+      focus: { ...focus, only: false },
+    });
+    expect(first.meta.targets!.slice(0, focus.operations.length)).toEqual(
+      focus.operations.filter((k) => first.meta.targets!.includes(k)),
+    );
+    expect(first.meta.targets).toContain('POST /api/projects');
+  }, 60_000);
+
+  it('refuses a scan report, an unreadable file and --focus-only alone', async () => {
+    const scanReport = join(dir, 'scan.json');
+    writeFileSync(
+      scanReport,
+      JSON.stringify({ format: 'rampart-findings', version: 1, meta: { tool: 'scan' }, findings: [] }),
+    );
+    const base = ['scan', '--spec', PROJECTS_SPEC, '--target', vulnerable.url];
+    const wrong = await cli(...base, '--focus-audit', scanReport);
+    expect(wrong.code).toBe(3);
+    expect(wrong.err).toContain(`--focus-audit ${scanReport}: a scan report, not an audit report`);
+    const missing = await cli(...base, '--focus-audit', join(dir, 'nope.json'));
+    expect([missing.code, missing.err]).toEqual([3, expect.stringContaining('cannot read --focus-audit')]);
+    const alone = await cli(...base, '--focus-only');
+    expect([alone.code, alone.err]).toEqual([
+      2,
+      expect.stringContaining('--focus-only needs --focus-audit REPORT'),
+    ]);
   });
 });
