@@ -422,8 +422,8 @@ function readSecurity(
 
 const xRampartSchemas = new WeakMap<ReadonlyMap<string, XRampartSpec>, object>();
 
-/** The schema of a whole `x-rampart` object: the declared keys, nothing else. */
-function xRampartSchema(keys: ReadonlyMap<string, XRampartSpec>): object {
+/** The schema of a whole `x-rampart` object: the declared keys, nothing else (the audit validates with it too). */
+export function xRampartSchema(keys: ReadonlyMap<string, XRampartSpec>): object {
   let schema = xRampartSchemas.get(keys);
   if (!schema) {
     const properties: Record<string, object> = {};
