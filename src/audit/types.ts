@@ -5,7 +5,7 @@
  */
 import type { YamlSource } from '../core/config-loader.ts';
 import type { Confidence, OwaspApiCategory, Severity } from '../core/findings.ts';
-import type { OpenApiDocument, OpenApiOperation } from '../core/openapi.ts';
+import type { OpenApiDocument, OpenApiOperation, XRampartSpec } from '../core/openapi.ts';
 
 /** What the gateway configuration (rampart.yaml, with `-c`) adds to a document. */
 export interface GatewayFacts {
@@ -34,6 +34,12 @@ export interface AuditDocument {
   /** Version lifecycle from rampart.yaml (with `-c`). */
   lifecycle?: { deprecated?: string; sunset?: string; successor?: string };
   gateway?: GatewayFacts;
+  /**
+   * The `x-rampart` keys the gateway's policies declare, with their schemas and
+   * cross-reference checks. The audit cannot import the gateway (layering): the CLI passes
+   * them in (cli/app.ts X_RAMPART_KEYS), so the audit judges exactly what the gateway accepts.
+   */
+  xRampart?: ReadonlyMap<string, XRampartSpec>;
 }
 
 export interface OperationContext {

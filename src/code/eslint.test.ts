@@ -76,6 +76,17 @@ const CASES: Record<keyof typeof PATTERN_RULES, { valid: string[]; invalid: stri
     valid: ["res.cookie('s', v, { httpOnly: true, secure: true });"],
     invalid: ["res.cookie('s', v, { httpOnly: true });"],
   },
+  'unvalidated-body': {
+    valid: [
+      H('const data = UserInput.parse(req.body);\nawait User.create(data);'),
+      "app.post('/x', validate(userSchema), async (req, res) => { await User.create(req.body); });",
+      "fastify.post('/x', { schema: { body: S } }, async (request) => { await db.insert(request.body); });",
+    ],
+    invalid: [
+      H('await User.create(req.body);'),
+      H('const { name, role } = req.body;\nawait db.query("INSERT INTO u VALUES ($1, $2)", [name, role]);'),
+    ],
+  },
   'hardcoded-credentials': {
     valid: ['new Pool({ password: process.env.PGPASSWORD });'],
     invalid: ["new Pool({ password: 'S3cr3t-pa55' });"],

@@ -12,6 +12,7 @@ import { PATTERN_RULES, PATTERN_RULE_LIST } from './patterns/rules.ts';
 import { checkInfo, lineCol, numberHits, toFinding, type RuleHit } from './rules.ts';
 import { scanSecrets, secretContext } from './secrets/scan.ts';
 import { SECRET_RULES } from './secrets/rules.ts';
+import { outdatedMajors, OUTDATED_RULE } from './dependencies/outdated.ts';
 import { DEPENDENCY_RULE, isLockfile, scanLockfile } from './dependencies/scan.ts';
 import { indexAdvisories, type OsvAdvisory } from './dependencies/osv.ts';
 
@@ -140,6 +141,7 @@ export function scanTree(root: string, opts: CodeScanOptions = {}): CodeScanResu
     if (JS_FILE.test(f.rel)) jsFiles++;
     if (isLockfile(f.rel)) {
       if (idx) findings.push(...scanLockfile(f.rel, r.text, idx, notes));
+      findings.push(...outdatedMajors(f.rel, r.text));
       return;
     }
     const before = notes.length;
@@ -153,7 +155,7 @@ export function scanTree(root: string, opts: CodeScanOptions = {}): CodeScanResu
     findings,
     notes,
     stats: { files: examined.length, lines, skipped, jsFiles },
-    checks: codeChecks(idx ? [checkInfo(DEPENDENCY_RULE)] : []),
+    checks: codeChecks([...(idx ? [checkInfo(DEPENDENCY_RULE)] : []), checkInfo(OUTDATED_RULE)]),
     files: examined,
   };
 }

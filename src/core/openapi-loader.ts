@@ -429,7 +429,7 @@ const xRampartSchemas = new WeakMap<
  * The schema of a whole `x-rampart` object: the declared keys, nothing else — the
  * document/path/operation keys, or (`at: 'schema'`) the keys of Schema Objects.
  */
-function xRampartSchema(
+export function xRampartSchema(
   keys: ReadonlyMap<string, XRampartSpec>,
   at: 'operation' | 'schema' = 'operation',
 ): object {

@@ -63,6 +63,11 @@ export interface KnownObject {
   createdByScan: boolean;
   /** The object as returned at creation/listing. */
   body?: Record<string, unknown>;
+  /**
+   * For a nested collection (`/projects/{projectId}/tasks`): the values of the enclosing
+   * path parameters the object was created or listed under (`{ projectId: 7 }`).
+   */
+  parents?: Record<string, string | number>;
 }
 
 export interface CallOptions {
@@ -97,7 +102,7 @@ export class ScanContext {
 
   constructor(
     readonly http: ScanHttp,
-    readonly ops: ScanOperation[],
+    private operations: ScanOperation[],
     readonly identities: Identity[],
     readonly pool: ValuePool,
     readonly canary: Canary | undefined,
@@ -106,6 +111,16 @@ export class ScanContext {
     readonly now: () => number,
   ) {
     this.tag = tag;
+  }
+
+  /** The operations the checks test (every operation, or the focused ones after `narrow`). */
+  get ops(): ScanOperation[] {
+    return this.operations;
+  }
+
+  /** Restricts the operations the checks see (`--focus-audit … --focus-only`). */
+  narrow(ops: ScanOperation[]): void {
+    this.operations = ops;
   }
 
   note(msg: string): void {
@@ -142,6 +157,26 @@ export class ScanContext {
     return path.slice(0, Math.max(0, i - 1));
   }
 
+  /** The path parameters of a template in path order (`/a/{x}/b/{y}` → x, y). */
+  static pathParams(path: string): string[] {
+    return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+  }
+
+  /**
+   * Values for every enclosing path parameter of `path`, each a known object owned by
+   * `owner` (`/projects/{projectId}/tasks` → `{ projectId: <one of owner's projects> }`),
+   * together with that object's own parents; undefined when one is unknown.
+   */
+  parentParams(path: string, owner: string): Record<string, string | number> | undefined {
+    const names = ScanContext.pathParams(path);
+    if (names.length === 0) return {};
+    const last = names[names.length - 1]!;
+    const coll = this.collectionOf(path, last);
+    const obj = this.objects.find((o) => o.collection === coll && o.owner === owner);
+    if (!obj) return undefined;
+    return { ...(obj.parents ?? {}), [last]: obj.id };
+  }
+
   /** Values for the operation's path parameters: known objects first, then schema samples. */
   paramCandidates(sop: ScanOperation, param: string): Array<{ value: string | number; obj?: KnownObject }> {
     const coll = this.collectionOf(sop.path, param);
@@ -160,6 +195,13 @@ export class ScanContext {
     const params: Record<string, string | number> = {};
     for (const p of sop.op.parameters.filter((x) => x.in === 'path'))
       params[p.name] = this.paramCandidates(sop, p.name)[0]!.value;
+    // A nested object brings its own enclosing ids: /projects/{its project}/tasks/{it}.
+    const names = ScanContext.pathParams(sop.path);
+    const leaf = names[names.length - 1];
+    if (leaf !== undefined && names.length > 1 && sop.path.endsWith(`{${leaf}}`)) {
+      const first = this.paramCandidates(sop, leaf)[0]!.obj;
+      if (first?.parents) Object.assign(params, first.parents);
+    }
     return params;
   }
 
@@ -248,6 +290,7 @@ export class ScanContext {
     createdByScan: boolean,
     body: unknown,
     location?: string,
+    parents?: Record<string, string | number>,
   ): KnownObject | undefined {
     let id: unknown;
     if (isObj(body))
@@ -264,7 +307,14 @@ export class ScanContext {
     if (typeof id !== 'string' && typeof id !== 'number') return undefined;
     if (this.objects.some((o) => o.collection === collection && String(o.id) === String(id)))
       return undefined;
-    const obj: KnownObject = { collection, id, owner, createdByScan, ...(isObj(body) ? { body } : {}) };
+    const obj: KnownObject = {
+      collection,
+      id,
+      owner,
+      createdByScan,
+      ...(isObj(body) ? { body } : {}),
+      ...(parents && Object.keys(parents).length ? { parents } : {}),
+    };
     this.objects.push(obj);
     return obj;
   }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { deadline } from '../core/deadline.ts';
 import type { EvidenceExchange } from '../core/findings.ts';
@@ -56,6 +57,8 @@ export interface ScanHttpOptions {
   signal: AbortSignal;
   /** Bytes of a response body kept (the rest is discarded). */
   maxBody?: number;
+  /** Extra CA certificates (PEM) trusted for an https target beside the public roots (`--ca`). */
+  ca?: string[];
 }
 
 const SECRET_HEADERS = new Set([
@@ -137,7 +140,19 @@ export class ScanHttp {
 
   constructor(private readonly opts: ScanHttpOptions) {
     this.origin = new URL(opts.target).origin;
-    this.agent = new Agent({ connections: 8, keepAliveTimeout: 4000, connect: { timeout: opts.timeoutMs } });
+    this.agent = new Agent({
+      connections: 8,
+      keepAliveTimeout: 4000,
+      connect: {
+        timeout: opts.timeoutMs,
+        ...(opts.ca?.length ? { ca: [...rootCertificates, ...opts.ca] } : {}),
+      },
+    });
+  }
+
+  /** The extra CA certificates the scan trusts (`--ca`), for probes outside HTTP (TLS). */
+  get ca(): string[] {
+    return this.opts.ca ?? [];
   }
 
   get remaining(): number {

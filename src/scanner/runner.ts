@@ -3,7 +3,7 @@ import type { Finding, RunMeta } from '../core/findings.ts';
 import { Canary } from './canary.ts';
 import { allChecks } from './checks/index.ts';
 import { ScanContext, toFinding, type Check } from './context.ts';
-import { BudgetExhausted, ScanHttp } from './http.ts';
+import { BudgetExhausted, ScanHttp, type Exchange } from './http.ts';
 import { isAdmin, login, type Identity } from './identities.ts';
 import {
   isObj,
@@ -13,6 +13,7 @@ import {
   ScanSetupError,
   type ScanOperation,
 } from './spec.ts';
+import type { ScanFocus } from './focus.ts';
 import { scanTag, ValuePool } from './values.ts';
 import type { TamperRelay } from './relay.ts';
 
@@ -36,6 +37,10 @@ export interface ScanOptions {
   canaryAdvertise?: string;
   /** Tampering relays the target's upstream calls go through (API10 consumption tests). */
   relays?: TamperRelay[];
+  /** Extra CA certificates (PEM) to trust for an https target (a private CA, a self-signed staging certificate). */
+  ca?: string[];
+  /** What an audit flagged (`--focus-audit`): those operations first, or only them and their checks. */
+  focus?: ScanFocus;
   /** Aborts the scan: a partial result is returned. */
   signal?: AbortSignal;
   onProgress?(p: { check: string; index: number; total: number; requests: number }): void;
@@ -74,6 +79,14 @@ const looksLikeLogin = (sop: ScanOperation): boolean => {
     !documentsCreated(sop)
   );
 };
+
+/** Operations the audit flagged first (most severe first), the rest in document order. */
+function focusOrder(ops: ScanOperation[], focus: ScanFocus | undefined): ScanOperation[] {
+  if (!focus) return ops;
+  const rank = new Map(focus.operations.map((k, i) => [k, i]));
+  const last = focus.operations.length;
+  return [...ops].sort((a, b) => (rank.get(a.key) ?? last) - (rank.get(b.key) ?? last));
+}
 
 /** Identities that may call an operation in the crawl (admins only on admin-looking ones). */
 export function callers(ctx: ScanContext, sop: ScanOperation): Array<Identity | undefined> {
@@ -119,6 +132,18 @@ async function crawl(ctx: ScanContext): Promise<void> {
       if (!sop.secured) break;
     }
   }
+  // 1b. Nested collections (`POST /projects/{projectId}/tasks` beside `…/tasks/{taskId}`),
+  // parents first, each under a parent object the same identity owns.
+  for (const sop of ctx.ops
+    .filter(
+      (s) => s.method === 'POST' && nestedCollection(ctx, s) && documentsCreated(s) && !looksLikeLogin(s),
+    )
+    .sort((a, b) => ScanContext.pathParams(a.path).length - ScanContext.pathParams(b.path).length)) {
+    for await (const { name, parents, x } of underOwnParents(ctx, sop)) {
+      ctx.remember(sop.path, name, true, x.response!.json, x.response!.headers.location, parents);
+      if (!sop.secured) break;
+    }
+  }
   // 2. Lists and other parameterless reads.
   for (const sop of ctx.ops.filter((s) => s.method === 'GET' && !s.path.includes('{'))) {
     for (const who of callers(ctx, sop)) {
@@ -130,9 +155,32 @@ async function crawl(ctx: ScanContext): Promise<void> {
         ctx.remember(sop.path, who?.name ?? 'anonymous', false, item);
     }
   }
+  // 2b. Nested lists, under parent objects each identity owns.
+  for (const sop of ctx.ops.filter((s) => s.method === 'GET' && nestedCollection(ctx, s)))
+    for await (const { name, parents, x } of underOwnParents(ctx, sop))
+      for (const item of (listItems(x.response!.json) ?? []).slice(0, 10))
+        ctx.remember(sop.path, name, false, item, undefined, parents);
   // 3. Item reads: known objects as their owner; integer ids probed (1..3) when nothing is known.
   for (const sop of ctx.ops.filter((s) => s.method === 'GET' && s.path.includes('{'))) {
     const pathParams = sop.op.parameters.filter((p) => p.in === 'path');
+    const names = ScanContext.pathParams(sop.path);
+    const leaf = names[names.length - 1]!;
+    const nested =
+      names.length > 1 && sop.path.endsWith(`{${leaf}}`)
+        ? ctx.objects.filter((o) => o.collection === ctx.collectionOf(sop.path, leaf) && o.parents)
+        : [];
+    if (nested.length > 0) {
+      for (const o of nested.slice(0, 4)) {
+        const who = ctx.identities.find((i) => i.name === o.owner) ?? callers(ctx, sop)[0];
+        const x = await ctx.call(sop, {
+          params: { ...o.parents, [leaf]: o.id },
+          ...(who ? { identity: who } : {}),
+        });
+        record(ctx, sop, who, x);
+        if (ScanContext.ok(x)) ctx.pool.learn(x.response!.json);
+      }
+      continue;
+    }
     if (pathParams.length !== 1) {
       const who = callers(ctx, sop)[0];
       if (callers(ctx, sop).length) record(ctx, sop, who, await ctx.call(sop, who ? { identity: who } : {}));
@@ -178,6 +226,34 @@ async function crawl(ctx: ScanContext): Promise<void> {
   }
 }
 
+/** Calls a nested-collection operation as each caller under a parent object it owns; yields the 2xx answers. */
+async function* underOwnParents(
+  ctx: ScanContext,
+  sop: ScanOperation,
+): AsyncGenerator<{ name: string; parents: Record<string, string | number>; x: Exchange }> {
+  for (const who of callers(ctx, sop)) {
+    const name = who?.name ?? 'anonymous';
+    const parents = ctx.parentParams(sop.path, name);
+    if (!parents) continue;
+    const x = await ctx.call(sop, { params: parents, ...(who ? { identity: who } : {}) });
+    record(ctx, sop, who, x);
+    if (!ScanContext.ok(x)) continue;
+    ctx.pool.learn(x.response!.json);
+    yield { name, parents, x };
+  }
+}
+
+/**
+ * A collection under a parent object: path parameters, not ending in one, and items
+ * below it in the document (`/projects/{projectId}/tasks` with `…/tasks/{taskId}`).
+ * Action endpoints such as `POST /invoices/{id}/coupons` have no items and are left alone.
+ */
+function nestedCollection(ctx: ScanContext, sop: ScanOperation): boolean {
+  if (!sop.path.includes('{') || sop.path.endsWith('}')) return false;
+  const prefix = sop.path + '/{';
+  return ctx.ops.some((o) => o.path.startsWith(prefix) && !o.path.slice(prefix.length).includes('/'));
+}
+
 function record(
   ctx: ScanContext,
   sop: ScanOperation,
@@ -206,7 +282,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     throw new ScanSetupError(`--target must be an http(s) URL, got '${o.target}'`);
   }
   const docs = await loadSpecs(o.specs, o.signal, o.timeoutMs ?? DEFAULTS.timeoutMs);
-  const ops = scanOperations(docs);
+  const ops = focusOrder(scanOperations(docs), o.focus);
   if (ops.length === 0) throw new ScanSetupError('the documents describe no operations');
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -220,6 +296,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     rate: o.rate ?? DEFAULTS.rate,
     timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs,
     signal: stop.signal,
+    ...(o.ca ? { ca: o.ca } : {}),
   });
   let canary: Canary | undefined;
   const findings: Finding[] = [];
@@ -251,15 +328,28 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     ctx.jwtWordlist = o.jwtWordlist ?? [];
     if (o.identities.length === 0)
       ctx.note('no identities: only unauthenticated checks ran (pass --identity or --auth)');
-    const selected: readonly Check[] = o.checks
-      ? allChecks.filter((c) => o.checks!.includes(c.id))
-      : allChecks;
+    const focus = o.focus;
+    const selected: readonly Check[] = allChecks.filter(
+      (c) => (!o.checks || o.checks.includes(c.id)) && (!focus?.only || focus.checks.includes(c.id)),
+    );
+    if (focus) {
+      const known = new Set(ops.map((s) => s.key));
+      const flagged = focus.operations.filter((k) => known.has(k));
+      ctx.note(
+        `focus: ${flagged.length} operation(s) the audit flagged ${focus.only ? `tested alone, with the ${selected.length} check(s) its findings name` : 'tested first'}` +
+          (flagged.length < focus.operations.length
+            ? ` (${focus.operations.length - flagged.length} flagged operation(s) are not in these documents)`
+            : ''),
+      );
+    }
     try {
       await crawl(ctx);
     } catch (err) {
       if (err instanceof BudgetExhausted) throw err;
       ctx.note(`crawl: could not complete — ${(err as Error).message}; checks ran on what was learned`);
     }
+    // --focus-only: the crawl saw every operation (objects to test with); the checks see the flagged ones.
+    if (focus?.only) ctx.narrow(ops.filter((s) => focus.operations.includes(s.key)));
     for (const [index, check] of selected.entries()) {
       o.onProgress?.({ check: check.id, index, total: selected.length, requests: http.sent });
       const why = check.applicable(ctx);

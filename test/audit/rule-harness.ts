@@ -7,6 +7,7 @@ import { parseYamlSource } from '../../src/core/config-loader.ts';
 import { parseOpenApi } from '../../src/core/openapi-loader.ts';
 import type { Severity } from '../../src/core/findings.ts';
 import { audit, serverBase, type AuditDocument, type Rule } from '../../src/audit/index.ts';
+import { X_RAMPART_KEYS } from '../../src/cli/app.ts';
 
 export interface RuleCase {
   name: string;
@@ -46,6 +47,8 @@ export function auditObject(rule: Rule, c: Omit<RuleCase, 'name' | 'expect'>) {
     base: serverBase(doc.raw),
     ...(c.gateway ? { gateway: c.gateway } : {}),
     ...(c.lifecycle ? { lifecycle: c.lifecycle } : {}),
+    // As the CLI does: the gateway policies' x-rampart schemas.
+    xRampart: X_RAMPART_KEYS,
   };
   return audit([d], { rules: [rule], suggestPolicies: true });
 }

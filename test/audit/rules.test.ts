@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { RULES } from '../../src/audit/index.ts';
+import { audit, RULES } from '../../src/audit/index.ts';
+import { parseOpenApi } from '../../src/core/openapi-loader.ts';
 import { adminWithoutRole, objectIdWithoutOwner } from '../../src/audit/rules/authorization.ts';
 import {
   authEnumeration,
@@ -22,7 +23,7 @@ import {
 import { massAssignment, openResponse, sensitiveResponse } from '../../src/audit/rules/properties.ts';
 import { redosPattern, redosProne, unboundedInput } from '../../src/audit/rules/resources.ts';
 import { xRampartInvalid } from '../../src/audit/rules/x-rampart.ts';
-import { auditObject, idParam, json, ok, testRule } from './rule-harness.ts';
+import { auditObject, docOf, idParam, json, ok, testRule } from './rule-harness.ts';
 
 const closed = (properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   type: 'object',
@@ -835,14 +836,67 @@ testRule(xRampartInvalid, [
         operation: 'GET /v1/orders/{orderId}',
         severity: 'medium',
         message:
-          /unknown key 'rolse' \(did you mean 'roles'\?\); roles are required but .*owner.lookup names GET \/order\/\{orderId\}, which is not in this document.*ssrf.fields 'url' is not an input/,
+          /\/x-rampart\/rolse: unknown key 'rolse' — did you mean 'roles'\?; roles are required but .*owner.lookup names GET \/order\/\{orderId\}, which is not in this document.*ssrf.fields 'url' is not an input/,
       },
     ],
   },
   {
-    name: 'sunset before deprecation at document level',
+    name: 'document-level lifecycle keys the gateway does not read (it reads rampart.yaml and x-rampart.deprecation)',
     doc: { 'x-rampart': { deprecated: '2027-01-01', sunset: '2026-01-01' } },
-    expect: [{ severity: 'medium', message: /sunset 2026-01-01 is before deprecated 2027-01-01/ }],
+    expect: [
+      {
+        severity: 'medium',
+        message:
+          /^Document-level x-rampart: \/x-rampart\/deprecated: unknown key 'deprecated' — did you mean 'deprecation'\?; \/x-rampart\/sunset: unknown key 'sunset'/,
+      },
+    ],
+  },
+  {
+    name: 'invalid values of known keys, as the policies’ schemas define them',
+    doc: {
+      paths: {
+        '/a': {
+          post: {
+            'x-rampart': { rateLimit: { per: 'user', limit: 0, window: 60 }, auth: 'sometimes' },
+            responses: ok(),
+          },
+        },
+      },
+    },
+    expect: [
+      {
+        operation: 'POST /v1/a',
+        severity: 'medium',
+        message:
+          /\/paths\/~1a\/post\/x-rampart\/auth: expected "required" or "optional" or "public", got "sometimes"; \/paths\/~1a\/post\/x-rampart\/rateLimit\/limit: expected integer at least 1, got 0/,
+      },
+    ],
+  },
+  {
+    name: 'a role list that is a string, a sunset before its deprecation date',
+    doc: {
+      paths: {
+        '/a': {
+          get: {
+            'x-rampart': { roles: 'admin', deprecation: { date: '2027-01-01', sunset: '2026-06-01' } },
+            responses: ok(),
+          },
+        },
+      },
+    },
+    expect: [
+      {
+        operation: 'GET /v1/a',
+        severity: 'medium',
+        message:
+          /x-rampart\/roles: .*array.*deprecation.sunset 2026-06-01 is before deprecation.date 2027-01-01/,
+      },
+    ],
+  },
+  {
+    name: 'an invalid value on a path item (it applies to every operation below)',
+    doc: { paths: { '/a': { 'x-rampart': { bodyLimit: -1 }, get: { responses: ok() } } } },
+    expect: [{ severity: 'medium', message: /^Path \/a x-rampart: \/paths\/~1a\/x-rampart\/bodyLimit: / }],
   },
   {
     name: 'valid extensions',
@@ -857,6 +911,26 @@ testRule(xRampartInvalid, [
     expect: [],
   },
 ]);
+
+it('audit/x-rampart-invalid points at the invalid value itself (pointer and line), not only the operation', () => {
+  const r = auditObject(xRampartInvalid, {
+    doc: {
+      paths: {
+        '/a': { get: { 'x-rampart': { rateLimit: { per: 'user', limit: 0, window: 60 } }, responses: ok() } },
+      },
+    },
+  });
+  expect(r.findings).toHaveLength(1);
+  const loc = r.findings[0]!.evidence.location!;
+  expect(loc.pointer).toBe('/paths/~1a/get/x-rampart/rateLimit/limit');
+  expect(loc.line).toBeGreaterThan(1);
+  // The same document without the gateway's schemas: no schema judgement at all (the CLI always passes them).
+  const text = JSON.stringify(
+    docOf({ paths: { '/a': { get: { 'x-rampart': { rateLimit: { limit: 0 } }, responses: ok() } } } }),
+  );
+  const doc = parseOpenApi(text, 'case.json');
+  expect(audit([{ doc, file: 'case.json', base: '/v1' }], { rules: [xRampartInvalid] }).findings).toEqual([]);
+});
 
 testRule(internalOperation, [
   {

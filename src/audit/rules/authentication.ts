@@ -191,7 +191,10 @@ export const authFlowUnthrottled: Rule = {
     const { op } = ctx;
     if (!isCredentialCheck(ctx.op)) return undefined;
     const declared =
-      isObj(op.rampart.bruteForce) || isObj(op.rampart.rateLimit) || isObj(op.rampart.flowLimit);
+      isObj(op.rampart.bruteForce) ||
+      isObj(op.rampart.rateLimit) ||
+      isObj(op.rampart.flow) ||
+      Array.isArray(op.rampart.flow);
     const gateway = gatewayPolicy(ctx.audit, 'brute-force') ?? gatewayPolicy(ctx.audit, 'rate-limit');
     if (declared || gateway) return undefined;
     const documented = hasResponse(op, '429');

@@ -17,7 +17,8 @@ export const sensitiveFlowUnlimited: Rule = {
   related: ['business-flow-replay'],
   operation({ op }) {
     if (!isBusinessFlow(op)) return undefined;
-    if (isObj(op.rampart.rateLimit) || isObj(op.rampart.flowLimit)) return undefined;
+    if (isObj(op.rampart.rateLimit) || isObj(op.rampart.flow) || Array.isArray(op.rampart.flow))
+      return undefined;
     const once = hasResponse(op, '409') || hasResponse(op, '429');
     return {
       severity: once ? 'low' : 'medium',

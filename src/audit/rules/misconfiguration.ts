@@ -88,7 +88,7 @@ export const missingErrorResponses: Rule = {
     if ((roles(op).length || scopes(op).length) && !hasResponse(op, '403')) missing.push('403');
     // Only the operation's own limits: a document-wide rate limit is one fact, not one per operation.
     const own = (op.raw?.['x-rampart'] ?? {}) as Record<string, unknown>;
-    const limited = ['rateLimit', 'bruteForce', 'flowLimit'].some((k) => typeof own[k] === 'object');
+    const limited = ['rateLimit', 'bruteForce', 'flow'].some((k) => typeof own[k] === 'object');
     if (limited && !hasResponse(op, '429')) missing.push('429');
     if (!missing.length) return undefined;
     return {

@@ -42,7 +42,6 @@ export const massAssignment: Rule = {
         at,
         message: `The request body declares ${list([...new Set(writable)])} without \`readOnly: true\`.`,
         details: { writable: [...new Set(writable)], open: [...new Set(open)] },
-        xRampart: snippet({ validateRequest: { rejectReadOnly: true, additionalProperties: false } }),
       };
     if (!open.length) return undefined;
     const privileged = [...new Set(resource)];
@@ -53,7 +52,8 @@ export const massAssignment: Rule = {
         ? `The request body accepts undeclared properties (${list([...new Set(open)])}) and the resource has ${list(privileged)}.`
         : `The request body accepts undeclared properties (${list([...new Set(open)])}).`,
       details: { open: [...new Set(open)], resourcePrivileged: privileged },
-      xRampart: snippet({ validateRequest: { additionalProperties: false } }),
+      // validate-request refuses properties the schema does not declare (mass assignment).
+      xRampart: snippet({ validate: { mode: 'enforce', undeclared: 'reject' } }),
     };
   },
 };
@@ -115,6 +115,14 @@ export const sensitiveResponse: Rule = {
     const serious = [...found.entries()].filter(([, k]) => k !== 'token');
     if (admin && !pii.length && !serious.some(([, k]) => k === 'secret')) return undefined;
     if (!found.size && !pii.length) return undefined;
+    const maskable = [
+      ...new Set(
+        [...found.values()].flatMap((k) =>
+          k === 'card' ? ['card'] : k === 'token' ? ['token'] : k === 'government-id' ? ['national-id'] : [],
+        ),
+      ),
+      ...(pii.length ? ['email', 'phone'] : []),
+    ].filter((k, i, all) => all.indexOf(k) === i);
     const parts: string[] = [];
     if (found.size) parts.push(`${list([...found.keys()])} (${[...new Set(found.values())].join(', ')})`);
     if (pii.length)
@@ -124,9 +132,8 @@ export const sensitiveResponse: Rule = {
       severity: serious.length || (pii.length && found.size) ? 'high' : 'medium',
       message: `The ${op.method.toUpperCase()} ${op.path} response declares ${parts.join(', and ')}.`,
       details: { properties: Object.fromEntries(found), pii: [...new Set(pii)] },
-      xRampart: snippet({
-        minimiseResponse: { remove: [...found.keys(), ...pii].map((p) => p.replace(/\[\]/g, '')) },
-      }),
+      // minimise-response masks PII kinds; secrets and hashes have no mask: they leave the schema.
+      ...(maskable.length ? { xRampart: snippet({ pii: { mask: maskable } }) } : {}),
     };
   },
 };

@@ -2,55 +2,41 @@
  * `x-rampart` extensions that are invalid or contradict the document: the gateway would
  * refuse them or, worse, enforce something other than what the author meant.
  */
-import { suggest } from '../../core/config-loader.ts';
-import { pathTemplateParams } from '../../core/openapi-loader.ts';
+import { parsePointer, parseYamlSource, toPointer, validateAt } from '../../core/config-loader.ts';
+import { pathTemplateParams, xRampartSchema } from '../../core/openapi-loader.ts';
 import { isObj, properties } from '../schema.ts';
-import type { Hit, Rule } from '../types.ts';
+import type { AuditDocument, Hit, Rule } from '../types.ts';
 import { bodySchemas, isPublic } from './util.ts';
 
-/** Every `x-rampart` key the gateway's policies read (docs/policies.md). */
-export const KNOWN_X_RAMPART_KEYS = [
-  'auth',
-  'mfa',
-  'roles',
-  'owner',
-  'propertyAccess',
-  'rateLimit',
-  'flowLimit',
-  'bruteForce',
-  'validateRequest',
-  'validateResponse',
-  'injectionGuard',
-  'ssrf',
-  'minimiseResponse',
-  'bodyLimit',
-  'deprecated',
-  'sunset',
-  'successor',
-  'cors',
-  'requestLimits',
-  'public',
-  // The keys the gateway's policies declare today (docs/x-rampart.md).
-  'deprecation',
-  'concurrency',
-  'flow',
-  'validate',
-  'injection',
-  'pii',
-  'uniformFailure',
-];
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-function window(v: unknown, name: string, out: string[]): void {
-  if (!isObj(v)) {
-    out.push(`${name} must be an object like { per: user, limit: 5, window: 60 }`);
-    return;
-  }
-  if (typeof v.limit !== 'number' || !Number.isInteger(v.limit) || v.limit < 1)
-    out.push(`${name}.limit must be a positive integer`);
-  if (typeof v.window !== 'number' || v.window <= 0)
-    out.push(`${name}.window must be a positive number of seconds`);
+/**
+ * Problems of one `x-rampart` object (at pointer segments `at`) against the schemas the
+ * gateway's policies declare — unknown keys with a did-you-mean, invalid values — and their
+ * cross-reference checks over the document: exactly what `rampart check` and the gateway
+ * refuse. Without the schemas (AuditDocument.xRampart unset) only contradictions are judged.
+ */
+function schemaProblems(
+  x: unknown,
+  at: string[],
+  audit: AuditDocument,
+): { problems: string[]; first?: string[] } {
+  const keys = audit.xRampart;
+  if (!keys) return { problems: [] };
+  const source = audit.source ?? parseYamlSource(JSON.stringify(audit.doc.raw), audit.file);
+  // A copy: validation applies defaults, and the other rules read the document as written.
+  const errors = validateAt(structuredClone(x), xRampartSchema(keys) as Record<string, unknown>, source, at);
+  const problems = errors.map((e) => `${e.path}: ${e.message}`);
+  let first = errors[0] ? parsePointer(errors[0].path) : undefined;
+  if (errors.length === 0 && isObj(x))
+    for (const [k, v] of Object.entries(x)) {
+      const check = keys.get(k)?.check;
+      if (!check) continue;
+      for (const p of check(v, audit.doc)) {
+        const segments = [...at, k, ...(p.path ?? [])];
+        problems.push(`${toPointer(segments)}: ${p.message}`);
+        first ??= segments;
+      }
+    }
+  return { problems, ...(first ? { first } : {}) };
 }
 
 export const xRampartInvalid: Rule = {
@@ -60,29 +46,21 @@ export const xRampartInvalid: Rule = {
   severity: 'medium',
   rationale:
     'The gateway enforces x-rampart: a misspelt key protects nothing, and a rule that names a missing operation or field cannot work.',
-  fix: 'Correct the extension (see docs/policies.md for every key) so it matches the operation it annotates.',
+  fix: 'Correct the extension (docs/x-rampart.md lists every key and its schema) so it matches the operation it annotates.',
   related: [],
   operation(ctx) {
     const { op, siblings } = ctx;
     const own = isObj(op.raw?.['x-rampart']) ? (op.raw['x-rampart'] as Record<string, unknown>) : {};
     const x = op.rampart;
-    const problems: string[] = [];
-    for (const k of Object.keys(own))
-      if (!KNOWN_X_RAMPART_KEYS.includes(k)) {
-        const s = suggest(k, KNOWN_X_RAMPART_KEYS);
-        problems.push(`unknown key '${k}'${s ? ` (did you mean '${s}'?)` : ''}`);
-      }
-    if (x.roles !== undefined) {
-      if (!Array.isArray(x.roles) || !x.roles.length || x.roles.some((r) => typeof r !== 'string'))
-        problems.push('roles must be a non-empty list of role names');
-      else if (isPublic(op))
+    const schema = schemaProblems(own, [...ctx.at, 'x-rampart'], ctx.audit);
+    const problems: string[] = [...schema.problems];
+    if (Array.isArray(x.roles) && x.roles.length) {
+      if (isPublic(op))
         problems.push('roles are required but the operation requires no authentication (security: [])');
     }
     if (x.owner !== undefined) {
       const o = x.owner;
-      if (!isObj(o)) problems.push('owner must be an object { lookup, field, claim }');
-      else {
-        if (typeof o.field !== 'string') problems.push('owner.field is missing');
+      if (isObj(o)) {
         if (typeof o.lookup === 'string') {
           const m = /^([A-Z]+) (\/\S*)$/.exec(o.lookup);
           if (!m) problems.push(`owner.lookup '${o.lookup}' must be 'METHOD /path/{param}'`);
@@ -103,8 +81,7 @@ export const xRampartInvalid: Rule = {
     }
     if (x.ssrf !== undefined) {
       const s = x.ssrf;
-      if (!isObj(s) || !Array.isArray(s.fields)) problems.push('ssrf must be { fields: [...] }');
-      else {
+      if (isObj(s) && Array.isArray(s.fields)) {
         const names = new Set<string>([...op.parameters.map((p) => p.name)]);
         for (const b of bodySchemas(ctx)) for (const p of properties(b.schema)) names.add(p.path).add(p.name);
         const unknown = s.fields.map(String).filter((f) => !names.has(f));
@@ -114,54 +91,46 @@ export const xRampartInvalid: Rule = {
           );
       }
     }
-    if ('bruteForce' in own) window(x.bruteForce, 'bruteForce', problems);
-    if ('rateLimit' in own) window(x.rateLimit, 'rateLimit', problems);
-    if ('flowLimit' in own) window(x.flowLimit, 'flowLimit', problems);
-    if (
-      x.bodyLimit !== undefined &&
-      (typeof x.bodyLimit !== 'number' || !Number.isInteger(x.bodyLimit) || x.bodyLimit <= 0)
-    )
-      problems.push('bodyLimit must be a positive integer (bytes)');
     if ('bodyLimit' in own && !op.requestBody)
       problems.push('bodyLimit on an operation without a request body');
+    const dep = own.deprecation;
+    if (isObj(dep) && typeof dep.date === 'string' && typeof dep.sunset === 'string') {
+      const [d, su] = [Date.parse(dep.date), Date.parse(dep.sunset)];
+      if (!Number.isNaN(d) && !Number.isNaN(su) && su < d)
+        problems.push(
+          `deprecation.sunset ${dep.sunset} is before deprecation.date ${dep.date} (RFC 8594: never earlier)`,
+        );
+    }
     if (!problems.length) return undefined;
     return {
-      at: [...ctx.at, 'x-rampart'],
+      at: schema.first ?? [...ctx.at, 'x-rampart'],
       message: `x-rampart on ${op.method.toUpperCase()} ${op.path}: ${problems.join('; ')}.`,
       details: { problems },
     };
   },
   document(audit) {
     const hits: Hit[] = [];
-    const x = audit.doc.raw['x-rampart'];
-    if (x === undefined) return hits;
-    const problems: string[] = [];
-    if (!isObj(x)) problems.push('must be an object');
-    else {
-      for (const k of Object.keys(x))
-        if (!KNOWN_X_RAMPART_KEYS.includes(k)) {
-          const s = suggest(k, KNOWN_X_RAMPART_KEYS);
-          problems.push(`unknown key '${k}'${s ? ` (did you mean '${s}'?)` : ''}`);
-        }
-      for (const k of ['deprecated', 'sunset'] as const)
-        if (
-          x[k] !== undefined &&
-          (typeof x[k] !== 'string' || !DATE.test(x[k] as string) || Number.isNaN(Date.parse(x[k] as string)))
-        )
-          problems.push(`${k} must be a date (YYYY-MM-DD)`);
-      if (typeof x.deprecated === 'string' && typeof x.sunset === 'string' && x.sunset < x.deprecated)
-        problems.push(`sunset ${x.sunset} is before deprecated ${x.deprecated} (RFC 8594: never earlier)`);
-      if (x.successor !== undefined && (typeof x.successor !== 'string' || !x.successor.startsWith('/')))
-        problems.push('successor must be the base path of the next version, e.g. /v2');
-      if ('rateLimit' in x) window(x.rateLimit, 'rateLimit', problems);
-    }
-    if (problems.length)
-      hits.push({
-        key: 'document',
-        at: ['x-rampart'],
-        message: `Document-level x-rampart: ${problems.join('; ')}.`,
-        details: { problems },
-      });
+    const push = (x: unknown, at: string[], where: string): void => {
+      if (x === undefined) return;
+      if (!isObj(x)) {
+        hits.push({ key: at.join('/'), at, message: `${where} x-rampart: must be an object.` });
+        return;
+      }
+      const { problems, first } = schemaProblems(x, at, audit);
+      if (problems.length)
+        hits.push({
+          key: at.join('/'),
+          at: first ?? at,
+          message: `${where} x-rampart: ${problems.join('; ')}.`,
+          details: { problems },
+        });
+    };
+    push(audit.doc.raw['x-rampart'], ['x-rampart'], 'Document-level');
+    // Path items carry x-rampart for all their operations (the gateway reads it there too).
+    const paths = audit.doc.raw.paths;
+    if (isObj(paths))
+      for (const [p, item] of Object.entries(paths))
+        if (isObj(item)) push(item['x-rampart'], ['paths', p, 'x-rampart'], `Path ${p}`);
     return hits;
   },
 };

@@ -31,6 +31,7 @@ import {
   suppressedMeta,
 } from '../../report/index.ts';
 import type { RampartConfig } from '../../gateway/config.ts';
+import { X_RAMPART_KEYS } from '../app.ts';
 import { configSchema } from '../config-schema.ts';
 
 const usage = `Usage: rampart audit SPEC… [options]
@@ -164,7 +165,11 @@ const auditCommand: Command = {
       return 1;
     }
 
-    const result = audit(docs, { suggestPolicies: values['suggest-policies'] === true });
+    // The policies' own x-rampart schemas: the audit flags what the gateway would refuse.
+    const result = audit(
+      docs.map((d) => ({ ...d, xRampart: X_RAMPART_KEYS })),
+      { suggestPolicies: values['suggest-policies'] === true },
+    );
     let findings = result.findings;
     let suppressed: RunMeta['suppressed'];
     const notes: string[] = [];

@@ -13,6 +13,7 @@ import { allChecks } from '../../scanner/checks/index.ts';
 import { loadAuthFile, parseIdentityFlag, type Identity } from '../../scanner/identities.ts';
 import { TamperRelay } from '../../scanner/relay.ts';
 import { replayFinding } from '../../scanner/replay.ts';
+import { focusFromAudit, type ScanFocus } from '../../scanner/focus.ts';
 import { ScanHistory } from '../../scanner/history.ts';
 import { DEFAULTS, runScan } from '../../scanner/runner.ts';
 import { ScanSetupError } from '../../scanner/spec.ts';
@@ -39,6 +40,11 @@ Options:
   --max-duration SECONDS   stop after this long and report what was found (default ${DEFAULTS.maxDurationMs / 1000})
   --rate N/s               at most N requests per second (default unlimited)
   --timeout SECONDS        per-request timeout (default ${DEFAULTS.timeoutMs / 1000})
+  --focus-audit REPORT     an audit's JSON report (rampart audit --format json): the operations it
+                           flagged are tested first
+  --focus-only             with --focus-audit: test only those operations, with the checks the
+                           audit's findings name
+  --ca FILE                extra CA certificate(s), PEM, trusted for an https target (repeatable)
   --canary-host HOST       address the SSRF canary listens on / the target can reach (default 127.0.0.1)
   --canary-advertise HOST  host name the target should call the canary by (when listening on 0.0.0.0)
   --jwt-wordlist FILE      extra HMAC secrets to try, one per line, after the bundled 163
@@ -68,6 +74,9 @@ const options = {
   'max-duration': { type: 'string' },
   rate: { type: 'string' },
   timeout: { type: 'string' },
+  ca: { type: 'string', multiple: true },
+  'focus-audit': { type: 'string' },
+  'focus-only': { type: 'boolean' },
   'canary-host': { type: 'string' },
   'canary-advertise': { type: 'string' },
   'jwt-wordlist': { type: 'string' },
@@ -205,6 +214,36 @@ const scan: Command = {
           throw new ScanSetupError(`cannot read the JWT wordlist ${values['jwt-wordlist']}`);
         }
       }
+      const ca = (values.ca ?? []).map((f) => {
+        try {
+          return readFileSync(f, 'utf8');
+        } catch (err) {
+          throw new ScanSetupError(
+            `cannot read --ca ${f}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          );
+        }
+      });
+      if (values['focus-only'] && !values['focus-audit'])
+        throw new UsageError('--focus-only needs --focus-audit REPORT');
+      let focus: ScanFocus | undefined;
+      if (values['focus-audit']) {
+        const f = values['focus-audit'];
+        let text: string;
+        try {
+          text = readFileSync(f, 'utf8');
+        } catch (err) {
+          throw new ScanSetupError(
+            `cannot read --focus-audit ${f}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          );
+        }
+        let parsed;
+        try {
+          parsed = parseJsonReport(text, f);
+        } catch (err) {
+          throw new ScanSetupError(`--focus-audit ${(err as Error).message}`);
+        }
+        focus = focusFromAudit(parsed, f, values['focus-only'] ?? false);
+      }
       const relays: TamperRelay[] = [];
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
@@ -232,6 +271,8 @@ const scan: Command = {
           ...(values['canary-host'] ? { canaryHost: values['canary-host'] } : {}),
           ...(values['canary-advertise'] ? { canaryAdvertise: values['canary-advertise'] } : {}),
           ...(jwtWordlist ? { jwtWordlist } : {}),
+          ...(ca.length ? { ca } : {}),
+          ...(focus ? { focus } : {}),
         });
         bar.done();
         const run = runReport(result.findings, result.meta, report, {

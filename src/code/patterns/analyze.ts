@@ -695,7 +695,18 @@ export function analyzePatterns(file: string, text: string): PatternResult {
       const t = tainted(n.right);
       if (t) taint.set(n.left.text, [...t, n.left.text]);
     }
-    if (reporting && ts.isCallExpression(n)) checkCall(n);
+    if (reporting && ts.isCallExpression(n)) {
+      checkCall(n);
+      if (ROUTE_METHOD.test(nameOf(n.expression) ?? ''))
+        for (const a of n.arguments) {
+          if (ts.isArrowFunction(a) || ts.isFunctionExpression(a)) checkHandlerBody(a, n);
+          // Fastify: fastify.route({ method, url, schema, handler }) / app.post(url, { schema }, handler)
+          if (ts.isObjectLiteralExpression(a)) {
+            const h = prop(a, 'handler');
+            if (h && (ts.isArrowFunction(h) || ts.isFunctionExpression(h))) checkHandlerBody(h, n, a);
+          }
+        }
+    }
     if (ts.isNewExpression(n)) {
       const fn = nameOf(n.expression);
       if (fn === 'Function' || fn === 'Script') {
@@ -773,6 +784,128 @@ export function analyzePatterns(file: string, text: string): PatternResult {
     }
     ts.forEachChild(n, visit);
   };
+  // --- Handlers that read the body without validating it (code/unvalidated-body).
+  const checkHandlerBody = (
+    fnNode: ts.ArrowFunction | ts.FunctionExpression | ts.FunctionDeclaration,
+    route?: ts.CallExpression,
+    options?: ts.ObjectLiteralExpression,
+  ): void => {
+    const p0 = fnNode.parameters[0]?.name;
+    if (!p0 || !ts.isIdentifier(p0) || !fnNode.body) return;
+    const req = p0.text;
+    const bodyNames = new Set<string>();
+    /** `req.body`, `ctx.request.body`, `await c.req.json()`, or a name bound from them (and members of those). */
+    const isBody = (e0: ts.Expression): boolean => {
+      let e = unwrap(e0);
+      if (ts.isAwaitExpression(e)) e = unwrap(e.expression);
+      if (ts.isIdentifier(e)) return bodyNames.has(e.text);
+      if (ts.isCallExpression(e)) {
+        const c = unwrap(e.expression);
+        return (
+          ts.isPropertyAccessExpression(c) &&
+          /^(?:json|parseBody|formData)$/.test(c.name.text) &&
+          rootName(c.expression) === req
+        );
+      }
+      if (ts.isPropertyAccessExpression(e) || ts.isElementAccessExpression(e)) {
+        if (ts.isPropertyAccessExpression(e) && e.name.text === 'body') {
+          const base = unwrap(e.expression);
+          if (ts.isIdentifier(base) && base.text === req) return true;
+          if (
+            ts.isPropertyAccessExpression(base) &&
+            /^(?:request|req)$/.test(base.name.text) &&
+            rootName(base) === req
+          )
+            return true;
+        }
+        return isBody(e.expression);
+      }
+      if (ts.isObjectLiteralExpression(e))
+        return e.properties.some(
+          (p) =>
+            (ts.isSpreadAssignment(p) && isBody(p.expression)) ||
+            (ts.isPropertyAssignment(p) && isBody(p.initializer)) ||
+            (ts.isShorthandPropertyAssignment(p) && bodyNames.has(p.name.text)),
+        );
+      if (ts.isArrayLiteralExpression(e)) return e.elements.some((x) => isBody(x));
+      if (ts.isTemplateExpression(e)) return e.templateSpans.some((t) => isBody(t.expression));
+      if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.PlusToken)
+        return isBody(e.left) || isBody(e.right);
+      return false;
+    };
+    const bind = (n: ts.BindingName): void => {
+      if (ts.isIdentifier(n)) bodyNames.add(n.text);
+      else for (const el of n.elements) if (!ts.isOmittedExpression(el)) bind(el.name);
+    };
+    let validated = false;
+    let sink: { call: ts.Node; what: string; from: string } | undefined;
+    const scan = (n: ts.Node): void => {
+      if (ts.isVariableDeclaration(n) && n.initializer) {
+        // const { body } = req / const { body: b } = ctx.request
+        if (ts.isObjectBindingPattern(n.name) && (rootName(n.initializer) === req || isBody(n.initializer)))
+          for (const el of n.name.elements) {
+            const key = nameOf(el.propertyName ?? el.name);
+            if (isBody(n.initializer) || key === 'body') bind(el.name);
+          }
+        else if (isBody(n.initializer)) bind(n.name);
+      }
+      if (ts.isTypeOfExpression(n) && isBody(n.expression)) validated = true;
+      if (ts.isCallExpression(n)) {
+        const callee = unwrap(n.expression);
+        const fn = nameOf(callee) ?? '';
+        const recv = ts.isPropertyAccessExpression(callee) ? (rootName(callee.expression) ?? '') : '';
+        const bodyArg = n.arguments.find((a) => isBody(a));
+        if (bodyArg && isValidation(fn, recv)) validated = true;
+        if (fn === 'validationResult' || fn === 'matchedData') validated = true;
+        if (
+          !validated &&
+          !sink &&
+          bodyArg &&
+          recv !== 'crypto' &&
+          (PERSIST_CALL.test(fn) || (fn === 'assign' && recv === 'Object'))
+        )
+          sink = { call: n, what: `${short(sf, callee)}()`, from: short(sf, bodyArg) };
+      }
+      if (
+        ts.isNewExpression(n) &&
+        !sink &&
+        n.arguments?.some((a) => isBody(a)) &&
+        /^[A-Z]/.test(nameOf(n.expression) ?? '') &&
+        !BUILTIN_CLASSES.has(nameOf(n.expression) ?? '')
+      )
+        sink = {
+          call: n,
+          what: `new ${nameOf(n.expression)}()`,
+          from: short(
+            sf,
+            n.arguments.find((a) => isBody(a))!,
+          ),
+        };
+      ts.forEachChild(n, scan);
+    };
+    scan(fnNode.body);
+    // Validation middleware beside the handler (validate(schema), celebrate(…), body('x').isEmail()),
+    // or a Fastify route schema for the body.
+    if (route)
+      for (const a of route.arguments) {
+        if (a === fnNode) continue;
+        if (
+          ts.isCallExpression(a) &&
+          /validat|celebrate|schema|zod|joi|yup|check|body/i.test(short(sf, a.expression))
+        )
+          validated = true;
+        if (ts.isArrayLiteralExpression(a) && a.elements.some((x) => ts.isCallExpression(x)))
+          validated = true;
+        if (ts.isObjectLiteralExpression(a) && prop(a, 'schema')) validated = true;
+      }
+    if (options && prop(options, 'schema')) validated = true;
+    if (validated || !sink) return;
+    hit('unvalidated-body', sink.call, `${sink.from} reaches ${sink.what} without a schema validation`, [
+      sink.from,
+      sink.what,
+    ]);
+  };
+
   const isInsideCorsCall = (o: ts.Node): boolean => {
     const p = o.parent;
     return !!p && ts.isCallExpression(p) && nameOf(p.expression) === 'cors';
@@ -784,6 +917,45 @@ export function analyzePatterns(file: string, text: string): PatternResult {
   visit(sf);
   return { hits: dedupe(hits) };
 }
+
+/** Calls that register a route handler (Express/Koa router/Hono/Fastify). `use` is middleware, not a route. */
+const ROUTE_METHOD = /^(?:get|post|put|patch|delete|del|all|route|handler)$/;
+/** A schema validation: zod parse/safeParse, Joi/yup validate, ajv, class-validator, io-ts decode. */
+const VALIDATOR_CALL =
+  /^(?:parse|safeParse|parseAsync|safeParseAsync|validate|validateSync|validateAsync|validateOrReject|decode|check|validateBody|validateRequest)$/;
+/** Validators whose names are also ordinary words (superstruct `assert`/`create`, `is`, yup `cast`): bare or on a schema. */
+const VALIDATOR_BARE = /^(?:assert|is|create|cast|mask)$/;
+const VALIDATOR_RECEIVER = /schema|validator|ajv|joi|zod|yup|^z$|^v$|typia|valibot/i;
+/** Constructors that do not persist anything. */
+const BUILTIN_CLASSES = new Set([
+  'Function',
+  'URL',
+  'URLSearchParams',
+  'Error',
+  'TypeError',
+  'Date',
+  'Map',
+  'Set',
+  'RegExp',
+  'Promise',
+  'Buffer',
+  'Response',
+  'Request',
+  'Headers',
+  'Blob',
+  'Uint8Array',
+  'TextEncoder',
+]);
+
+function isValidation(fn: string, recv: string): boolean {
+  if (recv === 'JSON' || recv === 'Number' || recv === 'Date') return false;
+  if (VALIDATOR_CALL.test(fn)) return true;
+  if (VALIDATOR_BARE.test(fn)) return recv === '' || VALIDATOR_RECEIVER.test(recv);
+  return VALIDATOR_RECEIVER.test(recv);
+}
+/** Where a body is persisted or used: ORM/ODM writes, SQL drivers, file writes, key-value stores. */
+const PERSIST_CALL =
+  /^(?:create|createMany|insert|insertOne|insertMany|values|save|update|updateOne|updateMany|upsert|findOneAndUpdate|findByIdAndUpdate|replaceOne|bulkCreate|query|execute|exec|run|raw|set|hset|put|writeFile|writeFileSync|appendFile|appendFileSync)$/;
 
 function dedupe(hits: PatternHit[]): PatternHit[] {
   const seen = new Set<string>();

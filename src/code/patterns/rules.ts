@@ -186,6 +186,16 @@ export const PATTERN_RULES = {
     'Read it from the environment (process.env) or a secrets manager, and rotate the committed value.',
     'Secrets_Management_Cheat_Sheet.html',
   ),
+  'unvalidated-body': rule(
+    'unvalidated-body',
+    'Request body persisted or used without validation',
+    'API3:2023',
+    20,
+    'medium',
+    'A handler stores the request body (or passes it to a query, a write or a command) without a schema validation call, so a caller decides which fields and types reach the database: mass assignment (role, isAdmin, balance), type confusion, oversized values.',
+    "Validate the body against a schema before using it (zod `parse`, Joi/yup `validate`, ajv, Fastify's route `schema.body`, express-validator) and pick the fields you store from the validated value; Rampart's validate-request policy enforces the OpenAPI schema at the gateway.",
+    'Mass_Assignment_Cheat_Sheet.html',
+  ),
 } satisfies Record<string, CodeRule>;
 
 export type PatternRuleName = keyof typeof PATTERN_RULES;

@@ -9,6 +9,9 @@ import { fix, ok, status, who, OWASP } from './util.ts';
  * action is replayable; a once-only action answers 409 the second time. Sent to
  * objects the scan did not create only with --unsafe.
  */
+/** A new id is a new object (a create endpoint answered twice), not an effect that accumulated. */
+const ID_KEY = /^(id|uuid|_id)$|(Id|ID|_id)$/;
+
 export const businessFlow: Check = {
   id: 'business-flow-replay',
   title: 'Replayable business action',
@@ -51,7 +54,9 @@ export const businessFlow: Check = {
       const a = first.response!.json;
       const b = second.response!.json;
       const changed =
-        isObj(a) && isObj(b) ? Object.keys(a).filter((k) => typeof a[k] === 'number' && a[k] !== b[k]) : [];
+        isObj(a) && isObj(b)
+          ? Object.keys(a).filter((k) => typeof a[k] === 'number' && a[k] !== b[k] && !ID_KEY.test(k))
+          : [];
       if (changed.length === 0) continue;
       yield {
         operation: sop.key,

@@ -1,8 +1,8 @@
-import { connect } from 'node:tls';
-import type { Check, ScanContext } from '../context.ts';
+import type { Check, FindingDraft, ScanContext } from '../context.ts';
 import type { Exchange } from '../http.ts';
 import { callers } from '../runner.ts';
 import type { ScanOperation } from '../spec.ts';
+import { probeTls, type TlsProbe } from '../tls.ts';
 import { fix, ok, status, who, OWASP } from './util.ts';
 
 /** The first operation (document order) that answered 2xx in the crawl, with that answer. */
@@ -161,42 +161,121 @@ export const methods: Check = {
       ctx.note(`trace-tls: ${ctx.http.origin} is plain HTTP — TLS versions not tested`);
       return;
     }
-    for (const version of ['TLSv1', 'TLSv1.1'] as const) {
-      const accepted = await new Promise<boolean>((resolve) => {
-        const s = connect(
-          {
-            host: url.hostname,
-            port: Number(url.port || 443),
-            minVersion: version,
-            maxVersion: version,
-            rejectUnauthorized: false,
-            servername: url.hostname,
-          },
-          () => {
-            s.end();
-            resolve(true);
-          },
-        );
-        s.setTimeout(5000, () => {
-          s.destroy();
-          resolve(false);
-        });
-        s.on('error', () => resolve(false));
-      });
-      if (accepted)
-        yield {
-          operation: 'TLS',
-          key: version,
-          severity: 'medium',
-          title: `${version} is offered`,
-          description: `The server completes a ${version} handshake; only TLS 1.2 and 1.3 should be offered.`,
-          exchanges: [],
-          confidence: 'confirmed',
-          remediation: fix("Offer TLS 1.2+ only (Rampart's gateway speaks TLS 1.3).", 'transport'),
-        };
-    }
+    const probe = await probeTls(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 443), {
+      ca: ctx.http.ca,
+    });
+    yield* tlsFindings(probe, ctx.now());
   },
 };
+
+const SELF_SIGNED_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
+const DATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+const DAY = 86_400_000;
+
+/** Findings from a TLS probe, judged at `now` (the scan's clock). */
+export function tlsFindings(probe: TlsProbe, now: number): FindingDraft[] {
+  const out: FindingDraft[] = [];
+  const details = {
+    versions: probe.versions,
+    ...(probe.certificate ? { certificate: probe.certificate } : {}),
+  };
+  const transport = (summary: string) => fix(summary, 'transport');
+  const f = (
+    key: string,
+    severity: FindingDraft['severity'],
+    title: string,
+    description: string,
+    summary: string,
+  ) =>
+    out.push({
+      operation: 'TLS',
+      key,
+      severity,
+      title,
+      description,
+      exchanges: [],
+      confidence: 'confirmed',
+      details,
+      remediation: transport(summary),
+    });
+  for (const version of ['TLSv1', 'TLSv1.1'] as const)
+    if (probe.versions[version])
+      f(
+        version,
+        'medium',
+        `${version} is offered`,
+        `The server completes a ${version} handshake; only TLS 1.2 and 1.3 should be offered (RFC 8996 deprecates 1.0 and 1.1).`,
+        "Offer TLS 1.2+ only (Rampart's gateway speaks TLS 1.3).",
+      );
+  if (probe.versions['TLSv1.2'])
+    f(
+      'TLSv1.2',
+      'info',
+      'TLS 1.2 is offered',
+      `The server completes a TLS 1.2 handshake${probe.versions['TLSv1.3'] ? ' beside TLS 1.3' : ''}. Acceptable with forward-secret AEAD ciphers; TLS 1.3 only is the modern profile.`,
+      "Prefer TLS 1.3; keep 1.2 only for clients that need it, with ECDHE + AEAD ciphers (Rampart's gateway speaks TLS 1.3).",
+    );
+  if (!probe.versions['TLSv1.3'] && Object.values(probe.versions).some(Boolean))
+    f(
+      'no-TLSv1.3',
+      'low',
+      'TLS 1.3 is not offered',
+      'No TLS 1.3 handshake completed; only older versions are available.',
+      'Enable TLS 1.3.',
+    );
+  const c = probe.certificate;
+  if (!c) return out;
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+  if (c.validTo < now)
+    f(
+      'certificate-expired',
+      'high',
+      'The certificate has expired',
+      `The certificate (${c.subject}) expired on ${day(c.validTo)}: clients refuse it, or are taught to click through warnings.`,
+      'Renew the certificate and automate renewal (ACME).',
+    );
+  else if (c.validFrom > now)
+    f(
+      'certificate-not-yet-valid',
+      'medium',
+      'The certificate is not valid yet',
+      `The certificate (${c.subject}) is valid from ${day(c.validFrom)}.`,
+      "Install a certificate that is valid now; check the server's clock.",
+    );
+  else if (c.validTo - now < 14 * DAY)
+    f(
+      'certificate-expiring',
+      'low',
+      'The certificate expires within 14 days',
+      `The certificate (${c.subject}) expires on ${day(c.validTo)}.`,
+      'Renew the certificate and automate renewal (ACME).',
+    );
+  if (c.selfSigned || (c.verifyError && SELF_SIGNED_CODES.has(c.verifyError)))
+    f(
+      'certificate-self-signed',
+      'medium',
+      'The certificate is self-signed',
+      `The certificate (${c.subject}) is signed by itself: no client can tell it from an attacker's without pinning it.`,
+      'Use a certificate from a public CA (or your organisation’s CA for internal APIs).',
+    );
+  else if (c.verifyError && !DATE_CODES.has(c.verifyError))
+    f(
+      'certificate-untrusted',
+      'medium',
+      'The certificate is not trusted',
+      `Verification against the public root store failed: ${c.verifyError}.`,
+      'Serve the full chain of a certificate from a trusted CA.',
+    );
+  if (c.hostnameError)
+    f(
+      'certificate-hostname',
+      'medium',
+      'The certificate does not match the host name',
+      c.hostnameError,
+      'Serve a certificate whose subjectAltName covers the host name clients use.',
+    );
+  return out;
+}
 
 /** Verbose errors: stack traces and database errors in answers (seen anywhere, or provoked with invalid values). */
 export const verboseErrors: Check = {
