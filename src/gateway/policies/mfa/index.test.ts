@@ -158,6 +158,11 @@ describe('mfa: requirements', () => {
     const silver = run(policy, ctxFor(user({ acr: 'silver' }), { mfa: { required: false, acr: ['gold'] } }));
     expect(silver?.problem.type).toBe('https://rampart.dev/problems/insufficient-user-authentication');
     expect(silver?.headers?.['www-authenticate']).toMatch(/acr_values="gold"/);
+    // A stepUp without MFA: a caller who needs no second factor must still be recent enough.
+    const stale = user({ authTime: clock.now() / 1000 - 61 });
+    const d = run(policy, ctxFor(stale, { mfa: { required: false, stepUp: { maxAge: 60 } } }));
+    expect(d?.problem.detail).toBe('More recent authentication is required');
+    expect(d?.headers?.['www-authenticate']).toMatch(/max_age="60"$/);
   });
 
   it('parses x-rampart mfa forms, failing closed on malformed ones', () => {
