@@ -26,6 +26,9 @@ export const ACR = {
   mfa: 'urn:rampart:acr:mfa',
 } as const;
 
+/** RFC 6750 §3: every 401 for a bad access token carries the challenge, a revoked one too. */
+const CHALLENGE = Object.freeze({ 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+
 export interface AccessClaims extends JWTPayload {
   sub: string;
   sid: string;
@@ -375,16 +378,11 @@ export class TokenService implements LocalTokenIssuer {
       );
       const claims = payload as AccessClaims;
       if (this.isRevoked(claims))
-        throw new ProblemError('invalid-token', 'The access token has been revoked');
+        throw new ProblemError('invalid-token', 'The access token has been revoked', {}, CHALLENGE);
       return claims;
     } catch (err) {
       if (err instanceof ProblemError) throw err;
-      throw new ProblemError(
-        'invalid-token',
-        'The access token is invalid or expired',
-        {},
-        { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-      );
+      throw new ProblemError('invalid-token', 'The access token is invalid or expired', {}, CHALLENGE);
     }
   }
 }

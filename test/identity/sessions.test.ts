@@ -87,7 +87,12 @@ forEachStore('identity sessions and revocation', (getDb) => {
     const out = await h.call('POST', '/logout', { refresh_token: s.refresh }, s.access);
     expect(out.status).toBe(204);
     expect(h.service.issuer.isRevoked(claimsOf(s.access))).toBe(true);
-    expect((await h.call('GET', '/me', undefined, s.access)).status).toBe(401);
+    const me = await h.call('GET', '/me', undefined, s.access);
+    expect(me.status).toBe(401);
+    expect(me.body.type).toBe('https://rampart.dev/problems/invalid-token');
+    expect(me.body.detail).toBe('The access token has been revoked');
+    // RFC 6750 §3: a revoked token gets the same challenge as any other invalid one.
+    expect(me.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     expect(
       (await h.call('POST', '/token', { grant_type: 'refresh_token', refresh_token: s.refresh })).status,
     ).toBe(401);

@@ -962,3 +962,195 @@ describe('claim paths', () => {
     expect(claimAt(claims, 'nope.x')).toBeUndefined();
   });
 });
+
+describe('authenticate: decisions the mutation run found untested (#19)', () => {
+  const enc = (v: unknown) => base64url.encode(JSON.stringify(v));
+  const P = 'https://rampart.dev/problems/';
+
+  it("an operation's own non-empty security requirement is never public (default: required)", async () => {
+    const own = testRoute({ operation: { raw: { security: [{ bearerAuth: [] }], responses: {} } } });
+    const d = await run(build(), testContext({ clock, route: own }));
+    expect(d?.problem.type).toBe(P + 'unauthenticated');
+    expect(d?.headers).toEqual({ 'www-authenticate': 'Bearer realm="rampart"' });
+  });
+
+  it('x-rampart auth: optional lets anonymous callers through a secured operation, and checks sent tokens', async () => {
+    const route = testRoute({ rampart: { auth: 'optional' } });
+    expect(await run(build(), testContext({ clock, route }))).toBeUndefined();
+    expectInvalidToken(await run(build(), bearer('a.b.c', {}, route)), REJECTIONS.malformed.description);
+  });
+
+  it('onPublic: ignore still demands credentials on secured operations, and ignores them on `security: []` ones', async () => {
+    const policy = build({ onPublic: 'ignore' });
+    const d = await run(policy, testContext({ clock }));
+    expect(d?.problem.type).toBe(P + 'unauthenticated');
+    const explicit = testRoute({ security: [], operation: { raw: { security: [], responses: {} } } });
+    expect(await run(policy, bearer('a.b.c', {}, explicit))).toBeUndefined();
+  });
+
+  it('a Bearer header without a token is malformed; other six-letter schemes and "Bearerxyz" are not bearer', async () => {
+    expectInvalidToken(
+      await run(build(), testContext({ clock, headers: { authorization: 'Bearer   ' } })),
+      REJECTIONS.malformed.description,
+    );
+    expect(bearerToken('Bearer')).toBeNull();
+    expect(bearerToken('Digest abc')).toBeUndefined();
+    expect(bearerToken('Bearerxyz')).toBeUndefined();
+    expect(bearerToken('Bearer')).toBeNull();
+    expect(bearerToken('bearer t0k')).toBe('t0k');
+    expect(bearerToken('BEARER  t0k')).toBe('t0k');
+  });
+
+  it('a token of exactly maxTokenLength is verified (the limit is inclusive)', async () => {
+    const token = await signToken(own, ownClaims());
+    expect(await run(build({ maxTokenLength: token.length }), bearer(token))).toBeUndefined();
+    expectInvalidToken(
+      await run(build({ maxTokenLength: token.length - 1 }), bearer(token)),
+      REJECTIONS.tooLarge.description,
+    );
+  });
+
+  it('a header or payload that is JSON but not an object is malformed', async () => {
+    const [h, p, s] = (await signToken(own, ownClaims())).split('.');
+    for (const v of [5, 'x', true])
+      expectInvalidToken(await run(build(), bearer(`${enc(v)}.${p}.${s}`)), REJECTIONS.malformed.description);
+    expectInvalidToken(await run(build(), bearer(`${h}.${enc(7)}.${s}`)), REJECTIONS.malformed.description);
+  });
+
+  it('alg none is refused as an algorithm before any issuer or kid is looked at', async () => {
+    for (const alg of ['none', 'NONE', 'nOnE']) {
+      const t = `${enc({ alg, typ: 'at+jwt' })}.${enc({ iss: 'https://nobody.test', sub: 'x' })}.sig`;
+      expectInvalidToken(await run(build(), bearer(t)), REJECTIONS.algorithm.description);
+    }
+    const noAlg = `${enc({ typ: 'at+jwt', kid: 'own-2' })}.${enc(ownClaims())}.sig`;
+    expectInvalidToken(await run(build(), bearer(noAlg)), REJECTIONS.algorithm.description);
+  });
+
+  it('an empty kid, an empty sub and a non-numeric exp or iat are refused with their own reasons', async () => {
+    expectInvalidToken(
+      await run(build(), bearer(await signToken(own, ownClaims(), { kid: '' }))),
+      REJECTIONS.noKeyId.description,
+    );
+    expectInvalidToken(
+      await run(build(), bearer(await signToken(own, ownClaims({ sub: '' })))),
+      REJECTIONS.missingSub.description,
+    );
+    expectInvalidToken(
+      await run(build(), bearer(await signToken(own, ownClaims({ exp: 'soon' })))),
+      REJECTIONS.claims.description,
+    );
+    expectInvalidToken(
+      await run(build(), bearer(await signToken(own, ownClaims({ iat: 'now' })))),
+      REJECTIONS.claims.description,
+    );
+  });
+
+  it('iat exactly at now + clockTolerance is accepted, one second later is not', async () => {
+    const at = await signToken(own, ownClaims({ iat: NOW + 30 }));
+    expect(await run(build({ clockTolerance: 30 }), bearer(at))).toBeUndefined();
+    const after = await signToken(own, ownClaims({ iat: NOW + 31 }));
+    expectInvalidToken(
+      await run(build({ clockTolerance: 30 }), bearer(after)),
+      REJECTIONS.issuedInFuture.description,
+    );
+  });
+
+  it('the principal carries acr and auth_time only when the token has usable ones; no roles → an empty header', async () => {
+    const ctx = bearer(
+      await signToken(own, ownClaims({ roles: [], auth_time: 'yesterday', acr: undefined })),
+    );
+    expect(await run(build(), ctx)).toBeUndefined();
+    expect(ctx.principal).toBeDefined();
+    expect('authTime' in ctx.principal!).toBe(false);
+    expect('acr' in ctx.principal!).toBe(false);
+    expect(ctx.upstreamHeaders['x-authenticated-roles']).toBe('');
+    const nul = bearer(await signToken(own, ownClaims({ jti: 'j2', auth_time: null })));
+    expect(await run(build(), nul)).toBeUndefined();
+    expect('authTime' in nul.principal!).toBe(false);
+  });
+
+  it('with no issuer at all every token is from an untrusted issuer; with external issuers only, theirs are accepted', async () => {
+    const none = build({ localTokens: false });
+    expectInvalidToken(
+      await run(none, bearer(await signToken(own, ownClaims()))),
+      REJECTIONS.issuer.description,
+    );
+    expectInvalidToken(await run(none, bearer('not-a-jwt')), REJECTIONS.issuer.description);
+    const onlyOkta = build({ localTokens: false, issuers: externalIssuers().slice(0, 1) });
+    const token = await signToken(
+      okta,
+      { iss: OKTA_ISS, aud: 'api://default', sub: 'okta-user', iat: NOW - 5, exp: NOW + 300 },
+      { typ: 'JWT' },
+    );
+    const ctx = bearer(token);
+    expect(await run(onlyOkta, ctx)).toBeUndefined();
+    expect(ctx.principal?.id).toBe('okta-user');
+    expectInvalidToken(await run(onlyOkta, bearer('not-a-jwt')), REJECTIONS.malformed.description);
+  });
+
+  it('an external token with an empty subject or an iat in the future is refused', async () => {
+    const policy = build({ localTokens: false, issuers: externalIssuers().slice(0, 1) });
+    const sign = (claims: Record<string, unknown>) =>
+      signToken(
+        okta,
+        { iss: OKTA_ISS, aud: 'api://default', sub: 'u', iat: NOW - 5, exp: NOW + 300, ...claims },
+        { typ: 'JWT' },
+      );
+    expectInvalidToken(await run(policy, bearer(await sign({ sub: '' }))), REJECTIONS.missingSub.description);
+    expectInvalidToken(
+      await run(policy, bearer(await sign({ iat: NOW + 3600 }))),
+      REJECTIONS.issuedInFuture.description,
+    );
+    expect(await run(policy, bearer(await sign({ iat: NOW + 30 })))).toBeUndefined();
+  });
+
+  it('an out-of-scope API key gets 403 forbidden without a Bearer challenge', async () => {
+    const apiKeys: ApiKeyVerifier = {
+      verify: async () => ({
+        id: 'k',
+        kind: 'api-key',
+        roles: [],
+        issuer: 'api-key',
+        amr: [],
+        scopes: ['listOrders'],
+        claims: {},
+      }),
+    };
+    const d = await run(
+      build({}, { apiKeys }),
+      testContext({ clock, headers: { 'x-api-key': 'rk_live_k' } }),
+    );
+    expect(d?.problem).toMatchObject({ status: 403, type: P + 'forbidden' });
+    expect(d?.headers).toBeUndefined();
+  });
+
+  it('an empty, oversized or repeated API key is refused without asking the store', async () => {
+    const seen: string[] = [];
+    const apiKeys: ApiKeyVerifier = {
+      verify: async (k) => {
+        seen.push(k);
+        return undefined;
+      },
+    };
+    const policy = build({}, { apiKeys });
+    for (const key of ['', 'k'.repeat(1025), 'a,b']) {
+      const d = await run(policy, testContext({ clock, headers: { 'x-api-key': key } }));
+      expect(d?.problem.detail, JSON.stringify(key.slice(0, 10))).toBe(REJECTIONS.apiKey.description);
+    }
+    expect(seen).toEqual([]);
+    await run(policy, testContext({ clock, headers: { 'x-api-key': 'k'.repeat(1024) } }));
+    expect(seen).toEqual(['k'.repeat(1024)]);
+  });
+
+  it('inScope: an unrelated operationId, api name or method/template grants nothing', () => {
+    const route = testRoute({ method: 'get', template: '/orders/{orderId}', api: 'shop', base: '/v1' });
+    expect(inScope(['listOrders'], route)).toBe(false);
+    expect(inScope(['api:shopx', 'api:hop', 'api:'], route)).toBe(false);
+    expect(inScope(['api:shop'], route)).toBe(true);
+    expect(inScope(['POST /orders/{orderId}', 'GET /orders', ' GET /orders/{orderId}'], route)).toBe(false);
+    expect(inScope(['GET  /orders/{orderId} '], route)).toBe(true);
+    expect(inScope(['get /v1/orders/{orderId}'], route)).toBe(true);
+    expect(inScope(['GET /v2/orders/{orderId}'], route)).toBe(false);
+    expect(inScope([], route)).toBe(false);
+  });
+});

@@ -151,6 +151,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
   const realm = options.realm;
   const tolerance = options.clockTolerance;
   const maxTokenLength = options.maxTokenLength;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a TokenCache of size 0 keeps nothing, the same as no cache
   const cache = options.cacheSize > 0 ? new TokenCache(options.cacheSize) : undefined;
   const ignorePublic = options.onPublic === 'ignore';
   const upstreamIdentity = options.upstreamIdentity;
@@ -208,6 +209,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     }
     if (security.length === 0) return 'public';
     // OpenAPI: an empty requirement object `{}` among the alternatives makes security optional.
+    // Stryker disable next-line StringLiteral: only 'public' and 'required' are compared; any other need behaves as optional
     for (const requirement of security) if (isEmpty(requirement)) return 'optional';
     return 'required';
   }
@@ -238,6 +240,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     const principal = a.principal;
     ctx.principal = principal;
     // Authenticated but not allowed here: the principal stays set so the denial event names the key.
+    // Stryker disable next-line ConditionalExpression: token principals have no scopes, and inScope(undefined) is true
     if (principal.kind === 'api-key' && !inScope(principal.scopes, route)) return reject(R.scope);
     if (upstreamIdentity) {
       const h = ctx.upstreamHeaders;
@@ -260,6 +263,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     if (cache) {
       const hit = cache.get(token, now) as Authenticated | undefined;
       if (hit) {
+        // Stryker disable next-line OptionalChaining: only the built-in issuer's tokens carry a revocation, so local is set
         if (hit.revocation && local?.isRevoked(hit.revocation)) {
           cache.delete(token);
           return R.revoked;
@@ -280,10 +284,12 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
     // The unverified `iss` only selects which issuer's keys and rules to verify against.
     const iss = payload.iss;
     // An HMAC issuer has its secret(s) by configuration: no kid needed.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: no HMAC issuer is keyed by a non-string
     const hmac = typeof iss === 'string' ? hmacIssuers.get(iss) : undefined;
     if (hmac) return verifyExternal(hmac, token, alg, header.typ, now, HMAC_REQUIRED_CLAIMS);
     const kid = header.kid;
     if (typeof kid !== 'string' || kid === '') return R.noKeyId;
+    // Stryker disable next-line ConditionalExpression: a non-string iss matches neither the built-in nor an external issuer and ends in R.issuer below
     if (typeof iss !== 'string') return R.issuer;
     if (local && iss === local.issuer) return verifyLocal(local, token, alg, kid, now);
     const external = externals.get(iss);
@@ -387,7 +393,9 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
   ): Authenticated {
     const entry = authenticated(
       principal,
+      // Stryker disable next-line ArithmeticOperator: the cache's bounds only; outside them jose verifies the token again with the same tolerance
       (payload.exp! + tolerance) * 1000,
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: as above; a token is only cached after jose accepted its nbf
       payload.nbf !== undefined ? (payload.nbf - tolerance) * 1000 : Number.NEGATIVE_INFINITY,
       revocation,
     );
@@ -414,6 +422,7 @@ function createAuthenticate(options: AuthenticateOptions, services: PolicyServic
       return R.apiKeyUnavailable;
     }
     if (!principal) return R.apiKey;
+    // Stryker disable next-line UnaryOperator: API-key principals are never cached, so their time bounds are never read
     return authenticated(principal, Infinity, -Infinity, undefined);
   }
 
@@ -470,6 +479,7 @@ export function bearerToken(header: string): string | undefined | null {
 }
 
 function isEmpty(o: object): boolean {
+  // Stryker disable next-line ConditionalExpression: requirements come from parsed YAML/JSON, which has no inherited enumerable keys
   for (const k in o) if (Object.hasOwn(o, k)) return false;
   return true;
 }
@@ -480,6 +490,7 @@ function decodeSegment(token: string, from: number, to: number): Record<string, 
     return v !== null && typeof v === 'object' && !Array.isArray(v)
       ? (v as Record<string, unknown>)
       : undefined;
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined too
   } catch {
     return undefined;
   }
@@ -512,6 +523,7 @@ function fromJoseError(err: unknown, log: Logger): Rejection {
     }
   }
   if (err instanceof errors.JWSSignatureVerificationFailed) return R.signature;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: the per-issuer allow-list is checked before jose, which therefore never refuses the algorithm
   if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return R.algorithm;
   if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
     return R.unknownKey;
@@ -554,6 +566,7 @@ function authenticated(
 ): Authenticated {
   return {
     userHeader: headerSafe(principal.id),
+    // Stryker disable next-line ConditionalExpression: [].join(',') is '' too
     rolesHeader: principal.roles.length === 0 ? '' : principal.roles.map(headerSafe).join(','),
     issuerHeader: headerSafe(principal.issuer),
     principal,

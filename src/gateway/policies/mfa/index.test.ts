@@ -140,6 +140,31 @@ describe('mfa: requirements', () => {
     expect(d?.problem.acr_values).toBe(OKTA_2FA);
   });
 
+  it('joins several challenge acr_values with spaces (RFC 9470)', () => {
+    const d = run(build({ challengeAcrValues: [OKTA_2FA, 'gold'] }), ctxFor(user(), { mfa: 'required' }));
+    expect(d?.headers?.['www-authenticate']).toMatch(/, acr_values="urn:okta:loa:2fa:any gold"$/);
+  });
+
+  it('an acr list or a stepUp alone still refuses anonymous callers and checks the principal', () => {
+    const policy = build({ requireFor: { roles: [] } });
+    for (const mfa of [
+      { required: false, acr: ['gold'] },
+      { required: false, stepUp: { maxAge: 60 } },
+    ]) {
+      const d = run(policy, ctxFor(undefined, { mfa }));
+      expect(d?.problem.type, JSON.stringify(mfa)).toBe('https://rampart.dev/problems/unauthenticated');
+      expect(d?.headers).toEqual({ 'www-authenticate': 'Bearer' });
+    }
+    const silver = run(policy, ctxFor(user({ acr: 'silver' }), { mfa: { required: false, acr: ['gold'] } }));
+    expect(silver?.problem.type).toBe('https://rampart.dev/problems/insufficient-user-authentication');
+    expect(silver?.headers?.['www-authenticate']).toMatch(/acr_values="gold"/);
+    // A stepUp without MFA: a caller who needs no second factor must still be recent enough.
+    const stale = user({ authTime: clock.now() / 1000 - 61 });
+    const d = run(policy, ctxFor(stale, { mfa: { required: false, stepUp: { maxAge: 60 } } }));
+    expect(d?.problem.detail).toBe('More recent authentication is required');
+    expect(d?.headers?.['www-authenticate']).toMatch(/max_age="60"$/);
+  });
+
   it('parses x-rampart mfa forms, failing closed on malformed ones', () => {
     expect(mfaRequirement({})).toEqual({ mfa: false, acr: undefined, maxAge: undefined });
     expect(mfaRequirement({ mfa: 'optional' }).mfa).toBe(false);
@@ -159,7 +184,18 @@ describe('mfa: requirements', () => {
       acr: ['gold'],
       maxAge: undefined,
     });
+    for (const off of ['off', false, { required: false }])
+      expect(mfaRequirement({ mfa: off }), JSON.stringify(off)).toEqual({
+        mfa: false,
+        acr: undefined,
+        maxAge: undefined,
+      });
+    expect(mfaRequirement({ mfa: 'required' })).toEqual({ mfa: true, acr: undefined, maxAge: undefined });
+    expect(mfaRequirement({ mfa: {} }).mfa).toBe(true); // `required` defaults to true
+    expect(mfaRequirement({ mfa: { required: true, acr: ['a', 'b'] } }).acr).toEqual(['a', 'b']);
     expect(mfaRequirement({ mfa: 'yes please' }).mfa).toBe(true);
+    expect(mfaRequirement({ mfa: { required: false, acr: [] } }).mfa).toBe(true);
+    expect(mfaRequirement({ mfa: { required: false, stepUp: {} } }).mfa).toBe(true);
     expect(mfaRequirement({ mfa: { required: false, stepUp: { maxAge: 'soon' } } }).mfa).toBe(true);
     expect(mfaRequirement({ mfa: { required: false, acr: ['has "quote"'] } }).mfa).toBe(true);
   });
