@@ -1,22 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
+import { HOP_BY_HOP, connectionListed } from '../core/hop-by-hop.ts';
 import type { OpenApiOperation } from '../core/openapi.ts';
 
-/**
- * Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either
- * direction, together with any header named in `Connection`.
- */
-export const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+export { HOP_BY_HOP, connectionListed };
 
 /**
  * Client headers the gateway sets itself (or drops): a client must not be able to
@@ -156,20 +143,6 @@ export function upstreamHeaders(
   for (const name in extra) out.push(name, extra[name]!);
   if (bodyLength > 0) out.push('content-length', String(bodyLength));
   return out;
-}
-
-/**
- * Header names a `Connection` field lists (RFC 9110 §7.6.1): they are hop-by-hop too.
- * Undefined for the usual `keep-alive`/`close` (nothing extra to drop) or no field.
- */
-export function connectionListed(v: string | undefined): Set<string> | undefined {
-  if (!v || v === 'keep-alive' || v === 'close') return undefined;
-  return new Set(
-    v
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
-  );
 }
 
 /** Response headers that leak implementation details (OWASP Secure Headers: remove). */

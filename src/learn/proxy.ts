@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { PROBLEM_CONTENT_TYPE, problem, type ProblemCode } from '../core/errors.ts';
+import { HOP_BY_HOP, connectionListed } from '../core/hop-by-hop.ts';
 import type { Exchange, Learner } from './learner.ts';
 
 /**
@@ -26,38 +27,14 @@ export interface LearningProxyOptions {
   random?: () => number;
 }
 
-/** Hop-by-hop fields (RFC 9110 §7.6.1): never forwarded, in either direction. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-]);
-
 type Headers = Record<string, string | string[] | undefined>;
-
-function connectionListed(v: string | string[] | undefined): Set<string> | undefined {
-  if (v === undefined) return undefined;
-  return new Set(
-    String(v)
-      .toLowerCase()
-      .split(',')
-      .map((x) => x.trim()),
-  );
-}
 
 /** The request's headers for the upstream (flat name/value list), hop-by-hop dropped, X-Forwarded-* set. */
 function upstreamHeaders(req: IncomingMessage): string[] {
   const listed = connectionListed(req.headers.connection);
   const out: string[] = [];
   for (const k in req.headers) {
-    if (HOP_BY_HOP.has(k) || listed?.has(k) || k === 'x-forwarded-for') continue;
+    if (HOP_BY_HOP.has(k) || k === 'host' || listed?.has(k) || k === 'x-forwarded-for') continue;
     const v = req.headers[k]!;
     if (Array.isArray(v)) for (const x of v) out.push(k, x);
     else out.push(k, v);
@@ -81,7 +58,7 @@ function responseHeaders(raw: Buffer[]): Headers {
     out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   const listed = connectionListed(out.connection);
-  for (const k of Object.keys(out)) if ((HOP_BY_HOP.has(k) && k !== 'host') || listed?.has(k)) delete out[k];
+  for (const k of Object.keys(out)) if (HOP_BY_HOP.has(k) || listed?.has(k)) delete out[k];
   return out;
 }
 
