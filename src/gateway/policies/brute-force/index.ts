@@ -9,14 +9,13 @@
  * address's). Unknown usernames are counted like known ones, so the lock is no oracle.
  * Fails closed by default: when Redis is away, attempts are refused rather than uncounted.
  */
-import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FailureSpec, FailureState, MaybePromise } from '../../../core/counters.ts';
 import { problem } from '../../../core/errors.ts';
 import { definePolicy, deny, type PolicyResult, type RequestContext, type RouteInfo } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
 import { retrySeconds } from '../rate-limit/headers.ts';
-import { compileKey, type KeyFn } from '../rate-limit/keys.ts';
+import { compileKey, ipv6PrefixSchema, uniqueId, type KeyFn } from '../rate-limit/keys.ts';
 import { perList, windowSeconds } from '../rate-limit/limits.ts';
 import { bruteForceXRampart, type BruteForceValue } from './x-rampart.ts';
 
@@ -60,18 +59,10 @@ const schema = Type.Object(
       description: 'Upstream statuses that count as a failed attempt.',
       default: [401, 403],
     }),
-    ipv6Prefix: Type.Integer({
-      minimum: 32,
-      maximum: 128,
-      default: 64,
-      description: 'IPv6 clients count per this prefix.',
-    }),
+    ipv6Prefix: ipv6PrefixSchema,
   },
   { additionalProperties: false },
 );
-
-const NODE = randomBytes(6).toString('base64url');
-let seq = 0;
 
 export const bruteForce = definePolicy({
   name: 'brute-force',
@@ -161,7 +152,7 @@ export const bruteForce = definePolicy({
             const pending: Promise<unknown>[] = [];
             if (failure.has(res.status)) {
               for (const s of a.specs) {
-                const r = counters.fail(s, `${NODE}:${++seq}`);
+                const r = counters.fail(s, uniqueId());
                 if (r instanceof Promise) pending.push(r);
               }
             } else if (res.status >= 200 && res.status < 300) {

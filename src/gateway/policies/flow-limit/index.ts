@@ -8,14 +8,13 @@
  * operations, or in rampart.yaml (`policies.flow-limit.flows`, each with the operations it
  * covers). Fails closed by default: no counter, no coupon.
  */
-import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { WindowDecision, WindowSpec } from '../../../core/counters.ts';
 import { problem } from '../../../core/errors.ts';
 import { definePolicy, deny, type PolicyResult, type RequestContext, type RouteInfo } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
 import { retrySeconds } from '../rate-limit/headers.ts';
-import { compileKey, knownSelector, type KeyFn } from '../rate-limit/keys.ts';
+import { compileKey, ipv6PrefixSchema, knownSelector, uniqueId, type KeyFn } from '../rate-limit/keys.ts';
 import { perList, windowSeconds } from '../rate-limit/limits.ts';
 import { flowSchema, flowXRampart } from './x-rampart.ts';
 
@@ -50,18 +49,10 @@ const schema = Type.Object(
         default: [],
       },
     ),
-    ipv6Prefix: Type.Integer({
-      minimum: 32,
-      maximum: 128,
-      default: 64,
-      description: 'IPv6 clients count per this prefix.',
-    }),
+    ipv6Prefix: ipv6PrefixSchema,
   },
   { additionalProperties: false },
 );
-
-const NODE = randomBytes(6).toString('base64url');
-let seq = 0;
 
 const same = (a: Flow, b: Flow): boolean =>
   a.limit === b.limit &&
@@ -112,7 +103,7 @@ export const flowLimit = definePolicy({
             windowMs: c.windowMs,
             failMode: c.flow.failMode ?? 'closed',
           };
-          const id = `${NODE}:${++seq}`;
+          const id = uniqueId();
           const next = (d: WindowDecision): PolicyResult | Promise<PolicyResult> => {
             if (!d.allowed) {
               refund(ctx);

@@ -7,7 +7,6 @@
  * with `Retry-After`. When Redis is away, each limit follows its fail mode (open: the
  * node-local fallback decides; closed: 503 `limits-unavailable`). docs/rate-limits.md.
  */
-import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { LeaseSpec, LimitState, MaybePromise, RateDecision, RateSpec } from '../../../core/counters.ts';
 import { problem } from '../../../core/errors.ts';
@@ -22,7 +21,7 @@ import {
 } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
 import { policyField, retrySeconds, sfString, stateField, tightest, type HeaderLimit } from './headers.ts';
-import { compileKey, knownSelector, type KeyFn } from './keys.ts';
+import { compileKey, ipv6PrefixSchema, knownSelector, uniqueId, type KeyFn } from './keys.ts';
 import { levelProblems, mergeLevels, type CompiledLimit, type DeclaredLimit } from './limits.ts';
 import { concurrencySchema, rateLimitItemSchema, rateLimitXRampart } from './x-rampart.ts';
 
@@ -60,12 +59,7 @@ const schema = Type.Object(
       description: 'Also send X-RateLimit-Limit/-Remaining/-Reset for the most constrained limit.',
       default: false,
     }),
-    ipv6Prefix: Type.Integer({
-      minimum: 32,
-      maximum: 128,
-      description: 'IPv6 clients are counted per network of this prefix length (one customer allocation).',
-      default: 64,
-    }),
+    ipv6Prefix: ipv6PrefixSchema,
     concurrency: Type.Object(
       {
         perConsumer: Type.Optional(concurrencySchema),
@@ -83,10 +77,6 @@ const schema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const NODE = randomBytes(6).toString('base64url');
-let seq = 0;
-const leaseId = (): string => `${NODE}:${++seq}`;
 
 /** Redis hash tags are `{…}`: keep braces of path templates out of the scope part. */
 const scopeOf = (s: string): string => s.replace(/[{}]/g, (c) => (c === '{' ? '(' : ')'));
@@ -277,7 +267,7 @@ export const rateLimit = definePolicy({
         ): MaybePromise<PolicyResult> => {
           if (i === specs.length) return undefined;
           const spec = specs[i]!;
-          const id = leaseId();
+          const id = uniqueId();
           const got = counters.acquire(spec, id);
           const next = (g: {
             allowed: boolean;
@@ -311,7 +301,7 @@ export const rateLimit = definePolicy({
         const withWindows = async (ctx: RequestContext): Promise<RateDecision> => {
           const windows = requests.slice(gcraCount);
           const keys = keysOf(ctx);
-          const id = leaseId();
+          const id = uniqueId();
           const reserved: string[] = [];
           const states: LimitState[] = [];
           let allowed = true;

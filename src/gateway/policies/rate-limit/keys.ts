@@ -15,9 +15,23 @@
  * the request under the client address instead, so leaving a value out never escapes a limit.
  * Long values are hashed: keys stay short and no raw header or body value lands in Redis.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { Type } from '@sinclair/typebox';
 import type { RequestContext, RouteInfo } from '../../policy.ts';
+
+/** `ipv6Prefix` of the counting policies (rate-limit, brute-force, flow-limit): one schema. */
+export const ipv6PrefixSchema = Type.Integer({
+  minimum: 32,
+  maximum: 128,
+  description: 'IPv6 clients are counted per network of this prefix length (one customer allocation).',
+  default: 64,
+});
+
+const NODE = randomBytes(6).toString('base64url');
+let seq = 0;
+/** An id unique across gateway nodes and processes (a lease, a failure entry, a flow use). */
+export const uniqueId = (): string => `${NODE}:${++seq}`;
 
 export type KeyFn = (ctx: RequestContext) => string;
 
