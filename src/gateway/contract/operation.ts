@@ -240,6 +240,19 @@ export type ResponseMatch =
   | { ok: true; entry: ResponseEntry | undefined }
   | { ok: false; reason: 'status' | 'content-type' | 'body-not-declared'; detail: string };
 
+/** A failed {@link ResponseMatch} as the one violation it is (status or Content-Type). */
+export function mismatchViolation(m: Extract<ResponseMatch, { ok: false }>): {
+  pointer: string;
+  keyword: string;
+  detail: string;
+} {
+  return {
+    pointer: m.reason === 'status' ? '/status' : '/header/content-type',
+    keyword: m.reason,
+    detail: m.detail,
+  };
+}
+
 export interface ResponseContractOptions {
   pii?: ReadonlySet<PiiKind>;
 }

@@ -20,6 +20,7 @@ import type { OpenApiDocument } from '../../core/openapi.ts';
 import { decodeAnswer } from '../contract/encoding.ts';
 import { outboundGuard, SsrfBlocked, type Resolve } from '../../core/ssrf.ts';
 import {
+  mismatchViolation,
   compileRequestContract,
   compileResponseContract,
   dialectOf,
@@ -349,14 +350,7 @@ export function checkAnswer(
   answer: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer },
 ): Array<{ pointer: string; keyword: string; detail: string }> {
   const m = contract.match(answer.status, answer.headers['content-type'], answer.body.length);
-  if (!m.ok)
-    return [
-      {
-        pointer: m.reason === 'status' ? '/status' : '/header/content-type',
-        keyword: m.reason,
-        detail: m.detail,
-      },
-    ];
+  if (!m.ok) return [mismatchViolation(m)];
   const entry = m.entry;
   if (!entry?.schema) return [];
   let value: unknown;

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { decodeAnswer } from '../../contract/encoding.ts';
-import { responseContractFor } from '../../contract/operation.ts';
+import { mismatchViolation, responseContractFor } from '../../contract/operation.ts';
 import { codeForStatus, replaceWithProblem, responseJson } from '../../contract/response.ts';
 import type { Violation } from '../../contract/schema.ts';
 import { definePolicy, type RequestContext, type ResponseContext } from '../../policy.ts';
@@ -54,14 +54,7 @@ export const validateResponse = definePolicy({
             res.headers['content-type'] as string | undefined,
             head ? 0 : length,
           );
-          if (!m.ok)
-            return [
-              {
-                pointer: m.reason === 'status' ? '/status' : '/header/content-type',
-                keyword: m.reason,
-                detail: m.detail,
-              },
-            ];
+          if (!m.ok) return [mismatchViolation(m)];
           const entry = m.entry;
           if (!entry?.schema || head || ctx.method === 'HEAD' || length === 0) return [];
           // gzip/deflate/br are decoded (bounded by the 8 MiB limit) and the answer leaves as identity.
