@@ -80,11 +80,20 @@ abstract class Metric<S> {
   }
 }
 
-export class Counter extends Metric<{ v: number }> {
-  readonly kind = 'counter';
+/** One number per series (counters and gauges): the same series and exposition line. */
+abstract class ScalarMetric extends Metric<{ v: number }> {
   protected fresh(): { v: number } {
     return { v: 0 };
   }
+  render(out: string[]): void {
+    this.header(out);
+    for (const s of this.series.values())
+      out.push(`${this.name}${this.labelText(s.labels)} ${fmt(s.value.v)}`);
+  }
+}
+
+export class Counter extends ScalarMetric {
+  readonly kind = 'counter';
   inc(values: readonly string[] = [], by = 1): void {
     this.at(values).v += by;
   }
@@ -112,18 +121,10 @@ export class Counter extends Metric<{ v: number }> {
       },
     };
   }
-  render(out: string[]): void {
-    this.header(out);
-    for (const s of this.series.values())
-      out.push(`${this.name}${this.labelText(s.labels)} ${fmt(s.value.v)}`);
-  }
 }
 
-export class Gauge extends Metric<{ v: number }> {
+export class Gauge extends ScalarMetric {
   readonly kind = 'gauge';
-  protected fresh(): { v: number } {
-    return { v: 0 };
-  }
   set(values: readonly string[], v: number): void {
     this.at(values).v = v;
   }
@@ -146,11 +147,6 @@ export class Gauge extends Metric<{ v: number }> {
         })),
       },
     };
-  }
-  render(out: string[]): void {
-    this.header(out);
-    for (const s of this.series.values())
-      out.push(`${this.name}${this.labelText(s.labels)} ${fmt(s.value.v)}`);
   }
 }
 
