@@ -477,7 +477,8 @@ function checkSchemaRampart(r: Resolver, root: Obj, keys: ReadonlyMap<string, XR
       else {
         const origin = r.origins.get(x) ?? { file: r.rootFile, segments: [] };
         const src = r.source(origin.file);
-        if (src) for (const e of validateAt(x, schema, src, origin.segments)) r.push(e);
+        if (src)
+          for (const e of validateAt(x, schema, src, origin.segments)) r.push(levelHint(e, keys, 'schema'));
       }
     }
     for (const [k, child] of Object.entries(v)) {
@@ -485,6 +486,26 @@ function checkSchemaRampart(r: Resolver, root: Obj, keys: ReadonlyMap<string, XR
       stack.push([child, inSchema || k === 'schema' || (k === 'schemas' && key === 'components'), k]);
     }
   }
+}
+
+/**
+ * An "unknown key" error for a key that exists at the other level (a schema-level key such as
+ * `writableBy` written on an operation, or an operation key such as `rateLimit` on a Schema
+ * Object) says where the key belongs instead of listing the allowed keys.
+ */
+function levelHint(
+  e: ConfigError,
+  keys: ReadonlyMap<string, XRampartSpec>,
+  found: 'operation' | 'schema',
+): ConfigError {
+  const m = /^unknown key '([^']*)'/.exec(e.message);
+  const spec = m ? keys.get(m[1]!) : undefined;
+  if (!spec || (spec.at ?? 'operation') === found) return e;
+  const where =
+    found === 'operation'
+      ? 'on a Schema Object (a property of a request or response body schema), not on a document, path or operation'
+      : 'on the document, a path or an operation, not on a Schema Object';
+  return { ...e, message: `'${m![1]}' belongs ${where}` };
 }
 
 /** `x-rampart` objects that passed their schema, for the cross-reference checks. */
@@ -503,7 +524,7 @@ function readRampart(r: Resolver, owner: Obj, opts: OpenApiLoadOptions, seen: Ra
     const errors = src
       ? validateAt(x, xRampartSchema(opts.xRampart) as Record<string, unknown>, src, origin.segments)
       : [];
-    for (const e of errors) r.push(e);
+    for (const e of errors) r.push(levelHint(e, opts.xRampart, 'operation'));
     if (errors.length === 0) seen.push(x);
   }
   return x;

@@ -241,7 +241,7 @@ paths:
                 type: object
                 properties:
                   salary: { type: integer, x-rampart: { visibelTo: [admin] } }
-                  manager: { $ref: '#/components/schemas/Person' }
+                  manager: { $ref: '#/components/schemas/Person', x-rampart: { rateLimit: {} } }
 components:
   schemas:
     Person:
@@ -257,10 +257,10 @@ components:
     const S = '/paths/~1staff~1{id}/get/responses/200/content/application~1json/schema';
     expect(r.err).toEqual(
       expect.arrayContaining([
-        // A schema-level key is not an operation key.
-        expect.stringMatching(
-          /:6:20 {2}\/paths\/~1staff~1\{id\}\/get\/x-rampart\/writableBy {2}unknown key 'writableBy' \(allowed: [^)]*roles/,
-        ),
+        // A schema-level key is not an operation key: the error says where it belongs.
+        `${c.spec}:6:20  /paths/~1staff~1{id}/get/x-rampart/writableBy  'writableBy' belongs on a Schema Object (a property of a request or response body schema), not on a document, path or operation`,
+        // …and an operation key is not a schema-level key.
+        `${c.spec}:17:80  ${S}/properties/manager/x-rampart/rateLimit  'rateLimit' belongs on the document, a path or an operation, not on a Schema Object`,
         `${c.spec}:16:57  ${S}/properties/salary/x-rampart/visibelTo  unknown key 'visibelTo' — did you mean 'visibleTo'?`,
         `${c.spec}:23:55  /components/schemas/Person/properties/name/x-rampart/visibleTo  expected array with at least 1 item, got "admin"`,
         `${c.spec}:24:57  /components/schemas/Person/properties/email/x-rampart/writableBy  expected array with at least 1 item, got an array`,
