@@ -156,8 +156,10 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
       method: 'GET',
       path: '/admin/monitor',
       access: 'admin',
-      handle: (_req, res) =>
+      handle: async (_req, res) =>
         sendJson(res, {
+          // In a --workers cluster: which worker answered, and the primary's view of all of them.
+          cluster: (await monitor.clusterStatus()) ?? null,
           queue: {
             capacity: monitor.queue.capacity,
             pending: monitor.queue.pending,
