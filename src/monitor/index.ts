@@ -7,7 +7,7 @@ import { AuditLog } from './audit-log.ts';
 import type { MonitorConfig, NotifierConfig } from './config.ts';
 import { LiveFeed } from './feed.ts';
 import { AlertmanagerNotifier } from './notifiers/alertmanager.ts';
-import { EmailNotifier } from './notifiers/email.ts';
+import { EmailNotifier, readCaFile, relayGuard } from './notifiers/email.ts';
 import { receiverEgress } from './notifiers/http.ts';
 import { Outbox } from './notifiers/outbox.ts';
 import { OtlpExporter } from './otlp.ts';
@@ -33,6 +33,7 @@ export { monitorConfigSchema, type MonitorConfig } from './config.ts';
 export { ruleErrors, effectiveRules, type Alert } from './rules/engine.ts';
 export { queryAuditLog, BadCursor, type AuditQuery } from './audit-log.ts';
 export { verifyWebhook, signWebhook } from './notifiers/webhook.ts';
+export { readCaFile } from './notifiers/email.ts';
 export { PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
 export { LiveFeed } from './feed.ts';
 
@@ -57,9 +58,10 @@ export interface AlertRecord extends Alert {
 }
 
 /**
- * One notifier from its config. HTTP receivers go through the SSRF guard (public addresses
- * only, pinned at connect time) unless configured with `allowPrivate`; `resolve` is the
- * guard's DNS (tests play hostile answers).
+ * One notifier from its config. Receivers (HTTP and SMTP relays) go through the SSRF guard
+ * (public addresses only, pinned at connect time) unless configured with `allowPrivate`;
+ * `resolve` is the guard's DNS (tests play hostile answers). An e-mail notifier's `ca` file
+ * is read here, once (an unusable one throws).
  */
 export function buildNotifier(
   c: NotifierConfig,
@@ -70,7 +72,7 @@ export function buildNotifier(
   const now = () => clock.now();
   const minSeverity = c.minSeverity ?? 'warning';
   const timeoutMs = c.timeoutMs ?? 5000;
-  const egress = () => (c.type !== 'email' && c.allowPrivate ? undefined : receiverEgress(resolve));
+  const egress = () => (c.allowPrivate ? undefined : receiverEgress(resolve));
   switch (c.type) {
     case 'webhook': {
       const e = egress();
@@ -83,7 +85,13 @@ export function buildNotifier(
       return new SlackNotifier(c.name, c.url, minSeverity, timeoutMs, egress());
     case 'alertmanager':
       return new AlertmanagerNotifier(c.name, c.url, externalUrl, minSeverity, timeoutMs, egress());
-    case 'email':
+    case 'email': {
+      let ca: string | undefined;
+      if (c.ca !== undefined) {
+        const read = readCaFile(c.ca);
+        if ('error' in read) throw new Error(`notifier '${c.name}': ${read.error}`);
+        ca = read.pem;
+      }
       return new EmailNotifier(
         {
           name: c.name,
@@ -95,9 +103,12 @@ export function buildNotifier(
           minSeverity,
           timeoutMs,
           ...(c.username !== undefined ? { username: c.username, password: c.password ?? '' } : {}),
+          ...(ca !== undefined ? { ca } : {}),
+          ...(c.allowPrivate ? {} : { guard: relayGuard(resolve) }),
         },
         now,
       );
+    }
   }
 }
 

@@ -94,8 +94,14 @@ describe('alerting across cluster workers', () => {
     const clock = new ManualClock();
     const { primary, join } = await cluster(clock);
     const [w1, w2] = [await join(), await join()];
-    await send(w1, Array.from({ length: 25 }, () => failedLogin(clock, 'acct-1')));
-    await send(w2, Array.from({ length: 24 }, () => failedLogin(clock, 'acct-1')));
+    await send(
+      w1,
+      Array.from({ length: 25 }, () => failedLogin(clock, 'acct-1')),
+    );
+    await send(
+      w2,
+      Array.from({ length: 24 }, () => failedLogin(clock, 'acct-1')),
+    );
     // 49 across the cluster: nothing yet, and neither worker evaluates rules of its own.
     expect(primary.alerts().active.filter((a) => a.state === 'firing')).toEqual([]);
     expect(w1.engine.active()).toEqual([]);
@@ -109,13 +115,18 @@ describe('alerting across cluster workers', () => {
       expect(firing(w, 'failed-logins').map((r) => r.fingerprint)).toEqual([fp]);
       expect(w.alerts().active.map((a) => a.fingerprint)).toContain(fp);
       expect(w.desk.get(fp)).toMatchObject({ rule: 'failed-logins', status: 'open', value: 50 });
-      expect(w.metricsText()).toMatch(/^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 1$/m);
+      expect(w.metricsText()).toMatch(
+        /^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 1$/m,
+      );
     }
     // The same account over both workers: one per-account group (the account reference agrees).
     expect(firing(primary, 'failed-logins-per-account')).toHaveLength(1);
 
     // A firing alert's moving count follows on the workers after the primary's tick.
-    await send(w1, Array.from({ length: 5 }, () => failedLogin(clock, 'acct-1')));
+    await send(
+      w1,
+      Array.from({ length: 5 }, () => failedLogin(clock, 'acct-1')),
+    );
     clock.advance(1000);
     primary.tick();
     await settle();
@@ -138,7 +149,9 @@ describe('alerting across cluster workers', () => {
     const w3 = await join();
     expect(firing(w3, 'failed-logins').map((r) => r.fingerprint)).toEqual([fp]);
     expect(w3.desk.get(fp)).toMatchObject({ status: 'silenced', value: 55 });
-    expect(w3.metricsText()).toMatch(/^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 1$/m);
+    expect(w3.metricsText()).toMatch(
+      /^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 1$/m,
+    );
 
     // Resolution reaches every worker too.
     clock.advance(61_000);
@@ -146,7 +159,9 @@ describe('alerting across cluster workers', () => {
     await settle();
     for (const w of [w1, w2, w3]) {
       expect(w.alerts().active.map((a) => a.fingerprint)).not.toContain(fp);
-      expect(w.metricsText()).toMatch(/^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 0$/m);
+      expect(w.metricsText()).toMatch(
+        /^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 0$/m,
+      );
     }
     const status = await w2.clusterStatus();
     expect(status).toMatchObject({ worker: 2, forwarded: 24 + 1, dropped: 0 });
