@@ -10,8 +10,10 @@
  * a header, body or token), at most one message in flight, a bounded buffer whose overflow
  * is counted (`rampart_monitor_events_dropped_total{stage="cluster"}`); alerts a worker
  * raises about itself (its audit store); operators' desk actions; questions (status).
- * Primary → workers: the state on joining (alerts, desk marks, recent changes, notification
- * counts), every alert change, firing alerts' moving values, desk actions, answers.
+ * Primary → workers: the state on joining (alerts, desk marks, recent changes), every alert
+ * change, firing alerts' moving values, desk actions, answers. A scrape of `/metrics` on any
+ * worker asks the primary, which gathers every worker's exposition and its own (alerts firing,
+ * notifications) and merges them: counters and histograms summed, gauges at their largest.
  *
  * The transport is a {@link Port} (process.send / cluster Worker.send in `cli/cluster.ts`):
  * messages are plain JSON, tagged `rampart: 'monitor'` so other IPC traffic passes by.
@@ -19,6 +21,7 @@
 import type { RampartEvent } from '../core/events.ts';
 import type { Alert } from './rules/engine.ts';
 import type { DeskAction, DeskSnapshot } from './alert-desk.ts';
+import { mergeExpositions } from './metrics.ts';
 import { MATCH_FIELDS } from './rules/fields.ts';
 
 /** One end of an IPC channel. `send`'s callback runs once the message is handed to the OS. */
@@ -36,7 +39,6 @@ export interface PrimaryState {
   desk: DeskSnapshot;
   history: AlertChange[];
   active: Alert[];
-  notifications: Array<[string, string, number]>;
 }
 
 /** Per-worker counts the primary keeps (the admin listener's `/admin/monitor` shows them). */
@@ -63,10 +65,13 @@ type Body =
   | { t: 'raise'; alert: Alert }
   | { t: 'act'; action: DeskAction }
   | { t: 'ask'; id: number }
+  | { t: 'metrics'; id: number }
+  | { t: 'expose'; id: number }
+  | { t: 'exposition'; id: number; text: string }
+  | { t: 'metrics-answer'; id: number; text: string }
   | { t: 'state'; state: PrimaryState }
   | { t: 'change'; change: AlertChange }
   | { t: 'update'; fingerprint: string; value: number; summary: string }
-  | { t: 'notified'; notifier: string; outcome: string }
   | { t: 'answer'; id: number; status: ClusterStatus };
 
 export type ClusterMessage = Body & { rampart: 'monitor' };
@@ -116,7 +121,8 @@ export interface WorkerHandlers {
   change(c: AlertChange): void;
   update(fingerprint: string, value: number, summary: string): void;
   act(a: DeskAction): void;
-  notified(notifier: string, outcome: string): void;
+  /** This worker's own metrics exposition (the primary merges every worker's). */
+  expose(): string;
 }
 
 /**
@@ -132,7 +138,7 @@ export class WorkerLink {
   private readonly maxBatch: number;
   private readonly lingerMs: number;
   private asked = 0;
-  private readonly questions = new Map<number, (s: ClusterStatus) => void>();
+  private readonly questions = new Map<number, (answer: unknown) => void>();
   /** Summaries dropped because the buffer was full (the channel to the primary is slow or gone). */
   dropped = 0;
   private droppedReported = 0;
@@ -158,13 +164,14 @@ export class WorkerLink {
           return handlers.update(m.fingerprint, m.value, m.summary);
         case 'act':
           return handlers.act(m.action);
-        case 'notified':
-          return handlers.notified(m.notifier, m.outcome);
-        case 'answer': {
+        case 'answer':
+        case 'metrics-answer': {
           const q = this.questions.get(m.id);
           this.questions.delete(m.id);
-          return q?.(m.status);
+          return q?.(m.t === 'answer' ? m.status : m.text);
         }
+        case 'expose':
+          return this.send({ t: 'exposition', id: m.id, text: handlers.expose() });
         default:
           return;
       }
@@ -222,6 +229,15 @@ export class WorkerLink {
 
   /** The primary's per-worker counts; undefined when it does not answer within `timeoutMs`. */
   status(timeoutMs = 2000): Promise<ClusterStatus | undefined> {
+    return this.ask<ClusterStatus>((id) => ({ t: 'ask', id }), timeoutMs);
+  }
+
+  /** Every worker's metrics and the primary's, merged by the primary; undefined without an answer. */
+  metrics(timeoutMs = 3000): Promise<string | undefined> {
+    return this.ask<string>((id) => ({ t: 'metrics', id }), timeoutMs);
+  }
+
+  private ask<T>(body: (id: number) => Body, timeoutMs: number): Promise<T | undefined> {
     const id = ++this.asked;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -229,11 +245,11 @@ export class WorkerLink {
         resolve(undefined);
       }, timeoutMs);
       timer.unref();
-      this.questions.set(id, (s) => {
+      this.questions.set(id, (answer) => {
         clearTimeout(timer);
-        resolve(s);
+        resolve(answer as T);
       });
-      this.send({ t: 'ask', id });
+      this.send(body(id));
     });
   }
 
@@ -250,15 +266,40 @@ export interface HubHandlers {
   raise(alert: Alert): void;
   act(a: DeskAction): void;
   state(): PrimaryState;
+  /** The primary's own metrics (alerts firing, notifications, rule overflow). */
+  expose(): string;
 }
+
+/** How long the primary waits for the workers' metrics before answering with those it has. */
+const EXPOSE_WAIT_MS = 1000;
 
 /** The primary's end: one {@link Port} per worker. */
 export class ClusterHub {
   private readonly ports = new Map<number, { port: Port; status: WorkerStatus }>();
   private readonly gone: WorkerStatus[] = [];
   private primaryDropped = 0;
+  private gathering = 0;
+  private readonly gathers = new Map<number, { waiting: Set<number>; texts: string[]; done: () => void }>();
 
   constructor(private readonly h: HubHandlers) {}
+
+  /** Asks every connected worker for its metrics; answers `reply` with them merged with the primary's. */
+  private gather(reply: (text: string) => void): void {
+    const id = ++this.gathering;
+    const waiting = new Set([...this.ports].filter(([, p]) => p.status.connected).map(([w]) => w));
+    const texts = [this.h.expose()];
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      this.gathers.delete(id);
+      reply(mergeExpositions(texts));
+    };
+    this.gathers.set(id, { waiting, texts, done });
+    if (waiting.size === 0) return done();
+    timer = setTimeout(done, EXPOSE_WAIT_MS);
+    timer.unref();
+    for (const w of waiting) this.sendTo(this.ports.get(w)!.port, { t: 'expose', id });
+  }
 
   /** A new worker's channel; the worker says hello once its monitor listens. */
   connect(worker: number, pid: number | undefined, port: Port): void {
@@ -282,6 +323,15 @@ export class ClusterHub {
           return this.broadcast({ t: 'act', action: m.action }, worker);
         case 'ask':
           return this.sendTo(port, { t: 'answer', id: m.id, status: this.status() });
+        case 'metrics':
+          return this.gather((text) => this.sendTo(port, { t: 'metrics-answer', id: m.id, text }));
+        case 'exposition': {
+          const g = this.gathers.get(m.id);
+          if (!g || !g.waiting.delete(worker)) return;
+          g.texts.push(m.text);
+          if (g.waiting.size === 0) g.done();
+          return;
+        }
         default:
           return;
       }
@@ -291,6 +341,8 @@ export class ClusterHub {
   disconnect(worker: number): void {
     const p = this.ports.get(worker);
     if (!p) return;
+    for (const g of [...this.gathers.values()])
+      if (g.waiting.delete(worker) && g.waiting.size === 0) g.done();
     this.ports.delete(worker);
     p.status.connected = false;
     this.gone.push(p.status);
@@ -310,10 +362,6 @@ export class ClusterHub {
 
   update(fingerprint: string, value: number, summary: string): void {
     this.broadcast({ t: 'update', fingerprint, value, summary });
-  }
-
-  notified(notifier: string, outcome: string): void {
-    this.broadcast({ t: 'notified', notifier, outcome });
   }
 
   private sendTo(port: Port, body: Body): void {

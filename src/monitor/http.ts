@@ -186,9 +186,8 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
       method: 'GET',
       path: '/metrics',
       access: 'metrics',
-      handle: (_req, res) => {
-        monitor.queue.drain();
-        const text = monitor.metricsText();
+      handle: async (_req, res) => {
+        const text = await monitor.exposition();
         res.writeHead(200, {
           'content-type': PROMETHEUS_CONTENT_TYPE,
           'content-length': Buffer.byteLength(text),

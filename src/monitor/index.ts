@@ -139,8 +139,7 @@ export class Monitor {
   private readonly mirrored = new Map<string, Alert>();
   /** The primary: value and summary last told to the workers, per firing alert. */
   private readonly told = new Map<string, string>();
-  /** Notification outcomes (notifier, outcome) → count, for workers that join later. */
-  private readonly notified = new Map<string, [string, string, number]>();
+
   private ticker: NodeJS.Timeout | undefined;
   private detach: (() => void) | undefined;
 
@@ -186,7 +185,7 @@ export class Monitor {
       o.clock,
       o.log.child({ component: 'alerts' }),
     );
-    this.outbox.onOutcome = (n, outcome) => this.countNotification(n, outcome);
+    this.outbox.onOutcome = (n, outcome) => this.metrics.notifications.inc([n, outcome]);
     this.otlp =
       c.otlp && this.role !== 'primary' ? new OtlpExporter(c.otlp, this.metrics.registry, now) : undefined;
     if (o.cluster?.role === 'worker') {
@@ -199,7 +198,6 @@ export class Monitor {
             this.mirrored.set(a.fingerprint, a);
             if (a.state === 'firing') this.metrics.alertsFiring.inc([a.rule, a.severity]);
           }
-          for (const [n, outcome, count] of s.notifications) this.countNotification(n, outcome, count);
         },
         change: (ch) => this.recordChange(ch.alert, ch.changedAt),
         update: (fp, value, summary) => {
@@ -208,7 +206,10 @@ export class Monitor {
           if (a) Object.assign(a, { value, summary });
         },
         act: (a) => this.desk.apply(a),
-        notified: (n, outcome) => this.countNotification(n, outcome),
+        expose: () => {
+          this.queue.drain();
+          return this.metricsText();
+        },
       });
       this.link = link;
       this.desk.onAct = (a) => link.act(a);
@@ -227,19 +228,10 @@ export class Monitor {
           desk: this.desk.snapshot(),
           history: this.history.map(({ changedAt, ...alert }) => ({ alert, changedAt })),
           active: this.engine.active(),
-          notifications: [...this.notified.values()],
         }),
+        expose: () => this.metricsText(),
       });
     }
-  }
-
-  private countNotification(notifier: string, outcome: string, count = 1): void {
-    this.metrics.notifications.inc([notifier, outcome], count);
-    const key = `${notifier}\u0000${outcome}`;
-    const seen = this.notified.get(key);
-    if (seen) seen[2] += count;
-    else this.notified.set(key, [notifier, outcome, count]);
-    if (this.role === 'primary' && count === 1) this.hub?.notified(notifier, outcome);
   }
 
   /** Subscribes to an event bus; returns nothing (stop() detaches). */
@@ -384,7 +376,18 @@ export class Monitor {
     };
   }
 
-  /** The Prometheus exposition text. */
+  /**
+   * What `/metrics` serves: this process's exposition, or in a cluster worker the whole
+   * cluster's (merged by the primary; this worker's alone when the primary does not answer).
+   */
+  async exposition(): Promise<string> {
+    this.queue.drain();
+    if (!this.link) return this.metricsText();
+    this.link.flush();
+    return (await this.link.metrics()) ?? this.metricsText();
+  }
+
+  /** This process's Prometheus exposition text. */
   metricsText(): string {
     const m = this.metrics;
     m.dropped.setTotal(['queue'], this.queue.dropped);

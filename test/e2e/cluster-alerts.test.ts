@@ -5,6 +5,7 @@
  * SIGKILLed is replaced by the primary; the replacement shows the alerts at once and the next
  * attack (another account, split over the old and the new worker) alerts too.
  */
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -190,6 +191,15 @@ describe('alerting across rampart start --workers 2', () => {
     expect(served).toHaveLength(2);
     // Both workers took part (each forwards a request and an auth event per login).
     for (const w of served) expect(w.events).toBeGreaterThanOrEqual(20);
+    // A scrape answered by either worker counts the whole cluster's 60 failed logins.
+    for (let i = 0; i < 3; i++) {
+      const r = await request(`${adminUrl}/metrics`, { reset: true });
+      const text = await r.body.text();
+      const failures = [...text.matchAll(/^rampart_auth_failures_total\{action="login",[^}]*\} (\d+)$/gm)];
+      expect(failures.reduce((n, m) => n + Number(m[1]), 0)).toBe(60);
+      const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(check.stdout + check.stderr).toBe('');
+    }
 
     const firing = (a: AlertsView, rule: string) =>
       a.recent.filter((r) => r.rule === rule && r.state === 'firing');

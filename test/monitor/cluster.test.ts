@@ -163,6 +163,11 @@ describe('alerting across cluster workers', () => {
         /^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 0$/m,
       );
     }
+    // A scrape of any worker shows the cluster: every worker's counts summed, alerts from the primary.
+    const metrics = await w3.exposition();
+    expect(metrics).toMatch(/^rampart_auth_failures_total\{action="login",reason="bad-credentials"\} 55$/m);
+    expect(metrics).toMatch(/^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 0$/m);
+    expect(metrics.match(/^# TYPE rampart_auth_failures_total counter$/gm)).toHaveLength(1);
     const status = await w2.clusterStatus();
     expect(status).toMatchObject({ worker: 2, forwarded: 24 + 1, dropped: 0 });
     expect(status!.primary!.workers.map((w) => [w.worker, w.events, w.connected])).toEqual([
@@ -187,7 +192,7 @@ describe('the worker link', () => {
     const noop = () => undefined;
     const link = new WorkerLink(
       port,
-      { state: noop, change: noop, update: noop, act: noop, notified: noop },
+      { state: noop, change: noop, update: noop, act: noop, expose: () => '' },
       { maxPending: 4, maxBatch: 2, lingerMs: 60_000 },
     );
     expect(sent.map((m) => m.t)).toEqual(['hello']);
