@@ -288,16 +288,15 @@ export class ClusterHub {
     const id = ++this.gathering;
     const waiting = new Set([...this.ports].filter(([, p]) => p.status.connected).map(([w]) => w));
     const texts = [this.h.expose()];
-    let timer: NodeJS.Timeout | undefined;
     const done = () => {
       clearTimeout(timer);
       this.gathers.delete(id);
       reply(mergeExpositions(texts));
     };
+    const timer = setTimeout(done, EXPOSE_WAIT_MS);
+    timer.unref();
     this.gathers.set(id, { waiting, texts, done });
     if (waiting.size === 0) return done();
-    timer = setTimeout(done, EXPOSE_WAIT_MS);
-    timer.unref();
     for (const w of waiting) this.sendTo(this.ports.get(w)!.port, { t: 'expose', id });
   }
 
