@@ -28,7 +28,7 @@ import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { AdminGuard } from '../admin/auth.ts';
 import { LiveSummary } from '../console/summary.ts';
 import { consoleAdminRoutes } from './console-routes.ts';
-import { Monitor } from '../monitor/index.ts';
+import { Monitor, type Port } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
 import { categoryOf } from '../monitor/categories.ts';
 import { buildPolicies, xRampartKeys } from '../gateway/policies/index.ts';
@@ -168,6 +168,49 @@ export interface AppOptions {
   codeScan?: FindingsProvider;
   /** Console session timeouts (default 15 min idle, 8 h absolute). */
   consoleSessions?: Partial<SessionTimeouts>;
+  /** In a `--workers` cluster: this worker's number and its channel to the primary, which alerts for all. */
+  clusterWorker?: { worker: number; port: Port };
+}
+
+/** Opens the configured store the way App.start does (relative SQLite paths, the default's folder). */
+async function openConfiguredStore(config: RampartConfig, baseDir: string): Promise<Db> {
+  const storeUrl = resolveStoreUrl(config.store, baseDir);
+  // Only the embedded default's folder is made; a configured path's directory must exist.
+  if (config.store === DEFAULT_STORE) {
+    const target = parseStoreUrl(storeUrl);
+    if (target.dialect === 'sqlite') await mkdir(dirname(target.path), { recursive: true });
+  }
+  return openStore(storeUrl);
+}
+
+/**
+ * The primary of `rampart start --workers N`: the cluster's alert rules, anomaly baselines,
+ * alert desk, outbox and notifiers, fed by the workers over IPC (src/monitor/cluster.ts).
+ * Undefined when monitoring is off. Opened before the workers fork, so it migrates the store.
+ */
+export async function startPrimaryMonitor(
+  config: RampartConfig,
+  baseDir: string,
+  log: Logger,
+  clock: Clock = systemClock,
+): Promise<{ monitor: Monitor; stop(): Promise<void> } | undefined> {
+  if (!config.monitor.enabled) return undefined;
+  const db = await openConfiguredStore(config, baseDir);
+  const monitor = new Monitor({
+    config: config.monitor,
+    db,
+    clock,
+    log: log.child({ component: 'monitor' }),
+    cluster: { role: 'primary' },
+  });
+  monitor.start();
+  return {
+    monitor,
+    async stop() {
+      await monitor.stop();
+      await db.close();
+    },
+  };
 }
 
 /** Everything `rampart start` runs: store, policies, gateway and admin listener. */
@@ -203,13 +246,7 @@ export class App {
   static async start(opts: AppOptions): Promise<App> {
     const clock = opts.clock ?? systemClock;
     const apis = await loadApis(opts.config);
-    const storeUrl = resolveStoreUrl(opts.config.store, opts.baseDir);
-    // Only the embedded default's folder is made; a configured path's directory must exist.
-    if (opts.config.store === DEFAULT_STORE) {
-      const target = parseStoreUrl(storeUrl);
-      if (target.dialect === 'sqlite') await mkdir(dirname(target.path), { recursive: true });
-    }
-    const db = await openStore(storeUrl);
+    const db = await openConfiguredStore(opts.config, opts.baseDir);
     let identity: IdentityService | undefined;
     let egress: EgressServer | undefined;
     const events = new EventBus();
@@ -238,6 +275,7 @@ export class App {
           db,
           clock,
           log: opts.log.child({ component: 'monitor' }),
+          ...(opts.clusterWorker ? { cluster: { role: 'worker' as const, ...opts.clusterWorker } } : {}),
         });
         // Subscribed first so it sees the identity service's and the gateway's first events.
         monitor.attach(events);

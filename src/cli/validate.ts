@@ -15,6 +15,7 @@ import { DEFAULT_STORE } from '../gateway/config.ts';
 import { contractIssues } from '../gateway/contract/operation.ts';
 import { unknownRoleProblems } from '../gateway/policies/roles/check.ts';
 import { parseStoreUrl, sqlitePathProblem } from '../store/index.ts';
+import { readCaFile } from '../monitor/index.ts';
 import { resolveStoreUrl, X_RAMPART_KEYS } from './app.ts';
 import { crossFieldErrors } from './config-rules.ts';
 import { configSchema, type RampartFileConfig } from './config-schema.ts';
@@ -126,6 +127,12 @@ export async function validateConfigFile(path: string): Promise<Validation> {
           );
       }
       storeProblem(config.store, result.baseDir, (m) => errors.push(at(['store'], m)));
+      // An e-mail relay's private CA: missing, unreadable or not PEM is said at its line now.
+      config.monitor.notifiers.forEach((n, i) => {
+        if (n.type !== 'email' || n.ca === undefined) return;
+        const ca = readCaFile(n.ca);
+        if ('error' in ca) errors.push(at(['monitor', 'notifiers', String(i), 'ca'], ca.error));
+      });
       rootOverlaps(config, documents, at, errors);
       if (config.apis.length === 0)
         warnings.push(at(['apis'], 'no APIs configured: the gateway will answer 404 to every request'));

@@ -135,7 +135,19 @@ export interface OutboundGuard {
   privateAllowed(host: string, port: string): boolean;
   /** An undici Agent that re-checks and pins addresses at connect time. Close it when done. */
   agent(opts?: { connectTimeoutMs?: number }): Agent;
+  /**
+   * The connect-time check as a `dns.lookup`-shaped hook, for sockets opened without undici
+   * (`net.connect` / `tls.connect({ lookup })`, e.g. SMTP): resolves again, refuses a
+   * non-public answer (`ERR_SSRF_BLOCKED`) and hands the socket exactly the addresses checked.
+   */
+  lookup: GuardedLookup;
 }
+
+export type GuardedLookup = (
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+) => void;
 
 /**
  * Builds a guard from a policy.
@@ -184,39 +196,28 @@ export function outboundGuard(policy: OutboundPolicy = {}): OutboundGuard {
     return { url, addresses };
   }
 
-  function agent(opts: { connectTimeoutMs?: number } = {}): Agent {
-    return new Agent({
-      connect: {
-        timeout: opts.connectTimeoutMs ?? 3000,
-        lookup(
-          hostname: string,
-          options: LookupOptions,
-          callback: (
-            err: NodeJS.ErrnoException | null,
-            address: string | LookupAddress[],
-            family?: number,
-          ) => void,
-        ) {
-          resolve(hostname).then(
-            (addresses) => {
-              const exempt = allowPrivate.some((p) => hostMatches(p, hostname.toLowerCase(), '*'));
-              if (addresses.length === 0 || (!exempt && !addresses.every(isPublicAddress))) {
-                const err: NodeJS.ErrnoException = new Error(
-                  `refused to connect to ${hostname}: not a public address`,
-                );
-                err.code = 'ERR_SSRF_BLOCKED';
-                return callback(err, '');
-              }
-              const all = addresses.map((address) => ({ address, family: isIP(address) }));
-              if (options.all) callback(null, all);
-              else callback(null, all[0]!.address, all[0]!.family);
-            },
-            (err: NodeJS.ErrnoException) => callback(err, ''),
+  const lookup: GuardedLookup = (hostname, options, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        const exempt = allowPrivate.some((p) => hostMatches(p, hostname.toLowerCase(), '*'));
+        if (addresses.length === 0 || (!exempt && !addresses.every(isPublicAddress))) {
+          const err: NodeJS.ErrnoException = new Error(
+            `refused to connect to ${hostname}: not a public address`,
           );
-        },
+          err.code = 'ERR_SSRF_BLOCKED';
+          return callback(err, '');
+        }
+        const all = addresses.map((address) => ({ address, family: isIP(address) }));
+        if (options.all) callback(null, all);
+        else callback(null, all[0]!.address, all[0]!.family);
       },
-    });
+      (err: NodeJS.ErrnoException) => callback(err, ''),
+    );
+  };
+
+  function agent(opts: { connectTimeoutMs?: number } = {}): Agent {
+    return new Agent({ connect: { timeout: opts.connectTimeoutMs ?? 3000, lookup } });
   }
 
-  return { check, agent, privateAllowed };
+  return { check, agent, lookup, privateAllowed };
 }

@@ -240,19 +240,19 @@ export class Gateway {
     if (!tls.enabled) return;
     const check = () => {
       const s = checkExpiry(cert.cert, tls.expiryWarningDays, this.clock);
-      if (s.threshold !== undefined) {
+      if (s.threshold !== undefined)
         this.log.warn(
           { subject: s.subject, notAfter: s.notAfter, daysLeft: s.daysLeft },
           'TLS certificate expires soon',
         );
-        this.emitEvent({
-          type: 'cert-expiry',
-          at: this.clock.now(),
-          subject: s.subject,
-          notAfter: s.notAfter,
-          daysLeft: s.daysLeft,
-        });
-      }
+      // Always: the expiry gauge is there from the start; the alert rules judge daysLeft.
+      this.emitEvent({
+        type: 'cert-expiry',
+        at: this.clock.now(),
+        subject: s.subject,
+        notAfter: s.notAfter,
+        daysLeft: s.daysLeft,
+      });
     };
     check();
     this.expiryTimer = setInterval(check, 12 * 3_600_000);

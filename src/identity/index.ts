@@ -222,6 +222,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     apiKeys,
     passkeys,
     throttles,
+    accountKey: Sealer.derive(kek, 'rampart account reference v1'),
   });
 
   const userAdmin: UserAdmin = {

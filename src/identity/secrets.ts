@@ -71,6 +71,10 @@ export class Sealer {
     this.encKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'rampart identity seal v1', 32));
     this.macKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'rampart identity mac v1', 32));
   }
+  /** A 32-byte key of its own for `purpose`, derived from the key-encryption key (HKDF-SHA256). */
+  static derive(kek: Buffer, purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), purpose, 32));
+  }
   seal(plain: string | Buffer, context: string): string {
     const iv = randomBytes(12);
     const c = createCipheriv('aes-256-gcm', this.encKey, iv);

@@ -3,7 +3,7 @@
  * factor, refresh-token rotation, logout, TOTP, recovery codes, passkeys, step-up,
  * password change, API keys, JWKS and discovery. Every path is under `config.prefix`.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
@@ -75,6 +75,12 @@ export interface ServiceDeps {
   apiKeys: ApiKeys;
   passkeys: PasskeyApi;
   throttles: { account: Throttle; ip: Throttle; otp: Throttle; signup: Throttle };
+  /**
+   * Key of the pseudonymous account references in login events, derived from the
+   * key-encryption key: every worker and node with the same key names an account alike, so
+   * per-account and credential-stuffing rules count across them.
+   */
+  accountKey: Buffer;
 }
 
 type AuthAction = Extract<RampartEvent, { type: 'auth' }>['action'];
@@ -386,16 +392,13 @@ export class IdentityRoutes {
     });
   }
 
-  /** Per-process key of the pseudonymous account references in login events. */
-  private readonly accountKey = randomBytes(32);
-
   /**
    * A keyed hash of the throttle key (the normalised login name): lets the monitor count
    * distinct accounts tried from one address (credential stuffing) without ever seeing
    * a submitted name, known or not.
    */
   private accountRef(acctKey: string): string {
-    return createHmac('sha256', this.accountKey).update(acctKey).digest('base64url').slice(0, 16);
+    return createHmac('sha256', this.d.accountKey).update(acctKey).digest('base64url').slice(0, 16);
   }
 
   private async body<T>(ctx: Ctx, validate: (d: unknown) => T): Promise<T> {

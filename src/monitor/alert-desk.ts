@@ -46,11 +46,48 @@ export const MAX_ANNOTATIONS = 100;
 export const MAX_SILENCE_MS = 30 * 86_400_000;
 const MAX_ALERTS = 1000;
 
+/** An operator's action as it travels between cluster processes (`at` from where it was taken). */
+export interface DeskAction {
+  fingerprint: string;
+  action: AlertAction;
+  by: string;
+  at: number;
+  note?: string;
+  until?: number;
+}
+
+/** What a process joining a cluster copies: the known alerts and the operators' marks. */
+export interface DeskSnapshot {
+  alerts: Alert[];
+  marks: Array<[string, Mark]>;
+}
+
 export class AlertDesk {
   private readonly alerts = new Map<string, Alert>();
   private readonly marks = new Map<string, Mark>();
+  /** Called with every action taken here through {@link act} (a cluster worker forwards it). */
+  onAct: (a: DeskAction) => void = () => {};
 
   constructor(private readonly now: () => number) {}
+
+  snapshot(): DeskSnapshot {
+    return { alerts: [...this.alerts.values()], marks: [...this.marks] };
+  }
+
+  restore(s: DeskSnapshot): void {
+    this.alerts.clear();
+    this.marks.clear();
+    for (const a of s.alerts) this.alerts.set(a.fingerprint, a);
+    for (const [fp, m] of s.marks) this.marks.set(fp, m);
+  }
+
+  /** A firing alert's moving value and summary (the rule engine updates them in place). */
+  update(fingerprint: string, value: number, summary: string): void {
+    const a = this.alerts.get(fingerprint);
+    if (!a) return;
+    a.value = value;
+    a.summary = summary;
+  }
 
   /** Every alert change from the rule engine (pending ones included). */
   observe(a: Alert): void {
@@ -101,18 +138,30 @@ export class AlertDesk {
     const a = this.alerts.get(fingerprint);
     if (!a || a.state === 'pending') return undefined;
     const now = this.now();
+    if (action === 'silence') {
+      const until = opts.until;
+      if (until === undefined || until <= now || until - now > MAX_SILENCE_MS)
+        throw new RangeError('a silence needs an end in the future, at most 30 days ahead');
+    }
+    const done: DeskAction = { fingerprint, action, by, at: now, ...opts };
+    this.apply(done);
+    this.onAct(done);
+    return this.view(a);
+  }
+
+  /** Records an action already validated where it was taken (another cluster process). */
+  apply(d: DeskAction): AlertView | undefined {
+    const { fingerprint, action, by } = d;
+    const a = this.alerts.get(fingerprint);
+    if (!a || a.state === 'pending') return undefined;
     let m = this.marks.get(fingerprint);
     if (!m) {
       m = { startsAt: a.startsAt, annotations: [] };
       this.marks.set(fingerprint, m);
     }
-    if (action === 'silence') {
-      const until = opts.until;
-      if (until === undefined || until <= now || until - now > MAX_SILENCE_MS)
-        throw new RangeError('a silence needs an end in the future, at most 30 days ahead');
-      m.silencedUntil = until;
-    } else m.status = action === 'acknowledge' ? 'acknowledged' : 'resolved';
-    m.annotations.push({ at: now, by, action, ...(opts.note !== undefined ? { note: opts.note } : {}) });
+    if (action === 'silence') m.silencedUntil = d.until!;
+    else m.status = action === 'acknowledge' ? 'acknowledged' : 'resolved';
+    m.annotations.push({ at: d.at, by, action, ...(d.note !== undefined ? { note: d.note } : {}) });
     if (m.annotations.length > MAX_ANNOTATIONS) m.annotations.shift();
     return this.view(a);
   }

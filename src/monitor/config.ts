@@ -82,8 +82,21 @@ export const notifierSchema = Type.Union([
       ),
       from: Type.String({ minLength: 3, description: 'Envelope and header sender.' }),
       to: Type.Array(Type.String({ minLength: 3 }), { minItems: 1, description: 'Recipients.' }),
+      ca: Type.Optional(
+        Type.String({
+          description:
+            "PEM file of a private CA the relay's certificate is verified against (STARTTLS and implicit TLS), instead of the system roots. Checked by rampart check.",
+          'x-rampart-path': true,
+        }),
+      ),
       minSeverity: Severity,
       timeoutMs: Timeout,
+      allowPrivate: Type.Optional(
+        Type.Boolean({
+          description:
+            'Let the relay resolve to a private, loopback or link-local address (a relay inside the network). Default false: public addresses only (SSRF guard, checked again at connect time).',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),

@@ -156,8 +156,10 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
       method: 'GET',
       path: '/admin/monitor',
       access: 'admin',
-      handle: (_req, res) =>
+      handle: async (_req, res) =>
         sendJson(res, {
+          // In a --workers cluster: which worker answered, and the primary's view of all of them.
+          cluster: (await monitor.clusterStatus()) ?? null,
           queue: {
             capacity: monitor.queue.capacity,
             pending: monitor.queue.pending,
@@ -184,9 +186,8 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
       method: 'GET',
       path: '/metrics',
       access: 'metrics',
-      handle: (_req, res) => {
-        monitor.queue.drain();
-        const text = monitor.metricsText();
+      handle: async (_req, res) => {
+        const text = await monitor.exposition();
         res.writeHead(200, {
           'content-type': PROMETHEUS_CONTENT_TYPE,
           'content-length': Buffer.byteLength(text),

@@ -266,3 +266,52 @@ export class Registry {
 }
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * One exposition from several (the workers of a cluster and its primary): the families in
+ * the order first seen, each with its HELP and TYPE once; a series present in several texts
+ * is summed when the family is a counter or a histogram (each process counted its own
+ * share) and takes the largest value when it is a gauge (what every process reports alike,
+ * e.g. a certificate's expiry). Sample lines are `name{labels} value` as {@link Registry}
+ * renders them.
+ */
+export function mergeExpositions(texts: readonly string[]): string {
+  interface Family {
+    head: string[];
+    type: string;
+    samples: Map<string, number>;
+  }
+  const families = new Map<string, Family>();
+  const familyOf = (name: string): Family => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { head: [], type: 'untyped', samples: new Map() }));
+    return f;
+  };
+  for (const text of texts) {
+    let current: Family | undefined;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const meta = /^# (HELP|TYPE) (\S+)(?: (.*))?$/.exec(line);
+      if (meta) {
+        const f = familyOf(meta[2]!);
+        if (!f.head.some((h) => h.startsWith(`# ${meta[1]} `))) f.head.push(line);
+        if (meta[1] === 'TYPE') f.type = meta[3] ?? 'untyped';
+        current = f;
+        continue;
+      }
+      const space = line.lastIndexOf(' ');
+      if (space < 0 || !current) continue;
+      const key = line.slice(0, space);
+      const raw = line.slice(space + 1);
+      const v = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+      const had = current.samples.get(key);
+      current.samples.set(key, had === undefined ? v : current.type === 'gauge' ? Math.max(had, v) : had + v);
+    }
+  }
+  const out: string[] = [];
+  for (const f of families.values()) {
+    out.push(...f.head);
+    for (const [key, v] of f.samples) out.push(`${key} ${fmt(v)}`);
+  }
+  return out.join('\n') + '\n';
+}

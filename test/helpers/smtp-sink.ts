@@ -7,7 +7,12 @@
  * With a certificate it speaks TLS: `tls: 'implicit'` (port-465 style: TLS from the first
  * byte) or `tls: 'starttls'` (RFC 3207: STARTTLS offered in EHLO, the same socket upgraded).
  * `AUTH PLAIN` is accepted and recorded with whether the connection was encrypted then.
+ * `throwAwayCa` makes a private CA and a relay certificate it signed (openssl), for relays
+ * that are trusted through the notifier's `ca:` file rather than the system roots.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +30,8 @@ export interface SmtpSink {
   logins: { user: string; password: string; encrypted: boolean }[];
   /** Connections that completed a TLS handshake (implicit or STARTTLS). */
   handshakes: number;
+  /** TCP connections accepted (whatever happened next). */
+  connections: number;
   failNext: number;
   close(): Promise<void>;
 }
@@ -42,6 +49,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     messages: [],
     logins: [],
     handshakes: 0,
+    connections: 0,
     failNext: 0,
     close: async () => undefined,
   };
@@ -131,6 +139,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
           session(s, true);
         })
       : net.createServer((s) => session(s, false));
+  server.on('connection', () => sink.connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   sink.port = (server.address() as AddressInfo).port;
   sink.close = () => {
@@ -138,4 +147,62 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     return new Promise((r) => server.close(() => r()));
   };
   return sink;
+}
+
+export interface ThrowAwayCa {
+  /** The CA certificate file (what a notifier's `ca:` names). */
+  caFile: string;
+  /** PEM of the relay's key and of its certificate, signed by the CA, for localhost and 127.0.0.1. */
+  key: string;
+  cert: string;
+}
+
+/** A private CA and one relay certificate it signed, written under `dir` (openssl, EC P-256, one day). */
+export function throwAwayCa(dir: string): ThrowAwayCa {
+  const f = (name: string) => join(dir, name);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('ca.key'));
+  ssl(
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    f('ca.key'),
+    '-sha256',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=Rampart test CA',
+    '-out',
+    f('ca.pem'),
+  );
+  ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('relay.key'));
+  ssl('req', '-new', '-key', f('relay.key'), '-subj', '/CN=localhost', '-out', f('relay.csr'));
+  writeFileSync(
+    f('relay.ext'),
+    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
+  );
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    f('relay.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-sha256',
+    '-extfile',
+    f('relay.ext'),
+    '-out',
+    f('relay.pem'),
+  );
+  return {
+    caFile: f('ca.pem'),
+    key: readFileSync(f('relay.key'), 'utf8'),
+    cert: readFileSync(f('relay.pem'), 'utf8'),
+  };
 }

@@ -5,9 +5,16 @@ import { createLogger } from '../../core/logger.ts';
 import { DEMO_USERS, type LabServer } from '../../lab/index.ts';
 import { demoConfigObject, startDemoLab } from '../demo.ts';
 import { formatSourceError } from '../../core/source-errors.ts';
-import { App, StartupErrors, configFromObject, readConfig } from '../app.ts';
+import { App, StartupErrors, configFromObject, readConfig, startPrimaryMonitor } from '../app.ts';
 import { parseOptions, parsePort, UsageError, type Command } from '../command.ts';
-import { isClusterWorker, parseWorkers, runPrimary, workerNumber } from '../cluster.ts';
+import {
+  isClusterWorker,
+  parseWorkers,
+  primaryPort,
+  runPrimary,
+  workerNumber,
+  workerPort,
+} from '../cluster.ts';
 import { validateConfigFile } from '../validate.ts';
 import { postureProviders } from '../posture-input.ts';
 import { buildConsole, consoleBuilt } from '../../console/build.ts';
@@ -69,12 +76,15 @@ const start: Command = {
     if (workers > 1 && !isClusterWorker()) {
       if (!configPath)
         throw new UsageError('--workers needs a config file (the built-in demo runs in one process)');
+      let primary: Awaited<ReturnType<typeof startPrimaryMonitor>>;
       try {
-        const { config } = await readConfig(configPath); // refuse a broken config before forking
+        const { config, baseDir } = await readConfig(configPath); // refuse a broken config before forking
         if (!config.counters.url && !config.counters.cluster)
           io.err(
             'rampart start: warning: counters are in memory, so each worker counts its own limits; set counters.url (Redis) for exact limits across workers',
           );
+        // The cluster's alerting: rules, baselines, desk and notifiers run once, here.
+        primary = await startPrimaryMonitor(config, baseDir, log);
       } catch (err) {
         if (err instanceof StartupErrors) {
           io.err(`rampart start: the configuration has ${err.errors.length} error(s):\n${err.message}`);
@@ -82,7 +92,15 @@ const start: Command = {
         }
         throw err;
       }
-      return runPrimary(workers, io);
+      const hub = primary?.monitor.hub;
+      return runPrimary(workers, io, {
+        forked: (w) => hub?.connect(w.id, w.process.pid, workerPort(w)),
+        exited: (w) => hub?.disconnect(w.id),
+        stop: async () => {
+          await primary?.stop();
+          log.flush?.();
+        },
+      });
     }
     const quiet = (workerNumber() ?? 1) > 1; // one banner per cluster
     let lab: LabServer | undefined;
@@ -96,11 +114,13 @@ const start: Command = {
         const { config, baseDir } = await readConfig(configPath);
         if (publicPort !== undefined) config.listen.port = publicPort;
         if (adminPort !== undefined) config.admin.port = adminPort;
+        const worker = workerNumber();
         app = await App.start({
           config,
           baseDir,
           configPath: resolve(configPath),
           log,
+          ...(worker !== undefined ? { clusterWorker: { worker, port: primaryPort() } } : {}),
           ...postureProviders({ config, baseDir, label: configPath }),
         });
       } else {

@@ -1,5 +1,8 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { outboundGuard, SsrfBlocked, type OutboundGuard, type Resolve } from '../../core/ssrf.ts';
 import type { Alert } from '../rules/engine.ts';
 import { slackText } from './slack.ts';
 import { DeliveryError, severityAtLeast, type Notifier } from './types.ts';
@@ -20,6 +23,43 @@ export interface EmailOptions {
   insecureTls?: boolean;
   /** PEM of the CA (or the self-signed certificate) the relay's certificate is verified against, instead of the system roots. */
   ca?: string;
+  /**
+   * The SSRF guard (core/ssrf.ts) the relay must pass: its host is checked before connecting
+   * and resolved again, checked and pinned when the socket connects. Without one (a relay
+   * configured with `allowPrivate`), any address.
+   */
+  guard?: OutboundGuard;
+}
+
+/** The SSRF guard of an SMTP relay: public addresses only (the same ranges as every outbound call). */
+export function relayGuard(resolve?: Resolve): OutboundGuard {
+  return outboundGuard({ schemes: ['smtp'], ...(resolve ? { resolve } : {}) });
+}
+
+/**
+ * Reads a private CA file (`ca:` of an e-mail notifier): the PEM text, or why it cannot be
+ * used — missing, unreadable, or holding no parsable PEM certificate. `rampart check` reports
+ * the reason at the option's line; `start` refuses the same way.
+ */
+export function readCaFile(path: string): { pem: string } | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { error: `CA file not found: ${path}` };
+    return { error: `cannot read the CA file ${path}: ${code ?? (err as Error).message}` };
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) return { error: `not a PEM certificate: ${path} (no -----BEGIN CERTIFICATE----- block)` };
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b);
+    } catch (err) {
+      return { error: `not a PEM certificate: ${path} (${(err as Error).message})` };
+    }
+  }
+  return { pem: blocks.join('\n') + '\n' };
 }
 
 /** TLS client options for a relay: verified against `ca` or the system roots; SNI only for names (RFC 6066). */
@@ -153,11 +193,24 @@ export class EmailNotifier implements Notifier {
   }
   async send(a: Alert, d: { id: string }): Promise<void> {
     const o = this.o;
+    if (o.guard) {
+      try {
+        await o.guard.check(`smtp://${net.isIPv6(o.host) ? `[${o.host}]` : o.host}:${o.port}`);
+      } catch (err) {
+        if (!(err instanceof SsrfBlocked)) throw err;
+        throw new DeliveryError(
+          `SMTP relay refused by the SSRF guard: ${err.message} (allowPrivate: true for an internal relay)`,
+          false,
+        );
+      }
+    }
+    // Resolved again, checked and pinned when the socket connects (a DNS answer that changed since).
+    const lookup = o.guard ? { lookup: o.guard.lookup } : {};
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s =
         o.security === 'tls'
-          ? tls.connect({ ...tlsOptions(o), port: o.port })
-          : net.connect({ host: o.host, port: o.port });
+          ? tls.connect({ ...tlsOptions(o), port: o.port, ...lookup })
+          : net.connect({ host: o.host, port: o.port, ...lookup });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new DeliveryError('SMTP connect timed out', true));

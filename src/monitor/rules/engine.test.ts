@@ -262,6 +262,34 @@ describe('rule validation', () => {
       { segments: ['3', 'threshold'], message: 'a ratio threshold is 0..1, got 2' },
     ]);
   });
+  it('refuses incomplete custom rules, long for, duplicate ids, object-id grouping and field-less distinct rules', () => {
+    const errors = ruleErrors([
+      { id: 'bare' },
+      { id: 'slow', kind: 'threshold', match: { type: 'request' }, window: '5m', threshold: 1, for: '2h' },
+      { id: 'slow', kind: 'event', match: { type: 'request' }, window: '1m' },
+      {
+        id: 'ids',
+        kind: 'threshold',
+        match: { type: 'request' },
+        window: '1m',
+        threshold: 3,
+        groupBy: ['objectId'],
+      },
+      { id: 'many', kind: 'distinct', match: { type: 'request' }, window: '1m', threshold: 3 },
+      { id: 'count', kind: 'threshold', match: { type: 'request' }, window: '1m' },
+      { id: 'off', enabled: false },
+    ]);
+    expect(errors).toEqual([
+      { segments: ['0', 'kind'], message: expect.stringContaining("custom rule 'bare' needs a kind") },
+      { segments: ['0', 'match'], message: "custom rule 'bare' needs a match filter" },
+      { segments: ['0', 'window'], message: "custom rule 'bare' needs a window (e.g. 1m)" },
+      { segments: ['1', 'for'], message: expect.stringContaining('for 2h is longer than an hour') },
+      { segments: ['2', 'id'], message: "duplicate rule id 'slow' (also rules/1)" },
+      { segments: ['3', 'groupBy'], message: expect.stringContaining("grouping by 'objectId' is unbounded") },
+      { segments: ['4', 'field'], message: 'a distinct rule needs the field whose values count' },
+      { segments: ['5', 'threshold'], message: 'a threshold rule needs a threshold' },
+    ]);
+  });
   it('a rule with the id of a shipped rule overrides it; enabled: false removes it', () => {
     const rules = effectiveRules([
       { id: 'failed-logins', threshold: 5 },
