@@ -47,6 +47,8 @@ export class AdminGuard {
       apiKeys?: ApiKeyVerifier | undefined;
       metricsToken?: string | undefined;
       metricsAllow?: readonly string[];
+      /** Loopback peers scrape /metrics without a credential (default true). */
+      metricsLoopback?: boolean;
     },
   ) {
     this.allow = new IpMatcher(o.metricsAllow ?? []);
@@ -54,7 +56,8 @@ export class AdminGuard {
 
   async metrics(req: IncomingMessage): Promise<Verdict> {
     const peer = req.socket.remoteAddress;
-    if (isLoopback(peer) || (peer !== undefined && this.allow.has(peer))) return { ok: true, who: 'peer' };
+    const loopback = (this.o.metricsLoopback ?? true) && isLoopback(peer);
+    if (loopback || (peer !== undefined && this.allow.has(peer))) return { ok: true, who: 'peer' };
     const token = bearer(req);
     if (this.o.metricsToken !== undefined && token !== undefined && constantEqual(token, this.o.metricsToken))
       return { ok: true, who: 'metrics-token' };
@@ -65,7 +68,8 @@ export class AdminGuard {
     return {
       ok: false,
       code: token === undefined ? 'unauthenticated' : 'forbidden',
-      detail: '/metrics answers loopback peers, the metrics allow-list or the metrics bearer token',
+      detail:
+        '/metrics answers the metrics allow-list (and loopback peers unless turned off), the metrics bearer token or a viewer or admin credential',
       headers: CHALLENGE,
     };
   }

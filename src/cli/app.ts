@@ -450,6 +450,7 @@ function adminGuard(config: RampartConfig, clock: Clock, services: PolicyService
     apiKeys: services.apiKeys,
     metricsToken: m.bearerToken,
     metricsAllow: m.allow,
+    metricsLoopback: m.loopback,
   });
 }
 
