@@ -37,7 +37,7 @@ import { roles } from '../../gateway/policies/roles/index.ts';
 import { securityHeaders } from '../../gateway/policies/security-headers/index.ts';
 import { validateRequest } from '../../gateway/policies/validate-request/index.ts';
 import { Runtime, type LoadedApi, type LocalAnswer } from '../../gateway/runtime.ts';
-import type { IdentityService, User } from '../../identity/index.ts';
+import type { ConsoleTokens, IdentityService, User } from '../../identity/index.ts';
 import { auditQueryFrom } from '../../monitor/http.ts';
 import {
   BadCursor,
@@ -533,29 +533,15 @@ function adminHandlers(
     return { name, id, ...run };
   }
 
-  return {
-    // ── console session ─────────────────────────────────────────────────────────
-    async createConsoleSession(ctx) {
-      const id = needIdentity();
-      if (!sessions) throw new ProblemError('not-found', 'Console sessions need the identity service');
-      const b = body(ctx) as { username: string; password: string; code: string };
-      const tokens = await id.console.signIn(b, ctx.ip);
-      if (!tokens.roles.some((r) => r === 'admin' || r === 'viewer')) {
-        await id.console.signOut(tokens.accessToken, tokens.refreshToken, ctx.ip);
-        o.emit({
-          type: 'admin-action',
-          at: now(),
-          ip: ctx.ip,
-          requestId: ctx.id,
-          principal: tokens.userId,
-          action: 'session.create',
-          outcome: 'failure',
-          detail: 'no-console-role',
-        });
-        throw new ProblemError('forbidden', 'The console needs the admin or viewer role');
-      }
-      const user = await id.users.get(tokens.userId);
-      const { id: cookie, session } = sessions.create(tokens, user?.username ?? tokens.userId);
+  /** A sign-in (password + TOTP, or a passkey) becomes a console session: admins and viewers only. */
+  async function startSession(
+    ctx: RequestContext,
+    signIn: (id: IdentityService) => Promise<ConsoleTokens>,
+  ): Promise<LocalAnswer> {
+    const id = needIdentity();
+    if (!sessions) throw new ProblemError('not-found', 'Console sessions need the identity service');
+    const tokens = await signIn(id);
+    const event = (outcome: 'success' | 'failure', detail?: string) =>
       o.emit({
         type: 'admin-action',
         at: now(),
@@ -563,9 +549,29 @@ function adminHandlers(
         requestId: ctx.id,
         principal: tokens.userId,
         action: 'session.create',
-        outcome: 'success',
+        outcome,
+        ...(detail !== undefined ? { detail } : {}),
       });
-      return json(201, sessionBody(session), { 'set-cookie': cookieFor(cookie, session) });
+    if (!tokens.roles.some((r) => r === 'admin' || r === 'viewer')) {
+      await id.console.signOut(tokens.accessToken, tokens.refreshToken, ctx.ip);
+      event('failure', 'no-console-role');
+      throw new ProblemError('forbidden', 'The console needs the admin or viewer role');
+    }
+    const user = await id.users.get(tokens.userId);
+    const { id: cookie, session } = sessions.create(tokens, user?.username ?? tokens.userId);
+    event('success');
+    return json(201, sessionBody(session), { 'set-cookie': cookieFor(cookie, session) });
+  }
+
+  return {
+    // ── console session ─────────────────────────────────────────────────────────
+    async createConsoleSession(ctx) {
+      const b = body(ctx) as { username: string; password: string; code: string };
+      return startSession(ctx, (id) => id.console.signIn(b, ctx.ip));
+    },
+    async createPasskeyConsoleSession(ctx) {
+      const b = body(ctx) as { challenge_id: string; mfa_token?: string; response: Record<string, unknown> };
+      return startSession(ctx, (id) => id.console.passkeySignIn(b, ctx.ip));
     },
     async getConsoleSession(ctx) {
       const s = bySession.get(ctx.headers);
