@@ -34,7 +34,7 @@ export function consoleAdminRoutes(o: {
       handle: async (req, res) => {
         // A console session (cookie, Path=/admin) stands for its access token, as on the admin API.
         const id = req.headers.authorization === undefined ? cookieValue(req.headers.cookie) : undefined;
-        const found = id !== undefined ? o.sessions?.lookup(id) : undefined;
+        const found = id !== undefined ? await o.sessions?.lookup(id) : undefined;
         if (found?.ok) req.headers.authorization = `Bearer ${found.session.tokens.accessToken}`;
         const verdict = await o.guard.read(req);
         if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);

@@ -117,7 +117,7 @@ export class Monitor {
   constructor(private readonly o: MonitorOptions) {
     const c = o.config;
     const now = () => o.clock.now();
-    this.desk = new AlertDesk(now);
+    this.desk = new AlertDesk(now, o.db);
     this.queue = new EventQueue(c.queueSize, (batch) => this.consume(batch));
     this.engine = new RuleEngine(effectiveRules(c.rules, c.defaultRules), now);
     this.anomaly = c.anomaly.enabled
@@ -209,10 +209,15 @@ export class Monitor {
       labels: a.labels,
       summary: a.summary,
     });
-    // A silenced alert is still recorded and shown; only its notifications wait.
-    if (this.desk.silenced(a.fingerprint)) return;
-    this.outbox
-      .enqueue(a)
+    // A silenced alert is still recorded and shown; only its notifications wait (the silence
+    // is read from the store: set on any worker, kept across restarts).
+    this.desk
+      .silenced(a.fingerprint)
+      .catch((err: unknown) => {
+        this.o.log.warn({ err, rule: a.rule }, 'could not read the alert desk; notifying anyway');
+        return false;
+      })
+      .then((silenced) => (silenced ? undefined : this.outbox.enqueue(a)))
       .catch((err: unknown) =>
         this.o.log.error({ err, rule: a.rule }, 'could not queue an alert notification'),
       );
