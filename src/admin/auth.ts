@@ -7,7 +7,9 @@ import { IpMatcher } from '../gateway/ip.ts';
 
 /** Second-factor combinations (RFC 8176 amr values) that make an admin session MFA. */
 const MFA_AMR: readonly (readonly string[])[] = [['mfa'], ['pwd', 'otp'], ['hwk', 'user'], ['swk', 'user']];
-const ADMIN_ROLE = 'admin';
+/** Who may read the admin listener's monitoring endpoints, and who may change things. */
+export const READ_ROLES: readonly string[] = ['admin', 'viewer'];
+export const ADMIN_ROLES: readonly string[] = ['admin'];
 
 export type Verdict =
   | { ok: true; who: string }
@@ -28,11 +30,13 @@ const isLoopback = (addr: string | undefined): boolean =>
   (addr?.startsWith('127.') ?? false);
 
 /**
- * Who may use the admin listener's monitoring endpoints (audit log, live feed, alerts):
- * an access token of the built-in identity service whose `roles` hold `admin` and whose
- * `amr` shows a second factor (RFC 8176), or an API key carrying `role:admin`. Health and
- * readiness stay open. `/metrics`: loopback peers, the configured allow-list, the
- * configured bearer token (compared in constant time) or an admin credential.
+ * Who may use the admin listener's older endpoints (audit log, live feed, alerts, inventory,
+ * the console's live summary): an access token of the built-in identity service whose `amr`
+ * shows a second factor (RFC 8176), or an API key, carrying a role the endpoint allows —
+ * {@link AdminGuard.read} lets `viewer` and `admin` read, {@link AdminGuard.admin} lets only
+ * `admin` act (docs/admin-api.md, the role matrix). Health and readiness stay open.
+ * `/metrics`: loopback peers, the configured allow-list, the configured bearer token
+ * (compared in constant time) or a read credential.
  */
 export class AdminGuard {
   private readonly allow: IpMatcher;
@@ -43,6 +47,8 @@ export class AdminGuard {
       apiKeys?: ApiKeyVerifier | undefined;
       metricsToken?: string | undefined;
       metricsAllow?: readonly string[];
+      /** Loopback peers scrape /metrics without a credential (default true). */
+      metricsLoopback?: boolean;
     },
   ) {
     this.allow = new IpMatcher(o.metricsAllow ?? []);
@@ -50,23 +56,35 @@ export class AdminGuard {
 
   async metrics(req: IncomingMessage): Promise<Verdict> {
     const peer = req.socket.remoteAddress;
-    if (isLoopback(peer) || (peer !== undefined && this.allow.has(peer))) return { ok: true, who: 'peer' };
+    const loopback = (this.o.metricsLoopback ?? true) && isLoopback(peer);
+    if (loopback || (peer !== undefined && this.allow.has(peer))) return { ok: true, who: 'peer' };
     const token = bearer(req);
     if (this.o.metricsToken !== undefined && token !== undefined && constantEqual(token, this.o.metricsToken))
       return { ok: true, who: 'metrics-token' };
     if (token !== undefined) {
-      const admin = await this.admin(req);
-      if (admin.ok) return admin;
+      const reader = await this.read(req);
+      if (reader.ok) return reader;
     }
     return {
       ok: false,
       code: token === undefined ? 'unauthenticated' : 'forbidden',
-      detail: '/metrics answers loopback peers, the metrics allow-list or the metrics bearer token',
+      detail:
+        '/metrics answers the metrics allow-list (and loopback peers unless turned off), the metrics bearer token or a viewer or admin credential',
       headers: CHALLENGE,
     };
   }
 
-  async admin(req: IncomingMessage): Promise<Verdict> {
+  /** A credential with a role that may read (`viewer` or `admin`). */
+  read(req: IncomingMessage): Promise<Verdict> {
+    return this.check(req, READ_ROLES);
+  }
+
+  /** A credential with the `admin` role: what may change things. */
+  admin(req: IncomingMessage): Promise<Verdict> {
+    return this.check(req, ADMIN_ROLES);
+  }
+
+  private async check(req: IncomingMessage, allowed: readonly string[]): Promise<Verdict> {
     const token = bearer(req);
     if (token === undefined)
       return {
@@ -75,7 +93,7 @@ export class AdminGuard {
         detail: 'An admin credential is required (Authorization: Bearer)',
         headers: CHALLENGE,
       };
-    if (token.split('.').length === 3) return this.jwt(token);
+    if (token.split('.').length === 3) return this.jwt(token, allowed);
     const p = this.o.apiKeys ? await this.o.apiKeys.verify(token).catch(() => undefined) : undefined;
     if (!p)
       return {
@@ -84,17 +102,17 @@ export class AdminGuard {
         detail: 'The credential is not a valid token or API key',
         headers: { 'www-authenticate': 'Bearer realm="rampart-admin", error="invalid_token"' },
       };
-    if (!p.roles.includes(ADMIN_ROLE))
+    if (!p.roles.some((r) => allowed.includes(r)))
       return {
         ok: false,
         code: 'forbidden',
-        detail: 'The API key does not carry the admin role',
+        detail: `The API key carries none of the roles ${allowed.join(', ')}`,
         headers: {},
       };
     return { ok: true, who: p.id };
   }
 
-  private async jwt(token: string): Promise<Verdict> {
+  private async jwt(token: string, allowed: readonly string[]): Promise<Verdict> {
     const issuer = this.o.issuer;
     const invalid: Verdict = {
       ok: false,
@@ -135,8 +153,16 @@ export class AdminGuard {
     )
       return invalid;
     const roles = Array.isArray(claims.roles) ? claims.roles : [];
-    if (!roles.includes(ADMIN_ROLE))
-      return { ok: false, code: 'forbidden', detail: 'The admin role is required', headers: {} };
+    if (!roles.some((r) => typeof r === 'string' && allowed.includes(r)))
+      return {
+        ok: false,
+        code: 'forbidden',
+        detail:
+          allowed.length === 1
+            ? `The ${allowed[0]} role is required`
+            : `One of the roles ${allowed.join(', ')} is required`,
+        headers: {},
+      };
     const amr = Array.isArray(claims.amr) ? (claims.amr as unknown[]) : [];
     if (!MFA_AMR.some((set) => set.every((v) => amr.includes(v))))
       return {

@@ -488,6 +488,7 @@ function adminGuard(config: RampartConfig, clock: Clock, services: PolicyService
     apiKeys: services.apiKeys,
     metricsToken: m.bearerToken,
     metricsAllow: m.allow,
+    metricsLoopback: m.loopback,
   });
 }
 
@@ -504,7 +505,12 @@ function guardedRoutes(
     method: r.method,
     path: r.path,
     handle: async (req, res) => {
-      const verdict = r.access === 'metrics' ? await guard.metrics(req) : await guard.admin(req);
+      const verdict =
+        r.access === 'metrics'
+          ? await guard.metrics(req)
+          : r.access === 'read'
+            ? await guard.read(req)
+            : await guard.admin(req);
       if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);
       await r.handle(req, res, new URL(req.url ?? '/', 'http://admin').searchParams);
     },
@@ -632,9 +638,9 @@ function versionRoutes(
     {
       method: 'GET',
       path: '/inventory',
-      // What is unprotected and who calls what: an admin credential, like the monitor's endpoints.
+      // What is unprotected and who calls what: a read credential (viewer or admin), like the monitor's endpoints.
       handle: async (req, res) => {
-        const verdict = await guard.admin(req);
+        const verdict = await guard.read(req);
         if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);
         await traffic.flush();
         const inv = buildInventory(versionsOf(current().apis), await readTraffic(db), clock.now());

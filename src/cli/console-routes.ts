@@ -12,7 +12,7 @@ const RELAYED =
 
 /**
  * The console on the admin listener: its files under `/console/`, the per-second live
- * summary (`/admin/console/live`, admin credential) and, when the identity service runs,
+ * summary (`/admin/console/live`, a viewer or admin credential) and, when the identity service runs,
  * a same-origin relay `/console/auth/…` → `{identity prefix}/…` for the endpoints the
  * console uses, so the page signs in without cross-origin requests. The identity service
  * applies its own rules (throttles, MFA, admin role, recent authentication) as on the
@@ -34,9 +34,9 @@ export function consoleAdminRoutes(o: {
       handle: async (req, res) => {
         // A console session (cookie, Path=/admin) stands for its access token, as on the admin API.
         const id = req.headers.authorization === undefined ? cookieValue(req.headers.cookie) : undefined;
-        const found = id !== undefined ? o.sessions?.lookup(id) : undefined;
+        const found = id !== undefined ? await o.sessions?.lookup(id) : undefined;
         if (found?.ok) req.headers.authorization = `Bearer ${found.session.tokens.accessToken}`;
-        const verdict = await o.guard.admin(req);
+        const verdict = await o.guard.read(req);
         if (!verdict.ok) return sendProblem(res, verdict.code, verdict.detail, verdict.headers);
         if (!o.summary.attach(req, res))
           sendProblem(res, 'too-many-requests', 'Too many live dashboard clients', { 'retry-after': '10' });

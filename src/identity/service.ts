@@ -102,6 +102,14 @@ export interface ConsoleTokens {
 /** In-process sign-in for Rampart's own console. Failures throw the same ProblemErrors as the HTTP routes. */
 export interface ConsoleAuth {
   signIn(input: { username: string; password: string; code: string }, ip: string): Promise<ConsoleTokens>;
+  /**
+   * A passkey assertion for a challenge of `/passkeys/login/options`: passwordless (user
+   * verification required) or, with `mfa_token`, the second factor after the password.
+   */
+  passkeySignIn(
+    input: { challenge_id: string; mfa_token?: string; response: Record<string, unknown> },
+    ip: string,
+  ): Promise<ConsoleTokens>;
   /** Step-up with a fresh TOTP code: a new identity session with a new auth_time. */
   reauthenticate(accessToken: string, code: string, ip: string): Promise<ConsoleTokens>;
   refresh(refreshToken: string, ip: string): Promise<ConsoleTokens>;
@@ -724,7 +732,15 @@ export class IdentityRoutes {
   }
 
   private async passkeyLoginVerify(ctx: Ctx): Promise<void> {
-    const body = await this.body(ctx, V.passkeyLogin);
+    sendJson(ctx.res, 200, await this.passkeyLogin(await this.body(ctx, V.passkeyLogin), ctx.ip));
+  }
+
+  /** A passkey assertion (passwordless with user verification, or the second factor after a password). */
+  private async passkeyLogin(
+    body: { challenge_id: string; mfa_token?: string | undefined; response: Record<string, unknown> },
+    ip: string,
+  ): Promise<TokenResponse> {
+    const ctx = { ip };
     await this.d.throttles.ip.check('ip:' + ctx.ip, 'sign-in attempts');
     const ch = body.mfa_token ? await this.loadChallenge(body.mfa_token) : undefined;
     let result: Awaited<ReturnType<PasskeyApi['finishAuthentication']>>;
@@ -750,7 +766,7 @@ export class IdentityRoutes {
     const row = await this.activeUser(result.userId);
     const amr = [...(ch ? ch.amr : []), result.amr, ...(result.userVerified ? ['user'] : []), 'mfa'];
     this.event(ctx, 'passkey', 'success', row.id);
-    sendJson(ctx.res, 200, await this.issue(row, amr));
+    return this.issue(row, amr);
   }
 
   private async passkeyRegisterOptions(ctx: Ctx): Promise<void> {
@@ -909,6 +925,9 @@ export class IdentityRoutes {
       }
       const tokens = await this.totpLogin({ mfa_token: first.mfa_token as string, code }, ip);
       return this.consoleTokens(tokens);
+    },
+    passkeySignIn: async (input, ip) => {
+      return this.consoleTokens(await this.passkeyLogin(V.passkeyLogin(input), ip));
     },
     reauthenticate: async (accessToken, code, ip) => {
       const claims = await this.d.tokens.verify(accessToken);

@@ -2,9 +2,15 @@
  * What operators do with alerts: acknowledge (someone is on it), resolve (handled), silence
  * (no notifications until a time), each with who, when and an optional note. The rule engine
  * still decides whether an alert fires; the desk adds the human status on top. A new firing of
- * the same fingerprint (a later `startsAt`) reopens an acknowledged or resolved alert; a
- * silence holds until it expires. Kept in memory (the actions themselves go to the audit log).
+ * the same fingerprint that starts after the acknowledgement or resolution reopens the alert;
+ * a silence holds until it expires. The marks are kept in the store (`alert_marks`,
+ * migration 0610): every worker sees them and they survive a restart, so actions never travel
+ * between processes. The alerts themselves are the rule engine's: in memory, and in a
+ * `--workers` cluster the primary's, mirrored to every worker (src/monitor/cluster.ts:
+ * {@link AlertDesk.snapshot}, {@link AlertDesk.observe}, {@link AlertDesk.update}). The actions
+ * also go to the audit log.
  */
+import type { Db } from '../store/index.ts';
 import type { Alert } from './rules/engine.ts';
 
 export type AlertStatus = 'open' | 'acknowledged' | 'silenced' | 'resolved';
@@ -34,51 +40,61 @@ export interface AlertView {
 }
 
 interface Mark {
-  startsAt: number;
   status?: 'acknowledged' | 'resolved';
+  /** When the status was set: a firing starting later reopens the alert. */
+  markedAt?: number;
   silencedUntil?: number;
   annotations: AlertAnnotation[];
+  version: number;
 }
+
+type MarkRow = {
+  fingerprint: string;
+  status: string | null;
+  marked_at: number | null;
+  silenced_until: number | null;
+  annotations: string;
+  version: number;
+};
 
 /** Annotations kept per alert at most (oldest dropped first). */
 export const MAX_ANNOTATIONS = 100;
 /** Longest silence, in ms. */
 export const MAX_SILENCE_MS = 30 * 86_400_000;
 const MAX_ALERTS = 1000;
+/** Marks untouched this long (and no longer silencing) are dropped. */
+const MARK_RETENTION_MS = 90 * 86_400_000;
+/** Compare-and-set attempts of one action against concurrent writers. */
+const ATTEMPTS = 8;
 
-/** An operator's action as it travels between cluster processes (`at` from where it was taken). */
-export interface DeskAction {
-  fingerprint: string;
-  action: AlertAction;
-  by: string;
-  at: number;
-  note?: string;
-  until?: number;
-}
+const markOf = (r: MarkRow): Mark => ({
+  ...(r.status === 'acknowledged' || r.status === 'resolved' ? { status: r.status } : {}),
+  ...(r.marked_at !== null ? { markedAt: r.marked_at } : {}),
+  ...(r.silenced_until !== null ? { silencedUntil: r.silenced_until } : {}),
+  annotations: JSON.parse(r.annotations) as AlertAnnotation[],
+  version: r.version,
+});
 
-/** What a process joining a cluster copies: the known alerts and the operators' marks. */
+/** What a process joining a cluster copies: the known alerts (the marks are in the store). */
 export interface DeskSnapshot {
   alerts: Alert[];
-  marks: Array<[string, Mark]>;
 }
 
 export class AlertDesk {
   private readonly alerts = new Map<string, Alert>();
-  private readonly marks = new Map<string, Mark>();
-  /** Called with every action taken here through {@link act} (a cluster worker forwards it). */
-  onAct: (a: DeskAction) => void = () => {};
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly db: Db,
+  ) {}
 
   snapshot(): DeskSnapshot {
-    return { alerts: [...this.alerts.values()], marks: [...this.marks] };
+    return { alerts: [...this.alerts.values()] };
   }
 
   restore(s: DeskSnapshot): void {
     this.alerts.clear();
-    this.marks.clear();
     for (const a of s.alerts) this.alerts.set(a.fingerprint, a);
-    for (const [fp, m] of s.marks) this.marks.set(fp, m);
   }
 
   /** A firing alert's moving value and summary (the rule engine updates them in place). */
@@ -93,34 +109,26 @@ export class AlertDesk {
   observe(a: Alert): void {
     this.alerts.delete(a.fingerprint);
     this.alerts.set(a.fingerprint, a);
-    if (this.alerts.size > MAX_ALERTS) {
-      const oldest = this.alerts.keys().next().value as string;
-      this.alerts.delete(oldest);
-      this.marks.delete(oldest);
-    }
-    const m = this.marks.get(a.fingerprint);
-    if (m && a.state === 'firing' && a.startsAt !== m.startsAt) {
-      m.startsAt = a.startsAt;
-      delete m.status;
-    }
+    if (this.alerts.size > MAX_ALERTS) this.alerts.delete(this.alerts.keys().next().value as string);
   }
 
-  /** True while a silence of this alert holds: its notifications are not sent. */
-  silenced(fingerprint: string): boolean {
-    const until = this.marks.get(fingerprint)?.silencedUntil;
+  /** True while a silence of this alert holds (read from the store): its notifications are not sent. */
+  async silenced(fingerprint: string): Promise<boolean> {
+    const until = (await this.mark(fingerprint))?.silencedUntil;
     return until !== undefined && until > this.now();
   }
 
-  get(fingerprint: string): AlertView | undefined {
+  async get(fingerprint: string): Promise<AlertView | undefined> {
     const a = this.alerts.get(fingerprint);
-    return a && this.view(a);
+    return a && this.view(a, await this.mark(fingerprint));
   }
 
   /** Known alerts, most recently started first. */
-  list(status?: AlertStatus): AlertView[] {
-    const out = [...this.alerts.values()]
-      .filter((a) => a.state !== 'pending')
-      .map((a) => this.view(a))
+  async list(status?: AlertStatus): Promise<AlertView[]> {
+    const known = [...this.alerts.values()].filter((a) => a.state !== 'pending');
+    const marks = await this.marks(known.map((a) => a.fingerprint));
+    const out = known
+      .map((a) => this.view(a, marks.get(a.fingerprint)))
       .sort((x, y) => y.startsAt - x.startsAt || (x.id < y.id ? -1 : 1));
     return status ? out.filter((v) => v.status === status) : out;
   }
@@ -128,13 +136,15 @@ export class AlertDesk {
   /**
    * Records an operator's action; undefined when the alert is unknown. `until` (epoch ms) is
    * required for `silence` and must lie in the future, at most {@link MAX_SILENCE_MS} ahead.
+   * Written with compare-and-set on the row's version, so concurrent actions (another worker)
+   * are all kept.
    */
-  act(
+  async act(
     fingerprint: string,
     action: AlertAction,
     by: string,
     opts: { note?: string; until?: number } = {},
-  ): AlertView | undefined {
+  ): Promise<AlertView | undefined> {
     const a = this.alerts.get(fingerprint);
     if (!a || a.state === 'pending') return undefined;
     const now = this.now();
@@ -143,35 +153,78 @@ export class AlertDesk {
       if (until === undefined || until <= now || until - now > MAX_SILENCE_MS)
         throw new RangeError('a silence needs an end in the future, at most 30 days ahead');
     }
-    const done: DeskAction = { fingerprint, action, by, at: now, ...opts };
-    this.apply(done);
-    this.onAct(done);
-    return this.view(a);
-  }
-
-  /** Records an action already validated where it was taken (another cluster process). */
-  apply(d: DeskAction): AlertView | undefined {
-    const { fingerprint, action, by } = d;
-    const a = this.alerts.get(fingerprint);
-    if (!a || a.state === 'pending') return undefined;
-    let m = this.marks.get(fingerprint);
-    if (!m) {
-      m = { startsAt: a.startsAt, annotations: [] };
-      this.marks.set(fingerprint, m);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const old = await this.mark(fingerprint);
+      const m: Mark = old ? { ...old, annotations: [...old.annotations] } : { annotations: [], version: 0 };
+      if (action === 'silence') m.silencedUntil = opts.until!;
+      else {
+        m.status = action === 'acknowledge' ? 'acknowledged' : 'resolved';
+        m.markedAt = now;
+      }
+      m.annotations.push({ at: now, by, action, ...(opts.note !== undefined ? { note: opts.note } : {}) });
+      if (m.annotations.length > MAX_ANNOTATIONS) m.annotations.shift();
+      const values = [
+        fingerprint,
+        m.status ?? null,
+        m.markedAt ?? null,
+        m.silencedUntil ?? null,
+        JSON.stringify(m.annotations),
+        now,
+        m.version + 1,
+      ];
+      const r = old
+        ? await this.db.run(
+            `UPDATE alert_marks SET status = $2, marked_at = $3, silenced_until = $4, annotations = $5,
+               updated_at = $6, version = $7 WHERE fingerprint = $1 AND version = $8`,
+            [...values, m.version],
+          )
+        : await this.db.run(
+            `INSERT INTO alert_marks (fingerprint, status, marked_at, silenced_until, annotations, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fingerprint) DO NOTHING`,
+            values,
+          );
+      if (r.changes === 1) {
+        if (!old) await this.prune(now);
+        return this.view(a, { ...m, version: m.version + 1 });
+      }
     }
-    if (action === 'silence') m.silencedUntil = d.until!;
-    else m.status = action === 'acknowledge' ? 'acknowledged' : 'resolved';
-    m.annotations.push({ at: d.at, by, action, ...(d.note !== undefined ? { note: d.note } : {}) });
-    if (m.annotations.length > MAX_ANNOTATIONS) m.annotations.shift();
-    return this.view(a);
+    throw new Error('the alert was changed concurrently too often; try again');
   }
 
-  private view(a: Alert): AlertView {
-    const m = this.marks.get(a.fingerprint);
+  private async mark(fingerprint: string): Promise<Mark | undefined> {
+    const r = await this.db.one<MarkRow>(
+      'SELECT fingerprint, status, marked_at, silenced_until, annotations, version FROM alert_marks WHERE fingerprint = $1',
+      [fingerprint],
+    );
+    return r && markOf(r);
+  }
+
+  private async marks(fingerprints: string[]): Promise<Map<string, Mark>> {
+    const out = new Map<string, Mark>();
+    if (fingerprints.length === 0) return out;
+    const wanted = new Set(fingerprints);
+    // Bounded: marks are pruned, and at most MAX_ALERTS alerts are known.
+    const rows = await this.db.query<MarkRow>(
+      'SELECT fingerprint, status, marked_at, silenced_until, annotations, version FROM alert_marks',
+    );
+    for (const r of rows) if (wanted.has(r.fingerprint)) out.set(r.fingerprint, markOf(r));
+    return out;
+  }
+
+  private async prune(now: number): Promise<void> {
+    await this.db.run(
+      'DELETE FROM alert_marks WHERE updated_at < $1 AND (silenced_until IS NULL OR silenced_until < $2)',
+      [now - MARK_RETENTION_MS, now],
+    );
+  }
+
+  private view(a: Alert, m: Mark | undefined): AlertView {
     const silenced = m?.silencedUntil !== undefined && m.silencedUntil > this.now();
+    // An acknowledgement or resolution holds for the firing it was made on, not a later one.
+    const marked = m?.status !== undefined && (m.markedAt ?? 0) >= a.startsAt ? m.status : undefined;
     const status: AlertStatus = silenced
       ? 'silenced'
-      : (m?.status ?? (a.state === 'resolved' ? 'resolved' : 'open'));
+      : (marked ?? (a.state === 'resolved' ? 'resolved' : 'open'));
     return {
       id: a.fingerprint,
       rule: a.rule,

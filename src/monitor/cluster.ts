@@ -9,9 +9,10 @@
  * Worker → primary: batches of event summaries (the fields rules and baselines read, never
  * a header, body or token), at most one message in flight, a bounded buffer whose overflow
  * is counted (`rampart_monitor_events_dropped_total{stage="cluster"}`); alerts a worker
- * raises about itself (its audit store); operators' desk actions; questions (status).
- * Primary → workers: the state on joining (alerts, desk marks, recent changes), every alert
- * change, firing alerts' moving values, desk actions, answers. A scrape of `/metrics` on any
+ * raises about itself (its audit store); questions (status). Operators' desk actions do not
+ * travel: the desk's marks are in the store every process shares (alert-desk.ts).
+ * Primary → workers: the state on joining (alerts, recent changes), every alert
+ * change, firing alerts' moving values, answers. A scrape of `/metrics` on any
  * worker asks the primary, which gathers every worker's exposition and its own (alerts firing,
  * notifications) and merges them: counters and histograms summed, gauges at their largest.
  *
@@ -20,7 +21,7 @@
  */
 import type { RampartEvent } from '../core/events.ts';
 import type { Alert } from './rules/engine.ts';
-import type { DeskAction, DeskSnapshot } from './alert-desk.ts';
+import type { DeskSnapshot } from './alert-desk.ts';
 import { mergeExpositions } from './metrics.ts';
 import { MATCH_FIELDS } from './rules/fields.ts';
 
@@ -63,7 +64,6 @@ type Body =
   | { t: 'events'; events: Summary[]; dropped: number }
   | { t: 'hello' }
   | { t: 'raise'; alert: Alert }
-  | { t: 'act'; action: DeskAction }
   | { t: 'ask'; id: number }
   | { t: 'metrics'; id: number }
   | { t: 'expose'; id: number }
@@ -120,7 +120,6 @@ export interface WorkerHandlers {
   state(s: PrimaryState): void;
   change(c: AlertChange): void;
   update(fingerprint: string, value: number, summary: string): void;
-  act(a: DeskAction): void;
   /** This worker's own metrics exposition (the primary merges every worker's). */
   expose(): string;
 }
@@ -162,8 +161,6 @@ export class WorkerLink {
           return handlers.change(m.change);
         case 'update':
           return handlers.update(m.fingerprint, m.value, m.summary);
-        case 'act':
-          return handlers.act(m.action);
         case 'answer':
         case 'metrics-answer': {
           const q = this.questions.get(m.id);
@@ -223,10 +220,6 @@ export class WorkerLink {
     this.send({ t: 'raise', alert });
   }
 
-  act(action: DeskAction): void {
-    this.send({ t: 'act', action });
-  }
-
   /** The primary's per-worker counts; undefined when it does not answer within `timeoutMs`. */
   status(timeoutMs = 2000): Promise<ClusterStatus | undefined> {
     return this.ask<ClusterStatus>((id) => ({ t: 'ask', id }), timeoutMs);
@@ -264,7 +257,6 @@ export interface HubHandlers {
   /** Feeds a worker's event summaries to the rules and baselines (returns how many were refused). */
   events(events: Summary[]): number;
   raise(alert: Alert): void;
-  act(a: DeskAction): void;
   state(): PrimaryState;
   /** The primary's own metrics (alerts firing, notifications, rule overflow). */
   expose(): string;
@@ -317,9 +309,6 @@ export class ClusterHub {
           return;
         case 'raise':
           return this.h.raise(m.alert);
-        case 'act':
-          this.h.act(m.action);
-          return this.broadcast({ t: 'act', action: m.action }, worker);
         case 'ask':
           return this.sendTo(port, { t: 'answer', id: m.id, status: this.status() });
         case 'metrics':

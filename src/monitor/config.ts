@@ -163,8 +163,14 @@ export const monitorConfigSchema = Type.Object(
           }),
         ),
         allow: Type.Array(Type.String(), {
-          description: 'Addresses or CIDRs that may scrape without a token (loopback always may).',
+          description:
+            'Addresses or CIDRs that may scrape without a token (loopback too, unless loopback: false).',
           default: [],
+        }),
+        loopback: Type.Boolean({
+          description:
+            'Loopback peers may scrape without a token (a scraper on the same host). Turn it off when a reverse proxy on the same host forwards to the admin listener: every proxied request would come from loopback.',
+          default: true,
         }),
       },
       { additionalProperties: false, default: {} },

@@ -7,7 +7,7 @@ import { PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
 import type { Monitor } from './index.ts';
 
 /** Who may call an endpoint: `metrics` (loopback, token or allow-list) or `admin` (admin credential). */
-export type MonitorAccess = 'metrics' | 'admin';
+export type MonitorAccess = 'metrics' | 'read' | 'admin';
 
 export interface MonitorRoute {
   method: 'GET';
@@ -113,7 +113,7 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
     {
       method: 'GET',
       path: '/admin/audit-log',
-      access: 'admin',
+      access: 'read',
       handle: (req, res, params) =>
         guarded(res, async () => {
           const q = auditQueryFrom(params);
@@ -134,7 +134,7 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
     {
       method: 'GET',
       path: '/admin/alerts',
-      access: 'admin',
+      access: 'read',
       handle: (_req, res, params) =>
         guarded(res, () =>
           sendJson(res, {
@@ -146,7 +146,7 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
     {
       method: 'GET',
       path: '/admin/feed',
-      access: 'admin',
+      access: 'read',
       handle: (req, res, params) => {
         if (!monitor.feed.attach(req, res, LiveFeed.filterFrom(params)))
           sendProblem(res, 'too-many-requests', 'Too many live-feed clients', { 'retry-after': '10' });
@@ -155,7 +155,7 @@ export function monitorRoutes(monitor: Monitor, db: Db, metricsEnabled: boolean)
     {
       method: 'GET',
       path: '/admin/monitor',
-      access: 'admin',
+      access: 'read',
       handle: async (_req, res) =>
         sendJson(res, {
           // In a --workers cluster: which worker answered, and the primary's view of all of them.

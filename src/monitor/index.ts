@@ -147,7 +147,7 @@ export class Monitor {
     const c = o.config;
     const now = () => o.clock.now();
     this.role = o.cluster?.role ?? 'single';
-    this.desk = new AlertDesk(now);
+    this.desk = new AlertDesk(now, o.db);
     this.queue = new EventQueue(c.queueSize, (batch) => this.consume(batch));
     this.engine = new RuleEngine(effectiveRules(c.rules, c.defaultRules), now);
     this.anomaly =
@@ -205,14 +205,12 @@ export class Monitor {
           const a = this.mirrored.get(fp);
           if (a) Object.assign(a, { value, summary });
         },
-        act: (a) => this.desk.apply(a),
         expose: () => {
           this.queue.drain();
           return this.metricsText();
         },
       });
       this.link = link;
-      this.desk.onAct = (a) => link.act(a);
     } else this.engine.onChange((a) => this.alertChanged(a));
     if (this.role === 'primary') {
       this.hub = new ClusterHub({
@@ -223,7 +221,6 @@ export class Monitor {
           return this.queue.dropped - before;
         },
         raise: (a) => this.engine.external(a),
-        act: (a) => this.desk.apply(a),
         state: () => ({
           desk: this.desk.snapshot(),
           history: this.history.map(({ changedAt, ...alert }) => ({ alert, changedAt })),
@@ -326,10 +323,15 @@ export class Monitor {
       labels: a.labels,
       summary: a.summary,
     });
-    // A silenced alert is still recorded and shown; only its notifications wait.
-    if (this.desk.silenced(a.fingerprint)) return;
-    this.outbox
-      .enqueue(a)
+    // A silenced alert is still recorded and shown; only its notifications wait (the silence
+    // is read from the store: set on any worker, kept across restarts).
+    this.desk
+      .silenced(a.fingerprint)
+      .catch((err: unknown) => {
+        this.o.log.warn({ err, rule: a.rule }, 'could not read the alert desk; notifying anyway');
+        return false;
+      })
+      .then((silenced) => (silenced ? undefined : this.outbox.enqueue(a)))
       .catch((err: unknown) =>
         this.o.log.error({ err, rule: a.rule }, 'could not queue an alert notification'),
       );

@@ -452,13 +452,13 @@ describe('alerts', () => {
     });
     expect(sil.status, sil.text).toBe(200);
     expect(sil.body).toMatchObject({ status: 'silenced', silencedUntil: Date.parse(until) });
-    expect(s.app.monitor!.desk.silenced('flow-alert')).toBe(true);
+    expect(await s.app.monitor!.desk.silenced('flow-alert')).toBe(true);
     const past = await s.as(login, 'POST', '/admin/api/alerts/flow-alert/silence', {
       until: new Date(s.clock.now() - 1000).toISOString(),
     });
     expectProblem(past, 422, 'validation-failed');
     s.clock.advance(3_600_001);
-    expect(s.app.monitor!.desk.silenced('flow-alert')).toBe(false);
+    expect(await s.app.monitor!.desk.silenced('flow-alert')).toBe(false);
     const login2 = await s.signIn(s.admin);
     const res = await s.as(login2, 'POST', '/admin/api/alerts/flow-alert/resolve', { note: 'fixed' });
     expect(res.body.status).toBe('resolved');

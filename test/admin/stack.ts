@@ -78,6 +78,13 @@ export interface AdminStack {
   signIn(p: Person): Promise<ConsoleLogin>;
   /** An identity-service access token with MFA (password + TOTP over /auth). */
   bearer(p: Person): Promise<string>;
+  /**
+   * Another App on the same config, store and clock — a second `--workers` process; the
+   * caller stops it. `call` speaks to its admin listener.
+   */
+  startPeer(): Promise<{ app: App; call: AdminStack['call']; close(): Promise<void> }>;
+  /** Stops the App and starts it again on the same config and store (a restart). */
+  restart(): Promise<void>;
   /** Makes a user with TOTP enrolled. */
   person(username: string, roles: string[], extra?: { displayName?: string }): Promise<Person>;
   code(p: Person): string;
@@ -89,6 +96,8 @@ export async function startAdminStack(
     sessions?: { idleTimeoutMs?: number; absoluteTimeoutMs?: number };
     config?: Record<string, unknown>;
     posture?: () => Promise<Record<string, unknown> | undefined>;
+    /** The store URL (default a SQLite file in the temp folder). */
+    store?: string;
   } = {},
 ): Promise<AdminStack> {
   const dir = await mkdtemp(join(tmpdir(), 'rampart-admin-'));
@@ -99,7 +108,7 @@ export async function startAdminStack(
   const raw = {
     listen: { host: '127.0.0.1', port: 0, tls: { devCertDir: join(dir, 'tls') } },
     admin: { host: '127.0.0.1', port: 0 },
-    store: `sqlite://${join(dir, 'rampart.db')}`,
+    store: opts.store ?? `sqlite://${join(dir, 'rampart.db')}`,
     apis: [{ name: 'shop', upstream: up.url, versions: [{ base: '/v1', spec: join(dir, 'shop.yaml') }] }],
     identity: {
       issuer: 'https://rampart.test/auth',
@@ -126,18 +135,20 @@ export async function startAdminStack(
   const configPath = join(dir, 'rampart.json');
   await writeFile(configPath, JSON.stringify(raw));
   const config = configFromObject(raw, dir);
-  const app = await App.start({
-    config,
-    baseDir: dir,
-    configPath,
-    log: silentLogger,
-    clock,
-    ...(opts.sessions ? { consoleSessions: opts.sessions } : {}),
-    ...(opts.posture ? { posture: opts.posture } : {}),
-  });
-  const adminUrl = app.admin.url;
+  const startApp = () =>
+    App.start({
+      config,
+      baseDir: dir,
+      configPath,
+      log: silentLogger,
+      clock,
+      ...(opts.sessions ? { consoleSessions: opts.sessions } : {}),
+      ...(opts.posture ? { posture: opts.posture } : {}),
+    });
+  let app = await startApp();
+  let adminUrl = app.admin.url;
   const insecure = new Agent({ connect: { rejectUnauthorized: false } });
-  const gatewayUrl = app.gateway.url;
+  let gatewayUrl = app.gateway.url;
 
   const parse = async (r: Awaited<ReturnType<typeof request>>): Promise<Reply> => {
     const text = await r.body.text();
@@ -149,21 +160,23 @@ export async function startAdminStack(
       body: /json/.test(type) && text ? JSON.parse(text) : undefined,
     };
   };
-  const call: AdminStack['call'] = async (method, path, o = {}) =>
-    parse(
-      await request(adminUrl + path, {
-        method: method as 'GET',
-        headers: {
-          ...(o.body !== undefined || o.raw !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...o.headers,
-        },
-        ...(o.body !== undefined
-          ? { body: JSON.stringify(o.body) }
-          : o.raw !== undefined
-            ? { body: o.raw }
-            : {}),
-      }),
-    );
+  const callAt =
+    (base: () => string): AdminStack['call'] =>
+    async (method, path, o = {}) =>
+      parse(
+        await request(base() + path, {
+          method: method as 'GET',
+          headers: {
+            ...(o.body !== undefined || o.raw !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...o.headers,
+          },
+          ...(o.body !== undefined
+            ? { body: JSON.stringify(o.body) }
+            : o.raw !== undefined
+              ? { body: o.raw }
+              : {}),
+        }),
+      );
   const auth = (path: string, body: unknown, token?: string) =>
     request(`${gatewayUrl}/auth${path}`, {
       // The gateway's generated development certificate.
@@ -192,6 +205,7 @@ export async function startAdminStack(
     return { id: u.id, username, secret };
   }
 
+  const call = callAt(() => adminUrl);
   const admin = await person('root-admin', ['admin']);
   const viewer = await person('watcher', ['viewer']);
 
@@ -234,8 +248,21 @@ export async function startAdminStack(
     },
     person,
     code,
+    async startPeer() {
+      const peer = await startApp();
+      return { app: peer, call: callAt(() => peer.admin.url), close: () => peer.stop() };
+    },
+    async restart() {
+      await stack.app.stop();
+      app = await startApp();
+      adminUrl = app.admin.url;
+      gatewayUrl = app.gateway.url;
+      stack.app = app;
+      stack.adminUrl = adminUrl;
+      stack.gatewayUrl = gatewayUrl;
+    },
     async close() {
-      await app.stop();
+      await stack.app.stop();
       await insecure.close();
       await up.close();
       await rm(dir, { recursive: true, force: true });

@@ -67,11 +67,10 @@ describe('alerting across cluster workers', () => {
       const [toWorker, toPrimary] = channel();
       const id = ++n;
       primary.hub!.connect(id, 1000 + id, toWorker);
-      const wdb = await openStore('sqlite::memory:');
-      dbs.push(wdb);
+      // One store for the cluster, as the workers of `rampart start --workers` share one.
       const w = new Monitor({
         config,
-        db: wdb,
+        db,
         clock,
         log: silentLogger,
         cluster: { role: 'worker', worker: id, port: toPrimary },
@@ -90,7 +89,7 @@ describe('alerting across cluster workers', () => {
     await settle();
   };
 
-  it('failed logins split over two workers fire one alert, which every worker shows; desk actions reach all', async () => {
+  it('failed logins split over two workers fire one alert, which every worker shows; desk actions (in the shared store) reach all', async () => {
     const clock = new ManualClock();
     const { primary, join } = await cluster(clock);
     const [w1, w2] = [await join(), await join()];
@@ -114,7 +113,7 @@ describe('alerting across cluster workers', () => {
     for (const w of [w1, w2]) {
       expect(firing(w, 'failed-logins').map((r) => r.fingerprint)).toEqual([fp]);
       expect(w.alerts().active.map((a) => a.fingerprint)).toContain(fp);
-      expect(w.desk.get(fp)).toMatchObject({ rule: 'failed-logins', status: 'open', value: 50 });
+      expect(await w.desk.get(fp)).toMatchObject({ rule: 'failed-logins', status: 'open', value: 50 });
       expect(w.metricsText()).toMatch(
         /^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 1$/m,
       );
@@ -130,17 +129,17 @@ describe('alerting across cluster workers', () => {
     clock.advance(1000);
     primary.tick();
     await settle();
-    expect(w2.desk.get(fp)!.value).toBe(55);
+    expect((await w2.desk.get(fp))!.value).toBe(55);
     expect(w2.alerts().active.find((a) => a.fingerprint === fp)!.value).toBe(55);
 
     // An operator silences it through one worker: the primary holds the notifications, the
     // other worker shows it silenced, and the annotation exists once everywhere.
-    w1.desk.act(fp, 'silence', 'ops@example', { until: clock.now() + 60_000, note: 'on it' });
+    await w1.desk.act(fp, 'silence', 'ops@example', { until: clock.now() + 60_000, note: 'on it' });
     await settle();
-    expect(primary.desk.silenced(fp)).toBe(true);
+    expect(await primary.desk.silenced(fp)).toBe(true);
     for (const m of [primary, w1, w2]) {
-      expect(m.desk.get(fp)).toMatchObject({ status: 'silenced' });
-      expect(m.desk.get(fp)!.annotations).toEqual([
+      expect(await m.desk.get(fp)).toMatchObject({ status: 'silenced' });
+      expect((await m.desk.get(fp))!.annotations).toEqual([
         { at: clock.now(), by: 'ops@example', action: 'silence', note: 'on it' },
       ]);
     }
@@ -148,7 +147,7 @@ describe('alerting across cluster workers', () => {
     // A worker that joins later (a replacement) starts with the cluster's state.
     const w3 = await join();
     expect(firing(w3, 'failed-logins').map((r) => r.fingerprint)).toEqual([fp]);
-    expect(w3.desk.get(fp)).toMatchObject({ status: 'silenced', value: 55 });
+    expect(await w3.desk.get(fp)).toMatchObject({ status: 'silenced', value: 55 });
     expect(w3.metricsText()).toMatch(
       /^rampart_alerts_firing\{rule="failed-logins",severity="critical"\} 1$/m,
     );
@@ -192,7 +191,7 @@ describe('the worker link', () => {
     const noop = () => undefined;
     const link = new WorkerLink(
       port,
-      { state: noop, change: noop, update: noop, act: noop, expose: () => '' },
+      { state: noop, change: noop, update: noop, expose: () => '' },
       { maxPending: 4, maxBatch: 2, lingerMs: 60_000 },
     );
     expect(sent.map((m) => m.t)).toEqual(['hello']);

@@ -37,7 +37,7 @@ import { roles } from '../../gateway/policies/roles/index.ts';
 import { securityHeaders } from '../../gateway/policies/security-headers/index.ts';
 import { validateRequest } from '../../gateway/policies/validate-request/index.ts';
 import { Runtime, type LoadedApi, type LocalAnswer } from '../../gateway/runtime.ts';
-import type { IdentityService, User } from '../../identity/index.ts';
+import type { ConsoleTokens, IdentityService, User } from '../../identity/index.ts';
 import { auditQueryFrom } from '../../monitor/http.ts';
 import {
   BadCursor,
@@ -162,7 +162,7 @@ export async function createAdminApi(o: AdminApiOptions): Promise<AdminApi> {
   };
   const policies = buildPolicies(ADMIN_POLICY_CONFIG, services, ADMIN_POLICIES);
   const timeouts = { ...DEFAULT_TIMEOUTS, ...o.sessions };
-  const sessions = o.identity ? new ConsoleSessions(o.identity.console, o.clock, timeouts) : undefined;
+  const sessions = o.identity ? new ConsoleSessions(o.identity.console, o.clock, o.db, timeouts) : undefined;
   const bySession = new WeakMap<object, { id: string; session: ConsoleSession }>();
   const handlers = adminHandlers(o, sessions, bySession, timeouts);
   const apiConfig = Value.Default(
@@ -236,7 +236,7 @@ export async function createAdminApi(o: AdminApiOptions): Promise<AdminApi> {
     const path = (req.url ?? '').split('?')[0];
     // Signing in again while an old cookie is around: the old one is simply not used.
     if (req.method === 'POST' && path === `${ADMIN_API_PREFIX}/session`) return true;
-    const found = sessions.lookup(id);
+    const found = await sessions.lookup(id);
     if (!found.ok) {
       const why =
         found.reason === 'idle'
@@ -272,13 +272,13 @@ export async function createAdminApi(o: AdminApiOptions): Promise<AdminApi> {
     try {
       await sessions.fresh(s, req.socket.remoteAddress ?? '');
     } catch {
-      sessions.end(s);
+      await sessions.end(s);
       refuse(req, res, 'unauthenticated', 'The console session was revoked; sign in again', {
         'set-cookie': CLEAR_COOKIE,
       });
       return false;
     }
-    sessions.touch(s);
+    await sessions.touch(s);
     req.headers.authorization = `Bearer ${s.tokens.accessToken}`;
     bySession.set(req.headers, { id, session: s });
     return true;
@@ -478,7 +478,7 @@ function adminHandlers(
             },
           );
       }
-      const view = m.desk.act(id, action, principalOf(ctx), {
+      const view = await m.desk.act(id, action, principalOf(ctx), {
         ...(note !== undefined ? { note } : {}),
         ...(until !== undefined ? { until } : {}),
       });
@@ -533,29 +533,15 @@ function adminHandlers(
     return { name, id, ...run };
   }
 
-  return {
-    // ── console session ─────────────────────────────────────────────────────────
-    async createConsoleSession(ctx) {
-      const id = needIdentity();
-      if (!sessions) throw new ProblemError('not-found', 'Console sessions need the identity service');
-      const b = body(ctx) as { username: string; password: string; code: string };
-      const tokens = await id.console.signIn(b, ctx.ip);
-      if (!tokens.roles.some((r) => r === 'admin' || r === 'viewer')) {
-        await id.console.signOut(tokens.accessToken, tokens.refreshToken, ctx.ip);
-        o.emit({
-          type: 'admin-action',
-          at: now(),
-          ip: ctx.ip,
-          requestId: ctx.id,
-          principal: tokens.userId,
-          action: 'session.create',
-          outcome: 'failure',
-          detail: 'no-console-role',
-        });
-        throw new ProblemError('forbidden', 'The console needs the admin or viewer role');
-      }
-      const user = await id.users.get(tokens.userId);
-      const { id: cookie, session } = sessions.create(tokens, user?.username ?? tokens.userId);
+  /** A sign-in (password + TOTP, or a passkey) becomes a console session: admins and viewers only. */
+  async function startSession(
+    ctx: RequestContext,
+    signIn: (id: IdentityService) => Promise<ConsoleTokens>,
+  ): Promise<LocalAnswer> {
+    const id = needIdentity();
+    if (!sessions) throw new ProblemError('not-found', 'Console sessions need the identity service');
+    const tokens = await signIn(id);
+    const event = (outcome: 'success' | 'failure', detail?: string) =>
       o.emit({
         type: 'admin-action',
         at: now(),
@@ -563,9 +549,29 @@ function adminHandlers(
         requestId: ctx.id,
         principal: tokens.userId,
         action: 'session.create',
-        outcome: 'success',
+        outcome,
+        ...(detail !== undefined ? { detail } : {}),
       });
-      return json(201, sessionBody(session), { 'set-cookie': cookieFor(cookie, session) });
+    if (!tokens.roles.some((r) => r === 'admin' || r === 'viewer')) {
+      await id.console.signOut(tokens.accessToken, tokens.refreshToken, ctx.ip);
+      event('failure', 'no-console-role');
+      throw new ProblemError('forbidden', 'The console needs the admin or viewer role');
+    }
+    const user = await id.users.get(tokens.userId);
+    const { id: cookie, session } = await sessions.create(tokens, user?.username ?? tokens.userId);
+    event('success');
+    return json(201, sessionBody(session), { 'set-cookie': cookieFor(cookie, session) });
+  }
+
+  return {
+    // ── console session ─────────────────────────────────────────────────────────
+    async createConsoleSession(ctx) {
+      const b = body(ctx) as { username: string; password: string; code: string };
+      return startSession(ctx, (id) => id.console.signIn(b, ctx.ip));
+    },
+    async createPasskeyConsoleSession(ctx) {
+      const b = body(ctx) as { challenge_id: string; mfa_token?: string; response: Record<string, unknown> };
+      return startSession(ctx, (id) => id.console.passkeySignIn(b, ctx.ip));
     },
     async getConsoleSession(ctx) {
       const s = bySession.get(ctx.headers);
@@ -576,7 +582,7 @@ function adminHandlers(
     async deleteConsoleSession(ctx) {
       const { session } = consoleSession(ctx);
       return act(ctx, 'session.delete', undefined, async () => {
-        sessions!.end(session);
+        await sessions!.end(session);
         await needIdentity().console.signOut(session.tokens.accessToken, session.tokens.refreshToken, ctx.ip);
         return { status: 204, headers: { 'set-cookie': CLEAR_COOKIE } };
       });
@@ -586,7 +592,7 @@ function adminHandlers(
       return act(ctx, 'session.reauthenticate', undefined, async () => {
         const code = String(body(ctx).code);
         const tokens = await needIdentity().console.reauthenticate(session.tokens.accessToken, code, ctx.ip);
-        const next = sessions!.rotate(session, tokens);
+        const next = await sessions!.rotate(session, tokens);
         return json(200, sessionBody(next.session), { 'set-cookie': cookieFor(next.id, next.session) });
       });
     },
@@ -609,7 +615,7 @@ function adminHandlers(
         if (u.id === ctx.principal?.id)
           throw new ProblemError('conflict', 'An admin cannot disable themselves');
         const out = await needIdentity().users.disable(u.id, true);
-        sessions?.endUser(u.id);
+        await sessions?.endUser(u.id);
         return json(200, await userView(out));
       });
     },
@@ -625,7 +631,7 @@ function adminHandlers(
         if (u.id === ctx.principal?.id)
           throw new ProblemError('conflict', 'Reset your own factors in the identity service, not here');
         await needIdentity().users.resetMfa(u.id);
-        sessions?.endUser(u.id);
+        await sessions?.endUser(u.id);
         return { status: 204 };
       });
     },
@@ -673,7 +679,7 @@ function adminHandlers(
     async listAlerts(_ctx, q) {
       const p = pageParams(q);
       const status = (q.get('status') ?? undefined) as AlertStatus | undefined;
-      return json(200, page(needMonitor().desk.list(status), p));
+      return json(200, page(await needMonitor().desk.list(status), p));
     },
     async liveFeed(_ctx, q) {
       const m = needMonitor();

@@ -2,8 +2,8 @@
  * The console's only way to the server: same-origin fetches to the admin listener.
  * Two ways to be signed in: a console session (the admin API's `HttpOnly; Secure;
  * SameSite=Strict` cookie, with its CSRF token sent back in `X-CSRF-Token` on every
- * change), or an access token of the identity service (passkey sign-in, or a server
- * without console sessions) held in memory only — never in localStorage.
+ * change — after password + TOTP or a passkey), or, on a server without console sessions,
+ * an access token of the identity service held in memory only — never in localStorage.
  * Every answer that is not 2xx becomes an `ApiError` carrying the RFC 9457 problem.
  */
 

@@ -6,9 +6,10 @@ import { fix, ok, status, who, OWASP } from './util.ts';
 const DESTRUCTIVE = new Set(['DELETE', 'PUT', 'PATCH']);
 
 /**
- * Function-level authorization: every non-admin identity calls the operations that look
- * administrative (admin path segment or tag, `x-rampart roles` of admin roles only) or
- * whose declared roles exclude the identity's role. A 2xx is a finding; when an admin
+ * Function-level authorization: every non-admin identity calls the operations whose
+ * declared `x-rampart roles` exclude the identity's role, and — where no roles are declared
+ * or the identity has none — the operations that look administrative (admin path segment
+ * or tag, roles of admin roles only). A 2xx is a finding; when an admin
  * identity exists it must succeed too (control), so a broken operation is not reported.
  */
 export const bfla: Check = {
@@ -21,8 +22,10 @@ export const bfla: Check = {
   async *run(ctx) {
     for (const sop of ctx.ops.filter((s) => s.secured)) {
       const roles = Array.isArray(sop.op.rampart.roles) ? (sop.op.rampart.roles as string[]) : undefined;
-      const targets = ctx.users.filter(
-        (u) => looksAdmin(sop) || (roles !== undefined && u.role !== undefined && !roles.includes(u.role)),
+      // Declared roles are the contract: an identity whose role they name may call the
+      // operation however administrative it looks (a `viewer` reading an admin API).
+      const targets = ctx.users.filter((u) =>
+        roles !== undefined && u.role !== undefined ? !roles.includes(u.role) : looksAdmin(sop),
       );
       if (targets.length === 0) continue;
       if (DESTRUCTIVE.has(sop.method) && sop.path.includes('{') && !ctx.unsafe) {

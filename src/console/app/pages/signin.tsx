@@ -95,14 +95,16 @@ export function SignIn() {
         `${AUTH}/passkeys/login/options`,
         body,
       );
-      const response = await getAssertion(o.options);
-      session.set(
-        await post<TokenResponse>(`${AUTH}/passkeys/login/verify`, {
-          ...body,
-          challenge_id: o.challenge_id,
-          response,
-        }),
-      );
+      const assertion = { ...body, challenge_id: o.challenge_id, response: await getAssertion(o.options) };
+      // The admin API's console session (HttpOnly cookie + CSRF token), as with password + code.
+      try {
+        session.setCookie(await post<ConsoleSession>(`${API}/session/passkey`, assertion));
+        return;
+      } catch (err) {
+        if (!(err instanceof ApiError && (err.status === 404 || err.status === 405))) throw err;
+      }
+      // No console sessions on this server: the identity service's token, in memory only.
+      session.set(await post<TokenResponse>(`${AUTH}/passkeys/login/verify`, assertion));
     });
 
   const confirm = (token: TokenResponse) => (e: Event) => {
