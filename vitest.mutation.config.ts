@@ -19,12 +19,23 @@ const unit = [
   'src/identity/totp.test.ts',
   'src/identity/passwords.test.ts',
   'src/identity/throttle.test.ts',
+  'src/gateway/policies/authenticate/hmac-issuer.test.ts',
+  'src/gateway/policies/roles/index.test.ts',
+  'src/gateway/policies/roles/hierarchy.test.ts',
+  'src/gateway/policies/owner/index.test.ts',
+  'src/gateway/policies/owner/rules.test.ts',
+  'src/gateway/policies/validate-request/index.test.ts',
+  'src/gateway/policies/rate-limit/limits.test.ts',
 ];
 const e2e = [
   'test/gateway/decisions.test.ts',
   'test/gateway/framing.test.ts',
   'test/identity/totp-store.test.ts',
   'test/identity/sessions.test.ts',
+  'test/identity/tokens.test.ts',
+  'test/identity/recovery-codes.test.ts',
+  'test/identity/passwords-store.test.ts',
+  'test/gateway/rate-limit.test.ts',
 ];
 
 const chosen = process.env.RAMPART_MUTATION_TESTS;

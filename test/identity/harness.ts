@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
+import { ProblemError } from '../../src/core/errors.ts';
 import type { RampartEvent } from '../../src/core/events.ts';
 import {
   createIdentityService,
@@ -159,4 +161,14 @@ export async function loginWithTotp(h: Harness, u: { username: string; secret: s
     mfa_token: first.body.mfa_token,
     code: oathtool(u.secret, h.clock.now()),
   });
+}
+
+/** The ProblemError a promise rejects with (fails the test when it resolves or rejects otherwise). */
+export async function problemOf(p: Promise<unknown>): Promise<ProblemError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProblemError);
+  return err as ProblemError;
 }
