@@ -155,7 +155,7 @@ export function compileMinimiser(root: JsonSchema, dialect: Dialect): Minimiser 
       for (const b of alternatives) if (isObj(b)) collect(b, union, new Set());
       const unionMin = objectMinimiser(union);
       altMin = (v, stats, at) => {
-        for (const b of branches) if (b.matches.check(v, '').length === 0) return b.min(v, stats, at);
+        for (const b of branches) if (b.matches.valid(v)) return b.min(v, stats, at);
         return isObj(v) ? unionMin(v, stats, at) : v;
       };
     }
