@@ -26,7 +26,8 @@ function codings(header: unknown): string[] {
 
 /** True when the answer carries a content coding other than identity. */
 export function isEncoded(headers: OutgoingHttpHeaders | Record<string, unknown>): boolean {
-  return codings(headers['content-encoding']).length > 0;
+  const h = headers['content-encoding'];
+  return h !== undefined && codings(h).length > 0;
 }
 
 /**

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { measure, measureHoldout } from '../../../scripts/injection-rates.ts';
-import { detectInjection, isOperatorKey, isOperatorParamName, normalise } from './injection.ts';
+import { measure, measureHoldout, readCorpus } from '../../../scripts/injection-rates.ts';
+import {
+  detectInjection,
+  INJECTION_RULES,
+  isOperatorKey,
+  isOperatorParamName,
+  normalise,
+  passesGate,
+} from './injection.ts';
 
 describe('injection detector', () => {
   it.each([
@@ -57,5 +64,71 @@ describe('injection detector', () => {
     const h = measureHoldout();
     expect(h.detected / h.attacks).toBeGreaterThanOrEqual(0.9);
     expect(h.flagged / h.benign).toBeLessThanOrEqual(0.05);
+  });
+  it('every rule gate lets through all that its regex matches (corpus and hand-made edge cases)', () => {
+    // A gate that forgets a way its rule matches would silently skip the rule: so each
+    // rule runs ungated on every corpus string (attacks, benign, both hold-outs) and on
+    // edge cases written for the gates' alternatives; where it matches, its gate must pass.
+    const values = [
+      ...(['attacks', 'benign', 'holdout-attacks', 'holdout-benign'] as const).flatMap((n) =>
+        readCorpus(n).map((e) => e.value),
+      ),
+      "a' or 1 like 1",
+      'x || 1 regexp 1',
+      'x and 1 is null',
+      "') -- ",
+      'x # ',
+      '1 order by 3 --',
+      'sysobjects',
+      'syscolumns',
+      '@@version',
+      'mysql.user',
+      'into outfile',
+      'union select',
+      'env -i sh',
+      '/dev/tcp/1.2.3.4/80',
+      'bash -c id',
+      '| sh',
+      '\u0000',
+      'x%00',
+      '@(1+1)',
+      '{php}',
+      '{# x #}',
+      '<%= 7*7 %>',
+      '$class.inspect',
+      'freemarker.template',
+      'behavior: url(x)',
+      '-moz-binding: url(x)',
+      'alert`1`',
+      '..',
+      'x\n cat /etc/passwd',
+      'a\r\nid',
+      'data:text/html,x',
+      'boot.ini',
+      'x=.env',
+      ':web.config',
+      '/.htaccess',
+      '=wp-config.php',
+      'c:\\windows\\win.ini',
+      'this.x == 1',
+      'db.users.find(',
+      "'; return this.a",
+    ];
+    let matched = 0;
+    for (const value of values) {
+      const v = normalise(value);
+      for (const r of INJECTION_RULES) {
+        if (!r.re.test(v)) continue;
+        matched++;
+        expect(passesGate(r, v), `${r.id} on ${JSON.stringify(value)}`).toBe(true);
+      }
+    }
+    expect(matched).toBeGreaterThan(500);
+    // And the gates do their job: ordinary prose reaches few rules.
+    const prose = normalise('Gift wrap, please; no invoice in the box.');
+    expect(INJECTION_RULES.filter((r) => passesGate(r, prose)).map((r) => r.id)).toEqual([
+      'sql-stacked',
+      'cmd-separator',
+    ]);
   });
 });

@@ -20,9 +20,16 @@ export interface InjectionFinding {
   rule: string;
 }
 
-interface Rule {
+export interface InjectionRule {
   kind: InjectionKind;
   id: string;
+  /**
+   * What every match of `re` contains, found with indexOf before the regex runs: each
+   * group needs one of its strings in the normalised value (a group of ORs, groups ANDed).
+   * Most rules are gated by a character (`<`, `;`, a quote); prose reaches only the few
+   * rules its punctuation can start. test: every rule's matches on the corpus pass its gate.
+   */
+  gate: readonly (readonly string[])[];
   re: RegExp;
 }
 
@@ -34,33 +41,51 @@ const CMD = String.raw`(?:${CMD_WORDS}|${CMD_STRONG})`;
 const SQL_CMP = String.raw`(?:=|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b|\bis\b)`;
 const SQL_ATOM = String.raw`(?:\d+|'[^']*'?|"[^"]*"?|null|true|false|\w+\(\))`;
 
-const RULES: Rule[] = [
+/** Gate strings for "any digit" (one bit of the gate mask). */
+const DIGITS = [...'0123456789'];
+
+const RULES: InjectionRule[] = [
   // --- NoSQL (operators in text; operator keys are checked separately) ---
   {
     kind: 'nosql',
     id: 'nosql-operator',
+    gate: [['$']],
     re: /(?:^|[{,\[\s"'])\$(?:where|ne|eq|gt|gte|lt|lte|in|nin|regex|exists|expr|function|accumulator|or|and|nor|not|elemmatch|size|type|mod|all|text|jsonschema|lookup)\b\s*["'\]]?\s*[:=\]]/,
   },
   {
     kind: 'nosql',
     id: 'nosql-js',
+    gate: [["'", '"']],
     re: /['"]\s*(?:;|\|\||&&)\s*(?:return\b|this\.|sleep\s*\(|while\s*\(|db\.)/,
   },
   {
     kind: 'nosql',
     id: 'nosql-js-tautology',
+    gate: [["'", '"']],
     re: /['"]\s*(?:\|\||&&)\s*(?:'[^']*'|"[^"]*"|\d+|true)\s*[=!]==?/,
   },
   {
     kind: 'nosql',
     id: 'nosql-where-js',
+    gate: [['this.', 'db.']],
     re: /\bthis\.\w+\s*(?:==|!=|\.match\()|\bdb\.(?:getcollection|\w+\.find)\s*\(/,
   },
   // --- SQL ---
-  { kind: 'sql', id: 'sql-union', re: /\bunion(?:\s+(?:all|distinct))?\s*\(?\s*select\b/ },
+  {
+    kind: 'sql',
+    id: 'sql-union',
+    gate: [['union'], ['select']],
+    re: /\bunion(?:\s+(?:all|distinct))?\s*\(?\s*select\b/,
+  },
   {
     kind: 'sql',
     id: 'sql-tautology',
+    // Two atoms (a number, a quoted string, null/true/false, a call), a comparison, a conjunction.
+    gate: [
+      [...DIGITS, "'", '"', '(', 'null', 'true', 'false'],
+      ['=', '<', '>', 'like', 'regexp', 'is'],
+      ['&', '|', 'and', 'or', 'having', 'where'],
+    ],
     re: new RegExp(
       String.raw`(?:\b(?:and|or|xor|having|where)\b|&&|\|\|)\s*(?:not\s+)?\(?\s*${SQL_ATOM}\s*${SQL_CMP}\s*\(?\s*${SQL_ATOM}`,
     ),
@@ -68,42 +93,67 @@ const RULES: Rule[] = [
   {
     kind: 'sql',
     id: 'sql-quote-break',
+    gate: [["'", '"', '`', ')']],
     re: /['"`)]\s*(?:;|\b(?:and|or|xor|union|order\s+by|group\s+by|having|limit|procedure|into)\b)[\s\S]*?(?:--|#|\/\*|;|=|\bselect\b|\bsleep\b|\bnull\b)/,
   },
-  { kind: 'sql', id: 'sql-comment-tail', re: /['"`)]\s*(?:--(?:\s|$|-)|#\s*$|\/\*)/ },
+  {
+    kind: 'sql',
+    id: 'sql-comment-tail',
+    gate: [
+      ["'", '"', '`', ')'],
+      ['--', '#', '/*'],
+    ],
+    re: /['"`)]\s*(?:--(?:\s|$|-)|#\s*$|\/\*)/,
+  },
   {
     kind: 'sql',
     id: 'sql-stacked',
+    gate: [[';']],
     re: /;\s*(?:select|insert|update|delete|drop|create|alter|truncate|exec(?:ute)?|declare|shutdown|grant|revoke|waitfor|call\s+\w+\s*\(|merge\s+into|replace\s+into|set\s+@|copy\s+\w+\s+(?:from|to))\b/,
   },
   {
     kind: 'sql',
     id: 'sql-function',
+    gate: [['(']],
     re: /\b(?:sleep|benchmark|pg_sleep|waitfor\s+delay|extractvalue|updatexml|load_file|utl_inaddr\.get_host_address|dbms_pipe\.receive_message|randomblob|sys_eval|xp_cmdshell|sp_executesql|make_set|elt|gtid_subset|json_keys|exp\(~)\s*\(/,
   },
-  { kind: 'sql', id: 'sql-waitfor', re: /\bwaitfor\s+(?:delay|time)\s+'/ },
+  { kind: 'sql', id: 'sql-waitfor', gate: [["'"], ['waitfor']], re: /\bwaitfor\s+(?:delay|time)\s+'/ },
   {
     kind: 'sql',
     id: 'sql-catalog',
+    gate: [['_', '@', 'sys', 'mysql.']],
     re: /\b(?:information_schema|sqlite_master|sqlite_schema|pg_catalog|sysobjects|syscolumns|mysql\.user|all_tables|user_tables|pg_shadow|sys\.tables)\b|@@(?:version|datadir|hostname|servername)\b/,
   },
-  { kind: 'sql', id: 'sql-into-file', re: /\binto\s+(?:out|dump)file\b/ },
+  { kind: 'sql', id: 'sql-into-file', gate: [['into'], ['file']], re: /\binto\s+(?:out|dump)file\b/ },
   {
     kind: 'sql',
     id: 'sql-select-from',
+    gate: [['select'], ['from']],
     re: /\bselect\b[\s\S]{0,80}?\bfrom\b[\s\S]{0,40}?(?:--|#|\/\*|;|\bwhere\b[\s\S]*=|\blimit\b\s*\d|\bdual\b)/,
   },
-  { kind: 'sql', id: 'sql-order-by-probe', re: /(?:['")]|\d)\s*\border\s+by\s+\d+\s*(?:--|#|\/\*|$)/ },
+  {
+    kind: 'sql',
+    id: 'sql-order-by-probe',
+    gate: [["'", '"', ')', ...DIGITS], ['order']],
+    re: /(?:['")]|\d)\s*\border\s+by\s+\d+\s*(?:--|#|\/\*|$)/,
+  },
   {
     kind: 'sql',
     id: 'sql-cast',
+    gate: [['(']],
     re: /\b(?:cast|convert)\s*\([\s\S]{0,60}\b(?:as|using)\b[\s\S]{0,30}\)|\bchar\s*\(\s*\d+\s*(?:,\s*\d+\s*)+\)|\bchr\s*\(\s*\d+\s*\)\s*(?:\|\||\+)/,
   },
-  { kind: 'sql', id: 'sql-hex-literal', re: /['")]\s*(?:and|or|=)[\s\S]*\b0x[0-9a-f]{4,}\b/ },
+  {
+    kind: 'sql',
+    id: 'sql-hex-literal',
+    gate: [["'", '"', ')'], ['0x']],
+    re: /['")]\s*(?:and|or|=)[\s\S]*\b0x[0-9a-f]{4,}\b/,
+  },
   // --- OS command ---
   {
     kind: 'command',
     id: 'cmd-separator',
+    gate: [[';', '&', '|', '\n', '\r', '%0a']],
     re: new RegExp(
       String.raw`(?:;|&&?|\|\|?|\n|\r|%0a)\s*(?:(?:\/(?:usr\/)?s?bin\/)?${CMD_WORDS}(?:\s+[-/$'"~.\\%]|\s+\d+\s*(?:$|[;|&#])|\s+[\w-]+\.[\w-]+\.?[\w.-]*(?:\s|$)|\s*$|\s*[;|&\`)<>#]|\$\{?ifs)|(?:\/(?:usr\/)?s?bin\/)?${CMD_STRONG}\b|\/(?:usr\/)?s?bin\/\w+)`,
     ),
@@ -111,84 +161,119 @@ const RULES: Rule[] = [
   {
     kind: 'command',
     id: 'cmd-substitution',
+    gate: [['$', '`']],
     re: new RegExp(String.raw`\$\(\(?\s*[\w/.'"-]|\`\s*(?:\/(?:usr\/)?s?bin\/)?${CMD}\b[^\`]*\``),
   },
-  { kind: 'command', id: 'cmd-ifs', re: /\$\{?ifs\}?|\$\{?path:?\d|\$\{?home\}?\/|\benv\s*-i\b/ },
+  {
+    kind: 'command',
+    id: 'cmd-ifs',
+    gate: [['$', '-']],
+    re: /\$\{?ifs\}?|\$\{?path:?\d|\$\{?home\}?\/|\benv\s*-i\b/,
+  },
   {
     kind: 'command',
     id: 'cmd-redirect',
+    gate: [['>', '<', '/', '-', '|']],
     re: /(?:>|>>|<)\s*\/(?:etc|tmp|dev|proc|var)\/|\/dev\/(?:tcp|udp)\/|\b(?:bash|sh)\s+-[ci]\b|\|\s*(?:bash|sh|zsh)\b/,
   },
   // --- Path traversal ---
   {
     kind: 'path-traversal',
     id: 'path-dotdot',
+    gate: [['..']],
     re: /^\s*\.\.\s*$|(?:^|[\/\\])\.\.(?:[\/\\]|$)|\.\.[\/\\]{1,2}\.\.|\.\.\\|^\.\.[\/\\]/,
   },
   {
     kind: 'path-traversal',
     id: 'path-sensitive-file',
+    gate: [['/', '\\', 'boot.ini', '.env', 'web.config', '.htaccess', 'wp-config.php']],
     re: /(?:^|[\/\\=:]|file:\/\/)(?:etc[\/\\](?:passwd|shadow|hosts|group|issue|crontab)|proc[\/\\]self[\/\\]|windows[\/\\](?:system32|win\.ini)|boot\.ini|winnt[\/\\]|\.ssh[\/\\]|\.aws[\/\\]credentials|\.env\b|web\.config|\.htaccess|wp-config\.php)/,
   },
   {
     kind: 'path-traversal',
     id: 'path-file-scheme',
+    gate: [['://']],
     re: /^\s*(?:file|php|zip|phar|expect|jar|netdoc|gopher|dict):\/\//,
   },
-  { kind: 'path-traversal', id: 'path-null-byte', re: /\u0000|%00/ },
+  { kind: 'path-traversal', id: 'path-null-byte', gate: [['\u0000', '%00']], re: /\u0000|%00/ },
   // --- Template (SSTI) ---
   {
     kind: 'template',
     id: 'tpl-mustache',
+    gate: [['{{']],
     re: /\{\{[\s\S]{0,200}?(?:[*+\-/%()\[\]|]|\.__|config|self|request|lipsum|cycler|joiner|namespace|range|constructor|process|global|require)[\s\S]{0,200}?\}\}/,
   },
   {
     kind: 'template',
     id: 'tpl-dollar',
+    gate: [['${']],
     re: /\$\{[\s\S]{0,200}?(?:[*+\-/%()\[\]]|\.|@|::|jndi|env:|sys:|java:|lower:|upper:)[\s\S]{0,200}?\}/,
   },
   {
     kind: 'template',
     id: 'tpl-hash',
+    gate: [['{', '@(']],
     re: /#\{[\s\S]{0,200}?[*+\-/%()\[\].][\s\S]{0,200}?\}|\*\{[\s\S]{0,100}?[()\[\].*+]+[\s\S]{0,100}?\}|@\(\s*[\w\s+*\-/.]*[+*\-/.][\w\s+*\-/.]*\)|\{\/?php\}/,
   },
-  { kind: 'template', id: 'tpl-erb', re: /<%=?[\s\S]{0,300}?%>|\{%[\s\S]{0,300}?%\}|\{#[\s\S]{0,100}?#\}/ },
+  {
+    kind: 'template',
+    id: 'tpl-erb',
+    gate: [['%', '#']],
+    re: /<%=?[\s\S]{0,300}?%>|\{%[\s\S]{0,300}?%\}|\{#[\s\S]{0,100}?#\}/,
+  },
   {
     kind: 'template',
     id: 'tpl-velocity',
+    gate: [['#', '$', 'freemarker.']],
     re: /#(?:set|foreach|if|eval|include|parse)\s*\(|\$class\.inspect|\[#assign|<#assign|\bfreemarker\.template/,
   },
-  { kind: 'template', id: 'tpl-jndi', re: /\$\{\s*jndi\s*:|\$\{\s*(?:lower|upper|env|sys|date)\s*:/ },
+  {
+    kind: 'template',
+    id: 'tpl-jndi',
+    gate: [['${']],
+    re: /\$\{\s*jndi\s*:|\$\{\s*(?:lower|upper|env|sys|date)\s*:/,
+  },
   // --- Script (XSS) ---
   {
     kind: 'script',
     id: 'xss-tag',
+    gate: [['<']],
     re: /<\s*\/?\s*(?:script|iframe|frame|frameset|object|embed|applet|meta|base|link|svg|math|style|form|isindex|template|portal|xss)\b/,
   },
   {
     kind: 'script',
     id: 'xss-handler',
+    gate: [['<']],
     re: /<[a-z!][^>]*?[\s\/"'](?:on[a-z]{3,}|formaction|srcdoc|xlink:href)\s*=/,
   },
   {
     kind: 'script',
     id: 'xss-scheme',
+    gate: [[':']],
     re: /(?:^|[\s"'=(<,])(?:javascript|vbscript|livescript|data\s*:\s*text\/html|data\s*:\s*image\/svg)\s*:/,
   },
   {
     kind: 'script',
     id: 'xss-data-uri',
+    gate: [[':']],
     re: /\bdata\s*:\s*(?:text\/html|application\/(?:x-)?javascript|text\/javascript|image\/svg\+xml)\b/,
   },
-  { kind: 'script', id: 'xss-css-expression', re: /\bexpression\s*\(|-moz-binding\s*:|behavior\s*:\s*url/ },
+  {
+    kind: 'script',
+    id: 'xss-css-expression',
+    gate: [['(', ':']],
+    re: /\bexpression\s*\(|-moz-binding\s*:|behavior\s*:\s*url/,
+  },
   {
     kind: 'script',
     id: 'xss-js-break',
+    gate: [["'", '"', '(', '`']],
     re: /['"]\s*[;)+-]\s*(?:alert|confirm|prompt|eval|fetch|document\.|window\.|top\[|self\[|location|settimeout|setinterval|function\b)|\b(?:alert|confirm|prompt)\s*(?:\(|`)\s*(?:\d|document|window|['"`]|\/)/,
   },
   {
     kind: 'script',
     id: 'xss-img-src',
+    gate: [['<']],
     re: /<\s*(?:img|image|video|audio|source|input|body|details|marquee|a|div|svg)\b[^>]*?\b(?:src|href|background|poster|data)\s*=\s*["']?\s*(?:javascript|vbscript|data)\s*:/,
   },
 ];
@@ -261,11 +346,97 @@ export function detectInjection(
 ): InjectionFinding | undefined {
   if (value.length < 2 || !SUSPICIOUS.test(value)) return undefined;
   const v = normalise(value);
-  for (const r of RULES) {
-    if (kinds && !kinds.has(r.kind)) continue;
-    if (r.re.test(v)) return { kind: r.kind, rule: r.id };
+  const mask = charMask(v);
+  for (const r of rulesFor(kinds)) {
+    if (gateOpen(r.gate, mask, v) && r.rule.re.test(v)) return r.finding;
   }
   return undefined;
+}
+
+/** The rules in the order they are tried (for the test that checks each gate against its regex). */
+export const INJECTION_RULES: readonly InjectionRule[] = RULES;
+
+/** Characters gates look for, one bit each of a 32-bit mask. */
+const GATE_CHARS = '$\'"`.();&|\n\r#/\\-<>=_@%:{*\u0000';
+const CHAR_BIT = new Int32Array(128);
+for (let i = 0; i < GATE_CHARS.length; i++) CHAR_BIT[GATE_CHARS.charCodeAt(i)] = 1 << i;
+// Every digit sets one more bit.
+for (const d of DIGITS) CHAR_BIT[d.charCodeAt(0)] = 1 << GATE_CHARS.length;
+
+/** The gate characters a value holds, one pass. */
+function charMask(v: string): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 128) m |= CHAR_BIT[c]!;
+  }
+  return m;
+}
+
+/** A gate group compiled: its characters as a mask, its longer strings with a character each needs. */
+interface GateGroup {
+  bits: number;
+  words: ReadonlyArray<{ word: string; needs: number }>;
+}
+
+function compileGate(gate: InjectionRule['gate']): GateGroup[] {
+  return gate.map((group) => {
+    let bits = 0;
+    const words: Array<{ word: string; needs: number }> = [];
+    for (const t of group) {
+      if (t.length === 1 && CHAR_BIT[t.charCodeAt(0)]) bits |= CHAR_BIT[t.charCodeAt(0)]!;
+      else {
+        // A string can only be there if its first gate character is (0: letters only).
+        let needs = 0;
+        for (let i = 0; i < t.length && needs === 0; i++) {
+          const c = t.charCodeAt(i);
+          if (c < 128) needs = CHAR_BIT[c]!;
+        }
+        words.push({ word: t, needs });
+      }
+    }
+    return { bits, words };
+  });
+}
+
+function gateOpen(groups: readonly GateGroup[], mask: number, v: string): boolean {
+  for (const g of groups) {
+    if ((mask & g.bits) !== 0) continue;
+    let found = false;
+    for (const w of g.words)
+      if ((w.needs === 0 || (mask & w.needs) !== 0) && v.includes(w.word)) {
+        found = true;
+        break;
+      }
+    if (!found) return false;
+  }
+  return true;
+}
+
+interface CompiledRule {
+  rule: InjectionRule;
+  gate: GateGroup[];
+  finding: InjectionFinding;
+}
+
+const ALL_RULES: CompiledRule[] = RULES.map((rule) => ({
+  rule,
+  gate: compileGate(rule.gate),
+  finding: Object.freeze({ kind: rule.kind, rule: rule.id }),
+}));
+const byKinds = new WeakMap<ReadonlySet<InjectionKind>, CompiledRule[]>();
+
+/** The compiled rules of some kinds, filtered once per set of kinds (a policy keeps its set). */
+function rulesFor(kinds: ReadonlySet<InjectionKind> | undefined): CompiledRule[] {
+  if (!kinds) return ALL_RULES;
+  let list = byKinds.get(kinds);
+  if (!list) byKinds.set(kinds, (list = ALL_RULES.filter((r) => kinds.has(r.rule.kind))));
+  return list;
+}
+
+/** Whether a normalised value holds one string of every group of the rule's gate. */
+export function passesGate(rule: InjectionRule, v: string): boolean {
+  return gateOpen(compileGate(rule.gate), charMask(v), v);
 }
 
 /** MongoDB-style query operators as member names (`{"password": {"$ne": null}}`). */

@@ -103,59 +103,131 @@ export function findJsonHazard(
       }
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = i;
-      let digits = 0;
-      let leading = true;
-      let integer = true;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d >= 0x30 && d <= 0x39) {
-          // Leading zeros (of an integer part or a fraction) are not significant digits.
-          if (!(leading && d === 0x30)) {
-            leading = false;
-            digits++;
-          }
-          i++;
-        } else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) {
-          if (d === 0x65 || d === 0x45) {
-            // exponent: stop counting significant digits
-            integer = false;
-            i++;
-            while (i < n) {
-              const e = text.charCodeAt(i);
-              if ((e >= 0x30 && e <= 0x39) || e === 0x2b || e === 0x2d) i++;
-              else break;
-            }
-            break;
-          }
-          if (d === 0x2e) integer = false;
-          i++;
-        } else break;
-      }
+      while (i < n && isNumberChar(text.charCodeAt(i))) i++;
       const token = text.slice(start, i);
-      if (digits > 15) {
-        const v = Number(token);
-        const unsafe =
-          !Number.isFinite(v) ||
-          (Number.isInteger(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER) ||
-          digits > 17;
-        if (unsafe)
-          return {
-            reason: 'unsafe-number',
-            pointer: pointer(),
-            detail: `the number ${token.length > 40 ? token.slice(0, 37) + '…' : token} cannot be represented exactly`,
-          };
-      } else if (!integer) {
-        const v = Number(token);
-        if (!Number.isFinite(v) || (Number.isInteger(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER))
-          return {
-            reason: 'unsafe-number',
-            pointer: pointer(),
-            detail: `the number ${token.length > 40 ? token.slice(0, 37) + '…' : token} cannot be represented exactly`,
-          };
-      }
+      if (unsafeNumber(token))
+        return {
+          reason: 'unsafe-number',
+          pointer: pointer(),
+          detail: `the number ${token.length > 40 ? token.slice(0, 37) + '…' : token} cannot be represented exactly`,
+        };
       continue;
     }
     i++;
   }
   return undefined;
+}
+
+/** Characters of a JSON number token: digits, `-`, `+`, `.`, `e`, `E`. */
+const isNumberChar = (d: number): boolean =>
+  (d >= 0x30 && d <= 0x39) || d === 0x2d || d === 0x2b || d === 0x2e || d === 0x65 || d === 0x45;
+
+/**
+ * Whether a JSON number token holds a value no double holds exactly: more than 17
+ * significant digits, an integer beyond 2^53 − 1, or overflow to Infinity (leading zeros
+ * are not significant; digits of the exponent do not count).
+ * @example
+ * unsafeNumber('9007199254740993') // true
+ * unsafeNumber('0.30000000000000004') // false (17 significant digits)
+ */
+export function unsafeNumber(token: string): boolean {
+  let digits = 0;
+  let leading = true;
+  let integer = true;
+  for (let i = 0; i < token.length; i++) {
+    const d = token.charCodeAt(i);
+    if (d >= 0x30 && d <= 0x39) {
+      if (!(leading && d === 0x30)) {
+        leading = false;
+        digits++;
+      }
+    } else if (d === 0x2e) integer = false;
+    else if (d === 0x65 || d === 0x45) {
+      integer = false;
+      break;
+    }
+  }
+  if (digits <= 15 && integer) return false;
+  if (digits > 17) return true;
+  const v = Number(token);
+  return !Number.isFinite(v) || (Number.isInteger(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER);
+}
+
+const indexOf = Uint8Array.prototype.indexOf;
+
+/**
+ * A cheap proof that JSON bytes hold no hazard, for the common case: true only when
+ * {@link findJsonHazard} would find none in `bytes`, whose parse (JSON.parse of the same
+ * bytes) is `value`; false means "look closer" (run findJsonHazard for the verdict and its
+ * pointer). Instead of a set of names per object, it compares the member names the text
+ * holds (its `:` outside strings, one pass skipping string contents with indexOf) with the
+ * own keys of the parsed value: JSON.parse keeps one key per distinct name, so any
+ * duplicate, in any object at any depth, leaves the parsed value with fewer keys than the
+ * text (names with escapes included: `"a\u0062"` and `"ab"` are one key once parsed).
+ * Prototype keys are looked for in the parsed keys (escapes undone), numbers in the text.
+ * Iterative: no recursion on client-controlled depth.
+ * @example
+ * const bytes = Buffer.from('{"role":"user","role":"admin"}');
+ * provablySafeJson(bytes, JSON.parse(bytes.toString())) // false: 2 names in the text, 1 key parsed
+ */
+export function provablySafeJson(
+  bytes: Buffer,
+  value: unknown,
+  opts: { allowKeys?: ReadonlySet<string> } = {},
+): boolean {
+  const n = bytes.length;
+  let members = 0;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i]!;
+    if (c === 0x22 /* " */) {
+      // Skip to the closing quote: the next one not escaped by an odd run of backslashes.
+      let j = indexOf.call(bytes, 0x22, i + 1);
+      for (;;) {
+        if (j < 0) return false;
+        let k = j - 1;
+        while (bytes[k] === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j = indexOf.call(bytes, 0x22, j + 1);
+      }
+      i = j;
+    } else if (c === 0x3a /* : */) members++;
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      let exponent = false;
+      while (i + 1 < n && isNumberChar(bytes[i + 1]!)) {
+        i++;
+        if (bytes[i] === 0x65 || bytes[i] === 0x45) exponent = true;
+      }
+      // Without an exponent, 15 characters hold at most 15 digits: always exact.
+      if ((exponent || i + 1 - start > 15) && unsafeNumber(bytes.toString('latin1', start, i + 1)))
+        return false;
+    }
+  }
+  return ownKeyCount(value, opts.allowKeys) === members;
+}
+
+/** Own keys of every object in a parsed JSON value; -1 when one is a prototype key not allowed. */
+function ownKeyCount(value: unknown, allowKeys: ReadonlySet<string> | undefined): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const item: unknown = v[i];
+        if (typeof item === 'object' && item !== null) stack.push(item);
+      }
+      continue;
+    }
+    const keys = Object.keys(v);
+    count += keys.length;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (FORBIDDEN.has(k) && !allowKeys?.has(k)) return -1;
+      const child = (v as Record<string, unknown>)[k];
+      if (typeof child === 'object' && child !== null) stack.push(child);
+    }
+  }
+  return count;
 }

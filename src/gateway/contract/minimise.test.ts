@@ -92,4 +92,34 @@ describe('compileMinimiser', () => {
     expect(run({}, { any: 'thing' }).out).toEqual({ any: 'thing' });
     expect(run({ type: 'string' }, 'x').out).toBe('x');
   });
+  it('copies on write: a value with nothing to drop comes back as itself, a change copies only its path', () => {
+    const page = {
+      type: 'object',
+      properties: {
+        items: { type: 'array', items: user },
+        meta: { type: 'object', properties: { n: { type: 'integer' } } },
+      },
+    };
+    const clean = { items: [{ id: 1, email: 'a@x' }, { id: 2 }], meta: { n: 2 } };
+    const same = run(page, clean);
+    expect(same.out).toBe(clean);
+    expect(same.stats.dropped).toBe(0);
+
+    const dirty = { items: [{ id: 1 }, { id: 2, secret: 's' }, { id: 3 }], meta: { n: 3 } };
+    const snapshot = structuredClone(dirty);
+    const { out, stats } = run(page, dirty) as { out: typeof dirty; stats: MinimiseStats };
+    expect(out).toEqual({ items: [{ id: 1 }, { id: 2 }, { id: 3 }], meta: { n: 3 } });
+    expect(stats.pointers).toEqual(['/items/1/secret']);
+    expect(dirty).toEqual(snapshot); // the parsed answer is never modified
+    expect(out).not.toBe(dirty);
+    expect(out.items).not.toBe(dirty.items);
+    expect(out.items[0]).toBe(dirty.items[0]); // unchanged siblings are shared, not copied
+    expect(out.items[2]).toBe(dirty.items[2]);
+    expect(out.meta).toBe(dirty.meta);
+    // Dropping the first or the last member: key order kept.
+    const first = run(user, { secret: 1, id: 1, email: 'e' });
+    expect(Object.keys(first.out as object)).toEqual(['id', 'email']);
+    const last = run(user, { id: 1, email: 'e', secret: 1 });
+    expect(Object.keys(last.out as object)).toEqual(['id', 'email']);
+  });
 });

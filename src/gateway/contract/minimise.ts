@@ -129,8 +129,21 @@ export function compileMinimiser(root: JsonSchema, dialect: Dialect): Minimiser 
     const itemMin = isObj(items) ? build(items) : undefined;
     const arrayMin: Minimiser | undefined =
       itemMin || prefix.length
-        ? (v, stats, at) =>
-            (v as unknown[]).map((x, i) => (prefix[i] ?? itemMin ?? KEEP)(x, stats, { up: at, seg: i }))
+        ? (v, stats, at) => {
+            // Copy on write: the same array back when no item changed.
+            const a = v as unknown[];
+            let out: unknown[] | undefined;
+            for (let i = 0; i < a.length; i++) {
+              const x = a[i];
+              const y = (prefix[i] ?? itemMin ?? KEEP)(x, stats, { up: at, seg: i });
+              if (out === undefined) {
+                if (y === x) continue;
+                out = a.slice(0, i);
+              }
+              out.push(y);
+            }
+            return out ?? a;
+          }
         : undefined;
     let altMin: Minimiser | undefined;
     if (alternatives.length > 0) {
@@ -142,7 +155,7 @@ export function compileMinimiser(root: JsonSchema, dialect: Dialect): Minimiser 
       for (const b of alternatives) if (isObj(b)) collect(b, union, new Set());
       const unionMin = objectMinimiser(union);
       altMin = (v, stats, at) => {
-        for (const b of branches) if (b.matches.check(v, '').length === 0) return b.min(v, stats, at);
+        for (const b of branches) if (b.matches.valid(v)) return b.min(v, stats, at);
         return isObj(v) ? unionMin(v, stats, at) : v;
       };
     }
@@ -164,27 +177,45 @@ function both(a: Minimiser, b: Minimiser): Minimiser {
   return (v, s, at) => b(a(v, s, at), s, at);
 }
 
+/** What a property minimises to when it is dropped (never a JSON value). */
+const DROP: unique symbol = Symbol('drop');
+
 function objectMinimiser(plan: PropertyPlan): Minimiser {
   const { props, patterns, rest } = plan;
   return (v, stats, at) => {
     if (!isObj(v)) return v;
-    const out: Obj = {};
-    for (const k of Object.keys(v)) {
+    // Copy on write: the same object back when nothing in it changed (most answers drop
+    // nothing, and then nothing is allocated); the copy starts at the first change.
+    const keys = Object.keys(v);
+    let out: Obj | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const x = v[k];
+      let y: unknown;
       // An own "__proto__" member (JSON.parse makes one) would set the copy's prototype.
       if (k === '__proto__') {
         note(stats, at, k);
-        continue;
+        y = DROP;
+      } else {
+        const m = props.get(k);
+        if (m !== undefined) y = m === KEEP ? x : m(x, stats, { up: at, seg: k });
+        else {
+          const p = patterns.length ? patterns.find(([re]) => re.test(k)) : undefined;
+          if (p) y = p[1](x, stats, { up: at, seg: k });
+          else if (rest) y = rest(x, stats, { up: at, seg: k });
+          else {
+            note(stats, at, k);
+            y = DROP;
+          }
+        }
       }
-      const m = props.get(k);
-      if (m !== undefined) {
-        out[k] = m === KEEP ? v[k] : m(v[k], stats, { up: at, seg: k });
-        continue;
+      if (out === undefined) {
+        if (y === x) continue;
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = v[keys[j]!];
       }
-      const p = patterns.length ? patterns.find(([re]) => re.test(k)) : undefined;
-      if (p) out[k] = p[1](v[k], stats, { up: at, seg: k });
-      else if (rest) out[k] = rest(v[k], stats, { up: at, seg: k });
-      else note(stats, at, k);
+      if (y !== DROP) out[k] = y;
     }
-    return out;
+    return out ?? v;
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { JsonSchema, OpenApiDocument, OpenApiOperation } from '../../core/openapi.ts';
 import type { ProblemCode } from '../../core/errors.ts';
-import { findJsonHazard } from './json-guard.ts';
+import { findJsonHazard, provablySafeJson } from './json-guard.ts';
 import { compileMinimiser, type Minimiser } from './minimise.ts';
 import { compileParameters, parseQuery, type CompiledParameters } from './params.ts';
 import { compileMasker, type Masker, type PiiKind } from './pii.ts';
@@ -191,7 +191,11 @@ export function compileRequestContract(
         let value: unknown;
         if (entry.json) {
           value = input.json();
-          const hazard = findJsonHazard(input.body!.toString('utf8'));
+          // The cheap proof first (no second decoding, no name sets); the exact scan, which
+          // says where, only when it fails.
+          const hazard = provablySafeJson(input.body!, value)
+            ? undefined
+            : findJsonHazard(input.body!.toString('utf8'));
           if (hazard)
             return {
               code: 'unsafe-json',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileSchema, toJsonSchema } from './schema.ts';
+import type { JsonSchema } from '../../core/openapi.ts';
+import { compileSchema, compileValidators, toJsonSchema } from './schema.ts';
 
 describe('toJsonSchema: OpenAPI 3.0 → 2020-12', () => {
   it('nullable adds null to the type and to an enum', () => {
@@ -115,5 +116,160 @@ describe('compileSchema: responses can be opened', () => {
     const c = compileSchema(s, { dialect: '3.1', openObjects: true });
     expect(c.check({ id: 1, passwordHash: 'x' }, '')).toEqual([]);
     expect(c.check({ id: 'x' }, '')).toMatchObject([{ keyword: 'type' }]);
+  });
+});
+
+describe('the first-error validator (every request) and the all-errors one (refusals)', () => {
+  // Keywords whose evaluation ajv short-cuts without allErrors (combinators, unevaluated*,
+  // contains, conditionals, recursion): both validators must decide alike on every value.
+  const tree: Record<string, unknown> = {
+    type: 'object',
+    required: ['v'],
+    properties: { v: { type: 'integer' }, kids: { type: 'array', items: {} } },
+  };
+  (tree.properties as Record<string, unknown>).kids = { type: 'array', items: tree };
+  const schemas: Array<[string, JsonSchema]> = [
+    [
+      'closed allOf',
+      {
+        allOf: [
+          { type: 'object', properties: { a: { type: 'string' } } },
+          { properties: { b: { type: 'integer', minimum: 1 } } },
+        ],
+      },
+    ],
+    [
+      'oneOf',
+      {
+        oneOf: [
+          { type: 'object', required: ['a'] },
+          { type: 'object', required: ['b'] },
+          { type: 'string', maxLength: 3 },
+        ],
+      },
+    ],
+    [
+      'anyOf + unevaluated',
+      {
+        type: 'object',
+        anyOf: [{ properties: { a: { type: 'string' } } }, { properties: { b: { type: 'number' } } }],
+      },
+    ],
+    [
+      'not / if-then-else',
+      {
+        if: { type: 'object', required: ['a'] },
+        then: { properties: { b: { type: 'string' } }, required: ['b'] },
+        else: { not: { type: 'array' } },
+      },
+    ],
+    [
+      'contains',
+      {
+        type: 'array',
+        contains: { type: 'integer', minimum: 5 },
+        minContains: 2,
+        maxContains: 3,
+        uniqueItems: true,
+      },
+    ],
+    [
+      'patterns and dependents',
+      {
+        type: 'object',
+        patternProperties: { '^x-': { type: 'string' } },
+        additionalProperties: { type: 'integer' },
+        dependentRequired: { a: ['b'] },
+        propertyNames: { maxLength: 4 },
+      },
+    ],
+    [
+      'formats',
+      {
+        type: 'object',
+        properties: {
+          e: { type: 'string', format: 'email' },
+          d: { type: 'string', format: 'date-time' },
+          u: { type: 'string', format: 'uuid' },
+        },
+      },
+    ],
+    ['recursive', tree as JsonSchema],
+    [
+      'enum const multipleOf',
+      { type: ['number', 'string', 'null'], enum: [1, 2.5, 'a', null, 10], multipleOf: 0.5 },
+    ],
+  ];
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+  const atoms = [
+    0,
+    1,
+    2.5,
+    5,
+    6,
+    7,
+    10,
+    -3,
+    'a',
+    'abcd',
+    'x@y.example',
+    '2026-12-02T03:00:00Z',
+    '6f1c2e9a-8b7d-4c3e-9f0a-1b2c3d4e5f60',
+    null,
+    true,
+  ];
+  const names = ['a', 'b', 'v', 'kids', 'x-k', 'e', 'd', 'u', 'long-name'];
+  const value = (depth: number): unknown => {
+    const k = rnd(depth > 2 ? 2 : 4);
+    if (k < 2) return atoms[rnd(atoms.length)];
+    if (k === 2) return Array.from({ length: rnd(5) }, () => value(depth + 1));
+    return Object.fromEntries(
+      Array.from({ length: rnd(4) }, () => [names[rnd(names.length)], value(depth + 1)]),
+    );
+  };
+  it.each(schemas)('%s: both validators decide alike', (_name, input) => {
+    for (const mode of [{ closeObjects: true }, { openObjects: true }, {}]) {
+      const { schema, issues } = toJsonSchema(input, { dialect: '3.1', ...mode });
+      const { first, full } = compileValidators(schema, [...issues], '');
+      let valid = 0;
+      let invalid = 0;
+      for (let i = 0; i < 600; i++) {
+        const v = value(0);
+        const a = first(v);
+        expect(a, JSON.stringify(v)).toBe(full(v));
+        if (a) valid++;
+        else invalid++;
+      }
+      expect(invalid).toBeGreaterThan(0);
+      expect(valid).toBeGreaterThan(0);
+      expect(valid + invalid).toBe(600);
+    }
+  });
+  it('check reports every error once the first-error validator has refused', () => {
+    const c = compileSchema(
+      {
+        type: 'object',
+        properties: { a: { type: 'integer', maximum: 1 }, b: { type: 'string' } },
+        required: ['c'],
+      },
+      { dialect: '3.1', closeObjects: true },
+    );
+    expect(c.valid({ a: 5, b: 1 })).toBe(false);
+    expect(c.check({ a: 5, b: 1 }, '/body').map((v) => [v.pointer, v.keyword])).toEqual([
+      ['/body/c', 'required'],
+      ['/body/a', 'maximum'],
+      ['/body/b', 'type'],
+    ]);
+    expect(c.valid({ a: 1, b: 'x', c: 0 })).toBe(false); // c is not declared: closed
+    expect(c.check({ a: 1, b: 'x', c: 0 }, '/body')).toMatchObject([
+      { pointer: '/body/c', keyword: 'unevaluatedProperties' },
+    ]);
+    expect(compileSchema({ type: 'object', required: ['c'] }, { dialect: '3.1' }).valid({ c: 0 })).toBe(true);
   });
 });

@@ -87,4 +87,42 @@ describe('injection-guard', () => {
       { action: 'reported', violations: [{ pointer: '/query/q', keyword: 'xss-tag' }] },
     ]);
   });
+  it('the body walk: pointers deep in arrays, the order of hits, allow by name and pointer, the string budget', async () => {
+    const route = documentRoute(doc, 'post', '/records');
+    const run = async (body: unknown, opts: Record<string, unknown> = {}, allow?: string[]) => {
+      const policy = buildPolicy(injectionGuard, opts, testServices());
+      const r = allow ? { ...route, rampart: { ...route.rampart, injection: { allow } } } : route;
+      const d = (await policy.onRequest(
+        testContext({ route: r, body: Buffer.from(JSON.stringify(body)) }),
+      )) as Denial | undefined;
+      return d ? (d.problem.errors as Array<{ pointer: string; rule: string }>)[0] : undefined;
+    };
+    const lines = [{ note: 'fine' }, { note: '<script>x</script>' }, { note: "a' OR '1'='1" }];
+    expect(await run({ a: [[{ b: ['ok', '{{7*7}}'] }]] })).toMatchObject({ pointer: '/body/a/0/0/b/1' });
+    expect(await run({ 'x/y~z': ['..%2F..%2Fetc%2Fpasswd'] })).toMatchObject({ pointer: '/body/x~1y~0z/0' });
+    // Items in order, members last to first: the same hit each time.
+    expect(await run({ lines })).toMatchObject({ pointer: '/body/lines/1/note', rule: 'xss-tag' });
+    expect(await run({ first: '<script>x</script>', last: '{{7*7}}' })).toMatchObject({
+      pointer: '/body/last',
+    });
+    // An object's operator keys are found before its values are looked at.
+    expect(await run({ f: [{ y: '<script>x</script>', x: { $gt: 1 } }] })).toMatchObject({
+      pointer: '/body/f/0/x/$gt',
+      rule: 'nosql-operator-key',
+    });
+    expect(await run({ f: [{ $gt: 1, y: '<script>x</script>' }] })).toMatchObject({
+      pointer: '/body/f/0/$gt',
+    });
+    // allow by pointer: exactly that value; by name: that member, its items and what is in it.
+    expect(await run({ lines }, {}, ['/body/lines/1/note'])).toMatchObject({ pointer: '/body/lines/2/note' });
+    expect(await run({ lines }, {}, ['note'])).toBeUndefined();
+    expect(await run({ tags: ['<script>x</script>', { deep: '{{7*7}}' }] }, {}, ['tags'])).toBeUndefined();
+    expect(await run({ tags: ['fine'], other: '{{7*7}}' }, {}, ['tags'])).toMatchObject({
+      pointer: '/body/other',
+    });
+    expect(await run('{{7*7}}')).toMatchObject({ pointer: '/body' });
+    // maxStrings bounds the strings looked at (the documented limit), counted in walk order.
+    expect(await run({ lines }, { maxStrings: 2 })).toMatchObject({ pointer: '/body/lines/1/note' });
+    expect(await run({ lines }, { maxStrings: 1 })).toBeUndefined();
+  });
 });

@@ -42,20 +42,31 @@ interface Hit {
 
 const esc = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
-/** One value of the body walk; its JSON pointer is built from the parents only when asked. */
-interface WalkNode {
-  v: unknown;
-  up: WalkNode | undefined;
-  /** Member name or item index in the parent ('' for the body itself). */
+/**
+ * One container (object or array) of the body walk, whose values are visited in place: no
+ * object per value; a JSON pointer is built from the frames only for a hit or an allow-listed
+ * pointer to compare with.
+ */
+interface Frame {
+  c: unknown[] | Record<string, unknown>;
+  /** An object's member names (visited last to first, as the walk always has); undefined for arrays. */
+  keys: string[] | undefined;
+  /** The next item index (arrays, ascending) or member index (objects, descending). */
+  i: number;
+  up: Frame | undefined;
+  /** This container's member name or item index in its parent. */
   seg: string | number;
   /** The nearest member name (items inherit their array's), for `allow` by field name. */
   name: string;
 }
 
-function pointerOf(node: WalkNode): string {
-  let p = '';
-  for (let n: WalkNode | undefined = node; n?.up !== undefined; n = n.up)
-    p = '/' + (typeof n.seg === 'number' ? String(n.seg) : esc(n.seg)) + p;
+const segment = (seg: string | number): string => '/' + (typeof seg === 'number' ? String(seg) : esc(seg));
+
+/** The pointer of the value at `seg` in `frame` (the body itself when `frame` is undefined). */
+function pointerAt(frame: Frame | undefined, seg: string | number): string {
+  if (frame === undefined) return '/body';
+  let p = segment(seg);
+  for (let f: Frame = frame; f.up !== undefined; f = f.up) p = segment(f.seg) + p;
   return '/body' + p;
 }
 
@@ -93,61 +104,91 @@ export const injectionGuard = definePolicy({
         const routeName = `${route.operation.method.toUpperCase()} ${route.template}`;
         const max = options.maxStrings;
 
+        const byPointer = allowPointers.size > 0;
+        const check = (value: string, pointer: string, name: string): Hit | undefined => {
+          if (allowNames.has(name) || allowPointers.has(pointer)) return undefined;
+          const f = detectInjection(value, kinds);
+          return f ? { pointer, finding: f } : undefined;
+        };
+
         const scan = (ctx: RequestContext): Hit | undefined => {
           let budget = max;
-          const check = (value: string, pointer: string, name: string): Hit | undefined => {
-            if (budget-- <= 0) return undefined;
-            if (allowNames.has(name) || allowPointers.has(pointer)) return undefined;
-            const f = detectInjection(value, kinds);
-            return f ? { pointer, finding: f } : undefined;
-          };
           if (ctx.query !== '') {
             for (const [name, values] of parseQuery(ctx.query)) {
               const pointer = '/query/' + esc(name);
               if (nosql && isOperatorParamName(name))
                 return { pointer, finding: { kind: 'nosql', rule: 'nosql-operator-parameter' } };
               for (const v of values) {
-                const h = check(v, pointer, name);
+                const h = budget-- > 0 ? check(v, pointer, name) : undefined;
                 if (h) return h;
               }
             }
           }
           const params = ctx.route!.params;
           for (const name in params) {
-            const h = check(params[name]!, '/path/' + esc(name), name);
+            const h = budget-- > 0 ? check(params[name]!, '/path/' + esc(name), name) : undefined;
             if (h) return h;
           }
           const body = ctx.json();
-          if (body === undefined) return undefined;
-          // Iterative walk: no recursion on client-controlled depth. Pointers are built only
-          // when needed (a hit, or allow-listed pointers to compare with), from each node's parent.
-          const byPointer = allowPointers.size > 0;
-          const stack: WalkNode[] = [{ v: body, up: undefined, seg: '', name: '' }];
-          while (stack.length > 0 && budget > 0) {
-            const node = stack.pop()!;
-            const v = node.v;
+          if (body === undefined || budget <= 0) return undefined;
+          // Iterative walk (no recursion on client-controlled depth), depth first: items in
+          // order, members last to first, an object's member names checked before its values.
+          const frames: Frame[] = [];
+          let frame: Frame | undefined; // the container `v` is in (undefined: the body itself)
+          let v: unknown = body;
+          let seg: string | number = '';
+          let name = '';
+          for (;;) {
             if (typeof v === 'string') {
               if (budget-- <= 0) return undefined;
-              if (allowNames.has(node.name) || (byPointer && allowPointers.has(pointerOf(node)))) continue;
-              const f = detectInjection(v, kinds);
-              if (f) return { pointer: pointerOf(node), finding: f };
+              if (!allowNames.has(name) && !(byPointer && allowPointers.has(pointerAt(frame, seg)))) {
+                const f = detectInjection(v, kinds);
+                if (f) return { pointer: pointerAt(frame, seg), finding: f };
+              }
             } else if (Array.isArray(v)) {
-              for (let i = v.length - 1; i >= 0; i--)
-                stack.push({ v: v[i], up: node, seg: i, name: node.name });
+              frames.push({ c: v, keys: undefined, i: 0, up: frame, seg, name });
             } else if (v !== null && typeof v === 'object') {
-              if (allowNames.has(node.name) || (byPointer && allowPointers.has(pointerOf(node)))) continue;
-              for (const k of Object.keys(v)) {
-                const child: WalkNode = { v: (v as Record<string, unknown>)[k], up: node, seg: k, name: k };
-                if (nosql && isOperatorKey(k))
-                  return {
-                    pointer: pointerOf(child),
-                    finding: { kind: 'nosql', rule: 'nosql-operator-key' },
-                  };
-                stack.push(child);
+              if (!allowNames.has(name) && !(byPointer && allowPointers.has(pointerAt(frame, seg)))) {
+                const keys = Object.keys(v);
+                const f: Frame = {
+                  c: v as Record<string, unknown>,
+                  keys,
+                  i: keys.length - 1,
+                  up: frame,
+                  seg,
+                  name,
+                };
+                if (nosql)
+                  for (const k of keys)
+                    if (isOperatorKey(k))
+                      return {
+                        pointer: pointerAt(f, k),
+                        finding: { kind: 'nosql', rule: 'nosql-operator-key' },
+                      };
+                frames.push(f);
               }
             }
+            // The next value: from the innermost container that has one left.
+            let next: Frame | undefined;
+            while (frames.length > 0) {
+              const top = frames[frames.length - 1]!;
+              if (top.keys === undefined ? top.i < (top.c as unknown[]).length : top.i >= 0) {
+                next = top;
+                break;
+              }
+              frames.pop();
+            }
+            if (next === undefined || budget <= 0) return undefined;
+            frame = next;
+            if (next.keys === undefined) {
+              seg = next.i++;
+              v = (next.c as unknown[])[seg];
+              name = next.name;
+            } else {
+              name = seg = next.keys[next.i--]!;
+              v = (next.c as Record<string, unknown>)[seg];
+            }
           }
-          return undefined;
         };
 
         return {

@@ -110,4 +110,37 @@ describe('minimise-response', () => {
     await policy.onResponse(ctx, res);
     expect(res.status).toBe(502);
   });
+
+  it('an answer with nothing to drop passes byte for byte; one a client could read two ways is re-serialised', async () => {
+    const policy = buildPolicy(minimiseResponse, {}, testServices());
+    const route = documentRoute(doc, 'get', '/doctors');
+    const raw = (text: string): ResponseContext => ({
+      status: 200,
+      headers: { 'content-type': 'application/json', etag: '"v1"', 'content-length': String(text.length) },
+      body: Buffer.from(text),
+      local: false,
+    });
+    // Declared members only, in the upstream's own layout: the bytes (and their ETag) stay.
+    const clean =
+      '{ "items": [ { "id": 2, "fullName": "Carol \u00e9", "specialty": "x" } ], "limit": 20, "offset": 0 }';
+    const ok = raw(clean);
+    await policy.onResponse(testContext({ route }), ok);
+    expect(ok.body!.toString()).toBe(clean);
+    expect(ok.headers.etag).toBe('"v1"');
+    // A duplicate name (nested, spelled with an escape): JSON.parse kept the last value, a
+    // first-wins client would see the other — so the client gets the one value checked.
+    const dup = raw(
+      '{"items":[{"id":2,"fullName":"Carol","full\u004eame":"Mallory","specialty":"x"}],"limit":20,"offset":0}',
+    );
+    await policy.onResponse(testContext({ route }), dup);
+    expect(dup.body!.toString()).toBe(
+      '{"items":[{"id":2,"fullName":"Mallory","specialty":"x"}],"limit":20,"offset":0}',
+    );
+    expect(dup.headers['content-length']).toBe(String(dup.body!.length));
+    expect(dup.headers.etag).toBeUndefined();
+    // A number no double holds: the client gets the value that was checked, not the digits.
+    const big = raw('{"items":[],"limit":20,"offset":9007199254740993}');
+    await policy.onResponse(testContext({ route }), big);
+    expect(big.body!.toString()).toBe('{"items":[],"limit":20,"offset":9007199254740992}');
+  });
 });

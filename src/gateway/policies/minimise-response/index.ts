@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { responseContractFor } from '../../contract/operation.ts';
 import type { PiiKind } from '../../contract/pii.ts';
 import { decodeAnswer } from '../../contract/encoding.ts';
+import { provablySafeJson } from '../../contract/json-guard.ts';
 import { replaceWithProblem, responseJson, setResponseJson } from '../../contract/response.ts';
 import { definePolicy, type RequestContext, type ResponseContext } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
@@ -28,7 +29,9 @@ const schema = Type.Object(
  * schema declares (nested objects, arrays, allOf/oneOf/anyOf, recursive schemas), then PII
  * masked per API (`pii`, `apis.<name>.pii`, `x-rampart.pii`), unmasked for roles in a
  * property's `x-rampart.visibleTo`. Minimisers and maskers are compiled per operation; the
- * body is parsed once (shared with validate-response) and serialised once.
+ * body is parsed once (shared with validate-response) and serialised once — only when
+ * something was dropped or masked, or when the upstream's text could be read two ways
+ * (duplicate member names, numbers no double holds); otherwise its bytes pass unchanged.
  */
 export const minimiseResponse = definePolicy({
   name: 'minimise-response',
@@ -92,6 +95,10 @@ export const minimiseResponse = definePolicy({
                 route: routeName,
                 violations: stats.pointers.map((pointer) => ({ pointer, keyword: 'undeclared' })),
               });
+            // Nothing dropped or masked: the upstream's bytes are the answer checked — unless they
+            // hold what a client could read differently (duplicate names: JSON.parse kept the
+            // last, some parsers keep the first; numbers no double holds), then re-serialised.
+            if (value === parsed.value && provablySafeJson(res.body, parsed.value)) return;
             setResponseJson(ctx, res, value);
           },
         };
