@@ -34,6 +34,11 @@ export interface Scenario {
    * share whose bodies are inferred.
    */
   learn?: { sample: number };
+  /**
+   * Gateway processes, as `rampart start --workers N` (node:cluster, one port). More than one
+   * runs unpinned (wrk, the upstream and the workers share both cores; docs/performance.md).
+   */
+  workers?: number;
 }
 
 export interface BenchRequest {
@@ -379,4 +384,17 @@ export const scenarios: Record<string, Scenario> = {
   },
   'rate-limit': rateLimitScenario('memory'),
   'rate-limit-redis': rateLimitScenario('redis'),
+  // `rampart start --workers 2` against one process (#12): the default chain, and the Redis
+  // limiter (exact across the workers). Unpinned: the workers share both cores with wrk and the upstream.
+  'default-workers2': {
+    description: 'default chain, 2 workers (node:cluster, as rampart start --workers 2), unpinned',
+    spec: publicSpec,
+    policies: {},
+    workers: 2,
+  },
+  'rate-limit-redis-workers2': {
+    ...rateLimitScenario('redis'),
+    description: 'rate-limit on local Redis (as rate-limit-redis), 2 workers sharing it, unpinned',
+    workers: 2,
+  },
 };
