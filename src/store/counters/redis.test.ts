@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../../../test/helpers/redis.ts';
-import { FailoverCounterStore } from './failover.ts';
+import { FailoverCounterStore, MAX_PENDING } from './failover.ts';
 import { MemoryCounterStore } from './memory.ts';
 import { hashTag, MAX_BATCH, RedisCounterStore } from './redis.ts';
 import { GCRA } from './scripts.ts';
@@ -247,6 +247,30 @@ describe('failover: Redis killed and restarted', () => {
     expect(statuses).toEqual(['up', 'down', 'up']);
     await s.close();
   });
+});
+
+describe('failover: a flood of distinct keys while Redis is away', () => {
+  it('keeps memory bounded: the local fallback within maxKeys, the keys to merge within MAX_PENDING', async () => {
+    const own = await startRedis();
+    const statuses: string[] = [];
+    const shared = new RedisCounterStore({ url: own.url, onStatus: (st) => statuses.push(st) });
+    await shared.ready();
+    const local = new MemoryCounterStore({ maxKeys: 20_000 });
+    const s = new FailoverCounterStore(shared, local);
+    await own.stop();
+    await waitFor(() => statuses.includes('down'));
+    // A spoofing client or an IPv6 sweep: every request a new key, all decided locally.
+    const keys = MAX_PENDING + 20_000;
+    for (let i = 0; i < keys; i++) {
+      const d = await s.rate([{ key: `rl:flood:{ip=${i}}`, limit: 10, windowMs: 60_000 }]);
+      if (d.degraded !== 'local' || !d.allowed) throw new Error(`decision ${i}: ${JSON.stringify(d)}`);
+    }
+    expect(local.size).toBeLessThanOrEqual(20_000);
+    // Remembered for merging up to MAX_PENDING keys; the rest is counted, not kept.
+    expect(s.unmerged).toBe(keys - MAX_PENDING);
+    await s.close();
+    await own.close();
+  }, 60_000);
 });
 
 describe('failover: what the local fallback counted is merged back', () => {

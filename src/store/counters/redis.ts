@@ -97,6 +97,8 @@ export class RedisCounterStore implements CounterStore {
   /** GCRA decisions waiting for the end of this event-loop turn (one batched call). */
   private queue: QueuedRate[] = [];
   private flushScheduled = false;
+  /** Batched calls awaiting their answer: while one is out, new decisions wait for it (and join one batch). */
+  private inFlight = 0;
   /** Batched calls sent and decisions in them (for tests and the bench: the batching works). */
   readonly batches = { calls: 0, decisions: 0 };
 
@@ -192,11 +194,15 @@ export class RedisCounterStore implements CounterStore {
     return new Promise<RateDecision>((resolve, reject) => {
       this.queue.push({ limits, cost, mode, resolve, reject });
       if (this.queue.length >= MAX_BATCH) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flush);
-      }
+      else this.schedule();
     });
+  }
+
+  /** Flushes at the end of this event-loop turn, or when the batch in flight is answered. */
+  private schedule(): void {
+    if (this.flushScheduled || this.inFlight > 0 || this.queue.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
   }
 
   /** Sends the queued GCRA decisions as one script call and hands each its answer. */
@@ -217,6 +223,11 @@ export class RedisCounterStore implements CounterStore {
     }
     this.batches.calls++;
     this.batches.decisions += batch.length;
+    this.inFlight++;
+    const done = () => {
+      this.inFlight--;
+      this.schedule();
+    };
     this.send(SCRIPTS.gcra, keys, args).then(
       (out) => {
         let o = 0;
@@ -231,9 +242,11 @@ export class RedisCounterStore implements CounterStore {
           }
           q.resolve({ allowed, limits: states });
         }
+        done();
       },
       (err: Error) => {
         for (const q of batch) q.reject(err);
+        done();
       },
     );
   };

@@ -23,6 +23,14 @@ local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
  */
 export const GCRA = `${NOW}
 local decisions = tonumber(ARGV[1])
+-- Every key read once, in chunks of MGET (not one GET per limit); a later decision of the
+-- batch on the same key sees what an earlier one wrote (tats).
+local stored = {}
+for from = 1, #KEYS, 1000 do
+  local part = redis.call('MGET', unpack(KEYS, from, math.min(from + 999, #KEYS)))
+  for j = 1, #part do stored[from + j - 1] = part[j] end
+end
+local tats = {}
 local a = 2
 local k = 0
 local out = {}
@@ -39,7 +47,8 @@ for _ = 1, decisions do
     local T = tonumber(ARGV[a])
     local tau = tonumber(ARGV[a + 1])
     a = a + 2
-    local tat = tonumber(redis.call('GET', KEYS[k + i]) or '0') or 0
+    local tat = tats[KEYS[k + i]]
+    if tat == nil then tat = tonumber(stored[k + i] or '0') or 0 end
     local base = math.max(tat, now)
     local charged = base + cost * T
     local allowAt = charged - tau
@@ -53,8 +62,10 @@ for _ = 1, decisions do
     local newTat = bases[i]
     if ok and write then
       newTat = charged
+      local v = string.format('%.3f', charged)
+      tats[KEYS[k + i]] = tonumber(v)
       if charged > now then
-        redis.call('SET', KEYS[k + i], string.format('%.3f', charged), 'PX', math.ceil(charged - now) + 1)
+        redis.call('SET', KEYS[k + i], v, 'PX', math.ceil(charged - now) + 1)
       end
     end
     local retry = 0
