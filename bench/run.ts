@@ -15,6 +15,9 @@
  *      BENCH_CONNECTIONS (default 50), BENCH_SCENARIOS (comma list, default all),
  *      BENCH_WARMUP (s per target, default 2), BENCH_PIN=0 (no CPU pinning),
  *      BENCH_GC=1 (each rampart process reports GC pauses and event-loop delay on stderr at exit).
+ *
+ * A scenario with `workers: N` runs N gateway processes (node:cluster, as `rampart start
+ * --workers N`), unpinned; its CPU time and peak RSS are summed over the workers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -53,13 +56,16 @@ interface Started {
   headers: Record<string, string>;
 }
 
-function startProcess(script: string, args: string[]): Promise<Started> {
-  const child = spawn(
-    ...pinned(SERVER_CPU, [process.execPath, '--import', 'tsx', join(here, script), ...args]),
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+/** `cpu` undefined: unpinned (a gateway with several workers may use both cores). */
+function startProcess(
+  script: string,
+  args: string[],
+  cpu: string | undefined = SERVER_CPU,
+): Promise<Started> {
+  const argv = [process.execPath, '--import', 'tsx', join(here, script), ...args];
+  const child = spawn(...(cpu === undefined ? ([argv[0]!, argv.slice(1)] as const) : pinned(cpu, argv)), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (line) => {
@@ -70,13 +76,43 @@ function startProcess(script: string, args: string[]): Promise<Started> {
   });
 }
 
-function peakRssMb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : NaN;
-  } catch {
-    return NaN;
+/**
+ * The gateway's processes: the one started and its node descendants (the cluster workers of a
+ * `workers` scenario), not a redis-server a scenario starts beside it.
+ */
+function gatewayPids(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim().split(/\s+/);
+    } catch {
+      continue;
+    }
+    for (const c of children) {
+      if (!c) continue;
+      try {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'node') out.push(Number(c));
+      } catch {
+        // exited meanwhile
+      }
+    }
   }
+  return out;
+}
+
+/** Peak RSS of the gateway (summed over its workers). */
+function peakRssMb(pid: number): number {
+  let kb = 0;
+  for (const p of gatewayPids(pid)) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      kb += m ? Number(m[1]) : NaN;
+    } catch {
+      return NaN;
+    }
+  }
+  return Math.round(kb / 1024);
 }
 
 interface Result {
@@ -90,14 +126,18 @@ interface Result {
 }
 
 const CLK_TCK = 100;
-/** utime + stime of a process, in seconds. */
+/** utime + stime of a gateway (summed over its workers), in seconds. */
 function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return NaN;
+  let s = 0;
+  for (const p of gatewayPids(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      s += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    } catch {
+      return NaN;
+    }
   }
+  return s;
 }
 
 function parseWrkLatency(v: string): number {
@@ -203,10 +243,12 @@ async function main(): Promise<void> {
     targets.push({
       name: `rampart:${s}`,
       // Learn scenarios run the learning proxy alone, as `rampart learn` does (no gateway loaded).
-      started: await startProcess(scenarios[s]!.learn ? 'learn-proxy.ts' : 'rampart-proxy.ts', [
-        upstreamUrl,
-        s,
-      ]),
+      // Several workers run unpinned: they are meant to use both cores (shared with wrk and the upstream).
+      started: await startProcess(
+        scenarios[s]!.learn ? 'learn-proxy.ts' : 'rampart-proxy.ts',
+        [upstreamUrl, s],
+        (scenarios[s]!.workers ?? 1) > 1 ? undefined : SERVER_CPU,
+      ),
       results: [],
       ...(req ? { request: req, floor: floors.get(`${req.method} ${req.path} ${req.body.length}`)! } : {}),
     });

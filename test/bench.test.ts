@@ -7,7 +7,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 // A smoke run of `npm run bench` (one short round): the floors and a rampart target start,
 // carry load without errors, and the summary prints ratios against both floors. It checks
 // that the benchmark works, never how fast anything is (figures: docs/performance.md).
-it('npm run bench runs end to end and prints ratios against both floors', async () => {
+/** One short round of the given scenarios; returns the summary (after a zero exit). */
+async function runBench(scenarios: string): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts'], {
     cwd: ROOT,
     env: {
@@ -15,7 +16,7 @@ it('npm run bench runs end to end and prints ratios against both floors', async 
       BENCH_DURATION: '1',
       BENCH_ROUNDS: '1',
       BENCH_WARMUP: '1',
-      BENCH_SCENARIOS: 'default',
+      BENCH_SCENARIOS: scenarios,
       // Light load: the suite runs other test files on the same two cores meanwhile.
       BENCH_CONNECTIONS: '10',
       NODE_OPTIONS: '',
@@ -27,7 +28,11 @@ it('npm run bench runs end to end and prints ratios against both floors', async 
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   expect(code, out).toBe(0);
-  const summary = out.slice(out.indexOf('medians over rounds'));
+  return out.slice(out.indexOf('medians over rounds'));
+}
+
+it('npm run bench runs end to end and prints ratios against both floors', async () => {
+  const summary = await runBench('default');
   expect(summary).toMatch(/ratio vs bare-proxy\s+vs bare-dispatch/);
   for (const target of ['bare-proxy', 'bare-dispatch', 'rampart:default']) {
     const row = summary.split('\n').find((l) => l.startsWith(target + ' '));
@@ -40,4 +45,26 @@ it('npm run bench runs end to end and prints ratios against both floors', async 
     expect(Number(cols[7])).toBeGreaterThan(0);
     expect(Number(cols[8])).toBeGreaterThan(0);
   }
+}, 120_000);
+
+// A smoke run of a `workers` bench scenario (#12): `default-workers2` starts the gateway as
+// `rampart start --workers 2` does (node:cluster primary + 2 workers on one port), carries
+// load without errors, and its CPU time and RSS are summed over the workers. It checks that
+// the benchmark works, never how fast anything is (figures: docs/performance.md).
+it('npm run bench runs a 2-worker gateway and reports it like any target', async () => {
+  const summary = await runBench('default,default-workers2');
+  const row = (name: string) => {
+    const line = summary.split('\n').find((l) => l.startsWith(name + ' '));
+    expect(line, `${name} row in:\n${summary}`).toBeDefined();
+    return line!.trim().split(/\s+/).map(Number);
+  };
+  const one = row('rampart:default');
+  const two = row('rampart:default-workers2');
+  // name, req/s, p50, p99, CPU, RSS, errors, ratio, ratio, +p50
+  expect(two[1]).toBeGreaterThan(0);
+  expect(two[6]).toBeLessThanOrEqual(two[1]! * 0.01);
+  expect(two[4]).toBeGreaterThan(0);
+  // Three node processes (primary + 2 workers), each at least a gateway's heap: the RSS is a
+  // sum, so it exceeds the single process's.
+  expect(two[5]).toBeGreaterThan(one[5]!);
 }, 120_000);

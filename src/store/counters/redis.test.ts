@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../../../test/helpers/redis.ts';
-import { FailoverCounterStore } from './failover.ts';
+import { FailoverCounterStore, MAX_PENDING } from './failover.ts';
 import { MemoryCounterStore } from './memory.ts';
-import { hashTag, RedisCounterStore } from './redis.ts';
+import { hashTag, MAX_BATCH, RedisCounterStore } from './redis.ts';
 import { GCRA } from './scripts.ts';
 
 let redis: TestRedis;
@@ -121,6 +121,92 @@ describe('RedisCounterStore', () => {
   });
 });
 
+describe('batched GCRA decisions (one script call per event-loop turn)', () => {
+  it('three connections, 1,200 decisions issued at once: exactly the limit, in a few batched calls', async () => {
+    // Three stores = three connections, as three gateway nodes would hold.
+    const nodes = [store, ...[1, 2].map(() => new RedisCounterStore({ url: redis.url, prefix: 'test:' }))];
+    await Promise.all(nodes.map((s) => s.ready()));
+    const key = uniq('batched');
+    const spec = { key: `rl:hour:{${key}}`, limit: 100, windowMs: 3_600_000 };
+    const before = nodes.map((s) => ({ ...s.batches }));
+    const all = nodes.flatMap((s) => Array.from({ length: 400 }, () => s.rate([spec])));
+    const results = await Promise.all(all);
+    expect(results.filter((r) => r.allowed)).toHaveLength(100);
+    // Batched on the wire: 400 decisions per node in a handful of calls (MAX_BATCH each at most).
+    nodes.forEach((s, i) => {
+      const calls = s.batches.calls - before[i]!.calls;
+      expect(s.batches.decisions - before[i]!.decisions).toBe(400);
+      expect(calls).toBeGreaterThanOrEqual(Math.ceil(400 / MAX_BATCH));
+      expect(calls).toBeLessThanOrEqual(4);
+    });
+    // The refused ones say when to come back and charged nothing: the next one is refused too.
+    expect(results.find((r) => !r.allowed)!.limits[0]!.retryMs).toBeGreaterThan(0);
+    expect((await store.rate([spec])).allowed).toBe(false);
+    await Promise.all(nodes.slice(1).map((s) => s.close()));
+  });
+
+  it('decisions of one batch see each other in order, and a refused one charges none of its limits', async () => {
+    const key = uniq('order');
+    const small = { key: `rl:small:{${key}}`, limit: 2, windowMs: 3_600_000 };
+    const big = { key: `rl:big:{${key}}`, limit: 1000, windowMs: 3_600_000 };
+    const before = store.batches.calls;
+    const [a, b, c, peek, forced, after] = await Promise.all([
+      store.rate([small, big]),
+      store.rate([small, big]),
+      store.rate([small, big]), // refused by small: big is not charged for it
+      store.rate([big], { mode: 'peek' }),
+      store.rate([big], { mode: 'force', cost: 10 }),
+      store.rate([big], { mode: 'peek' }),
+    ]);
+    expect(store.batches.calls - before).toBe(1); // all six in one script call
+    expect([a, b, c].map((d) => d!.allowed)).toEqual([true, true, false]);
+    expect(c!.limits[0]!.allowed).toBe(false);
+    expect(c!.limits[1]!.allowed).toBe(true);
+    expect(c!.limits[1]!.remaining).toBe(998);
+    expect(peek!.limits[0]!.remaining).toBe(998);
+    expect(forced!.limits[0]!.remaining).toBe(988);
+    expect(after!.limits[0]!.remaining).toBe(988);
+  });
+
+  it('a batch that fails on the wire falls back per limit: open limits decide locally, closed ones refuse', async () => {
+    // Its own server: this test kills it with the batch in flight.
+    const own = await startRedis();
+    const statuses: string[] = [];
+    const shared = new RedisCounterStore({
+      url: own.url,
+      prefix: 'fail:',
+      onStatus: (st) => statuses.push(st),
+    });
+    await shared.ready();
+    const admin2 = new Redis(own.url);
+    const s = new FailoverCounterStore(shared, new MemoryCounterStore());
+    const open = { key: uniq('open'), limit: 2, windowMs: 3_600_000 };
+    const closed = { key: uniq('closed'), limit: 2, windowMs: 3_600_000, failMode: 'closed' as const };
+    expect((await s.rate([open])).degraded).toBeUndefined(); // shared: 1 of 2 used in Redis
+    // Hold every write (our scripts) at the server, so the batch is sent but not executed…
+    await admin2.client('PAUSE', 60_000, 'WRITE');
+    const before = shared.batches.calls;
+    const pending = [s.rate([open]), s.rate([closed]), s.rate([open]), s.rate([open])];
+    await waitForAsync(async () => /blocked_clients:[1-9]/.test(await admin2.info('clients')));
+    expect(shared.batches.calls - before).toBe(1); // one batched call in flight
+    // …then the server dies: the batch fails as a whole, each decision by its limit's fail mode.
+    admin2.disconnect();
+    await own.stop();
+    const [o1, c1, o2, o3] = await Promise.all(pending);
+    expect(c1).toMatchObject({ allowed: false, degraded: 'closed' });
+    expect(c1!.limits[0]!.retryMs).toBeGreaterThan(0);
+    // open: the node-local fallback counts from zero (the shared use is out of its reach): 2 of 2, then refused.
+    expect([o1, o2, o3].map((d) => [d!.allowed, d!.degraded])).toEqual([
+      [true, 'local'],
+      [true, 'local'],
+      [false, 'local'],
+    ]);
+    expect(statuses).toContain('down');
+    await s.close();
+    await own.close();
+  });
+});
+
 describe('failover: Redis killed and restarted', () => {
   it('applies each fail mode, reports down and up, and shares counters again', async () => {
     const statuses: string[] = [];
@@ -161,6 +247,30 @@ describe('failover: Redis killed and restarted', () => {
     expect(statuses).toEqual(['up', 'down', 'up']);
     await s.close();
   });
+});
+
+describe('failover: a flood of distinct keys while Redis is away', () => {
+  it('keeps memory bounded: the local fallback within maxKeys, the keys to merge within MAX_PENDING', async () => {
+    const own = await startRedis();
+    const statuses: string[] = [];
+    const shared = new RedisCounterStore({ url: own.url, onStatus: (st) => statuses.push(st) });
+    await shared.ready();
+    const local = new MemoryCounterStore({ maxKeys: 20_000 });
+    const s = new FailoverCounterStore(shared, local);
+    await own.stop();
+    await waitFor(() => statuses.includes('down'));
+    // A spoofing client or an IPv6 sweep: every request a new key, all decided locally.
+    const keys = MAX_PENDING + 20_000;
+    for (let i = 0; i < keys; i++) {
+      const d = await s.rate([{ key: `rl:flood:{ip=${i}}`, limit: 10, windowMs: 60_000 }]);
+      if (d.degraded !== 'local' || !d.allowed) throw new Error(`decision ${i}: ${JSON.stringify(d)}`);
+    }
+    expect(local.size).toBeLessThanOrEqual(20_000);
+    // Remembered for merging up to MAX_PENDING keys; the rest is counted, not kept.
+    expect(s.unmerged).toBe(keys - MAX_PENDING);
+    await s.close();
+    await own.close();
+  }, 60_000);
 });
 
 describe('failover: what the local fallback counted is merged back', () => {
@@ -215,6 +325,14 @@ describe('failover: what the local fallback counted is merged back', () => {
     await s.close();
   });
 });
+
+async function waitForAsync(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const until = Date.now() + ms;

@@ -4,17 +4,25 @@
  * not know the script yet (NOSCRIPT: a restarted or flushed server). Commands issued in the
  * same tick go out in one write (ioredis auto-pipelining).
  *
+ * GCRA decisions (`rate()`) are batched: the decisions issued in one event-loop turn go to
+ * Redis as ONE call of the GCRA script (scripts.ts), which decides them one after another,
+ * each all-or-nothing over its own limits — one round trip, one script invocation and one
+ * `TIME` for the batch instead of one per decision (a script call costs Redis more than the
+ * GETs and SETs inside it; docs/performance.md). A batch that fails (Redis away, a timeout)
+ * fails each of its decisions, and each then follows its limits' fail modes (failover.ts).
+ *
  * Keys are `<prefix><key>` with a Redis Cluster hash tag: the part of the key in `{…}` (the
  * consumer), or the whole key when it has none, so the keys of one decision land in one
  * slot. In cluster mode the limits of one `rate()` call are grouped by tag, one script per
- * group (atomic per consumer; see docs/rate-limits.md).
+ * group (atomic per consumer; see docs/rate-limits.md), and decisions are not batched (the
+ * keys of a batch would span slots); ioredis auto-pipelines them per node instead.
  *
  * The client never queues commands while disconnected (`enableOfflineQueue: false`): a call
  * fails at once with CounterStoreUnavailable and the failover wrapper (failover.ts) applies
  * the limit's fail mode. ioredis reconnects by itself; `onStatus` reports down/up.
  */
 import { createHash } from 'node:crypto';
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { Command, Redis, Cluster, type RedisOptions } from 'ioredis';
 import {
   CounterStoreUnavailable,
   type CounterStore,
@@ -68,6 +76,17 @@ export function hashTag(key: string): string {
   return key;
 }
 
+/** Most decisions in one batched GCRA call (a bigger queue goes out in several calls). */
+export const MAX_BATCH = 256;
+
+interface QueuedRate {
+  limits: readonly RateSpec[];
+  cost: number;
+  mode: 'consume' | 'peek' | 'force';
+  resolve: (d: RateDecision) => void;
+  reject: (err: Error) => void;
+}
+
 export class RedisCounterStore implements CounterStore {
   readonly kind = 'redis';
   readonly client: Redis | Cluster;
@@ -75,6 +94,13 @@ export class RedisCounterStore implements CounterStore {
   private readonly clustered: boolean;
   private up = false;
   private closed = false;
+  /** GCRA decisions waiting for the end of this event-loop turn (one batched call). */
+  private queue: QueuedRate[] = [];
+  private flushScheduled = false;
+  /** Batched calls awaiting their answer: while one is out, new decisions wait for it (and join one batch). */
+  private inFlight = 0;
+  /** Batched calls sent and decisions in them (for tests and the bench: the batching works). */
+  readonly batches = { calls: 0, decisions: 0 };
 
   constructor(opts: RedisCounterOptions) {
     this.prefix = opts.prefix ?? 'rampart:';
@@ -160,12 +186,102 @@ export class RedisCounterStore implements CounterStore {
     }
   }
 
-  async rate(limits: readonly RateSpec[], opts: RateOptions = {}): Promise<RateDecision> {
+  rate(limits: readonly RateSpec[], opts: RateOptions = {}): Promise<RateDecision> {
     const cost = opts.cost ?? 1;
     const mode = opts.mode ?? 'consume';
+    if (this.clustered) return this.rateClustered(limits, cost, mode);
+    if (limits.length === 0) return Promise.resolve({ allowed: true, limits: [] });
+    return new Promise<RateDecision>((resolve, reject) => {
+      this.queue.push({ limits, cost, mode, resolve, reject });
+      if (this.queue.length >= MAX_BATCH) this.flush();
+      else this.schedule();
+    });
+  }
+
+  /** Flushes at the end of this event-loop turn, or when the batch in flight is answered. */
+  private schedule(): void {
+    if (this.flushScheduled || this.inFlight > 0 || this.queue.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  /** Sends the queued GCRA decisions as one script call and hands each its answer. */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const keys: string[] = [];
+    const args: (string | number)[] = [batch.length];
+    for (const q of batch) {
+      args.push(q.limits.length, q.cost, q.mode);
+      for (const l of q.limits) {
+        keys.push(this.k(l.key));
+        const t = l.windowMs / l.limit;
+        args.push(t, t * (l.burst ?? l.limit));
+      }
+    }
+    this.batches.calls++;
+    this.batches.decisions += batch.length;
+    this.inFlight++;
+    const done = () => {
+      this.inFlight--;
+      this.schedule();
+    };
+    this.send(SCRIPTS.gcra, keys, args).then(
+      (out) => {
+        let o = 0;
+        for (const q of batch) {
+          const n = q.limits.length;
+          const states = new Array<LimitState>(n);
+          let allowed = true;
+          for (let i = 0; i < n; i++, o += 4) {
+            const ok = out[o] === 1;
+            if (!ok) allowed = false;
+            states[i] = { allowed: ok, remaining: out[o + 1]!, resetMs: out[o + 2]!, retryMs: out[o + 3]! };
+          }
+          q.resolve({ allowed, limits: states });
+        }
+        done();
+      },
+      (err: Error) => {
+        for (const q of batch) q.reject(err);
+        done();
+      },
+    );
+  };
+
+  /**
+   * One script call written straight to the connection (no auto-pipelining: a batch is its own
+   * pipeline), EVAL when the server answers NOSCRIPT. Errors become CounterStoreUnavailable.
+   */
+  private async send(s: Script, keys: string[], args: (string | number)[]): Promise<number[]> {
+    const call = (name: 'evalsha' | 'eval', body: string) => {
+      const c = new Command(name, [body, keys.length, ...keys, ...args], { replyEncoding: 'utf8' });
+      void this.client.sendCommand(c);
+      return c.promise as Promise<number[]>;
+    };
+    try {
+      try {
+        return await call('evalsha', s.sha);
+      } catch (err) {
+        if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+        return await call('eval', s.lua);
+      }
+    } catch (err) {
+      throw new CounterStoreUnavailable(`Redis: ${(err as Error).message.slice(0, 200)}`);
+    }
+  }
+
+  /** Cluster mode: the limits grouped by hash tag, one script per group (no batching across calls). */
+  private async rateClustered(
+    limits: readonly RateSpec[],
+    cost: number,
+    mode: 'consume' | 'peek' | 'force',
+  ): Promise<RateDecision> {
     const groups = new Map<string, number[]>();
     limits.forEach((l, i) => {
-      const tag = this.clustered ? hashTag(l.key) : '';
+      const tag = hashTag(l.key);
       const g = groups.get(tag);
       if (g) g.push(i);
       else groups.set(tag, [i]);
@@ -173,7 +289,7 @@ export class RedisCounterStore implements CounterStore {
     const states: LimitState[] = new Array<LimitState>(limits.length);
     const script = (idx: number[], c: number, m: string) => {
       const keys = idx.map((i) => this.k(limits[i]!.key));
-      const args: (string | number)[] = [c, m];
+      const args: (string | number)[] = [1, idx.length, c, m];
       for (const i of idx) {
         const l = limits[i]!;
         const t = l.windowMs / l.limit;

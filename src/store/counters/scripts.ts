@@ -12,44 +12,71 @@ local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
 `;
 
 /**
- * GCRA over N limits. KEYS: one per limit. ARGV: cost, mode (consume|peek|force), then per
- * limit: emission interval T, tolerance tau. Returns per limit: allowed (0/1), remaining,
- * resetMs, retryMs.
+ * GCRA decisions, several per call: the Redis store batches the decisions issued in the same
+ * event-loop turn into one script call (one round trip, one script invocation and one `TIME`
+ * for all of them). Each decision is still all-or-nothing over its own limits, and decisions
+ * run one after another inside the script, so a batch decides exactly what the same decisions
+ * sent one by one would. KEYS: every decision's limit keys, in order. ARGV: the number of
+ * decisions, then per decision: n (its limits), cost, mode (consume|peek|force), then per
+ * limit: emission interval T, tolerance tau. Returns per decision per limit: allowed (0/1),
+ * remaining, resetMs, retryMs.
  */
 export const GCRA = `${NOW}
-local cost = tonumber(ARGV[1])
-local mode = ARGV[2]
-local n = #KEYS
-local rows = {}
-local all = true
-for i = 1, n do
-  local T = tonumber(ARGV[1 + 2 * i])
-  local tau = tonumber(ARGV[2 + 2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
-  local base = math.max(tat, now)
-  local charged = base + cost * T
-  local allowAt = charged - tau
-  local ok = mode == 'force' or allowAt <= now + 0.000001
-  if not ok then all = false end
-  rows[i] = { T, tau, base, charged, allowAt, ok }
+local decisions = tonumber(ARGV[1])
+-- Every key read once, in chunks of MGET (not one GET per limit); a later decision of the
+-- batch on the same key sees what an earlier one wrote (tats).
+local stored = {}
+for from = 1, #KEYS, 1000 do
+  local part = redis.call('MGET', unpack(KEYS, from, math.min(from + 999, #KEYS)))
+  for j = 1, #part do stored[from + j - 1] = part[j] end
 end
+local tats = {}
+local a = 2
+local k = 0
 local out = {}
-for i = 1, n do
-  local r = rows[i]
-  local T, tau, base, charged, allowAt, ok = r[1], r[2], r[3], r[4], r[5], r[6]
-  local newTat = base
-  if ok and (mode == 'force' or (mode == 'consume' and all)) then
-    newTat = charged
-    if charged > now then
-      redis.call('SET', KEYS[i], string.format('%.3f', charged), 'PX', math.ceil(charged - now) + 1)
-    end
+local o = 0
+local Ts, taus, bases, chargeds, allowAts, oks = {}, {}, {}, {}, {}, {}
+for _ = 1, decisions do
+  local n = tonumber(ARGV[a])
+  local cost = tonumber(ARGV[a + 1])
+  local mode = ARGV[a + 2]
+  a = a + 3
+  local force = mode == 'force'
+  local all = true
+  for i = 1, n do
+    local T = tonumber(ARGV[a])
+    local tau = tonumber(ARGV[a + 1])
+    a = a + 2
+    local tat = tats[KEYS[k + i]]
+    if tat == nil then tat = tonumber(stored[k + i] or '0') or 0 end
+    local base = math.max(tat, now)
+    local charged = base + cost * T
+    local allowAt = charged - tau
+    local ok = force or allowAt <= now + 0.000001
+    if not ok then all = false end
+    Ts[i], taus[i], bases[i], chargeds[i], allowAts[i], oks[i] = T, tau, base, charged, allowAt, ok
   end
-  local retry = 0
-  if not ok then retry = math.ceil(allowAt - now) end
-  out[#out + 1] = ok and 1 or 0
-  out[#out + 1] = math.max(0, math.floor((tau - (newTat - now)) / T + 0.000000001))
-  out[#out + 1] = math.max(0, math.ceil(newTat - now))
-  out[#out + 1] = retry
+  local write = force or (mode == 'consume' and all)
+  for i = 1, n do
+    local T, tau, charged, ok = Ts[i], taus[i], chargeds[i], oks[i]
+    local newTat = bases[i]
+    if ok and write then
+      newTat = charged
+      local v = string.format('%.3f', charged)
+      tats[KEYS[k + i]] = tonumber(v)
+      if charged > now then
+        redis.call('SET', KEYS[k + i], v, 'PX', math.ceil(charged - now) + 1)
+      end
+    end
+    local retry = 0
+    if not ok then retry = math.ceil(allowAts[i] - now) end
+    out[o + 1] = ok and 1 or 0
+    out[o + 2] = math.max(0, math.floor((tau - (newTat - now)) / T + 0.000000001))
+    out[o + 3] = math.max(0, math.ceil(newTat - now))
+    out[o + 4] = retry
+    o = o + 4
+  end
+  k = k + n
 end
 return out
 `;
