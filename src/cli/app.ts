@@ -28,6 +28,7 @@ import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { AdminGuard } from '../admin/auth.ts';
 import { LiveSummary } from '../console/summary.ts';
 import { consoleAdminRoutes } from './console-routes.ts';
+import { LearnService, type LearningTarget } from '../learn/service.ts';
 import { Monitor } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
 import { categoryOf } from '../monitor/categories.ts';
@@ -86,8 +87,20 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
   for (const api of config.apis) {
     const versions = [];
     for (const v of api.versions) {
+      if (v.spec === undefined) {
+        // mode: learn — no document yet: every request under the base is forwarded (passthrough).
+        versions.push({
+          base: v.base,
+          document: learningDocument(api.name),
+          upstream: v.upstream ?? api.upstream,
+          stripBase: v.stripBase,
+          passthrough: true,
+        });
+        continue;
+      }
+      const spec = v.spec;
       try {
-        const document = await loadOpenApi(v.spec, { xRampart: X_RAMPART_KEYS });
+        const document = await loadOpenApi(spec, { xRampart: X_RAMPART_KEYS });
         versions.push({
           base: v.base,
           document,
@@ -104,13 +117,34 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
         });
       } catch (err) {
         if (err instanceof SourceErrors) errors.push(...err.errors);
-        else errors.push({ file: v.spec, path: '', message: (err as Error).message });
+        else errors.push({ file: spec, path: '', message: (err as Error).message });
       }
     }
     apis.push({ config: api, versions });
   }
   if (errors.length) throw new SourceErrors(errors);
   return apis;
+}
+
+/** The (empty) document of a version in mode: learn: nothing declared yet. */
+function learningDocument(api: string): OpenApiDocument {
+  const raw = { openapi: '3.1.0', info: { title: `${api} (learning)`, version: 'learning' }, paths: {} };
+  return {
+    source: `(${api}: mode learn)`,
+    openapi: '3.1.0',
+    title: raw.info.title,
+    version: raw.info.version,
+    raw,
+    operations: [],
+    securitySchemes: {},
+  };
+}
+
+/** The API versions that learn (`mode: learn` or `learn: true`), for the learn service. */
+export function learningTargets(config: RampartConfig): LearningTarget[] {
+  return config.apis
+    .filter((a) => a.mode === 'learn' || a.learn)
+    .flatMap((a) => a.versions.map((v) => ({ api: a.name, base: v.base, upstream: v.upstream ?? a.upstream })));
 }
 
 /**
@@ -193,6 +227,8 @@ export class App {
     readonly monitor: Monitor | undefined,
     /** The admin API under /admin/api on the admin listener. */
     readonly adminApi: AdminApi,
+    /** Learn mode: the APIs with `mode: learn` or `learn: true` learn into the store (docs/learn.md). */
+    readonly learning: LearnService,
   ) {
     this.started = opts.config;
   }
@@ -231,6 +267,7 @@ export class App {
       });
     let monitor: Monitor | undefined;
     let adminApi: AdminApi | undefined;
+    let learning: LearnService | undefined;
     try {
       if (opts.config.monitor.enabled) {
         monitor = new Monitor({
@@ -272,6 +309,13 @@ export class App {
       const policies = buildPolicies(opts.config.policies, services);
       const certificate = await certificateFor(opts.config, opts.log, clock);
       egress = await startEgress(opts.config, opts.log, clock, events.emit);
+      // Learn mode: the gateway's exchange observer (core/observe.ts); the gateway never imports src/learn.
+      learning = new LearnService({
+        db,
+        clock,
+        log: opts.log.child({ component: 'learn' }),
+        targets: learningTargets(opts.config),
+      });
       const gateway = await Gateway.start({
         config: opts.config,
         apis,
@@ -280,6 +324,7 @@ export class App {
         clock,
         log: opts.log,
         emit: events.emit,
+        observer: learning,
         ...(certificate ? { certificate } : {}),
       });
       // Inventory from traffic (API9): aggregated in memory, written in batches, off the request path.
@@ -362,11 +407,13 @@ export class App {
         egress,
         monitor,
         adminApi,
+        learning,
       );
       late.app = app;
       return app;
     } catch (err) {
       await adminApi?.close();
+      await learning?.close().catch(() => undefined);
       await monitor?.stop();
       await egress?.close();
       await identity?.close();
@@ -403,6 +450,7 @@ export class App {
         mounts: this.mounts,
         ...(certificate ? { certificate } : {}),
       });
+      this.learning.setTargets(learningTargets(config));
       this.opts = { ...this.opts, config };
       this.current.apis = apis;
       this.current.config = config;
@@ -429,6 +477,10 @@ export class App {
     this.scans?.stop();
     this.admin.setReady(false);
     await this.gateway.close();
+    // After the gateway drained: every answered exchange is queued; what is left is written.
+    await this.learning
+      .close()
+      .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'learn: final flush failed'));
     await this.traffic.close();
     await this.egress?.close();
     await this.identity?.close();

@@ -31,6 +31,8 @@ export interface Exchange {
   /** Bodies when the exchange was sampled; `truncated` when it went past the sample cap. */
   requestBody?: Buffer;
   requestBodyTruncated?: boolean;
+  /** The request body's JSON value when the gateway already parsed it (not parsed again). */
+  requestJson?: unknown;
   responseBody?: Buffer;
   responseBodyTruncated?: boolean;
 }
@@ -212,18 +214,16 @@ export class OperationStats {
       [this.cookies, o.cookies],
     ] as const)
       for (const [k, p] of theirs) {
-        const m = mine.get(k);
-        if (!m) mine.set(k, p);
-        else {
-          m.count += p.count;
-          m.shape.merge(p.shape);
-        }
+        let m = mine.get(k);
+        if (!m) mine.set(k, (m = new ParamStats()));
+        m.count += p.count;
+        m.shape.merge(p.shape);
       }
     mergeBodies(this.requestBodies, o.requestBodies);
     for (const [s, bodies] of o.responses) {
-      const m = this.responses.get(s);
-      if (!m) this.responses.set(s, bodies);
-      else mergeBodies(m, bodies);
+      let m = this.responses.get(s);
+      if (!m) this.responses.set(s, (m = new Map()));
+      mergeBodies(m, bodies);
     }
     addAuth(this.anonymous, o.anonymous);
     for (const [k, c] of o.credentials) {
@@ -267,16 +267,16 @@ function addAuth(a: AuthCount, b: AuthCount): void {
 }
 
 function mergeBodies(mine: Map<string, BodyStats>, theirs: Map<string, BodyStats>): void {
+  // Copies what it adopts: merging never shares mutable stats with `theirs` (templates() and
+  // snapshots merge a learner's live operations into copies, repeatedly).
   for (const [ct, b] of theirs) {
-    const m = mine.get(ct);
-    if (!m) mine.set(ct, b);
-    else {
-      m.count += b.count;
-      m.parsed += b.parsed;
-      if (b.shape) {
-        if (m.shape) m.shape.merge(b.shape);
-        else m.shape = b.shape;
-      }
+    let m = mine.get(ct);
+    if (!m) mine.set(ct, (m = new BodyStats()));
+    m.count += b.count;
+    m.parsed += b.parsed;
+    if (b.shape) {
+      if (m.shape) m.shape.merge(b.shape);
+      else m.shape = b.shape.clone();
     }
   }
 }
@@ -308,9 +308,25 @@ export class Learner {
 
   /** When the first and the last exchange were observed (ISO 8601), if any. */
   seen(): { from: string; to: string } | undefined {
-    return this.firstSeen === undefined
-      ? undefined
-      : { from: new Date(this.firstSeen).toISOString(), to: new Date(this.lastSeen!).toISOString() };
+    const ms = this.seenMs();
+    return ms && { from: new Date(ms.from).toISOString(), to: new Date(ms.to).toISOString() };
+  }
+
+  /** The same in epoch milliseconds (snapshot.ts). */
+  seenMs(): { from: number; to: number } | undefined {
+    return this.firstSeen === undefined ? undefined : { from: this.firstSeen, to: this.lastSeen! };
+  }
+
+  /** Widens the observed period (a restored snapshot's). */
+  widenSeen(from: number, to: number): void {
+    this.firstSeen = this.firstSeen === undefined ? from : Math.min(this.firstSeen, from);
+    this.lastSeen = this.lastSeen === undefined ? to : Math.max(this.lastSeen, to);
+  }
+
+  /** Unconfirmed candidates counted by a restored snapshot (their paths are not kept). */
+  private unconfirmedBefore = 0;
+  addUnconfirmed(n: number): void {
+    this.unconfirmedBefore += n;
   }
   private tick = 0;
 
@@ -371,6 +387,7 @@ export class Learner {
         x.requestBodyTruncated,
         op,
         undefined,
+        x.requestJson,
       );
     const resType = mediaType(x.responseHeaders['content-type']);
     if (resType !== undefined || (x.responseBody && x.responseBody.length > 0)) {
@@ -535,6 +552,7 @@ export class Learner {
     truncated: boolean | undefined,
     op: OperationStats,
     caller: Caller | undefined,
+    parsed?: unknown,
   ): void {
     let b = into.get(contentType);
     if (!b) {
@@ -553,13 +571,15 @@ export class Learner {
     if (body.length === 0) return;
     if (body.includes(0)) return this.skip('binary');
     const text = body.toString('utf8');
+    // Measured before any recursion over the value, parsed or not (no recursion on hostile input).
     if (jsonDepth(text, this.limits.shapes.maxDepth) === Infinity) return this.skip('too-deep');
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return this.skip('invalid-json');
-    }
+    let value: unknown = parsed;
+    if (value === undefined)
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return this.skip('invalid-json');
+      }
     b.shape ??= new Shape();
     b.shape.observe(value, this.limits.shapes, op.budget, caller);
     b.parsed++;
@@ -589,7 +609,7 @@ export class Learner {
 
   /** Candidates never confirmed (only 404/405/other 4xx answers): counted in the report, not documented. */
   unconfirmed(): number {
-    return this.candidates.size;
+    return Math.min(this.limits.maxCandidates, this.candidates.size + this.unconfirmedBefore);
   }
 }
 

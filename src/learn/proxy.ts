@@ -5,6 +5,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { PROBLEM_CONTENT_TYPE, problem, type ProblemCode } from '../core/errors.ts';
 import { HOP_BY_HOP, connectionListed } from '../core/hop-by-hop.ts';
 import type { Exchange, Learner } from './learner.ts';
+import { ObserveQueue } from './queue.ts';
 
 /**
  * The learning proxy: forwards every request to one upstream (nothing is blocked, undeclared
@@ -174,11 +175,9 @@ export class LearningProxy {
   private server: Server | undefined;
   private readonly pool: Pool;
   private readonly origin: URL;
-  private readonly queue: Exchange[] = [];
-  private draining = false;
+  private readonly queue: ObserveQueue<Exchange>;
   private readonly sample: number;
   private readonly cap: number;
-  private readonly maxQueue: number;
   private readonly random: () => number;
   private readonly basePath: string;
   url = '';
@@ -188,7 +187,12 @@ export class LearningProxy {
     this.pool = new Pool(this.origin.origin, { connections: 128, pipelining: 1 });
     this.sample = opts.sample ?? 1;
     this.cap = opts.maxSampleBytes ?? 256 * 1024;
-    this.maxQueue = opts.maxQueue ?? 10_000;
+    const learner = opts.learner;
+    this.queue = new ObserveQueue(
+      (x) => learner.observe(x),
+      () => learner.skip('queue-full'),
+      opts.maxQueue ?? 10_000,
+    );
     this.random = opts.random ?? Math.random;
     this.basePath = this.origin.pathname.replace(/\/$/, '');
   }
@@ -223,7 +227,7 @@ export class LearningProxy {
 
   /** Infers what is queued now (before writing the document). */
   drain(): void {
-    while (this.queue.length) this.opts.learner.observe(this.queue.shift()!);
+    this.queue.drain();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -247,7 +251,7 @@ export class LearningProxy {
 
   /** A finished exchange (called by the relay). */
   done(x: Exchange): void {
-    this.enqueue(x);
+    this.queue.push(x);
   }
 
   /** The upstream could not be reached: reported, answered with problem+json, never learned. */
@@ -263,21 +267,5 @@ export class LearningProxy {
     const p = problem(code, { detail: 'The upstream could not be reached' });
     res.writeHead(p.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' });
     res.end(JSON.stringify(p));
-  }
-
-  private enqueue(x: Exchange): void {
-    if (this.queue.length >= this.maxQueue) return this.opts.learner.skip('queue-full');
-    this.queue.push(x);
-    if (!this.draining) {
-      this.draining = true;
-      setImmediate(() => this.drainSome());
-    }
-  }
-
-  /** Infers a batch per turn of the event loop, so a burst never delays requests for long. */
-  private drainSome(): void {
-    for (let i = 0; i < 64 && this.queue.length; i++) this.opts.learner.observe(this.queue.shift()!);
-    if (this.queue.length) setImmediate(() => this.drainSome());
-    else this.draining = false;
   }
 }
