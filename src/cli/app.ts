@@ -144,7 +144,9 @@ function learningDocument(api: string): OpenApiDocument {
 export function learningTargets(config: RampartConfig): LearningTarget[] {
   return config.apis
     .filter((a) => a.mode === 'learn' || a.learn)
-    .flatMap((a) => a.versions.map((v) => ({ api: a.name, base: v.base, upstream: v.upstream ?? a.upstream })));
+    .flatMap((a) =>
+      a.versions.map((v) => ({ api: a.name, base: v.base, upstream: v.upstream ?? a.upstream })),
+    );
 }
 
 /**
@@ -480,7 +482,9 @@ export class App {
     // After the gateway drained: every answered exchange is queued; what is left is written.
     await this.learning
       .close()
-      .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'learn: final flush failed'));
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err: (err as Error).message }, 'learn: final flush failed'),
+      );
     await this.traffic.close();
     await this.egress?.close();
     await this.identity?.close();

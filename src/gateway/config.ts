@@ -200,12 +200,12 @@ export const apiSchema = Type.Object(
     }),
     mode: Type.Union([Type.Literal('enforce'), Type.Literal('learn')], {
       description:
-        'enforce: the versions\' documents are the contract. learn: no document yet — every request under the versions\' bases is forwarded (nothing refused by the contract, undeclared paths included; the pre-routing policies — security headers, request id, CORS, transport, request limits — still apply) and the contract is learned from the traffic into the store (docs/learn.md).',
+        "enforce: the versions' documents are the contract. learn: no document yet — every request under the versions' bases is forwarded (nothing refused by the contract, undeclared paths included; the pre-routing policies — security headers, request id, CORS, transport, request limits — still apply) and the contract is learned from the traffic into the store (docs/learn.md).",
       default: 'enforce',
     }),
     learn: Type.Boolean({
       description:
-        'Also learn from this API\'s traffic beside its documents (the enforcing chain unchanged; learning only observes what reaches the upstream). Implied by mode: learn.',
+        "Also learn from this API's traffic beside its documents (the enforcing chain unchanged; learning only observes what reaches the upstream). Implied by mode: learn.",
       default: false,
     }),
     learnSample: Type.Optional(

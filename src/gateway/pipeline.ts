@@ -15,13 +15,7 @@ import type { Logger } from '../core/logger.ts';
 import { OBSERVE_SAMPLE_BYTES, type ExchangeObserver, type ObservedExchange } from '../core/observe.ts';
 import { hasBody, isJsonType, parseJsonBody, readBody } from './body.ts';
 import type { Chain, RequestOutcome } from './chain.ts';
-import {
-  Exchange,
-  OBSERVE_BODIES,
-  OBSERVE_HEAD,
-  OBSERVE_NONE,
-  type ExchangeHost,
-} from './exchange.ts';
+import { Exchange, OBSERVE_BODIES, OBSERVE_HEAD, OBSERVE_NONE, type ExchangeHost } from './exchange.ts';
 import type { RequestFraming } from './framing.ts';
 import { clientAddress } from './ip.ts';
 import { checkRequestTarget } from './path.ts';

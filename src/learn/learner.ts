@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { hasControl, piiOfName, piiOfValue, type PiiKind } from './classify.ts';
 import {
   DEFAULT_PATH_LIMITS,
+  PARAM,
   PathTrie,
   templateText,
   type PathLimits,
@@ -204,6 +205,25 @@ export class OperationStats {
     readonly key: string,
   ) {}
 
+  /**
+   * Merges `o` as the operation of observation key `key` (folded: `/posts/{}`): its redacted
+   * exemplars are rewritten to that key, so a segment that folded into a parameter (a slug, a
+   * file name) is not kept in them.
+   */
+  mergeAs(o: OperationStats, key: string): void {
+    const from = `${o.method.toUpperCase()} ${exemplarPath(o.key)}`;
+    const to = `${o.method.toUpperCase()} ${exemplarPath(key)}`;
+    this.merge(o);
+    if (from === to) return;
+    const rewritten = this.exemplars.map((e) =>
+      e.startsWith(from) && (e[from.length] === '?' || e[from.length] === ' ')
+        ? to + e.slice(from.length)
+        : e,
+    );
+    this.exemplars.length = 0;
+    for (const e of rewritten) if (!this.exemplars.includes(e)) this.exemplars.push(e);
+  }
+
   merge(o: OperationStats): void {
     this.calls += o.calls;
     this.useful ||= o.useful;
@@ -375,7 +395,7 @@ export class Learner {
     this.queryFacts(op, query);
     this.headerFacts(op, x.requestHeaders);
     if (op.exemplars.length < 3) {
-      const e = `${method.toUpperCase()} ${walked.key.replace(/\{\}/g, ':param')}${query ? '?' + redactQuery(query) : ''} → ${x.status}`;
+      const e = `${method.toUpperCase()} ${exemplarPath(walked.key)}${query ? '?' + redactQuery(query) : ''} → ${x.status}`;
       if (!op.exemplars.includes(e)) op.exemplars.push(e);
     }
     const reqType = mediaType(x.requestHeaders['content-type']);
@@ -596,11 +616,12 @@ export class Learner {
       const path = templateText(template);
       const id = `${op.method} ${path}`;
       const known = byPath.get(id);
+      const key = '/' + template.map((t) => ('literal' in t ? t.literal : PARAM)).join('/');
       if (!known) {
-        const copy = new OperationStats(op.method, op.key);
-        copy.merge(op);
+        const copy = new OperationStats(op.method, key);
+        copy.mergeAs(op, key);
         byPath.set(id, { method: op.method, template, path, op: copy });
-      } else known.op.merge(op);
+      } else known.op.mergeAs(op, key);
     }
     return [...byPath.values()].sort((a, b) =>
       a.path === b.path ? (a.method < b.method ? -1 : 1) : a.path < b.path ? -1 : 1,
@@ -612,6 +633,9 @@ export class Learner {
     return Math.min(this.limits.maxCandidates, this.candidates.size + this.unconfirmedBefore);
   }
 }
+
+/** An observation key as exemplars show it (`/orders/:param`). */
+const exemplarPath = (key: string): string => key.replace(/\{\}/g, ':param');
 
 function header(h: Exchange['requestHeaders'], name: string): string | undefined {
   const v = h[name];

@@ -200,13 +200,13 @@ export function snapshot(learner: Learner): LearnSnapshot {
     const id = `${op.method} ${c.key}`;
     const known = byKey.get(id);
     if (known) {
-      known.op.merge(op);
+      known.op.mergeAs(op, c.key);
       c.classes.forEach((cls, i) => {
         if (cls) known.classes[i] = [...new Set([...(known.classes[i] ?? []), ...cls])];
       });
     } else {
       const copy = new OperationStats(op.method, c.key);
-      copy.merge(op);
+      copy.mergeAs(op, c.key);
       byKey.set(id, { op: copy, classes: c.classes });
     }
   }

@@ -283,7 +283,9 @@ async function learningApi(
   let base = values.base;
   if (base === undefined) {
     if (bases.length > 1)
-      throw new UsageError(`API '${api.name}' has several versions: name one with --base (${bases.join(', ')})`);
+      throw new UsageError(
+        `API '${api.name}' has several versions: name one with --base (${bases.join(', ')})`,
+      );
     base = bases[0]!;
   } else if (!bases.includes(base))
     throw new UsageError(`API '${api.name}' has no version ${base} (versions: ${bases.join(', ')})`);
@@ -291,7 +293,11 @@ async function learningApi(
 }
 
 /** Opens the config's store for reading what was learned; never creates a SQLite file. */
-async function openLearnStore(config: RampartFileConfig, baseDir: string, io: CommandIO): Promise<Db | number> {
+async function openLearnStore(
+  config: RampartFileConfig,
+  baseDir: string,
+  io: CommandIO,
+): Promise<Db | number> {
   const url = resolveStoreUrl(config.store, baseDir);
   const target = parseStoreUrl(url);
   if (target.dialect === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
@@ -322,7 +328,9 @@ async function storedDocument(
       const learns = api.mode === 'learn' || api.learn;
       io.err(
         `rampart learn: nothing learned yet for API '${api.name}' ${sel.base}` +
-          (learns ? ' (no traffic has been flushed to the store yet)' : ' (it has neither mode: learn nor learn: true)'),
+          (learns
+            ? ' (no traffic has been flushed to the store yet)'
+            : ' (it has neither mode: learn nor learn: true)'),
       );
       return 1;
     }
@@ -357,7 +365,9 @@ async function runExport(argv: string[], io: CommandIO): Promise<number> {
     (n, item) => n + Object.keys(item).length,
     0,
   );
-  io.err(`rampart learn: ${ops} learned operation(s) of ${sel.config.apis[sel.index]!.name} ${sel.base} → ${values.out}`);
+  io.err(
+    `rampart learn: ${ops} learned operation(s) of ${sel.config.apis[sel.index]!.name} ${sel.base} → ${values.out}`,
+  );
   return 0;
 }
 
@@ -378,7 +388,9 @@ async function runPromote(argv: string[], io: CommandIO): Promise<number> {
     try {
       text = await readFile(values.from, 'utf8');
     } catch (err) {
-      io.err(`rampart learn: cannot read ${values.from}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      io.err(
+        `rampart learn: cannot read ${values.from}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
       return 1;
     }
     try {
