@@ -28,7 +28,11 @@ import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { AdminGuard } from '../admin/auth.ts';
 import { LiveSummary } from '../console/summary.ts';
 import { consoleAdminRoutes } from './console-routes.ts';
-import { LearnService, type LearningTarget } from '../learn/service.ts';
+import { LearnService, listLearned, type LearningTarget } from '../learn/service.ts';
+import { compare } from '../learn/compare.ts';
+import type { LearnProvider } from '../admin/api/learn.ts';
+import { parseOpenApi } from '../core/openapi-loader.ts';
+import { ProblemError } from '../core/errors.ts';
 import { Monitor } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
 import { categoryOf } from '../monitor/categories.ts';
@@ -372,6 +376,7 @@ export class App {
         posture: opts.posture,
         codeScan: opts.codeScan,
         sessions: opts.consoleSessions,
+        learn: learnProvider(() => state, db, learning),
       });
       const consoleParts = consoleAdminRoutes({
         summary,
@@ -495,6 +500,75 @@ export class App {
     if (!this.opts.services?.counters) await this.services.counters.close();
     await this.db.close();
   }
+}
+
+/** The admin API's learn-mode reads: what learns, its learned document and the diff against the current one. */
+function learnProvider(
+  current: () => { apis: LoadedApi[]; config: RampartConfig },
+  db: Db,
+  learning: LearnService,
+): LearnProvider {
+  return {
+    async list() {
+      const stored = new Map((await listLearned(db)).map((s) => [`${s.api} ${s.base}`, s]));
+      const modes = new Map(current().config.apis.map((a) => [a.name, a.mode]));
+      return learning.targets.map((t) => {
+        const s = stored.get(`${t.api} ${t.base}`);
+        return {
+          api: t.api,
+          base: t.base,
+          mode: modes.get(t.api) === 'learn' ? ('learn' as const) : ('enforce' as const),
+          exchanges: s?.exchanges ?? 0,
+          operations: s?.operations ?? 0,
+          ...(s ? { updatedAt: s.updatedAt } : {}),
+        };
+      });
+    },
+    async document(name, wanted) {
+      const api = current().apis.find((a) => a.config.name === name);
+      if (!api || !(api.config.mode === 'learn' || api.config.learn))
+        throw new ProblemError('not-found', `API '${name}' does not learn (mode: learn or learn: true)`);
+      const version =
+        wanted === undefined
+          ? api.versions.length === 1
+            ? api.versions[0]
+            : undefined
+          : api.versions.find((v) => v.base === wanted);
+      if (!version)
+        throw new ProblemError(
+          'not-found',
+          wanted === undefined
+            ? `API '${name}' has several versions: name one with ?base= (${api.versions.map((v) => v.base).join(', ')})`
+            : `API '${name}' has no version ${wanted}`,
+        );
+      const document = await learning.document(name, version.base);
+      if (!document) return undefined;
+      const mode = api.config.mode === 'learn' ? ('learn' as const) : ('enforce' as const);
+      if (mode === 'learn' || version.passthrough) return { api: name, base: version.base, mode, document };
+      const c = compare(parseOpenApi(JSON.stringify(document), `(learned ${name} ${version.base})`), [
+        { doc: version.document, base: '' },
+      ]);
+      const m = c.metrics;
+      return {
+        api: name,
+        base: version.base,
+        mode,
+        document,
+        diff: {
+          shadow: c.shadow.map((x) => ({ operation: x.operation, calls: x.calls, public: x.public })),
+          neverCalled: c.neverCalled.map((x) => ({ operation: x.operation })),
+          undeclared: c.undeclared.map((x) => ({
+            operation: x.operation,
+            status: x.status,
+            property: x.property,
+            pii: x.pii,
+          })),
+          matched: c.matches.length,
+          metrics: { ...m },
+        },
+      };
+    },
+  };
 }
 
 /** The monitor's admin endpoints behind the admin credential check (metrics: loopback, token or allow-list). */

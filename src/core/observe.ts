@@ -15,12 +15,15 @@ export interface ObservedExchange {
   /** The upstream's status and response head. */
   status: number;
   responseHeaders: Readonly<Record<string, string | string[] | undefined>>;
-  /** The bodies when the exchange was sampled; `…Truncated` when one went past the sample cap. */
+  /**
+   * The bodies when the exchange was sampled (a body may come as its chunks: the observer
+   * joins them only if it infers that one); `…Truncated` when one went past the sample cap.
+   */
   requestBody?: Buffer;
   requestBodyTruncated?: boolean;
   /** The request body's JSON value when a policy already parsed it (an observer need not parse it again). */
   requestJson?: unknown;
-  responseBody?: Buffer;
+  responseBody?: Buffer | readonly Buffer[];
   responseBodyTruncated?: boolean;
 }
 

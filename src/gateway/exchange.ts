@@ -40,7 +40,7 @@ export interface ExchangeHost<C extends RequestContext> {
     ctx: C,
     status: number,
     headers: ResponseContext['headers'],
-    body: Buffer | undefined,
+    body: Buffer | readonly Buffer[] | undefined,
     truncated: boolean,
   ): void;
   /** Learn mode: the upstream of an observed exchange could not be reached. */
@@ -185,13 +185,8 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
         this.report();
       }
       if (this.observe !== OBSERVE_NONE) {
-        const tap = this.tap;
-        const body =
-          tap === undefined || this.tapTruncated
-            ? undefined
-            : tap.length === 1
-              ? tap[0]!
-              : Buffer.concat(tap, this.tapped);
+        // The chunks themselves: the observer joins them only for a body it infers.
+        const body = this.tapTruncated ? undefined : this.tap;
         this.tap = undefined;
         this.host.observed?.(this.ctx, this.upstreamStatus, this.resCtx!.headers, body, this.tapTruncated);
       }

@@ -464,7 +464,7 @@ export class Pipeline implements ExchangeHost<Context> {
     ctx: Context,
     status: number,
     headers: ResponseContext['headers'],
-    body: Buffer | undefined,
+    body: Buffer | readonly Buffer[] | undefined,
     truncated: boolean,
   ): void {
     const route = ctx.route!;

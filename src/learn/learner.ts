@@ -30,11 +30,12 @@ export interface Exchange {
   status: number;
   responseHeaders: Readonly<Record<string, string | string[] | undefined>>;
   /** Bodies when the exchange was sampled; `truncated` when it went past the sample cap. */
-  requestBody?: Buffer;
+  requestBody?: Buffer | readonly Buffer[];
   requestBodyTruncated?: boolean;
   /** The request body's JSON value when the gateway already parsed it (not parsed again). */
   requestJson?: unknown;
-  responseBody?: Buffer;
+  /** A body may come as its chunks: they are joined only when the body is inferred. */
+  responseBody?: Buffer | readonly Buffer[];
   responseBodyTruncated?: boolean;
 }
 
@@ -399,7 +400,7 @@ export class Learner {
       if (!op.exemplars.includes(e)) op.exemplars.push(e);
     }
     const reqType = mediaType(x.requestHeaders['content-type']);
-    if (reqType !== undefined || (x.requestBody && x.requestBody.length > 0))
+    if (reqType !== undefined || (x.requestBody && byteLength(x.requestBody) > 0))
       this.body(
         op.requestBodies,
         reqType ?? 'application/octet-stream',
@@ -410,7 +411,7 @@ export class Learner {
         x.requestJson,
       );
     const resType = mediaType(x.responseHeaders['content-type']);
-    if (resType !== undefined || (x.responseBody && x.responseBody.length > 0)) {
+    if (resType !== undefined || (x.responseBody && byteLength(x.responseBody) > 0)) {
       let bodies = op.responses.get(x.status);
       if (!bodies) {
         bodies = new Map();
@@ -568,7 +569,7 @@ export class Learner {
   private body(
     into: Map<string, BodyStats>,
     contentType: string,
-    body: Buffer | undefined,
+    chunks: Buffer | readonly Buffer[] | undefined,
     truncated: boolean | undefined,
     op: OperationStats,
     caller: Caller | undefined,
@@ -581,8 +582,14 @@ export class Learner {
       into.set(contentType, b);
     }
     b.count++;
-    if (body === undefined) return; // not sampled
+    if (chunks === undefined) return; // not sampled
+    // Past the first samples, one body in `bodyEvery`: the others are not even joined.
     if (b.parsed >= this.limits.bodySamples && b.count % this.limits.bodyEvery !== 0) return;
+    const body = Buffer.isBuffer(chunks)
+      ? chunks
+      : chunks.length === 1
+        ? chunks[0]!
+        : Buffer.concat(chunks as Buffer[]);
     if (!isJson(contentType))
       return this.skip(
         /^(text\/|application\/(xml|x-www-form-urlencoded))/.test(contentType) ? 'not-json' : 'binary',
@@ -633,6 +640,9 @@ export class Learner {
     return Math.min(this.limits.maxCandidates, this.candidates.size + this.unconfirmedBefore);
   }
 }
+
+const byteLength = (b: Buffer | readonly Buffer[]): number =>
+  Buffer.isBuffer(b) ? b.length : b.reduce((n, c) => n + c.length, 0);
 
 /** An observation key as exemplars show it (`/orders/:param`). */
 const exemplarPath = (key: string): string => key.replace(/\{\}/g, ':param');

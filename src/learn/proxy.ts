@@ -29,6 +29,7 @@ export interface LearningProxyOptions {
 }
 
 type Headers = Record<string, string | string[] | undefined>;
+const EMPTY: readonly Buffer[] = [];
 
 /** The request's headers for the upstream (flat name/value list), hop-by-hop dropped, X-Forwarded-* set. */
 function upstreamHeaders(req: IncomingMessage): string[] {
@@ -130,10 +131,10 @@ class Relay implements Dispatcher.DispatchHandler {
       status: this.status,
       responseHeaders: this.headers,
       ...(this.reqTap
-        ? { requestBody: this.reqTap.body() ?? Buffer.alloc(0), requestBodyTruncated: this.reqTap.truncated }
+        ? { requestBody: this.reqTap.body() ?? EMPTY, requestBodyTruncated: this.reqTap.truncated }
         : {}),
       ...(this.tap
-        ? { responseBody: this.tap.body() ?? Buffer.alloc(0), responseBodyTruncated: this.tap.truncated }
+        ? { responseBody: this.tap.body() ?? EMPTY, responseBodyTruncated: this.tap.truncated }
         : {}),
     });
   }
@@ -166,8 +167,9 @@ class Tap extends Transform {
     this.copy(chunk);
     done(null, chunk);
   }
-  body(): Buffer | undefined {
-    return this.truncated ? undefined : Buffer.concat(this.chunks, this.size);
+  /** The chunks copied (the learner joins them only for a body it infers). */
+  body(): readonly Buffer[] | undefined {
+    return this.truncated ? undefined : this.chunks;
   }
 }
 
