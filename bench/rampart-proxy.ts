@@ -75,6 +75,7 @@ const config = configFromObject(
       {
         name: 'bench',
         upstream,
+        ...scenario.api,
         versions: [
           { base: '/v2', spec },
           { base: '/v1', spec, deprecated: '2026-01-01', sunset: '2099-12-31', successor: '/v2' },

@@ -39,6 +39,8 @@ export interface Scenario {
    * runs unpinned (wrk, the upstream and the workers share both cores; docs/performance.md).
    */
   workers?: number;
+  /** More settings of the benchmarked API in rampart.yaml (e.g. `learn: true`). */
+  api?: Record<string, unknown>;
 }
 
 export interface BenchRequest {
@@ -384,6 +386,22 @@ export const scenarios: Record<string, Scenario> = {
     policies: {},
     request: orderRequest,
     learn: { sample: 0.1 },
+  },
+  // Learning inside rampart start, beside an enforcing default chain (issue #21: ≥ 0.8 of the bare proxy).
+  'learn-enforce': {
+    description:
+      'rampart start, default chain + learn: true on the API (its document enforced), POST of a ~3 KB JSON order (echoed back), every body sampled',
+    spec: contractSpec(false),
+    policies: {},
+    request: orderRequest,
+    api: { learn: true },
+  },
+  // The same chain and request without learning: learn-enforce's own floor (its cost is the difference).
+  'learn-enforce-off': {
+    description: 'rampart start, default chain (no learning), POST of a ~3 KB JSON order (echoed back)',
+    spec: contractSpec(false),
+    policies: {},
+    request: orderRequest,
   },
   'rate-limit': rateLimitScenario('memory'),
   'rate-limit-redis': rateLimitScenario('redis'),

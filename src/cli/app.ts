@@ -28,6 +28,11 @@ import { readTraffic, TrafficRecorder } from '../versions/traffic.ts';
 import { AdminGuard } from '../admin/auth.ts';
 import { LiveSummary } from '../console/summary.ts';
 import { consoleAdminRoutes } from './console-routes.ts';
+import { LearnService, listLearned, type LearningTarget } from '../learn/service.ts';
+import { compare } from '../learn/compare.ts';
+import type { LearnProvider } from '../admin/api/learn.ts';
+import { parseOpenApi } from '../core/openapi-loader.ts';
+import { ProblemError } from '../core/errors.ts';
 import { Monitor, type Port } from '../monitor/index.ts';
 import { monitorRoutes, sendProblem } from '../monitor/http.ts';
 import { categoryOf } from '../monitor/categories.ts';
@@ -86,8 +91,20 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
   for (const api of config.apis) {
     const versions = [];
     for (const v of api.versions) {
+      if (v.spec === undefined) {
+        // mode: learn — no document yet: every request under the base is forwarded (passthrough).
+        versions.push({
+          base: v.base,
+          document: learningDocument(api.name),
+          upstream: v.upstream ?? api.upstream,
+          stripBase: v.stripBase,
+          passthrough: true,
+        });
+        continue;
+      }
+      const spec = v.spec;
       try {
-        const document = await loadOpenApi(v.spec, { xRampart: X_RAMPART_KEYS });
+        const document = await loadOpenApi(spec, { xRampart: X_RAMPART_KEYS });
         versions.push({
           base: v.base,
           document,
@@ -104,13 +121,36 @@ export async function loadApis(config: RampartConfig): Promise<LoadedApi[]> {
         });
       } catch (err) {
         if (err instanceof SourceErrors) errors.push(...err.errors);
-        else errors.push({ file: v.spec, path: '', message: (err as Error).message });
+        else errors.push({ file: spec, path: '', message: (err as Error).message });
       }
     }
     apis.push({ config: api, versions });
   }
   if (errors.length) throw new SourceErrors(errors);
   return apis;
+}
+
+/** The (empty) document of a version in mode: learn: nothing declared yet. */
+function learningDocument(api: string): OpenApiDocument {
+  const raw = { openapi: '3.1.0', info: { title: `${api} (learning)`, version: 'learning' }, paths: {} };
+  return {
+    source: `(${api}: mode learn)`,
+    openapi: '3.1.0',
+    title: raw.info.title,
+    version: raw.info.version,
+    raw,
+    operations: [],
+    securitySchemes: {},
+  };
+}
+
+/** The API versions that learn (`mode: learn` or `learn: true`), for the learn service. */
+export function learningTargets(config: RampartConfig): LearningTarget[] {
+  return config.apis
+    .filter((a) => a.mode === 'learn' || a.learn)
+    .flatMap((a) =>
+      a.versions.map((v) => ({ api: a.name, base: v.base, upstream: v.upstream ?? a.upstream })),
+    );
 }
 
 /**
@@ -236,6 +276,8 @@ export class App {
     readonly monitor: Monitor | undefined,
     /** The admin API under /admin/api on the admin listener. */
     readonly adminApi: AdminApi,
+    /** Learn mode: the APIs with `mode: learn` or `learn: true` learn into the store (docs/learn.md). */
+    readonly learning: LearnService,
   ) {
     this.started = opts.config;
   }
@@ -268,6 +310,7 @@ export class App {
       });
     let monitor: Monitor | undefined;
     let adminApi: AdminApi | undefined;
+    let learning: LearnService | undefined;
     try {
       if (opts.config.monitor.enabled) {
         monitor = new Monitor({
@@ -310,6 +353,13 @@ export class App {
       const policies = buildPolicies(opts.config.policies, services);
       const certificate = await certificateFor(opts.config, opts.log, clock);
       egress = await startEgress(opts.config, opts.log, clock, events.emit);
+      // Learn mode: the gateway's exchange observer (core/observe.ts); the gateway never imports src/learn.
+      learning = new LearnService({
+        db,
+        clock,
+        log: opts.log.child({ component: 'learn' }),
+        targets: learningTargets(opts.config),
+      });
       const gateway = await Gateway.start({
         config: opts.config,
         apis,
@@ -318,6 +368,7 @@ export class App {
         clock,
         log: opts.log,
         emit: events.emit,
+        observer: learning,
         ...(certificate ? { certificate } : {}),
       });
       // Inventory from traffic (API9): aggregated in memory, written in batches, off the request path.
@@ -363,6 +414,7 @@ export class App {
         posture: opts.posture,
         codeScan: opts.codeScan,
         sessions: opts.consoleSessions,
+        learn: learnProvider(() => state, db, learning),
       });
       const consoleParts = consoleAdminRoutes({
         summary,
@@ -400,11 +452,13 @@ export class App {
         egress,
         monitor,
         adminApi,
+        learning,
       );
       late.app = app;
       return app;
     } catch (err) {
       await adminApi?.close();
+      await learning?.close().catch(() => undefined);
       await monitor?.stop();
       await egress?.close();
       await identity?.close();
@@ -441,6 +495,7 @@ export class App {
         mounts: this.mounts,
         ...(certificate ? { certificate } : {}),
       });
+      this.learning.setTargets(learningTargets(config));
       this.opts = { ...this.opts, config };
       this.current.apis = apis;
       this.current.config = config;
@@ -467,6 +522,12 @@ export class App {
     this.scans?.stop();
     this.admin.setReady(false);
     await this.gateway.close();
+    // After the gateway drained: every answered exchange is queued; what is left is written.
+    await this.learning
+      .close()
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err: (err as Error).message }, 'learn: final flush failed'),
+      );
     await this.traffic.close();
     await this.egress?.close();
     await this.identity?.close();
@@ -477,6 +538,75 @@ export class App {
     if (!this.opts.services?.counters) await this.services.counters.close();
     await this.db.close();
   }
+}
+
+/** The admin API's learn-mode reads: what learns, its learned document and the diff against the current one. */
+function learnProvider(
+  current: () => { apis: LoadedApi[]; config: RampartConfig },
+  db: Db,
+  learning: LearnService,
+): LearnProvider {
+  return {
+    async list() {
+      const stored = new Map((await listLearned(db)).map((s) => [`${s.api} ${s.base}`, s]));
+      const modes = new Map(current().config.apis.map((a) => [a.name, a.mode]));
+      return learning.targets.map((t) => {
+        const s = stored.get(`${t.api} ${t.base}`);
+        return {
+          api: t.api,
+          base: t.base,
+          mode: modes.get(t.api) === 'learn' ? ('learn' as const) : ('enforce' as const),
+          exchanges: s?.exchanges ?? 0,
+          operations: s?.operations ?? 0,
+          ...(s ? { updatedAt: s.updatedAt } : {}),
+        };
+      });
+    },
+    async document(name, wanted) {
+      const api = current().apis.find((a) => a.config.name === name);
+      if (!api || !(api.config.mode === 'learn' || api.config.learn))
+        throw new ProblemError('not-found', `API '${name}' does not learn (mode: learn or learn: true)`);
+      const version =
+        wanted === undefined
+          ? api.versions.length === 1
+            ? api.versions[0]
+            : undefined
+          : api.versions.find((v) => v.base === wanted);
+      if (!version)
+        throw new ProblemError(
+          'not-found',
+          wanted === undefined
+            ? `API '${name}' has several versions: name one with ?base= (${api.versions.map((v) => v.base).join(', ')})`
+            : `API '${name}' has no version ${wanted}`,
+        );
+      const document = await learning.document(name, version.base);
+      if (!document) return undefined;
+      const mode = api.config.mode === 'learn' ? ('learn' as const) : ('enforce' as const);
+      if (mode === 'learn' || version.passthrough) return { api: name, base: version.base, mode, document };
+      const c = compare(parseOpenApi(JSON.stringify(document), `(learned ${name} ${version.base})`), [
+        { doc: version.document, base: '' },
+      ]);
+      const m = c.metrics;
+      return {
+        api: name,
+        base: version.base,
+        mode,
+        document,
+        diff: {
+          shadow: c.shadow.map((x) => ({ operation: x.operation, calls: x.calls, public: x.public })),
+          neverCalled: c.neverCalled.map((x) => ({ operation: x.operation })),
+          undeclared: c.undeclared.map((x) => ({
+            operation: x.operation,
+            status: x.status,
+            property: x.property,
+            pii: x.pii,
+          })),
+          matched: c.matches.length,
+          metrics: { ...m },
+        },
+      };
+    },
+  };
 }
 
 /** The monitor's admin endpoints behind the admin credential check (metrics: loopback, token or allow-list). */

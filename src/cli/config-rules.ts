@@ -64,7 +64,23 @@ export function crossFieldErrors(config: RampartFileConfig): Array<{ segments: s
           segments: ['apis', String(i), 'versions', String(j), 'sunset'],
           message: `sunset ${v.sunset} is before deprecation ${v.deprecated} (RFC 8594: Sunset is never earlier than Deprecation)`,
         });
+      // Learn mode (docs/learn.md): no document yet, or a document beside which learning observes.
+      if (api.mode === 'learn' && v.spec !== undefined)
+        out.push({
+          segments: ['apis', String(i), 'versions', String(j), 'spec'],
+          message: `API '${api.name}' is in mode: learn (no document yet): remove spec, or keep it and set mode: enforce with learn: true to learn beside it`,
+        });
+      else if (api.mode !== 'learn' && v.spec === undefined)
+        out.push({
+          segments: ['apis', String(i), 'versions', String(j)],
+          message: `spec is required (the version's OpenAPI document), unless API '${api.name}' has mode: learn`,
+        });
     });
+    if (api.learnSample !== undefined && api.mode !== 'learn' && !api.learn)
+      out.push({
+        segments: ['apis', String(i), 'learnSample'],
+        message: `learnSample has no effect: API '${api.name}' does not learn (set mode: learn or learn: true)`,
+      });
   });
   const weak = weakHmacSecrets(config);
   out.push(

@@ -138,10 +138,13 @@ export const versionSchema = Type.Object(
       description:
         'Base path, e.g. /v2; / for an API whose document has no version prefix (paths like /orders). Longer bases win.',
     }),
-    spec: Type.String({
-      description: 'OpenAPI 3.0/3.1 document of this version (relative to this file).',
-      'x-rampart-path': true,
-    }),
+    spec: Type.Optional(
+      Type.String({
+        description:
+          'OpenAPI 3.0/3.1 document of this version (relative to this file). Required, except in an API with mode: learn (no document yet).',
+        'x-rampart-path': true,
+      }),
+    ),
     upstream: Type.Optional(
       Type.String({ format: 'uri', description: 'Overrides the API upstream for this version.' }),
     ),
@@ -195,6 +198,24 @@ export const apiSchema = Type.Object(
         'Headers of the spoofable list (True-Client-IP, CF-Connecting-IP, X-Original-URL, X-HTTP-Method-Override, …; docs/architecture.md) this API receives when the peer is a trusted proxy. Never from other peers. Default: none.',
       default: [],
     }),
+    mode: Type.Union([Type.Literal('enforce'), Type.Literal('learn')], {
+      description:
+        "enforce: the versions' documents are the contract. learn: no document yet — every request under the versions' bases is forwarded (nothing refused by the contract, undeclared paths included; the pre-routing policies — security headers, request id, CORS, transport, request limits — still apply) and the contract is learned from the traffic into the store (docs/learn.md).",
+      default: 'enforce',
+    }),
+    learn: Type.Boolean({
+      description:
+        "Also learn from this API's traffic beside its documents (the enforcing chain unchanged; learning only observes what reaches the upstream). Implied by mode: learn.",
+      default: false,
+    }),
+    learnSample: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description:
+          'Share of learned exchanges whose bodies are sampled for schema inference, 0-1 (default 1); paths, statuses and headers are learned from every exchange.',
+      }),
+    ),
     versions: Type.Array(versionSchema, { minItems: 1 }),
   },
   { additionalProperties: false },

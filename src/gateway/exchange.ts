@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { problem, type ProblemCode } from '../core/errors.ts';
 import type { RampartEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
+import { OBSERVE_SAMPLE_BYTES } from '../core/observe.ts';
 import type { Chain } from './chain.ts';
 import type { Denial, RequestContext, ResponseContext } from './policy.ts';
 import {
@@ -31,7 +32,25 @@ export interface ExchangeHost<C extends RequestContext> {
   internalError(ctx: C, err: unknown): void;
   /** A streamed body ended, broke off or was abandoned by the client (the request event). */
   completed(ctx: C, bytesOut: number): void;
+  /**
+   * Learn mode: the upstream answered an observed exchange completely (`body` when sampled and
+   * within OBSERVE_SAMPLE_BYTES, `truncated` beyond). Only enqueues (core/observe.ts).
+   */
+  observed?(
+    ctx: C,
+    status: number,
+    headers: ResponseContext['headers'],
+    body: Buffer | readonly Buffer[] | undefined,
+    truncated: boolean,
+  ): void;
+  /** Learn mode: the upstream of an observed exchange could not be reached. */
+  observedDown?(ctx: C, reason: string): void;
 }
+
+/** How an exchange is observed (learn mode): not at all, without its bodies, or with them. */
+export const OBSERVE_NONE = 0;
+export const OBSERVE_HEAD = 1;
+export const OBSERVE_BODIES = 2;
 
 // Exchange states.
 const WAITING = 0; // request sent, no response head yet
@@ -66,6 +85,11 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
   /** Body bytes streamed to the client. */
   private sent = 0;
   private reported = false;
+  /** Learn mode: the upstream status, and the streamed body's chunks copied (by reference) up to the cap. */
+  private upstreamStatus = 0;
+  private tap: Buffer[] | undefined;
+  private tapped = 0;
+  private tapTruncated = false;
 
   constructor(
     private readonly host: ExchangeHost<C>,
@@ -75,6 +99,8 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
     private readonly ctx: C,
     private readonly res: ServerResponse,
     private readonly api: string,
+    /** OBSERVE_NONE, OBSERVE_HEAD or OBSERVE_BODIES (learn mode). */
+    private readonly observe: number = OBSERVE_NONE,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
@@ -86,6 +112,7 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
     if (this.state !== WAITING) return false;
     if (status < 200) return true; // 1xx interim answers are not passed on
     this.resumeUpstream = resume;
+    this.upstreamStatus = status;
     const headers = parseRawHeaders(raw, this.dropped);
     const resCtx: ResponseContext = { status, headers, body: undefined, local: false };
     this.resCtx = resCtx;
@@ -95,6 +122,7 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
       return true;
     }
     this.state = STREAMING;
+    if (this.observe === OBSERVE_BODIES) this.tap = [];
     const pending = this.chain.runResponse(this.ctx, resCtx, Number.MAX_SAFE_INTEGER);
     if (pending) {
       // An asynchronous response policy: hold the upstream body until the head is written.
@@ -121,6 +149,7 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
   onData(chunk: Buffer): boolean {
     if (this.state === STREAMING) {
       this.sent += chunk.length;
+      if (this.tap !== undefined) this.copy(chunk);
       if (this.res.write(chunk)) return true;
       this.onDrain ??= () => this.resumeUpstream?.();
       this.res.once('drain', this.onDrain);
@@ -155,12 +184,41 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
         this.res.end();
         this.report();
       }
+      if (this.observe !== OBSERVE_NONE) {
+        // The chunks themselves: the observer joins them only for a body it infers.
+        const body = this.tapTruncated ? undefined : this.tap;
+        this.tap = undefined;
+        this.host.observed?.(this.ctx, this.upstreamStatus, this.resCtx!.headers, body, this.tapTruncated);
+      }
       return;
     }
     if (state !== BUFFERING) return;
     const chunks = this.chunks!;
     this.chunks = undefined;
-    this.finishBuffered(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size));
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size);
+    this.finishBuffered(body);
+    if (this.observe !== OBSERVE_NONE) {
+      const keep = this.observe === OBSERVE_BODIES && body.length <= OBSERVE_SAMPLE_BYTES;
+      this.host.observed?.(
+        this.ctx,
+        this.upstreamStatus,
+        this.resCtx!.headers,
+        keep ? body : undefined,
+        this.observe === OBSERVE_BODIES && !keep,
+      );
+    }
+  }
+
+  /** Learn mode: keeps a reference to a streamed chunk while the sample stays under the cap. */
+  private copy(chunk: Buffer): void {
+    if (this.tapTruncated) return;
+    this.tapped += chunk.length;
+    if (this.tapped > OBSERVE_SAMPLE_BYTES) {
+      this.tapTruncated = true;
+      this.tap!.length = 0;
+      return;
+    }
+    this.tap!.push(chunk);
   }
 
   onError(err: Error): void {
@@ -187,6 +245,7 @@ export class Exchange<C extends RequestContext> implements Dispatcher.DispatchHa
         api: this.api,
         reason: code ?? 'error',
       });
+      if (this.observe !== OBSERVE_NONE) this.host.observedDown?.(ctx, `${code ?? 'error'}: ${err.message}`);
       this.host.answer(ctx, {
         problem: problem(problemCode, { detail: 'The upstream API did not answer' }),
       });

@@ -17,6 +17,7 @@ import { hostnameOf, validHost } from './host.ts';
 import { checkRequestTarget } from './path.ts';
 import { Pipeline, sendRaw } from './pipeline.ts';
 import { Runtime, type RuntimeInput } from './runtime.ts';
+import type { ExchangeObserver } from '../core/observe.ts';
 import { TLS13_OPTIONS, checkExpiry, type CertPair } from './tls.ts';
 
 export type { LoadedApi, LoadedVersion, Mount, RuntimeInput } from './runtime.ts';
@@ -27,6 +28,8 @@ export interface GatewayOptions extends RuntimeInput {
   emit?: (e: RampartEvent) => void;
   /** The TLS certificate; required unless listen.tls is false. */
   certificate?: CertPair;
+  /** Learn mode: sees the exchanges of the APIs with `mode: learn` or `learn: true` (core/observe.ts). */
+  observer?: ExchangeObserver;
 }
 
 /**
@@ -73,6 +76,7 @@ export class Gateway {
       secure: this.secure,
       // Bound at start, like the other server-level limits: a reload does not change them.
       framing: this.framing,
+      ...(opts.observer ? { observer: opts.observer } : {}),
     });
   }
 

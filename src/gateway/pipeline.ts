@@ -12,9 +12,10 @@ import type { Clock } from '../core/clock.ts';
 import { problem, PROBLEM_CONTENT_TYPE, ProblemError, type Problem } from '../core/errors.ts';
 import type { RampartEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
+import { OBSERVE_SAMPLE_BYTES, type ExchangeObserver, type ObservedExchange } from '../core/observe.ts';
 import { hasBody, isJsonType, parseJsonBody, readBody } from './body.ts';
 import type { Chain, RequestOutcome } from './chain.ts';
-import { Exchange, type ExchangeHost } from './exchange.ts';
+import { Exchange, OBSERVE_BODIES, OBSERVE_HEAD, OBSERVE_NONE, type ExchangeHost } from './exchange.ts';
 import type { RequestFraming } from './framing.ts';
 import { clientAddress } from './ip.ts';
 import { checkRequestTarget } from './path.ts';
@@ -97,6 +98,11 @@ export class Context implements RequestContext {
     return this.parsed;
   }
 
+  /** The body's JSON value when a policy already parsed it (learn mode reuses it), else undefined. */
+  parsedJson(): unknown {
+    return this.parsed === NOT_PARSED ? undefined : this.parsed;
+  }
+
   lookup(operation: string, params: Record<string, string>, opts?: LookupOptions): Promise<LookupResponse> {
     return this.rt.lookup(this, operation, params, opts);
   }
@@ -110,6 +116,8 @@ export interface PipelineOptions {
   secure: boolean;
   /** The listener's framing and Host rules (framing.ts); embedded pipelines may leave them out. */
   framing?: RequestFraming;
+  /** Learn mode: who sees the exchanges of the APIs that learn (core/observe.ts). */
+  observer?: ExchangeObserver;
 }
 
 /**
@@ -122,6 +130,7 @@ export class Pipeline implements ExchangeHost<Context> {
   readonly emitEvent: (e: RampartEvent) => void;
   readonly secure: boolean;
   private readonly framing: RequestFraming | undefined;
+  private readonly observer: ExchangeObserver | undefined;
 
   constructor(opts: PipelineOptions) {
     this.clock = opts.clock;
@@ -129,6 +138,7 @@ export class Pipeline implements ExchangeHost<Context> {
     this.emitEvent = opts.emit;
     this.secure = opts.secure;
     this.framing = opts.framing;
+    this.observer = opts.observer;
   }
 
   /** Serves one request on `rt` (the listener passes its current runtime). */
@@ -381,7 +391,23 @@ export class Pipeline implements ExchangeHost<Context> {
     if (v.local) return this.serveLocal(ctx, v.local);
     const path = (v.stripBase ? ctx.route!.path : ctx.path) + (ctx.query ? '?' + ctx.query : '');
     const body = ctx.body;
-    const exchange = new Exchange(this, ctx.chain, rt.policies.droppedResponseHeaders, ctx, ctx.res, v.api);
+    // Learn mode: one comparison for the APIs that do not learn; bodies of a sampled share only.
+    const sample = v.learnSample;
+    const observe =
+      sample === undefined || this.observer === undefined
+        ? OBSERVE_NONE
+        : sample >= 1 || Math.random() < sample
+          ? OBSERVE_BODIES
+          : OBSERVE_HEAD;
+    const exchange = new Exchange(
+      this,
+      ctx.chain,
+      rt.policies.droppedResponseHeaders,
+      ctx,
+      ctx.res,
+      v.api,
+      observe,
+    );
     ctx.exchange = exchange;
     v.pool!.dispatch(
       {
@@ -431,6 +457,39 @@ export class Pipeline implements ExchangeHost<Context> {
     if (body === undefined && ctx.exchange !== undefined && !resCtx.local) return; // streamed: completed() reports it
     if (body !== undefined) res.end(body);
     this.emitRequest(ctx, resCtx.status, ctx.route?.template ?? '(unmatched)', body ? body.length : 0);
+  }
+
+  /** ExchangeHost, learn mode: hands the finished exchange to the observer (which only enqueues). */
+  observed(
+    ctx: Context,
+    status: number,
+    headers: ResponseContext['headers'],
+    body: Buffer | readonly Buffer[] | undefined,
+    truncated: boolean,
+  ): void {
+    const route = ctx.route!;
+    const sampled = body !== undefined || truncated;
+    const reqBody = ctx.body;
+    const reqFits = reqBody !== undefined && reqBody.length <= OBSERVE_SAMPLE_BYTES;
+    this.observer!.observe({
+      api: route.api,
+      base: route.base,
+      method: ctx.method,
+      target: ctx.query ? `${route.path}?${ctx.query}` : route.path,
+      requestHeaders: ctx.headers,
+      status,
+      responseHeaders: headers as ObservedExchange['responseHeaders'],
+      requestBody: sampled && reqFits ? reqBody : undefined,
+      requestBodyTruncated: sampled && reqBody !== undefined && !reqFits,
+      requestJson: sampled && reqFits ? ctx.parsedJson() : undefined,
+      responseBody: body,
+      responseBodyTruncated: truncated,
+    });
+  }
+
+  /** ExchangeHost, learn mode: an observed exchange's upstream was down. */
+  observedDown(ctx: Context, reason: string): void {
+    this.observer!.upstreamDown?.(ctx.route!.api, ctx.route!.base, reason);
   }
 
   /** ExchangeHost: a streamed upstream body ended (or broke off) after `bytesOut` bytes. */

@@ -36,6 +36,8 @@ interface VersionEntry {
   key: string;
   base: string;
   root: Node;
+  /** Learn mode: every path and method under the base matches this target. */
+  passthrough: RouteTarget<unknown> | undefined;
 }
 
 export interface RouterVersionInput {
@@ -46,7 +48,12 @@ export interface RouterVersionInput {
   document: OpenApiDocument;
   /** The version's lifecycle from rampart.yaml. */
   lifecycle?: VersionLifecycle;
+  /** Learn mode: no document yet, every request under the base matches (template `/*`). */
+  passthrough?: boolean;
 }
+
+/** The template of a learn-mode (passthrough) version's requests. */
+export const PASSTHROUGH_TEMPLATE = '/*';
 
 const NO_LIFECYCLE: VersionLifecycle = Object.freeze({});
 
@@ -57,10 +64,41 @@ export class Router<T = undefined> {
   /** Every operation's route info, in document order. */
   readonly routes: RouteInfo[] = [];
 
-  /** `compile` runs once per operation (the runtime compiles its policy chain there). */
-  constructor(inputs: readonly RouterVersionInput[], compile?: (route: RouteInfo) => T) {
+  /**
+   * `compile` runs once per operation (the runtime compiles its policy chain there);
+   * `passthrough` once per learn-mode version.
+   */
+  constructor(
+    inputs: readonly RouterVersionInput[],
+    compile?: (route: RouteInfo) => T,
+    passthrough?: (route: RouteInfo) => T,
+  ) {
     for (const input of inputs) {
       const root = new Node();
+      let pass: RouteTarget<unknown> | undefined;
+      if (input.passthrough) {
+        const info: RouteInfo = {
+          api: input.api,
+          base: input.base,
+          version: input.document.version,
+          template: PASSTHROUGH_TEMPLATE,
+          // No document yet: an operation that declares nothing (the pre-routing chain runs).
+          operation: {
+            method: 'get',
+            path: PASSTHROUGH_TEMPLATE,
+            tags: [],
+            parameters: [],
+            responses: {},
+            security: [],
+            deprecated: false,
+            rampart: {},
+          },
+          rampart: {},
+          lifecycle: input.lifecycle ?? NO_LIFECYCLE,
+          document: input.document,
+        };
+        pass = { info, compiled: passthrough ? passthrough(info) : undefined };
+      }
       for (const op of input.document.operations) {
         const info: RouteInfo = {
           api: input.api,
@@ -77,7 +115,12 @@ export class Router<T = undefined> {
       }
       finalize(root);
       // `/` (an API at the root) matches every path: an empty prefix, tried last.
-      this.versions.push({ key: input.key, base: input.base === '/' ? '' : input.base, root });
+      this.versions.push({
+        key: input.key,
+        base: input.base === '/' ? '' : input.base,
+        root,
+        passthrough: pass,
+      });
     }
     // Longest base first so /api/v2 wins over /api.
     this.versions.sort((a, b) => b.base.length - a.base.length);
@@ -96,6 +139,22 @@ export class Router<T = undefined> {
     const v = this.versionFor(path);
     if (!v) return { kind: 'not-found', versionKey: undefined };
     const rest = path.length === v.base.length ? '/' : path.slice(v.base.length);
+    if (v.passthrough) {
+      const t = v.passthrough.info;
+      const route: RouteMatch = {
+        api: t.api,
+        base: t.base,
+        version: t.version,
+        template: t.template,
+        operation: t.operation,
+        rampart: t.rampart,
+        lifecycle: t.lifecycle,
+        document: t.document,
+        path: rest,
+        params: {},
+      };
+      return { kind: 'match', route, versionKey: v.key, compiled: v.passthrough.compiled as T };
+    }
     const params: Record<string, string> = {};
     const node = walk(v.root, rest, 1, params);
     if (!node || !node.ops) return { kind: 'not-found', versionKey: v.key };

@@ -35,6 +35,11 @@ export interface LoadedVersion {
    * API runs this way, behind the same policies as any protected API.
    */
   local?: LocalHandler;
+  /**
+   * Learn mode (`mode: learn`): no document yet — every request under the base matches and is
+   * forwarded after the pre-routing policies only (the document is empty).
+   */
+  passthrough?: boolean;
 }
 
 /** What a {@link LocalHandler} answers: a JSON (or raw) body, or a stream it writes itself. */
@@ -95,6 +100,8 @@ export interface VersionInfo extends LoadedVersion {
   operations: Map<string, string>;
   /** Request header names never forwarded to this API, per kind of peer (built once). */
   drops: RequestHeaderDrops;
+  /** Learn mode: the share of observed exchanges whose bodies are sampled; undefined = not observed. */
+  learnSample: number | undefined;
 }
 
 /** Lookup bounds (per runtime). */
@@ -140,6 +147,8 @@ export class Runtime {
           upstreamBase: u.pathname.replace(/\/$/, ''),
           operations,
           drops: requestHeaderDrops(api.config),
+          learnSample:
+            api.config.mode === 'learn' || api.config.learn ? (api.config.learnSample ?? 1) : undefined,
         });
         routes.push({
           key,
@@ -147,12 +156,18 @@ export class Runtime {
           base: v.base,
           document: v.document,
           ...(v.lifecycle ? { lifecycle: v.lifecycle } : {}),
+          ...(v.passthrough ? { passthrough: true } : {}),
         });
       }
     }
     this.policies = new ChainCompiler(input.policies);
     // Per-route chains, compiled once: a policy with nothing to do on an operation is not in its chain.
-    this.router = new Router(routes, (route) => this.policies.forRoute(route));
+    // A learn-mode version's requests run the pre-routing chain only (nothing is declared to check).
+    this.router = new Router(
+      routes,
+      (route) => this.policies.forRoute(route),
+      () => this.policies.global,
+    );
     this.mounts = input.mounts ?? [];
   }
 

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { hasControl, piiOfName, piiOfValue, type PiiKind } from './classify.ts';
 import {
   DEFAULT_PATH_LIMITS,
+  PARAM,
   PathTrie,
   templateText,
   type PathLimits,
@@ -29,9 +30,12 @@ export interface Exchange {
   status: number;
   responseHeaders: Readonly<Record<string, string | string[] | undefined>>;
   /** Bodies when the exchange was sampled; `truncated` when it went past the sample cap. */
-  requestBody?: Buffer;
+  requestBody?: Buffer | readonly Buffer[];
   requestBodyTruncated?: boolean;
-  responseBody?: Buffer;
+  /** The request body's JSON value when the gateway already parsed it (not parsed again). */
+  requestJson?: unknown;
+  /** A body may come as its chunks: they are joined only when the body is inferred. */
+  responseBody?: Buffer | readonly Buffer[];
   responseBodyTruncated?: boolean;
 }
 
@@ -202,6 +206,25 @@ export class OperationStats {
     readonly key: string,
   ) {}
 
+  /**
+   * Merges `o` as the operation of observation key `key` (folded: `/posts/{}`): its redacted
+   * exemplars are rewritten to that key, so a segment that folded into a parameter (a slug, a
+   * file name) is not kept in them.
+   */
+  mergeAs(o: OperationStats, key: string): void {
+    const from = `${o.method.toUpperCase()} ${exemplarPath(o.key)}`;
+    const to = `${o.method.toUpperCase()} ${exemplarPath(key)}`;
+    this.merge(o);
+    if (from === to) return;
+    const rewritten = this.exemplars.map((e) =>
+      e.startsWith(from) && (e[from.length] === '?' || e[from.length] === ' ')
+        ? to + e.slice(from.length)
+        : e,
+    );
+    this.exemplars.length = 0;
+    for (const e of rewritten) if (!this.exemplars.includes(e)) this.exemplars.push(e);
+  }
+
   merge(o: OperationStats): void {
     this.calls += o.calls;
     this.useful ||= o.useful;
@@ -212,18 +235,16 @@ export class OperationStats {
       [this.cookies, o.cookies],
     ] as const)
       for (const [k, p] of theirs) {
-        const m = mine.get(k);
-        if (!m) mine.set(k, p);
-        else {
-          m.count += p.count;
-          m.shape.merge(p.shape);
-        }
+        let m = mine.get(k);
+        if (!m) mine.set(k, (m = new ParamStats()));
+        m.count += p.count;
+        m.shape.merge(p.shape);
       }
     mergeBodies(this.requestBodies, o.requestBodies);
     for (const [s, bodies] of o.responses) {
-      const m = this.responses.get(s);
-      if (!m) this.responses.set(s, bodies);
-      else mergeBodies(m, bodies);
+      let m = this.responses.get(s);
+      if (!m) this.responses.set(s, (m = new Map()));
+      mergeBodies(m, bodies);
     }
     addAuth(this.anonymous, o.anonymous);
     for (const [k, c] of o.credentials) {
@@ -267,16 +288,16 @@ function addAuth(a: AuthCount, b: AuthCount): void {
 }
 
 function mergeBodies(mine: Map<string, BodyStats>, theirs: Map<string, BodyStats>): void {
+  // Copies what it adopts: merging never shares mutable stats with `theirs` (templates() and
+  // snapshots merge a learner's live operations into copies, repeatedly).
   for (const [ct, b] of theirs) {
-    const m = mine.get(ct);
-    if (!m) mine.set(ct, b);
-    else {
-      m.count += b.count;
-      m.parsed += b.parsed;
-      if (b.shape) {
-        if (m.shape) m.shape.merge(b.shape);
-        else m.shape = b.shape;
-      }
+    let m = mine.get(ct);
+    if (!m) mine.set(ct, (m = new BodyStats()));
+    m.count += b.count;
+    m.parsed += b.parsed;
+    if (b.shape) {
+      if (m.shape) m.shape.merge(b.shape);
+      else m.shape = b.shape.clone();
     }
   }
 }
@@ -308,9 +329,25 @@ export class Learner {
 
   /** When the first and the last exchange were observed (ISO 8601), if any. */
   seen(): { from: string; to: string } | undefined {
-    return this.firstSeen === undefined
-      ? undefined
-      : { from: new Date(this.firstSeen).toISOString(), to: new Date(this.lastSeen!).toISOString() };
+    const ms = this.seenMs();
+    return ms && { from: new Date(ms.from).toISOString(), to: new Date(ms.to).toISOString() };
+  }
+
+  /** The same in epoch milliseconds (snapshot.ts). */
+  seenMs(): { from: number; to: number } | undefined {
+    return this.firstSeen === undefined ? undefined : { from: this.firstSeen, to: this.lastSeen! };
+  }
+
+  /** Widens the observed period (a restored snapshot's). */
+  widenSeen(from: number, to: number): void {
+    this.firstSeen = this.firstSeen === undefined ? from : Math.min(this.firstSeen, from);
+    this.lastSeen = this.lastSeen === undefined ? to : Math.max(this.lastSeen, to);
+  }
+
+  /** Unconfirmed candidates counted by a restored snapshot (their paths are not kept). */
+  private unconfirmedBefore = 0;
+  addUnconfirmed(n: number): void {
+    this.unconfirmedBefore += n;
   }
   private tick = 0;
 
@@ -359,11 +396,11 @@ export class Learner {
     this.queryFacts(op, query);
     this.headerFacts(op, x.requestHeaders);
     if (op.exemplars.length < 3) {
-      const e = `${method.toUpperCase()} ${walked.key.replace(/\{\}/g, ':param')}${query ? '?' + redactQuery(query) : ''} → ${x.status}`;
+      const e = `${method.toUpperCase()} ${exemplarPath(walked.key)}${query ? '?' + redactQuery(query) : ''} → ${x.status}`;
       if (!op.exemplars.includes(e)) op.exemplars.push(e);
     }
     const reqType = mediaType(x.requestHeaders['content-type']);
-    if (reqType !== undefined || (x.requestBody && x.requestBody.length > 0))
+    if (reqType !== undefined || (x.requestBody && byteLength(x.requestBody) > 0))
       this.body(
         op.requestBodies,
         reqType ?? 'application/octet-stream',
@@ -371,9 +408,10 @@ export class Learner {
         x.requestBodyTruncated,
         op,
         undefined,
+        x.requestJson,
       );
     const resType = mediaType(x.responseHeaders['content-type']);
-    if (resType !== undefined || (x.responseBody && x.responseBody.length > 0)) {
+    if (resType !== undefined || (x.responseBody && byteLength(x.responseBody) > 0)) {
       let bodies = op.responses.get(x.status);
       if (!bodies) {
         bodies = new Map();
@@ -531,10 +569,11 @@ export class Learner {
   private body(
     into: Map<string, BodyStats>,
     contentType: string,
-    body: Buffer | undefined,
+    chunks: Buffer | readonly Buffer[] | undefined,
     truncated: boolean | undefined,
     op: OperationStats,
     caller: Caller | undefined,
+    parsed?: unknown,
   ): void {
     let b = into.get(contentType);
     if (!b) {
@@ -543,8 +582,14 @@ export class Learner {
       into.set(contentType, b);
     }
     b.count++;
-    if (body === undefined) return; // not sampled
+    if (chunks === undefined) return; // not sampled
+    // Past the first samples, one body in `bodyEvery`: the others are not even joined.
     if (b.parsed >= this.limits.bodySamples && b.count % this.limits.bodyEvery !== 0) return;
+    const body = Buffer.isBuffer(chunks)
+      ? chunks
+      : chunks.length === 1
+        ? chunks[0]!
+        : Buffer.concat(chunks as Buffer[]);
     if (!isJson(contentType))
       return this.skip(
         /^(text\/|application\/(xml|x-www-form-urlencoded))/.test(contentType) ? 'not-json' : 'binary',
@@ -553,13 +598,15 @@ export class Learner {
     if (body.length === 0) return;
     if (body.includes(0)) return this.skip('binary');
     const text = body.toString('utf8');
+    // Measured before any recursion over the value, parsed or not (no recursion on hostile input).
     if (jsonDepth(text, this.limits.shapes.maxDepth) === Infinity) return this.skip('too-deep');
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return this.skip('invalid-json');
-    }
+    let value: unknown = parsed;
+    if (value === undefined)
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return this.skip('invalid-json');
+      }
     b.shape ??= new Shape();
     b.shape.observe(value, this.limits.shapes, op.budget, caller);
     b.parsed++;
@@ -576,11 +623,12 @@ export class Learner {
       const path = templateText(template);
       const id = `${op.method} ${path}`;
       const known = byPath.get(id);
+      const key = '/' + template.map((t) => ('literal' in t ? t.literal : PARAM)).join('/');
       if (!known) {
-        const copy = new OperationStats(op.method, op.key);
-        copy.merge(op);
+        const copy = new OperationStats(op.method, key);
+        copy.mergeAs(op, key);
         byPath.set(id, { method: op.method, template, path, op: copy });
-      } else known.op.merge(op);
+      } else known.op.mergeAs(op, key);
     }
     return [...byPath.values()].sort((a, b) =>
       a.path === b.path ? (a.method < b.method ? -1 : 1) : a.path < b.path ? -1 : 1,
@@ -589,9 +637,15 @@ export class Learner {
 
   /** Candidates never confirmed (only 404/405/other 4xx answers): counted in the report, not documented. */
   unconfirmed(): number {
-    return this.candidates.size;
+    return Math.min(this.limits.maxCandidates, this.candidates.size + this.unconfirmedBefore);
   }
 }
+
+const byteLength = (b: Buffer | readonly Buffer[]): number =>
+  Buffer.isBuffer(b) ? b.length : b.reduce((n, c) => n + c.length, 0);
+
+/** An observation key as exemplars show it (`/orders/:param`). */
+const exemplarPath = (key: string): string => key.replace(/\{\}/g, ':param');
 
 function header(h: Exchange['requestHeaders'], name: string): string | undefined {
   const v = h[name];

@@ -126,7 +126,10 @@ export class PathTrie {
     for (const seg of segments) {
       const cls = seg === '' ? 'word' : classifySegment(seg);
       let next: Node | undefined;
-      if (foldsAtOnce(cls)) next = this.paramOf(node);
+      // A parameter that already took slugs or file names (a folded node restored from the
+      // store, or an opened one) takes the later ones too.
+      if (foldsAtOnce(cls) || (node.param?.classes.has(cls) && (cls === 'slug' || cls === 'file')))
+        next = this.paramOf(node);
       else {
         next = node.literals.get(seg);
         if (!next && !node.open) next = this.addLiteral(node, seg);
@@ -194,6 +197,58 @@ export class PathTrie {
     this.stats.nodes -= count(victim);
     this.stats.evicted++;
     return true;
+  }
+
+  /**
+   * An observation key in its folded form (the literals that fold at build time become
+   * parameters) with the classes each parameter took: what the store keeps of the trie
+   * (snapshot.ts) — no unconfirmed or folded-away segment value.
+   */
+  canonical(key: string): { key: string; classes: Array<SegmentClass[] | undefined> } {
+    const segs = key === '/' ? [''] : key.split('/').slice(1);
+    const out: string[] = [];
+    const classes: Array<SegmentClass[] | undefined> = [];
+    let node: Node | undefined = this.root;
+    for (const seg of segs) {
+      const next: Node | undefined = node ? (seg === PARAM ? node.param : node.literals.get(seg)) : undefined;
+      if (seg === PARAM || (node !== undefined && this.folded(node).has(seg))) {
+        out.push(PARAM);
+        classes.push([...(next?.classes ?? [])]);
+      } else {
+        out.push(seg);
+        classes.push(undefined);
+      }
+      node = next;
+    }
+    return { key: '/' + out.join('/'), classes };
+  }
+
+  /**
+   * Walks a canonical key from the store into the trie (confirmed), its parameters taking the
+   * given classes; returns the observation key it lands on (a node that opened meanwhile
+   * turns a literal into a parameter), or undefined when the trie is full.
+   */
+  place(key: string, classes: ReadonlyArray<readonly SegmentClass[] | undefined>): string | undefined {
+    const segs = key === '/' ? [''] : key.split('/').slice(1);
+    if (segs.length > this.limits.maxSegments) return undefined;
+    const out: string[] = [];
+    let node = this.root;
+    const visited: Node[] = [];
+    segs.forEach((seg, i) => {
+      let next: Node | undefined;
+      if (seg === PARAM) next = this.paramOf(node);
+      else {
+        next = node.literals.get(seg) ?? (node.open ? undefined : this.addLiteral(node, seg));
+        next ??= this.paramOf(node);
+        if (next !== node.param) next.classes.add(seg === '' ? 'word' : classifySegment(seg));
+      }
+      for (const c of classes[i] ?? []) if (next === node.param) next.classes.add(c);
+      out.push(next === node.param ? PARAM : seg);
+      visited.push(next);
+      node = next;
+    });
+    for (const n of visited) n.confirmed = true;
+    return '/' + out.join('/');
   }
 
   /** Literal children of `node` that fold into its parameter at build time. */

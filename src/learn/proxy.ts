@@ -5,6 +5,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { PROBLEM_CONTENT_TYPE, problem, type ProblemCode } from '../core/errors.ts';
 import { HOP_BY_HOP, connectionListed } from '../core/hop-by-hop.ts';
 import type { Exchange, Learner } from './learner.ts';
+import { ObserveQueue } from './queue.ts';
 
 /**
  * The learning proxy: forwards every request to one upstream (nothing is blocked, undeclared
@@ -28,6 +29,7 @@ export interface LearningProxyOptions {
 }
 
 type Headers = Record<string, string | string[] | undefined>;
+const EMPTY: readonly Buffer[] = [];
 
 /** The request's headers for the upstream (flat name/value list), hop-by-hop dropped, X-Forwarded-* set. */
 function upstreamHeaders(req: IncomingMessage): string[] {
@@ -129,10 +131,10 @@ class Relay implements Dispatcher.DispatchHandler {
       status: this.status,
       responseHeaders: this.headers,
       ...(this.reqTap
-        ? { requestBody: this.reqTap.body() ?? Buffer.alloc(0), requestBodyTruncated: this.reqTap.truncated }
+        ? { requestBody: this.reqTap.body() ?? EMPTY, requestBodyTruncated: this.reqTap.truncated }
         : {}),
       ...(this.tap
-        ? { responseBody: this.tap.body() ?? Buffer.alloc(0), responseBodyTruncated: this.tap.truncated }
+        ? { responseBody: this.tap.body() ?? EMPTY, responseBodyTruncated: this.tap.truncated }
         : {}),
     });
   }
@@ -165,8 +167,9 @@ class Tap extends Transform {
     this.copy(chunk);
     done(null, chunk);
   }
-  body(): Buffer | undefined {
-    return this.truncated ? undefined : Buffer.concat(this.chunks, this.size);
+  /** The chunks copied (the learner joins them only for a body it infers). */
+  body(): readonly Buffer[] | undefined {
+    return this.truncated ? undefined : this.chunks;
   }
 }
 
@@ -174,11 +177,9 @@ export class LearningProxy {
   private server: Server | undefined;
   private readonly pool: Pool;
   private readonly origin: URL;
-  private readonly queue: Exchange[] = [];
-  private draining = false;
+  private readonly queue: ObserveQueue<Exchange>;
   private readonly sample: number;
   private readonly cap: number;
-  private readonly maxQueue: number;
   private readonly random: () => number;
   private readonly basePath: string;
   url = '';
@@ -188,7 +189,12 @@ export class LearningProxy {
     this.pool = new Pool(this.origin.origin, { connections: 128, pipelining: 1 });
     this.sample = opts.sample ?? 1;
     this.cap = opts.maxSampleBytes ?? 256 * 1024;
-    this.maxQueue = opts.maxQueue ?? 10_000;
+    const learner = opts.learner;
+    this.queue = new ObserveQueue(
+      (x) => learner.observe(x),
+      () => learner.skip('queue-full'),
+      opts.maxQueue ?? 10_000,
+    );
     this.random = opts.random ?? Math.random;
     this.basePath = this.origin.pathname.replace(/\/$/, '');
   }
@@ -223,7 +229,7 @@ export class LearningProxy {
 
   /** Infers what is queued now (before writing the document). */
   drain(): void {
-    while (this.queue.length) this.opts.learner.observe(this.queue.shift()!);
+    this.queue.drain();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -247,7 +253,7 @@ export class LearningProxy {
 
   /** A finished exchange (called by the relay). */
   done(x: Exchange): void {
-    this.enqueue(x);
+    this.queue.push(x);
   }
 
   /** The upstream could not be reached: reported, answered with problem+json, never learned. */
@@ -263,21 +269,5 @@ export class LearningProxy {
     const p = problem(code, { detail: 'The upstream could not be reached' });
     res.writeHead(p.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' });
     res.end(JSON.stringify(p));
-  }
-
-  private enqueue(x: Exchange): void {
-    if (this.queue.length >= this.maxQueue) return this.opts.learner.skip('queue-full');
-    this.queue.push(x);
-    if (!this.draining) {
-      this.draining = true;
-      setImmediate(() => this.drainSome());
-    }
-  }
-
-  /** Infers a batch per turn of the event loop, so a burst never delays requests for long. */
-  private drainSome(): void {
-    for (let i = 0; i < 64 && this.queue.length; i++) this.opts.learner.observe(this.queue.shift()!);
-    if (this.queue.length) setImmediate(() => this.drainSome());
-    else this.draining = false;
   }
 }

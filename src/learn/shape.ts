@@ -152,7 +152,14 @@ export class Shape {
     }
   }
 
-  /** Adds another shape's facts (two observation keys folded into one template). */
+  /** A deep copy (merging never shares a child shape between two owners). */
+  clone(): Shape {
+    const s = new Shape();
+    s.merge(this);
+    return s;
+  }
+
+  /** Adds another shape's facts (two observation keys folded into one template); `o` is left as it was. */
   merge(o: Shape): void {
     this.seen += o.seen;
     for (const [k, n] of o.kinds) this.kinds.set(k, (this.kinds.get(k) ?? 0) + n);
@@ -169,12 +176,12 @@ export class Shape {
       for (const [k, p] of o.props) {
         const mine = this.props.get(k);
         if (mine) mine.merge(p);
-        else this.props.set(k, p);
+        else this.props.set(k, p.clone());
       }
     }
     if (o.items) {
       if (this.items) this.items.merge(o.items);
-      else this.items = o.items;
+      else this.items = o.items.clone();
     }
     this.minItems = Math.min(this.minItems, o.minItems);
     this.maxItems = Math.max(this.maxItems, o.maxItems);

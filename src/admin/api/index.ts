@@ -53,6 +53,7 @@ import type { ScanScheduler } from '../../scanner/schedule.ts';
 import type { Db } from '../../store/index.ts';
 import type { Changelog } from '../../versions/changelog.ts';
 import type { Inventory } from '../../versions/inventory.ts';
+import { learnHandlers, type LearnProvider } from './learn.ts';
 import { page, pageParams } from './page.ts';
 import { redactConfig } from './redact.ts';
 import {
@@ -108,6 +109,8 @@ export interface AdminApiOptions {
   posture?: PostureProvider | undefined;
   codeScan?: FindingsProvider | undefined;
   sessions?: Partial<SessionTimeouts> | undefined;
+  /** Learn mode's reads (admin/api/learn.ts); without it GET /learn answers 404. */
+  learn?: LearnProvider | undefined;
   /** The limits of the admin listener's requests (default: the app config's). */
   config: RampartConfig;
 }
@@ -564,6 +567,8 @@ function adminHandlers(
   }
 
   return {
+    // ── learn mode (./learn.ts) ───────────────────────────────────────────────────
+    ...learnHandlers(o.learn),
     // ── console session ─────────────────────────────────────────────────────────
     async createConsoleSession(ctx) {
       const b = body(ctx) as { username: string; password: string; code: string };

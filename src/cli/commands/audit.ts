@@ -70,6 +70,7 @@ async function fromConfig(path: string, maxBytes: number): Promise<AuditDocument
   const errors: ConfigError[] = [];
   for (const api of config.apis) {
     for (const v of api.versions) {
+      if (v.spec === undefined) continue; // mode: learn — no document to audit yet
       const spec = resolveRelative(result.baseDir, v.spec);
       try {
         docs.push(

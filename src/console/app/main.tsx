@@ -6,6 +6,7 @@ import { Alerts } from './pages/alerts.tsx';
 import { Apis } from './pages/apis.tsx';
 import { Dashboard } from './pages/dashboard.tsx';
 import { Findings } from './pages/findings.tsx';
+import { Learn } from './pages/learn.tsx';
 import { Posture } from './pages/posture.tsx';
 import { SignIn } from './pages/signin.tsx';
 import { Users } from './pages/users.tsx';
@@ -16,6 +17,7 @@ const PAGES = [
   { id: 'alerts', label: 'Alerts', view: Alerts },
   { id: 'apis', label: 'APIs', view: Apis },
   { id: 'findings', label: 'Findings', view: Findings },
+  { id: 'learn', label: 'Learn', view: Learn },
   { id: 'users', label: 'Users and keys', view: Users },
   { id: 'posture', label: 'Posture', view: Posture },
 ] as const;
