@@ -257,9 +257,14 @@ function AlertDetail(p: { alert: AlertView; actions: boolean; onChange: () => vo
             <input
               id="alert-until"
               type="datetime-local"
+              step={1}
+              aria-describedby="alert-until-hint"
               value={until}
               onInput={(e) => setUntil(e.currentTarget.value)}
             />
+            <small id="alert-until-hint" class="hint">
+              Your local time; empty: one hour from now. The alert comes back when the silence ends.
+            </small>
           </div>
           <div class="actions">
             {a.status === 'open' && (
