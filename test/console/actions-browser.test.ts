@@ -143,8 +143,10 @@ describe('users and keys', () => {
       expect((await login('leaver')).status).toBe(200); // nothing changed yet
       await expect.poll(() => userRow('leaver').textContent()).toContain('active');
 
-      await codeField.fill(good);
-      await dialog.getByRole('button', { name: 'Confirm', exact: true }).click();
+      // The keyboard is enough: the field keeps the focus after the refusal; Enter submits.
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('reauth-code');
+      await page.keyboard.type(good);
+      await page.keyboard.press('Enter');
       await expect.poll(() => dialog.count()).toBe(0);
       await expect.poll(() => userRow('leaver').textContent()).toContain('disabled');
       await panel.getByRole('button', { name: 'Enable', exact: true }).waitFor();
@@ -254,7 +256,8 @@ describe('alerts', () => {
       await page.getByRole('tab', { name: 'open', exact: true }).click();
       await open.getByRole('button', { name: `Hide alert ${RULE}`, exact: true }).waitFor(); // the detail stays open across tabs
       await detail.getByRole('heading', { name: `Alert ${RULE}`, exact: true }).waitFor();
-      expect(await detail.getByText('Silenced until').count()).toBe(0);
+      await expect.poll(() => detail.textContent()).toContain('(firing)');
+      await expect.poll(() => detail.getByText('Silenced until').count()).toBe(0);
 
       await detail.getByLabel('Note (kept with the alert)').fill('password reset sent');
       await detail.getByRole('button', { name: 'Resolve', exact: true }).click();
@@ -407,7 +410,8 @@ describe('the dashboard at 5,000 events/s', () => {
             version: 'v2',
             status: n % 97 === 0 ? 503 : 200,
             durationMs: 1 + (n % 50),
-            principal: `user-${n % 12}`,
+            // A consumer name with markup (the top-consumers table shows it).
+            principal: n % 12 === 0 ? XSS : `user-${n % 12}`,
           } as RampartEvent);
         s.clock.advance(1000);
         const second = Math.floor(t / 1000);
@@ -417,6 +421,10 @@ describe('the dashboard at 5,000 events/s', () => {
         );
       }
       await expect.poll(() => page.getByTestId('tile-rps').textContent()).toBe('5000');
+      await page.getByRole('table', { name: 'Top consumers' }).getByText(XSS, { exact: true }).waitFor();
+      expect(await page.locator('main img, main script').count()).toBe(0);
+      expect(await xssRan(page)).toBeUndefined();
+      await shot(page, '26-dashboard-5000-events');
       // Per-second summaries: a few KB for 15,000 events (each event alone is ~250 bytes of JSON).
       const received = bytes - base;
       expect(received).toBeGreaterThan(0);

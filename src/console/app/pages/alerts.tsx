@@ -85,7 +85,8 @@ export function Alerts() {
   const [status, setStatus] = useState<Status>('open');
   const [open, setOpen] = useState<string>();
   const alerts = useLoad(() => loadAlerts(status), [status]);
-  const items = alerts.data?.items ?? [];
+  // While another tab's list loads, the last one's rows are not shown under this tab's name.
+  const items = (alerts.data?.items ?? []).filter((a) => a.status === status);
   const selected = items.find((a) => a.id === open);
   return (
     <>
