@@ -69,7 +69,7 @@ export async function openConsole(browser: Browser, origin: string): Promise<Ope
     // Failed loads are judged by their response below; every other console error counts (CSP reports included).
     if (
       msg.type() === 'error' &&
-      !/^Failed to load resource: the server responded with a status of 4(01|04|22)/.test(msg.text())
+      !/^Failed to load resource: the server responded with a status of 40[14]/.test(msg.text())
     )
       problems.push(`console: ${msg.text()}`);
   });
