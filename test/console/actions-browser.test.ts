@@ -131,6 +131,14 @@ describe('users and keys', () => {
       const codeField = dialog.getByLabel('Authenticator code', { exact: true });
       await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('reauth-code');
       expect(await axe(page)).toEqual([]);
+      await shot(page, '20-reauth-dialog');
+      // Escape cancels: the action stays refused, its problem shown, the user untouched.
+      await page.keyboard.press('Escape');
+      await expect.poll(() => dialog.count()).toBe(0);
+      await expect.poll(() => panel.getByRole('alert').textContent()).toContain('more recent authentication');
+      expect((await login('leaver')).status).toBe(200);
+      await panel.getByRole('button', { name: 'Disable', exact: true }).click();
+      await dialog.waitFor();
 
       const good = oathtool(adminSecret, s.clock.now());
       await codeField.fill(good === '000000' ? '111111' : '000000');
