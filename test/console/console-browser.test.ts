@@ -11,10 +11,8 @@
  *
  * No sleeps: every wait is on a page element, a response or a condition in the page.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/core/findings.ts';
@@ -23,41 +21,32 @@ import { ScanHistory } from '../../src/scanner/history.ts';
 import { call } from '../helpers/gateway.ts';
 import { SoftAuthenticator } from '../helpers/soft-authenticator.ts';
 import { oathtool } from '../identity/harness.ts';
+import {
+  axe,
+  launchChromium,
+  openConsole,
+  PASSWORD,
+  shot,
+  signInTotp as signInWith,
+  XSS,
+  xssRan,
+  type Opened,
+} from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './stack.ts';
 
 // Browser globals used inside page.evaluate callbacks (the test itself runs in Node, without DOM types).
-declare const window: Record<string, unknown>;
 declare const document: {
   activeElement: { tagName: string; textContent: string | null; blur(): void } | null;
   querySelector(s: string): { getAttribute(n: string): string | null } | null;
 };
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/console');
-const PASSWORD = 'violet-harbour-lantern-4821';
-const XSS = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let s: ConsoleStack;
 let browser: Browser;
 let adminSecret = '';
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   s = await startConsoleStack();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -65,82 +54,9 @@ afterAll(async () => {
   await s?.close();
 });
 
-interface Opened {
-  context: BrowserContext;
-  page: Page;
-  problems: string[];
-}
-
-/** A fresh context on the console; collects page errors and console errors (CSP reports are console errors). */
-async function open(): Promise<Opened> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(20_000);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    // Failed loads are judged by their response below; every other console error counts (CSP reports included).
-    if (
-      msg.type() === 'error' &&
-      !/^Failed to load resource: the server responded with a status of 40[14]/.test(msg.text())
-    )
-      problems.push(`console: ${msg.text()}`);
-  });
-  // Offline: nothing but the console's own origin is ever requested (no CDN, no fonts, no beacons).
-  page.on('request', (r) => {
-    if (!r.url().startsWith(`${s.origin}/`) && !r.url().startsWith('data:'))
-      problems.push(`off-origin request: ${r.url()}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() < 400) return;
-    const path = new URL(r.url()).pathname;
-    // Expected: "no session yet" on the first look, and 404 where an optional feature is absent.
-    const expected =
-      ([401, 404].includes(r.status()) && path === '/admin/api/session' && r.request().method() === 'GET') ||
-      (r.status() === 404 &&
-        /^\/admin\/api\/(posture|scans|code-scan\/findings|audits\/findings)$/.test(path));
-    if (!expected) problems.push(`response: ${r.status()} ${r.request().method()} ${path}`);
-  });
-  await page.goto(`${s.origin}/console/`);
-  return { context, page, problems };
-}
-
-/** axe-core in the page (evaluated through DevTools, so the page's CSP stays on): serious or critical violations. */
-async function axe(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const w = window as unknown as {
-      axe: {
-        run(
-          ctx: unknown,
-          o: object,
-        ): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
-      };
-    };
-    const r = await w.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      targets: v.nodes.map((n) => n.target.join(' ')),
-    }));
-  });
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.targets.slice(0, 3).join(', ')}`);
-}
-
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-
-async function signInTotp(page: Page, username: string, secret: string): Promise<void> {
-  // A new TOTP step: a code is accepted once, so each sign-in moves the clock 30 s on.
-  s.clock.advance(30_000);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Authenticator code').fill(oathtool(secret, s.clock.now()));
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-}
+const open = (): Promise<Opened> => openConsole(browser, s.origin);
+const signInTotp = (page: Opened['page'], username: string, secret: string) =>
+  signInWith(page, s.clock, username, secret);
 
 describe('serving the console', () => {
   it('serves the page and its hashed assets with a strict CSP, caching and gzip; the first load is under 200 KB of JavaScript', async () => {
@@ -435,7 +351,7 @@ describe('the console in a browser', () => {
       await page.getByRole('heading', { level: 1, name: 'Users and keys' }).waitFor();
       const users = page.getByRole('table', { name: 'Users' });
       await users.getByText(XSS, { exact: true }).waitFor(); // the display name, as text
-      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await xssRan(page)).toBeUndefined();
       expect(await users.locator('img, script').count()).toBe(0);
 
       await users.getByRole('button', { name: `Manage ${adminName}` }).click();
@@ -469,7 +385,7 @@ describe('the console in a browser', () => {
       expect(rotated.statusCode).toBe(200);
       await rotated.body.dump();
       await shot(page, '10-api-key-rotated');
-      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await xssRan(page)).toBeUndefined();
       expect(o.problems).toEqual([]);
     },
   );
@@ -624,7 +540,7 @@ describe('the console in a browser', () => {
 
       await card.getByRole('button', { name: 'Scan now' }).click();
       await card.getByTestId('scan-started').waitFor();
-      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await xssRan(page)).toBeUndefined();
       expect(o.problems).toEqual([]);
     },
   );
@@ -656,7 +572,7 @@ describe('the console in a browser', () => {
       const notes = page.getByTestId('annotations');
       await expect.poll(() => notes.textContent()).toContain(`acknowledge: on it ${XSS}`);
       expect(await notes.locator('img, script').count()).toBe(0);
-      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await xssRan(page)).toBeUndefined();
       await shot(page, '14-alert-acknowledged');
       expect(o.problems).toEqual([]);
     },

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, configFromObject } from '../../src/cli/app.ts';
+import { postureProviders, type PostureSource } from '../../src/cli/posture-input.ts';
 import { DEMO_LAB, DEMO_POLICIES, demoApis } from '../../src/cli/demo.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -27,6 +28,10 @@ export interface ConsoleStack {
   gatewayUrl: string;
   manifest: ConsoleManifest;
   dir: string;
+  /** Where the posture report reads code-scan reports (posture.evidence.code): a test may write JSON reports here. */
+  codeReports: string;
+  /** What the posture report judges (as `rampart posture` reads it). */
+  postureSource: PostureSource;
   close(): Promise<void>;
 }
 
@@ -46,14 +51,15 @@ export function ensureBuilt(): Promise<ConsoleManifest> {
   return built;
 }
 
-export async function startConsoleStack(): Promise<ConsoleStack> {
+export async function startConsoleStack(opts: { clock?: ManualClock } = {}): Promise<ConsoleStack> {
   const manifest = await ensureBuilt();
   if (!consoleBuilt()) throw new Error('the console did not build');
   const dir = await mkdtemp(join(tmpdir(), 'rampart-console-'));
   const lab = await startLab(DEMO_LAB);
   const port = await freePort();
   const origin = `http://localhost:${port}`;
-  const clock = new ManualClock(Date.now());
+  const clock = opts.clock ?? new ManualClock(Date.now());
+  const codeReports = join(dir, 'reports');
   const config = configFromObject(
     {
       listen: { host: '127.0.0.1', port: 0, tls: { devCertDir: join(dir, 'tls') } },
@@ -73,6 +79,7 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
       },
       apis: demoApis(lab.url),
       monitor: { auditLog: { flushIntervalMs: 20 } },
+      posture: { evidence: { code: [codeReports] } },
       // One scheduled scan (a day apart: only "scan now" runs it here), one cheap check.
       scans: {
         results: join(dir, 'scans'),
@@ -89,7 +96,14 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     },
     dir,
   );
-  const app = await App.start({ config, baseDir: dir, log: silentLogger, clock });
+  const postureSource: PostureSource = { config, baseDir: dir, label: 'console test' };
+  const app = await App.start({
+    config,
+    baseDir: dir,
+    log: silentLogger,
+    clock,
+    ...postureProviders(postureSource, clock),
+  });
   return {
     app,
     lab,
@@ -98,6 +112,8 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     gatewayUrl: app.gateway.url,
     manifest,
     dir,
+    codeReports,
+    postureSource,
     async close() {
       await app.stop();
       await lab.close();

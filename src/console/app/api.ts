@@ -115,11 +115,15 @@ export async function request<T>(method: string, path: string, body?: unknown, a
     cache: 'no-store',
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  if (res.status === 401 && accessToken && !as && path !== AUTH + '/token') {
+  // RFC 9470 step-up (a change wants a recent authentication): the session stands, withReauth asks for a code.
+  const stepUp =
+    res.status === 401 &&
+    (res.headers.get('www-authenticate') ?? '').includes('insufficient_user_authentication');
+  if (res.status === 401 && accessToken && !as && !stepUp && path !== AUTH + '/token') {
     // An expired access token: one refresh, then the request again; else sign in anew.
     if (await refresh()) return request<T>(method, path, body);
     session.clear();
-  } else if (res.status === 401 && cookie) session.clear(); // idle or absolute timeout
+  } else if (res.status === 401 && cookie && !stepUp) session.clear(); // idle or absolute timeout
   if (!res.ok) throw new ApiError(res.status, await problemOf(res));
   if (res.status === 204) return undefined as T;
   const type = res.headers.get('content-type') ?? '';
@@ -242,4 +246,28 @@ export function stream(
     }
   };
   void loop();
+}
+
+/**
+ * Re-authentication for the console's dialog (the same endpoints as {@link reauth}), which
+ * keeps the session when the code is wrong: the server answers a wrong code 401
+ * `invalid-otp`, which `request` would take for an ended session. Any other 401 (the
+ * session timed out meanwhile) still signs out.
+ */
+export async function reauthenticate(code: string): Promise<void> {
+  const cookieMode = session.mode === 'cookie';
+  const res = await fetch(cookieMode ? `${API}/session/reauth` : `${AUTH}/step-up`, {
+    method: 'POST',
+    headers: headers(true, 'POST'),
+    credentials: 'same-origin',
+    cache: 'no-store',
+    body: JSON.stringify(cookieMode ? { code } : { method: 'totp', code }),
+  });
+  if (!res.ok) {
+    const e = new ApiError(res.status, await problemOf(res));
+    if (res.status === 401 && e.code !== 'invalid-otp') session.clear();
+    throw e;
+  }
+  if (cookieMode) session.setCookie((await res.json()) as ConsoleSession);
+  else session.set((await res.json()) as TokenResponse);
 }

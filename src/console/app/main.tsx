@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import './style.css';
-import { API, get, session, signOut, type ConsoleSession } from './api.ts';
+import { API, get, reauthenticate, session, signOut, type ConsoleSession } from './api.ts';
 import { Alerts } from './pages/alerts.tsx';
 import { Apis } from './pages/apis.tsx';
 import { Dashboard } from './pages/dashboard.tsx';
@@ -10,7 +10,7 @@ import { Learn } from './pages/learn.tsx';
 import { Posture } from './pages/posture.tsx';
 import { SignIn } from './pages/signin.tsx';
 import { Users } from './pages/users.tsx';
-import { Button, Dialog, Field, setCodePrompt } from './ui.tsx';
+import { Button, Dialog, ErrorBox, Field, setReauthPrompt } from './ui.tsx';
 
 const PAGES = [
   { id: 'dashboard', label: 'Dashboard', view: Dashboard },
@@ -82,46 +82,70 @@ function App() {
   );
 }
 
-/** The re-authentication dialog: sensitive actions ask for a fresh one-time code. */
+/**
+ * The re-authentication dialog: a sensitive action past the recent-authentication window
+ * asks for a fresh code. A wrong code is said in the dialog (which stays open); the action
+ * runs again once the server accepted a code.
+ */
 function ReauthDialog() {
   const [open, setOpen] = useState(false);
   const [code, setCode] = useState('');
-  const resolver = useRef<((c: string | undefined) => void) | undefined>(undefined);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const resolver = useRef<((ok: boolean) => void) | undefined>(undefined);
   useEffect(() => {
-    setCodePrompt(
+    setReauthPrompt(
       () =>
         new Promise((resolve) => {
           resolver.current = resolve;
           setCode('');
+          setError(undefined);
           setOpen(true);
         }),
     );
-    return () => setCodePrompt(undefined);
+    return () => setReauthPrompt(undefined);
   }, []);
-  const finish = (c: string | undefined) => {
+  const finish = (ok: boolean) => {
     setOpen(false);
-    resolver.current?.(c);
+    resolver.current?.(ok);
     resolver.current = undefined;
   };
+  const submit = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await reauthenticate(code.trim());
+      finish(true);
+    } catch (e) {
+      setError(e);
+      setCode('');
+      document.getElementById('reauth-code')?.focus();
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
-    <Dialog title="Confirm it is you" open={open} onClose={() => finish(undefined)}>
+    <Dialog title="Confirm it is you" open={open} onClose={() => finish(false)}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          finish(code.trim());
+          void submit();
         }}
       >
-        <p>This change needs a fresh code from your authenticator app.</p>
+        <p>This change needs a recent sign-in: enter a fresh code from your authenticator app.</p>
         <Field
           id="reauth-code"
           label="Authenticator code"
           inputMode="numeric"
           autocomplete="one-time-code"
+          pattern="[0-9]{6,10}"
+          maxLength={10}
           required
           value={code}
           onInput={(e) => setCode(e.currentTarget.value)}
         />
-        <button type="submit" class="btn btn-primary">
+        <ErrorBox error={error} />
+        <button type="submit" class="btn btn-primary" disabled={busy}>
           Confirm
         </button>
       </form>

@@ -4,7 +4,7 @@
  */
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, needsReauth, reauth } from './api.ts';
+import { ApiError, needsReauth } from './api.ts';
 
 export function Card(p: {
   title?: string;
@@ -149,24 +149,25 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[] = []): Loaded<T
   return { data, error, loading, reload, missing };
 }
 
-/** Asks the signed-in user for a fresh one-time code (set by the shell's re-authentication dialog). */
-let askCode: (() => Promise<string | undefined>) | undefined;
-export const setCodePrompt = (f: typeof askCode): void => {
-  askCode = f;
+/**
+ * Asks the signed-in user to re-authenticate (the shell's dialog): resolves true once the
+ * server accepted a fresh code, false when the user cancelled.
+ */
+let askReauth: (() => Promise<boolean>) | undefined;
+export const setReauthPrompt = (f: typeof askReauth): void => {
+  askReauth = f;
 };
 
 /**
- * Runs a sensitive action; when the server wants a recent authentication, asks for a
- * code, re-authenticates and runs it once more.
+ * Runs a sensitive action; when the server wants a recent authentication, asks the user
+ * to re-authenticate and runs it once more.
  */
 export async function withReauth<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (!needsReauth(e) || !askCode) throw e;
-    const code = await askCode();
-    if (!code) throw e;
-    await reauth(code);
+    if (!needsReauth(e) || !askReauth) throw e;
+    if (!(await askReauth())) throw e;
     return fn();
   }
 }
@@ -267,7 +268,11 @@ export function Dialog(p: {
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (p.open && !d.open) d.showModal();
+    if (p.open && !d.open) {
+      d.showModal();
+      // A dialog with a form starts on its first field (else the browser picks the close button).
+      d.querySelector<HTMLElement>('input, select, textarea')?.focus();
+    }
     if (!p.open && d.open) d.close();
   }, [p.open]);
   return (

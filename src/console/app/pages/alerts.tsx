@@ -85,7 +85,8 @@ export function Alerts() {
   const [status, setStatus] = useState<Status>('open');
   const [open, setOpen] = useState<string>();
   const alerts = useLoad(() => loadAlerts(status), [status]);
-  const items = alerts.data?.items ?? [];
+  // While another tab's list loads, the last one's rows are not shown under this tab's name.
+  const items = (alerts.data?.items ?? []).filter((a) => a.status === status);
   const selected = items.find((a) => a.id === open);
   return (
     <>
@@ -257,9 +258,14 @@ function AlertDetail(p: { alert: AlertView; actions: boolean; onChange: () => vo
             <input
               id="alert-until"
               type="datetime-local"
+              step={1}
+              aria-describedby="alert-until-hint"
               value={until}
               onInput={(e) => setUntil(e.currentTarget.value)}
             />
+            <small id="alert-until-hint" class="hint">
+              Your local time; empty: one hour from now. The alert comes back when the silence ends.
+            </small>
           </div>
           <div class="actions">
             {a.status === 'open' && (
