@@ -8,6 +8,8 @@
  * through; a revoked API key gets 401; the posture page shows the report of the running
  * config — items, scores, the trend, the next actions — with stored markup inert; the
  * dashboard receives one bounded summary per second while 5,000 events/s hit the bus.
+ * Stored markup (alert labels and notes, posture texts, a consumer on the APIs page and on
+ * the dashboard) renders as text.
  *
  * No sleeps: every wait is on a page element, a response or a condition.
  */
@@ -284,6 +286,33 @@ describe('alerts', () => {
       expect(o.problems).toEqual([]);
     },
   );
+});
+
+describe('APIs', () => {
+  it('a consumer of a deprecated version named with markup (an OAuth client id) renders as text', async () => {
+    const { page } = o;
+    // What the versions policy emits for a call to the deprecated /v1 (a client id is chosen by its issuer).
+    s.app.events.emit({
+      type: 'deprecated-version-used',
+      at: s.clock.now(),
+      ip: '203.0.113.8',
+      api: 'clinic',
+      version: '/v1',
+      method: 'GET',
+      route: '/v1/records',
+      state: 'deprecated',
+      consumer: XSS,
+      consumerKind: 'client',
+    });
+    await page.goto(`${s.origin}/console/#/apis`);
+    await page.getByRole('heading', { level: 1, name: 'APIs' }).waitFor();
+    const table = page.getByRole('table', { name: 'Consumers of deprecated versions', exact: true });
+    await table.getByText(`${XSS} (client)`, { exact: true }).waitFor();
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    expect(await xssRan(page)).toBeUndefined();
+    await shot(page, '27-apis-deprecated-consumer');
+    expect(o.problems).toEqual([]);
+  });
 });
 
 describe('posture', () => {
