@@ -139,5 +139,5 @@ describe('rampart start with mode: learn, then learn export and promote', () => 
     expect(refused.json()).toMatchObject({ type: 'https://rampart.dev/problems/not-found' });
     gw2.child.kill('SIGTERM');
     expect(await gw2.exit).toBe(0);
-  }, 120_000);
+  }, 400_000);
 });
