@@ -55,6 +55,18 @@ paths:
                 type: object
                 required: [id, name]
                 properties: { id: { type: integer }, name: { type: string } }
+  /notes:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: &note
+              type: object
+              properties:
+                title: { type: string }
+                tags: { type: array, items: { type: object, properties: { k: { type: string } } } }
+      responses: { '200': { description: the note, content: { application/json: { schema: *note } } } }
   /huge:
     get:
       responses: { '200': { description: big, content: { application/json: { schema: { type: object } } } } }
@@ -76,7 +88,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rampart-contract-'));
   await writeFile(join(dir, 'shop.yaml'), SPEC);
-  upstream = await startUpstream((req, res) => {
+  upstream = await startUpstream((req, res, body) => {
     const json = (status: number, body: unknown, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
@@ -89,6 +101,11 @@ beforeAll(async () => {
     if (req.url === '/v2/items/4')
       return json(500, 'TypeError: cannot read x\n    at handler (/srv/shop.js:1:1)', 'text/plain');
     if (req.url?.startsWith('/v2/search')) return json(200, { q: req.url });
+    if (req.url === '/v2/notes')
+      return json(
+        200,
+        req.headers['x-answer'] === 'dup' ? '{"title":"a","tags":[{"k":"x","\\u006b":"y"}]}' : body,
+      );
     const packed = /^\/v2\/packed\/([a-z0-9-]+)$/.exec(req.url ?? '');
     if (packed) {
       const item = Buffer.from(JSON.stringify({ id: 7, name: 'pen', costCents: 12, supplier: 'acme' }));
@@ -252,4 +269,34 @@ describe('contract chain in the gateway', () => {
       );
     },
   );
+
+  it('hostile JSON both ways: refused on the way in (request-limits’ scan shared), re-serialised on the way out', async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      call(`${gw.url}/v2/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const before = upstream.seen.length;
+    const dup = await post('{"title":"a","tags":[{"k":"x","\\u006b":"y"}]}');
+    expect(dup.status).toBe(400);
+    expect(dup.json()).toMatchObject({
+      type: P + 'unsafe-json',
+      errors: [{ pointer: '/body/tags/0/k', keyword: 'duplicate-key' }],
+    });
+    const proto = await post('{"title":"a","tags":[{"__proto__":{"admin":true}}]}');
+    expect(proto.json()).toMatchObject({ errors: [{ keyword: 'prototype-key' }] });
+    const big = await post('{"title":"a","tags":[],"n":12345678901234567890}');
+    expect(big.json()).toMatchObject({ type: P + 'unsafe-json', errors: [{ keyword: 'unsafe-number' }] });
+    expect(upstream.seen.length).toBe(before);
+    // A clean note goes through and its answer, nothing to drop, comes back byte for byte.
+    const clean = '{ "title": "Caf\\u00e9 \\"menu\\"", "tags": [ { "k": "a:b" } ] }';
+    const ok = await post(clean);
+    expect(ok.status).toBe(200);
+    expect(ok.text).toBe(clean);
+    // An answer with a duplicate name reaches the client as the one value that was checked.
+    const out = await post('{"title":"a"}', { 'x-answer': 'dup' });
+    expect(out.status).toBe(200);
+    expect(out.text).toBe('{"title":"a","tags":[{"k":"y"}]}');
+  });
 });

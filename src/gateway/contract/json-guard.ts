@@ -154,43 +154,62 @@ export function unsafeNumber(token: string): boolean {
 }
 
 const indexOf = Uint8Array.prototype.indexOf;
+const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+
+/** What one pass over JSON bytes finds, or the bound they break. */
+export type JsonShape =
+  | {
+      ok: true;
+      /** Member names in the text (its `:` outside strings); -1 when a string never ends. */
+      members: number;
+      /** True when every number in the text is one a double holds exactly. */
+      exact: boolean;
+    }
+  | { ok: false; code: 'json-too-deep' | 'json-too-large'; detail: string };
 
 /**
- * A cheap proof that JSON bytes hold no hazard, for the common case: true only when
- * {@link findJsonHazard} would find none in `bytes`, whose parse (JSON.parse of the same
- * bytes) is `value`; false means "look closer" (run findJsonHazard for the verdict and its
- * pointer). Instead of a set of names per object, it compares the member names the text
- * holds (its `:` outside strings, one pass skipping string contents with indexOf) with the
- * own keys of the parsed value: JSON.parse keeps one key per distinct name, so any
- * duplicate, in any object at any depth, leaves the parsed value with fewer keys than the
- * text (names with escapes included: `"a\u0062"` and `"ab"` are one key once parsed).
- * Prototype keys are looked for in the parsed keys (escapes undone), numbers in the text.
- * Iterative: no recursion on client-controlled depth.
+ * One pass over JSON bytes (well-formed or not: the parse that follows judges that),
+ * skipping string contents with indexOf: nesting depth and the number of values bounded
+ * (a hostile `[[[[…` stops at the bound, no recursion), member names counted and numbers
+ * checked for exactness, for {@link provablySafeJson}. request-limits runs it before the
+ * body is parsed; validate-request reuses its result.
  * @example
- * const bytes = Buffer.from('{"role":"user","role":"admin"}');
- * provablySafeJson(bytes, JSON.parse(bytes.toString())) // false: 2 names in the text, 1 key parsed
+ * scanJsonShape(Buffer.from('{"a":[1,2]}')) // { ok: true, members: 1, exact: true }
  */
-export function provablySafeJson(
-  bytes: Buffer,
-  value: unknown,
-  opts: { allowKeys?: ReadonlySet<string> } = {},
-): boolean {
+export function scanJsonShape(bytes: Uint8Array, maxDepth = Infinity, maxElements = Infinity): JsonShape {
   const n = bytes.length;
   let members = 0;
+  let exact = true;
+  let depth = 0;
+  let elements = 0;
   for (let i = 0; i < n; i++) {
     const c = bytes[i]!;
     if (c === 0x22 /* " */) {
       // Skip to the closing quote: the next one not escaped by an odd run of backslashes.
       let j = indexOf.call(bytes, 0x22, i + 1);
       for (;;) {
-        if (j < 0) return false;
+        if (j < 0) break;
         let k = j - 1;
         while (bytes[k] === 0x5c) k--;
         if ((j - 1 - k) % 2 === 0) break;
         j = indexOf.call(bytes, 0x22, j + 1);
       }
+      if (j < 0) {
+        members = -1; // a string that never ends: not JSON, nothing to prove
+        break;
+      }
       i = j;
     } else if (c === 0x3a /* : */) members++;
+    else if (c === 0x2c /* , */) {
+      if (++elements > maxElements)
+        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > maxDepth)
+        return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
+      if (++elements > maxElements)
+        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
     else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = i;
       let exponent = false;
@@ -199,11 +218,35 @@ export function provablySafeJson(
         if (bytes[i] === 0x65 || bytes[i] === 0x45) exponent = true;
       }
       // Without an exponent, 15 characters hold at most 15 digits: always exact.
-      if ((exponent || i + 1 - start > 15) && unsafeNumber(bytes.toString('latin1', start, i + 1)))
-        return false;
+      if (exact && (exponent || i + 1 - start > 15) && unsafeNumber(latin1(bytes, start, i + 1)))
+        exact = false;
     }
   }
-  return ownKeyCount(value, opts.allowKeys) === members;
+  return { ok: true, members, exact };
+}
+
+/**
+ * A cheap proof that JSON bytes hold no hazard, for the common case: true only when
+ * {@link findJsonHazard} would find none in `bytes`, whose parse (JSON.parse of the same
+ * bytes) is `value`; false means "look closer" (run findJsonHazard for the verdict and its
+ * pointer). Instead of a set of names per object, it compares the member names the text
+ * holds ({@link scanJsonShape}: its `:` outside strings) with the own keys of the parsed
+ * value: JSON.parse keeps one key per distinct name, so any duplicate, in any object at any
+ * depth, leaves the parsed value with fewer keys than the text (names with escapes
+ * included: `"a\u0062"` and `"ab"` are one key once parsed). Prototype keys are looked for
+ * in the parsed keys (escapes undone), numbers in the text. Iterative: no recursion on
+ * client-controlled depth. `shape` is the bytes' scan when the caller has it already.
+ * @example
+ * const bytes = Buffer.from('{"role":"user","role":"admin"}');
+ * provablySafeJson(bytes, JSON.parse(bytes.toString())) // false: 2 names in the text, 1 key parsed
+ */
+export function provablySafeJson(
+  bytes: Uint8Array,
+  value: unknown,
+  opts: { allowKeys?: ReadonlySet<string> } = {},
+  shape: JsonShape = scanJsonShape(bytes),
+): boolean {
+  return shape.ok && shape.exact && ownKeyCount(value, opts.allowKeys) === shape.members;
 }
 
 /** Own keys of every object in a parsed JSON value; -1 when one is a prototype key not allowed. */

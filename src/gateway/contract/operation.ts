@@ -7,7 +7,7 @@
  */
 import type { JsonSchema, OpenApiDocument, OpenApiOperation } from '../../core/openapi.ts';
 import type { ProblemCode } from '../../core/errors.ts';
-import { findJsonHazard, provablySafeJson } from './json-guard.ts';
+import { findJsonHazard, provablySafeJson, type JsonShape } from './json-guard.ts';
 import { compileMinimiser, type Minimiser } from './minimise.ts';
 import { compileParameters, parseQuery, type CompiledParameters } from './params.ts';
 import { compileMasker, type Masker, type PiiKind } from './pii.ts';
@@ -58,6 +58,8 @@ export interface RequestInput {
   body: Buffer | undefined;
   /** The body parsed as JSON once (the gateway's lazy parse). */
   json: () => unknown;
+  /** The body's scan when request-limits made it already (scanned again otherwise). */
+  shape?: JsonShape | undefined;
 }
 
 export interface RequestVerdict {
@@ -193,7 +195,7 @@ export function compileRequestContract(
           value = input.json();
           // The cheap proof first (no second decoding, no name sets); the exact scan, which
           // says where, only when it fails.
-          const hazard = provablySafeJson(input.body!, value)
+          const hazard = provablySafeJson(input.body!, value, {}, input.shape)
             ? undefined
             : findJsonHazard(input.body!.toString('utf8'));
           if (hazard)

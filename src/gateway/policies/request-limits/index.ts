@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
 import { isJsonType } from '../../body.ts';
+import { scanJsonShape, type JsonShape } from '../../contract/json-guard.ts';
 import { definePolicy, deny, type RequestContext } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
 
@@ -28,34 +29,22 @@ const schema = Type.Object(
 
 export type JsonScan = { ok: true } | { ok: false; code: 'json-too-deep' | 'json-too-large'; detail: string };
 
+declare module '../../policy.ts' {
+  interface PolicyState {
+    /** The JSON body's scan (member names, exact numbers), for validate-request's hazard proof. */
+    jsonShape: { body: Buffer; shape: JsonShape };
+  }
+}
+
+const OK: JsonScan = Object.freeze({ ok: true });
+
 /**
  * Bounds a JSON text before parsing it: nesting depth and the number of values,
  * in one pass over the bytes (no recursion, so a hostile `[[[[…` cannot blow the stack).
  */
 export function scanJson(buf: Uint8Array, maxDepth: number, maxElements: number): JsonScan {
-  let depth = 0;
-  let elements = 0;
-  let inString = false;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > maxDepth)
-        return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
-      if (++elements > maxElements)
-        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
-    else if (c === 0x2c /* , */) {
-      if (++elements > maxElements)
-        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
-    }
-  }
-  return { ok: true };
+  const shape = scanJsonShape(buf, maxDepth, maxElements);
+  return shape.ok ? OK : shape;
 }
 
 /**
@@ -87,8 +76,9 @@ export const requestLimits = definePolicy({
         const body = ctx.body;
         if (body === undefined || body.length === 0) return undefined;
         if (!isJsonType(ctx.headers['content-type'])) return undefined;
-        const scan = scanJson(body, options.maxJsonDepth, options.maxJsonElements);
-        if (!scan.ok) return deny(problem(scan.code, { detail: scan.detail }));
+        const shape = scanJsonShape(body, options.maxJsonDepth, options.maxJsonElements);
+        if (!shape.ok) return deny(problem(shape.code, { detail: shape.detail }));
+        ctx.state.jsonShape = { body, shape };
         // Malformed JSON or invalid UTF-8 throws ProblemError invalid-json: answered 400 by the gateway.
         ctx.json();
         return undefined;

@@ -4,6 +4,7 @@ import type { HttpMethod, OpenApiDocument } from '../../../core/openapi.ts';
 import { LAB_SPECS } from '../../../lab/index.ts';
 import type { Denial, RouteMatch } from '../../policy.ts';
 import { buildPolicy, documentRoute, testContext, testRoute, testServices } from '../test-context.ts';
+import { requestLimits } from '../request-limits/index.ts';
 import { validateRequest } from './index.ts';
 
 let doc: OpenApiDocument;
@@ -125,5 +126,27 @@ describe('validate-request', () => {
         testContext({ route: labRoute('get', '/records/{recordId}', { recordId: '3' }) }),
       ),
     ).toBeUndefined();
+  });
+
+  it('reuses request-limits’ scan of the body, and still refuses every hazard through it', async () => {
+    const limits = buildPolicy(requestLimits, {}, testServices());
+    const policy = buildPolicy(validateRequest, {}, testServices());
+    const route = labRoute('post', '/auth/login');
+    const run = async (text: string) => {
+      const ctx = testContext({ route, body: Buffer.from(text) });
+      expect(await limits.onRequest(ctx)).toBeUndefined();
+      expect(ctx.state.jsonShape?.body).toBe(ctx.body);
+      return (await policy.onRequest(ctx)) as Denial | undefined;
+    };
+    for (const [text, keyword] of [
+      ['{"username":"alice","password":"x","user\\u006eame":"admin"}', 'duplicate-key'],
+      ['{"username":"alice","password":"x","__proto__":{}}', 'prototype-key'],
+      ['{"username":"alice","password":1e400}', 'unsafe-number'],
+    ] as const)
+      expect((await run(text))?.problem, text).toMatchObject({
+        type: P + 'unsafe-json',
+        errors: [{ keyword }],
+      });
+    expect(await run('{"username":"alice","password":"s3cr:et\\""}')).toBeUndefined();
   });
 });

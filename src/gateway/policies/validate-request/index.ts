@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
-import { requestContractFor } from '../../contract/operation.ts';
+import type { JsonShape } from '../../contract/json-guard.ts';
+import { requestContractFor, type RequestInput } from '../../contract/operation.ts';
 import { definePolicy, deny, type RequestContext } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
 import { validateRequestXRampart } from './x-rampart.ts';
@@ -28,6 +29,29 @@ const schema = Type.Object(
     description: 'Request validation against the OpenAPI contract (API3, API4, API8).',
   },
 );
+
+/** A request context as the contract's input (a class: no closure made per request). */
+class ContextInput implements RequestInput {
+  constructor(
+    private readonly ctx: RequestContext,
+    readonly shape: JsonShape | undefined,
+  ) {}
+  get pathParams(): Readonly<Record<string, string>> {
+    return this.ctx.route!.params;
+  }
+  get query(): string {
+    return this.ctx.query;
+  }
+  get headers(): RequestInput['headers'] {
+    return this.ctx.headers;
+  }
+  get body(): Buffer | undefined {
+    return this.ctx.body;
+  }
+  json(): unknown {
+    return this.ctx.json();
+  }
+}
 
 /**
  * validate-request: every request checked against its operation's contract — parameters
@@ -68,13 +92,13 @@ export const validateRequest = definePolicy({
         return {
           onRequest: function validateRequestHook(ctx: RequestContext) {
             if (tooLarge && ctx.body !== undefined && ctx.body.length > bodyLimit!) return tooLarge;
-            const verdict = contract.check({
-              pathParams: ctx.route!.params,
-              query: ctx.query,
-              headers: ctx.headers,
-              body: ctx.body,
-              json: () => ctx.json(),
-            });
+            const scanned = ctx.state.jsonShape;
+            const verdict = contract.check(
+              new ContextInput(
+                ctx,
+                scanned !== undefined && scanned.body === ctx.body ? scanned.shape : undefined,
+              ),
+            );
             if (!verdict) return undefined;
             ctx.emit({
               type: 'contract-violation',
