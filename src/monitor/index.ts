@@ -186,8 +186,7 @@ export class Monitor {
       o.log.child({ component: 'alerts' }),
     );
     this.outbox.onOutcome = (n, outcome) => this.metrics.notifications.inc([n, outcome]);
-    this.otlp =
-      c.otlp && this.role !== 'primary' ? new OtlpExporter(c.otlp, this.metrics.registry, now) : undefined;
+    this.otlp = c.otlp ? new OtlpExporter(c.otlp, this.metrics.registry, now) : undefined;
     if (o.cluster?.role === 'worker') {
       const link = new WorkerLink(o.cluster.port, {
         state: (s) => {

@@ -10,6 +10,7 @@
  * export is one background request with a deadline; a failed export keeps its events for the
  * next one (still bounded) and is counted.
  */
+import { hostname } from 'node:os';
 import { request } from 'undici';
 import type { RampartEvent } from '../core/events.ts';
 import type { OtlpKeyValue, Registry } from './metrics.ts';
@@ -55,6 +56,9 @@ export function resource(serviceName: string): { attributes: OtlpKeyValue[] } {
   return {
     attributes: [
       { key: 'service.name', value: { stringValue: serviceName } },
+      // One process, one set of cumulative streams: each worker of a --workers cluster (and its
+      // primary, which exports the alert metrics) is an instance of its own.
+      { key: 'service.instance.id', value: { stringValue: `${hostname()}:${process.pid}` } },
       { key: 'telemetry.sdk.name', value: { stringValue: 'rampart' } },
       { key: 'telemetry.sdk.language', value: { stringValue: 'nodejs' } },
     ],

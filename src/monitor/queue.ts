@@ -36,7 +36,7 @@ export class EventQueue {
     this.accepted++;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.drain);
+      setImmediate(this.turn);
     }
   };
 
@@ -44,9 +44,16 @@ export class EventQueue {
     return this.size;
   }
 
-  /** Hands everything queued to the consumer now (tests, shutdown). */
-  readonly drain = (): void => {
+  /** Hands everything queued to the consumer now (tests, shutdown, a scrape or query that must be current). */
+  readonly drain = (): void => this.take(false);
+
+  /** The scheduled hand-over: a batch at a time, yielding to the event loop between large batches. */
+  private readonly turn = (): void => {
     this.scheduled = false;
+    this.take(true);
+  };
+
+  private take(yieldBetweenBatches: boolean): void {
     while (this.size > 0) {
       const n = Math.min(this.size, this.maxBatch);
       const batch = new Array<RampartEvent>(n);
@@ -58,12 +65,12 @@ export class EventQueue {
       this.head = (this.head + n) % this.capacity;
       this.size -= n;
       this.consume(batch);
-      if (n === this.maxBatch && this.size > 0) {
+      if (yieldBetweenBatches && this.size > 0 && !this.scheduled) {
         // Yield to the event loop between large batches so I/O keeps flowing.
         this.scheduled = true;
-        setImmediate(this.drain);
+        setImmediate(this.turn);
         return;
       }
     }
-  };
+  }
 }

@@ -62,6 +62,10 @@ describe('OTLP/HTTP JSON export', () => {
 
     const rm = metrics.body.resourceMetrics[0];
     expect(rm.resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'rampart' } });
+    expect(rm.resource.attributes).toContainEqual({
+      key: 'service.instance.id',
+      value: { stringValue: expect.stringMatching(new RegExp(`:${process.pid}$`)) },
+    });
     const list = rm.scopeMetrics[0].metrics as any[];
     expect(rm.scopeMetrics[0].scope.name).toBe('rampart');
     const duration = list.find((m) => m.name === 'http_server_request_duration_seconds');
