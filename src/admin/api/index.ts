@@ -51,6 +51,7 @@ import { audit } from '../../audit/index.ts';
 import { diffFindings } from '../../scanner/history.ts';
 import type { ScanScheduler } from '../../scanner/schedule.ts';
 import type { Db } from '../../store/index.ts';
+import { toolRun, toolRuns } from '../../store/tool-runs.ts';
 import type { Changelog } from '../../versions/changelog.ts';
 import type { Inventory } from '../../versions/inventory.ts';
 import { page, pageParams } from './page.ts';
@@ -804,9 +805,17 @@ function adminHandlers(
     },
     async listCodeScanFindings(_ctx, q) {
       const p = pageParams(q);
-      const r = o.codeScan ? await o.codeScan() : undefined;
+      // The newest run recorded in the store (rampart code -c), else the provider's report files.
+      const r = (await toolRun(o.db, 'code'))?.result ?? (o.codeScan ? await o.codeScan() : undefined);
       if (!r) throw new ProblemError('not-found', 'No code-scan results are configured');
       return json(200, { ...page(r.findings, p), ...(r.meta ? { meta: r.meta } : {}) });
+    },
+
+    async listCodeScanRuns(_ctx, q) {
+      return json(200, page(await toolRuns(o.db, 'code'), pageParams(q)));
+    },
+    async listAuditRuns(_ctx, q) {
+      return json(200, page(await toolRuns(o.db, 'audit'), pageParams(q)));
     },
 
     // ── posture ─────────────────────────────────────────────────────────────────
