@@ -104,7 +104,8 @@ export interface AdminApiOptions {
   changelog(): Changelog;
   /** The config file a reload re-reads; undefined for the built-in demo. */
   configFile?: string | undefined;
-  validateConfig?: (() => Promise<ConfigCheckResult>) | undefined;
+  /** Checks the config file, or the given text as if it were the config file (nothing written). */
+  validateConfig?: ((text?: string) => Promise<ConfigCheckResult>) | undefined;
   reload?: (() => Promise<{ ok: true; restartNeeded: string[] } | { ok: false; error: string }>) | undefined;
   posture?: PostureProvider | undefined;
   codeScan?: FindingsProvider | undefined;
@@ -834,7 +835,18 @@ function adminHandlers(
       return act(ctx, 'config.validate', o.configFile, async () => {
         if (!o.validateConfig || !o.configFile)
           throw new ProblemError('not-found', 'No config file: the built-in demo config is running');
-        return json(200, await o.validateConfig());
+        if (ctx.body === undefined || ctx.body.length === 0) return json(200, await o.validateConfig());
+        let text: string;
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(ctx.body);
+        } catch {
+          throw new ProblemError('bad-request', 'The config must be UTF-8 text (YAML)', { pointer: '/body' });
+        }
+        if (text.includes('\u0000'))
+          throw new ProblemError('bad-request', 'The config must be text: it holds a NUL byte', {
+            pointer: '/body',
+          });
+        return json(200, await o.validateConfig(text));
       });
     },
     async reloadConfig(ctx) {
