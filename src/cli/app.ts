@@ -1,5 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import {
   checkConfigFile,
@@ -407,7 +407,7 @@ export class App {
         },
         changelog: () => buildChangelog(versionsOf(state.apis), clock.now()),
         configFile: configPath,
-        validateConfig: configPath ? () => checkConfig(configPath) : undefined,
+        validateConfig: configPath ? (text?: string) => checkConfig(configPath, text) : undefined,
         reload: configPath
           ? () => (late.app ? late.app.reload() : Promise.resolve({ ok: false as const, error: 'starting' }))
           : undefined,
@@ -703,24 +703,41 @@ async function adminCertificate(config: RampartConfig): Promise<CertPair | undef
   return { cert: c, key: k, generated: false, source: cert };
 }
 
-/** What a reload of `path` would find wrong (the admin API's config validation), without applying it. */
-async function checkConfig(path: string): Promise<AdminConfigCheck> {
+/** The name errors in a posted config carry (the admin API's validation of a request body). */
+export const POSTED_CONFIG = 'request body';
+
+/**
+ * What a reload of `path` would find wrong (the admin API's config validation), without
+ * applying it; with `text`, that text is checked as if it were the file at `path` (same
+ * loader, relative paths and `${file:…}` against its directory), and nothing is written.
+ * Errors in the documents a posted config names keep their position but not their message
+ * (it could quote a file the poster cannot otherwise read).
+ */
+async function checkConfig(path: string, text?: string): Promise<AdminConfigCheck> {
+  const posted = text !== undefined ? join(dirname(resolve(path)), `(${POSTED_CONFIG})`) : undefined;
   try {
-    const { config } = await readConfig(path);
+    const config =
+      text !== undefined
+        ? validConfig(parseConfig<RampartConfig>(text, posted!, configSchema, { baseDir: configDir(path) }))
+        : (await readConfig(path)).config;
     await loadApis(config);
     return { valid: true, errors: [] };
   } catch (err) {
+    const file = posted !== undefined ? POSTED_CONFIG : path;
     if (!(err instanceof SourceErrors))
-      return { valid: false, errors: [{ file: path, path: '', message: (err as Error).message }] };
+      return { valid: false, errors: [{ file, path: '', message: (err as Error).message.slice(0, 500) }] };
     return {
       valid: false,
-      errors: err.errors.map((e) => ({
-        file: e.file,
-        path: e.path,
-        ...(e.line !== undefined ? { line: e.line } : {}),
-        ...(e.column !== undefined ? { column: e.column } : {}),
-        message: e.message,
-      })),
+      errors: err.errors.slice(0, 1000).map((e) => {
+        const own = posted === undefined || e.file === posted;
+        return {
+          file: e.file === posted ? POSTED_CONFIG : e.file,
+          path: e.path,
+          ...(e.line !== undefined ? { line: e.line } : {}),
+          ...(e.column !== undefined ? { column: e.column } : {}),
+          message: own ? e.message.slice(0, 4000) : 'this document named by the config is invalid',
+        };
+      }),
     };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Fills the posture evaluator's input (src/posture/types.ts) from real data: the loaded
  * config, the compiled per-operation policy chains (gateway/describe.ts), the certificate
- * on disk, the stored scan results (scanner history), audit and code-scan JSON reports,
+ * on disk, the stored scan results (scanner history), the audit and code-scan runs recorded in
+ * the store (or else their JSON reports),
  * CI definitions, the effective alert rules, recorded simulations, the store's inventory
  * and the posture history. Nothing is typed in by hand; what cannot be read becomes a note.
  */
@@ -33,6 +34,7 @@ import { ScanHistory } from '../scanner/history.ts';
 import { nextRun, type Job } from '../scanner/schedule.ts';
 import { MemoryCounterStore } from '../store/counters/memory.ts';
 import { openStore, parseStoreUrl } from '../store/index.ts';
+import { latestToolRuns } from '../store/tool-runs.ts';
 import { readTraffic } from '../versions/traffic.ts';
 import { loadApis, resolveStoreUrl, type AppOptions } from './app.ts';
 import type { RampartFileConfig } from './config-schema.ts';
@@ -222,31 +224,44 @@ function certificateOf(
 }
 
 /** The store's inventory, read only (a store that does not exist yet is not created). */
-async function trafficOf(
+/**
+ * What the store holds for posture: the inventory's traffic (unless `traffic` is false) and
+ * the newest recorded `rampart audit` / `rampart code` run per target (src/store/tool-runs.ts).
+ */
+async function storeEvidence(
   config: RampartFileConfig,
   baseDir: string,
   notes: string[],
-): Promise<TrafficInput | undefined> {
+  traffic: boolean,
+): Promise<{ traffic: TrafficInput | undefined; runs: ResultInput[] }> {
   const url = resolveStoreUrl(config.store, baseDir);
   const target = parseStoreUrl(url);
   if (target.dialect !== 'postgres' && (target.path === ':memory:' || !existsSync(target.path))) {
-    notes.push('no store yet (rampart start has not run): traffic evidence left out');
-    return undefined;
+    if (traffic) notes.push('no store yet (rampart start has not run): traffic evidence left out');
+    return { traffic: undefined, runs: [] };
   }
   try {
     const db = await openStore(url);
     try {
+      const runs: ResultInput[] = [];
+      for (const tool of ['audit', 'code'] as const)
+        for (const r of await latestToolRuns(db, tool))
+          runs.push(resultOf(tool, `store: ${tool} run ${r.id}`, r.target, r.result.findings, r.result.meta));
+      if (!traffic) return { traffic: undefined, runs };
       const t = await readTraffic(db);
       return {
-        shadowEndpoints: t.shadow.length,
-        deprecatedConsumers: new Set(t.deprecatedUsage.map((u) => `${u.consumerKind}:${u.consumer}`)).size,
+        traffic: {
+          shadowEndpoints: t.shadow.length,
+          deprecatedConsumers: new Set(t.deprecatedUsage.map((u) => `${u.consumerKind}:${u.consumer}`)).size,
+        },
+        runs,
       };
     } finally {
       await db.close();
     }
   } catch (err) {
-    notes.push(`store ${target.dialect}: ${(err as Error).message}; traffic evidence left out`);
-    return undefined;
+    notes.push(`store ${target.dialect}: ${(err as Error).message}; store evidence left out`);
+    return { traffic: undefined, runs: [] };
   }
 }
 
@@ -296,10 +311,16 @@ export async function postureInputs(
     groupBy: r.groupBy ?? [],
   }));
   const history = readHistory(at(posture.history));
+  const stored = await storeEvidence(config, baseDir, notes, opts.traffic !== false);
+  // Recorded runs first (rampart audit -c / rampart code -c); report files when none is recorded.
+  const recorded = (kind: 'audit' | 'code', files: string[]) => {
+    const runs = stored.runs.filter((r) => r.kind === kind);
+    return runs.length ? runs : reportResults(kind, files, notes);
+  };
   const results = [
     ...(await scanResults(scansDir, notes)),
-    ...reportResults('audit', ev.audits.map(at), notes),
-    ...reportResults('code', ev.code.map(at), notes),
+    ...recorded('audit', ev.audits.map(at)),
+    ...recorded('code', ev.code.map(at)),
   ];
   return {
     source: src.label,
@@ -366,7 +387,7 @@ export async function postureInputs(
       simulations: shown(at(ev.simulations)),
       config: src.label,
     },
-    traffic: opts.traffic === false ? undefined : await trafficOf(config, baseDir, notes),
+    traffic: stored.traffic,
     history,
     notes,
   };

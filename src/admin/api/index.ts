@@ -51,6 +51,7 @@ import { audit } from '../../audit/index.ts';
 import { diffFindings } from '../../scanner/history.ts';
 import type { ScanScheduler } from '../../scanner/schedule.ts';
 import type { Db } from '../../store/index.ts';
+import { toolRun, toolRuns } from '../../store/tool-runs.ts';
 import type { Changelog } from '../../versions/changelog.ts';
 import type { Inventory } from '../../versions/inventory.ts';
 import { learnHandlers, type LearnProvider } from './learn.ts';
@@ -104,7 +105,8 @@ export interface AdminApiOptions {
   changelog(): Changelog;
   /** The config file a reload re-reads; undefined for the built-in demo. */
   configFile?: string | undefined;
-  validateConfig?: (() => Promise<ConfigCheckResult>) | undefined;
+  /** Checks the config file, or the given text as if it were the config file (nothing written). */
+  validateConfig?: ((text?: string) => Promise<ConfigCheckResult>) | undefined;
   reload?: (() => Promise<{ ok: true; restartNeeded: string[] } | { ok: false; error: string }>) | undefined;
   posture?: PostureProvider | undefined;
   codeScan?: FindingsProvider | undefined;
@@ -809,9 +811,17 @@ function adminHandlers(
     },
     async listCodeScanFindings(_ctx, q) {
       const p = pageParams(q);
-      const r = o.codeScan ? await o.codeScan() : undefined;
+      // The newest run recorded in the store (rampart code -c), else the provider's report files.
+      const r = (await toolRun(o.db, 'code'))?.result ?? (o.codeScan ? await o.codeScan() : undefined);
       if (!r) throw new ProblemError('not-found', 'No code-scan results are configured');
       return json(200, { ...page(r.findings, p), ...(r.meta ? { meta: r.meta } : {}) });
+    },
+
+    async listCodeScanRuns(_ctx, q) {
+      return json(200, page(await toolRuns(o.db, 'code'), pageParams(q)));
+    },
+    async listAuditRuns(_ctx, q) {
+      return json(200, page(await toolRuns(o.db, 'audit'), pageParams(q)));
     },
 
     // ── posture ─────────────────────────────────────────────────────────────────
@@ -830,7 +840,18 @@ function adminHandlers(
       return act(ctx, 'config.validate', o.configFile, async () => {
         if (!o.validateConfig || !o.configFile)
           throw new ProblemError('not-found', 'No config file: the built-in demo config is running');
-        return json(200, await o.validateConfig());
+        if (ctx.body === undefined || ctx.body.length === 0) return json(200, await o.validateConfig());
+        let text: string;
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(ctx.body);
+        } catch {
+          throw new ProblemError('bad-request', 'The config must be UTF-8 text (YAML)', { pointer: '/body' });
+        }
+        if (text.includes('\u0000'))
+          throw new ProblemError('bad-request', 'The config must be text: it holds a NUL byte', {
+            pointer: '/body',
+          });
+        return json(200, await o.validateConfig(text));
       });
     },
     async reloadConfig(ctx) {

@@ -33,6 +33,7 @@ import {
 import type { RampartConfig } from '../../gateway/config.ts';
 import { X_RAMPART_KEYS } from '../app.ts';
 import { configSchema } from '../config-schema.ts';
+import { recordRun } from '../record-run.ts';
 
 const usage = `Usage: rampart audit SPEC… [options]
        rampart audit -c rampart.yaml [SPEC…] [options]
@@ -45,7 +46,9 @@ the config and its x-rampart policies. See docs/audit.md.
 Options:
 ${REPORT_CLI_USAGE}
   --min-score N       also exit 1 when the overall score is below N (0-100)
-  -c, --config FILE   audit the documents this rampart.yaml names, with its policies
+  -c, --config FILE   audit the documents this rampart.yaml names, with its policies,
+                      and record the run in its store (posture and the console read it)
+  --no-record         with -c: do not record the run in the store
   --suggest-policies  add the x-rampart that would close each finding, and print them
   --max-size MIB      refuse documents larger than this (default ${DEFAULT_MAX_BYTES / 1048576})
 
@@ -115,6 +118,7 @@ const auditCommand: Command = {
         config: { type: 'string', short: 'c' },
         'suggest-policies': { type: 'boolean' },
         'max-size': { type: 'string' },
+        'no-record': { type: 'boolean' },
       },
       true,
     );
@@ -208,6 +212,8 @@ const auditCommand: Command = {
     const withoutBaseline = { ...opts };
     delete withoutBaseline.baseline;
     const run = runReport(findings, meta, withoutBaseline, { out: io.out, color: shouldColor() });
+    // With -c, the run goes to the config's store (posture, admin API, console read it there).
+    if (values.config && values['no-record'] !== true) await recordRun(values.config, findings, meta, io);
     if (values['suggest-policies'] && (opts.format === 'text' || opts.output !== undefined))
       io.out('\n' + suggestedPolicies(findings).trimEnd());
     if (minScore !== undefined && s.overall < minScore) {

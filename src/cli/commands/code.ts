@@ -13,6 +13,7 @@ import { downloadAdvisories, OSV_NPM_ARCHIVE } from '../../code/dependencies/sca
 import { loadAdvisories, type OsvAdvisory } from '../../code/dependencies/osv.ts';
 import { scanHistory, scanTree } from '../../code/scan.ts';
 import { parseOptions, UsageError, type Command } from '../command.ts';
+import { recordRun } from '../record-run.ts';
 
 const usage = `Usage: rampart code [PATH] [options]
 
@@ -28,7 +29,8 @@ ${REPORT_CLI_USAGE}
                       download an OSV archive (default ${OSV_NPM_ARCHIVE})
                       to --advisories (default .rampart/advisories/npm.zip), then scan
   --exclude GLOB      skip matching paths (repeatable; .gitignore and node_modules are always honoured)
-  --history           also scan every line added in the git history for secrets (reports the commit)`;
+  --history           also scan every line added in the git history for secrets (reports the commit)
+  -c, --config FILE   record the run in this rampart.yaml's store (posture and the console read it)`;
 
 const code: Command = {
   name: 'code',
@@ -50,6 +52,7 @@ const code: Command = {
         'update-advisories': { type: 'string' },
         exclude: { type: 'string', multiple: true },
         history: { type: 'boolean' },
+        config: { type: 'string', short: 'c' },
       },
       true,
     );
@@ -110,7 +113,9 @@ const code: Command = {
       checks: result.checks,
       targets: result.files,
     };
-    return runReport(findings, meta, opts, { out: io.out, color: shouldColor(process.stdout) }).exitCode;
+    const run = runReport(findings, meta, opts, { out: io.out, color: shouldColor(process.stdout) });
+    if (values.config) await recordRun(values.config, findings, meta, io);
+    return run.exitCode;
   },
 };
 
