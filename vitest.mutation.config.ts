@@ -20,6 +20,7 @@ const unit = [
   'src/identity/passwords.test.ts',
   'src/identity/throttle.test.ts',
   'src/gateway/policies/authenticate/hmac-issuer.test.ts',
+  'src/gateway/policies/authenticate/decisions.test.ts',
   'src/gateway/policies/roles/index.test.ts',
   'src/gateway/policies/roles/hierarchy.test.ts',
   'src/gateway/policies/owner/index.test.ts',

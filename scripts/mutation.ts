@@ -42,6 +42,7 @@ export const MODULES: Record<string, MutationModule> = {
     tests: [
       'src/gateway/policies/authenticate/index.test.ts',
       'src/gateway/policies/authenticate/hmac-issuer.test.ts',
+      'src/gateway/policies/authenticate/decisions.test.ts',
     ],
   },
   'mfa-policy': {
