@@ -5,7 +5,7 @@
 // A scenario with `workers: N` runs as `rampart start --workers N` does: the node:cluster
 // primary of src/cli/cluster.ts forks N workers on the same port. The primary prepares what
 // must be shared once (the scenario's extra config, e.g. the Redis it starts, and the ports)
-// and hands it to the workers in BENCH_SHARED; it prints the port when every worker listens.
+// and hands it to the workers in BENCH_SHARED; it prints the port when every worker has started.
 import cluster from 'node:cluster';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -46,9 +46,10 @@ if (workers > 1 && cluster.isPrimary) {
     extra: scenario.config ? await scenario.config(dir) : {},
   };
   process.env.BENCH_SHARED = JSON.stringify(shared);
-  let listening = 0;
-  cluster.on('listening', (_w, address) => {
-    if (address.port === shared.port && ++listening === workers)
+  // Each worker says so once its App has started (not merely listens): then the port is ready.
+  let ready = 0;
+  cluster.on('message', (_w, msg: unknown) => {
+    if ((msg as { benchReady?: boolean }).benchReady && ++ready === workers)
       process.stdout.write(JSON.stringify({ port: shared.port }) + '\n');
   });
   const code = await runPrimary(workers, {
@@ -92,8 +93,9 @@ const app = await App.start({
   log: silentLogger,
   ...(scenario.prepare ? await scenario.prepare(dir) : {}),
 });
-// Workers: the primary reports the port once all of them listen.
-if (!cluster.isWorker)
+// Workers: the primary reports the port once all of them have started.
+if (cluster.isWorker) process.send?.({ benchReady: true });
+else
   process.stdout.write(
     JSON.stringify({
       port: app.gateway.port,
