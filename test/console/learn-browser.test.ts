@@ -26,7 +26,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   await ensureBuilt();
-  up = await startUpstream((req, res) => {
+  up = await startUpstream((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ id: 7, name: 'Lamp' }));
   });
