@@ -28,7 +28,10 @@ export const MODULES: Record<string, MutationModule> = {
   path: { file: 'src/gateway/path.ts', tests: ['src/gateway/path.test.ts'] },
   ip: { file: 'src/gateway/ip.ts', tests: ['src/gateway/ip.test.ts'] },
   host: { file: 'src/gateway/host.ts', tests: ['src/gateway/host.test.ts'] },
-  framing: { file: 'src/gateway/framing.ts', tests: ['test/gateway/framing.test.ts'] },
+  framing: {
+    file: 'src/gateway/framing.ts',
+    tests: ['src/gateway/framing.test.ts', 'test/gateway/framing.test.ts'],
+  },
   transport: {
     file: 'src/gateway/policies/transport/index.ts',
     tests: ['src/gateway/policies/transport/index.test.ts', 'test/gateway/decisions.test.ts'],

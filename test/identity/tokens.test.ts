@@ -353,6 +353,46 @@ forEachStore('TokenService', (getDb) => {
     }
   });
 
+  it('a loser of a race whose winner started more than the grace window earlier is reuse', async () => {
+    // The loser (L) reads the token unused, then pauses; the winner (W), which started
+    // 10.001 s earlier and was slow, claims it; L's claim fails and W's use is outside L's window.
+    const grace = 10_000;
+    const s = await user();
+    const a = await service({ refreshReuseGraceMs: grace }).startSession(s, { ...AUTH, authTime: T0 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let paused!: () => void;
+    const atGate = new Promise<void>((r) => (paused = r));
+    const db = getDb();
+    let first = true;
+    const gated = new Proxy(db, {
+      get(target, key) {
+        if (key === 'one')
+          return async (...args: Parameters<Db['one']>) => {
+            const row = await target.one(...args);
+            if (first) {
+              first = false;
+              paused();
+              await gate;
+            }
+            return row;
+          };
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    clock.set(T0 + grace + 1);
+    const loser = service({ refreshReuseGraceMs: grace }, gated).rotate(a.refresh_token, loader(s));
+    await atGate;
+    clock.set(T0);
+    const winner = await service({ refreshReuseGraceMs: grace }).rotate(a.refresh_token, loader(s));
+    expect(winner.withinGrace).toBe(false);
+    release();
+    const err = await problemOf(loser);
+    expect(err.problem).toMatchObject({ type: PREFIX + 'invalid-refresh-token', reuse: true });
+    expect((await familyRow(a.sid))!.revoked_reason).toBe('refresh-token-reuse');
+  });
+
   it('revokeFamily keeps the first revocation', async () => {
     const tokens = service();
     const s = await user();
