@@ -239,6 +239,30 @@ describe('console sessions', () => {
     // Replay: the session that re-authenticated is gone, so is its cookie.
     expectProblem(await s.as(login, 'GET', '/admin/api/session'), 401, 'unauthenticated');
   });
+
+  it('needs a recent authentication to revoke an API key too (destructive, like disable)', async () => {
+    let login = await s.signIn(s.admin);
+    const key = await s.as(login, 'POST', `/admin/api/users/${s.viewer.id}/api-keys`, {
+      name: 'to-revoke',
+      scopes: ['api:shop'],
+    });
+    expect(key.status, key.text).toBe(201);
+    s.clock.advance(301_000);
+    const path = `/admin/api/users/${s.viewer.id}/api-keys/${key.body.id}`;
+    const late = await s.as(login, 'DELETE', path);
+    expectProblem(late, 401, 'insufficient-user-authentication');
+    expect(String(late.headers['www-authenticate'])).toContain('max_age="300"');
+    s.clock.advance(30_000);
+    const re = await s.as(login, 'POST', '/admin/api/session/reauth', { code: s.code(s.admin) });
+    expect(re.status, re.text).toBe(200);
+    login = {
+      cookie: /rampart_admin_session=([^;]+)/.exec(String(re.headers['set-cookie']))![1]!,
+      csrf: re.body.csrfToken,
+      body: re.body,
+    };
+    const revoked = await s.as(login, 'DELETE', path);
+    expect(revoked.status, revoked.text).toBe(204);
+  });
 });
 
 describe('replayed requests', () => {

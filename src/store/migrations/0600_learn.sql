@@ -1,4 +1,4 @@
--- Learn mode (src/learn/service.ts, docs/learn.md), owner range 0600-0699.
+-- Learn mode (src/learn/service.ts, docs/learn.md), owner range 0600-0609.
 -- One row per API version that learns: what was learned, as the learner's snapshot
 -- (src/learn/snapshot.ts: folded operations, shapes and counts — never a body, a token,
 -- a cookie value or a personal value), merged in by each process at every flush.
