@@ -110,8 +110,16 @@ export interface ConsoleAuth {
     input: { challenge_id: string; mfa_token?: string; response: Record<string, unknown> },
     ip: string,
   ): Promise<ConsoleTokens>;
-  /** Step-up with a fresh TOTP code: a new identity session with a new auth_time. */
-  reauthenticate(accessToken: string, code: string, ip: string): Promise<ConsoleTokens>;
+  /**
+   * Step-up with a fresh TOTP code, or a passkey assertion for a challenge of
+   * `/passkeys/login/options` (it must be the signed-in user's): a new identity session with a
+   * new auth_time.
+   */
+  reauthenticate(
+    accessToken: string,
+    proof: { code: string } | { challenge_id: string; response: Record<string, unknown> },
+    ip: string,
+  ): Promise<ConsoleTokens>;
   refresh(refreshToken: string, ip: string): Promise<ConsoleTokens>;
   signOut(accessToken: string, refreshToken: string, ip: string): Promise<void>;
 }
@@ -929,9 +937,10 @@ export class IdentityRoutes {
     passkeySignIn: async (input, ip) => {
       return this.consoleTokens(await this.passkeyLogin(V.passkeyLogin(input), ip));
     },
-    reauthenticate: async (accessToken, code, ip) => {
+    reauthenticate: async (accessToken, proof, ip) => {
       const claims = await this.d.tokens.verify(accessToken);
-      return this.consoleTokens(await this.stepUpWith(claims, { method: 'totp', code }, ip));
+      const body = V.stepUp('code' in proof ? { method: 'totp', ...proof } : { method: 'passkey', ...proof });
+      return this.consoleTokens(await this.stepUpWith(claims, body, ip));
     },
     refresh: async (refreshToken, ip) => this.consoleTokens(await this.refreshWith(refreshToken, ip)),
     signOut: async (accessToken, refreshToken, ip) => {

@@ -110,6 +110,52 @@ describe('passkey sign-in creates a console session', () => {
     },
   );
 
+  it(
+    'a passkey-only admin re-authenticates with the passkey before a sensitive action (no TOTP needed)',
+    { timeout: 60_000 },
+    async () => {
+      const username = 'passkey-admin';
+      await s.app.identity!.users.add({ username, password: PASSWORD, roles: ['admin'] });
+      const target = await s.app.identity!.users.add({ username: 'passkey-leaver', password: PASSWORD });
+      const cred = await registerPasskey(s, username, PASSWORD);
+      const context = await browser.newContext();
+      context.setDefaultTimeout(20_000);
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      const reauths: number[] = [];
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname === '/admin/api/session/reauth') reauths.push(r.status());
+      });
+      try {
+        await virtualAuthenticator(context, page, cred);
+        await page.goto(`${s.origin}/console/`);
+        await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+        await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+        await page.goto(`${s.origin}/console/#/users`);
+        await page
+          .getByRole('table', { name: 'Users' })
+          .getByRole('button', { name: 'Manage passkey-leaver', exact: true })
+          .click();
+        const panel = page.locator('#user-panel');
+        await panel.getByRole('heading', { name: 'User passkey-leaver', exact: true }).waitFor();
+        // Past the admin API's recent-authentication window (300 s) for a disable.
+        s.clock.advance(301_000);
+        await panel.getByRole('button', { name: 'Disable', exact: true }).click();
+        const dialog = page.getByRole('dialog', { name: 'Confirm it is you', exact: true });
+        await dialog.waitFor();
+        await dialog.getByRole('button', { name: 'Use a passkey', exact: true }).click();
+        await expect.poll(() => dialog.count()).toBe(0);
+        await panel.getByRole('button', { name: 'Enable', exact: true }).waitFor();
+        expect(reauths).toEqual([200]);
+        expect((await s.app.identity!.users.get(target.id))?.disabled).toBeTruthy();
+        expect(problems).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+  );
+
   it('refuses a passkey session to a user without a console role (403, no cookie)', async () => {
     const username = 'passkey-customer';
     await s.app.identity!.users.add({ username, password: PASSWORD, roles: ['customer'] });

@@ -597,8 +597,9 @@ function adminHandlers(
     async reauthenticateConsoleSession(ctx) {
       const { session } = consoleSession(ctx);
       return act(ctx, 'session.reauthenticate', undefined, async () => {
-        const code = String(body(ctx).code);
-        const tokens = await needIdentity().console.reauthenticate(session.tokens.accessToken, code, ctx.ip);
+        // The request schema (Reauth) admits a code or a passkey assertion, nothing else.
+        const b = body(ctx) as { code: string } | { challenge_id: string; response: Record<string, unknown> };
+        const tokens = await needIdentity().console.reauthenticate(session.tokens.accessToken, b, ctx.ip);
         const next = await sessions!.rotate(session, tokens);
         return json(200, sessionBody(next.session), { 'set-cookie': cookieFor(next.id, next.session) });
       });

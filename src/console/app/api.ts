@@ -249,23 +249,29 @@ export function stream(
 }
 
 /**
- * Re-authentication for the console's dialog (the same endpoints as {@link reauth}), which
- * keeps the session when the code is wrong: the server answers a wrong code 401
- * `invalid-otp`, which `request` would take for an ended session. Any other 401 (the
- * session timed out meanwhile) still signs out.
+ * Re-authentication for the console's dialog (the same endpoints as {@link reauth}) with a
+ * code or a passkey assertion, which keeps the session when the proof is refused: the server
+ * answers a wrong code 401 `invalid-otp` (another account's passkey: `invalid-credentials`),
+ * which `request` would take for an ended session. Any other 401 (the session timed out
+ * meanwhile) still signs out.
  */
-export async function reauthenticate(code: string): Promise<void> {
+export async function reauthenticate(
+  proof: { code: string } | { challenge_id: string; response: Record<string, unknown> },
+): Promise<void> {
   const cookieMode = session.mode === 'cookie';
+  const method = 'code' in proof ? 'totp' : 'passkey';
   const res = await fetch(cookieMode ? `${API}/session/reauth` : `${AUTH}/step-up`, {
     method: 'POST',
     headers: headers(true, 'POST'),
     credentials: 'same-origin',
     cache: 'no-store',
-    body: JSON.stringify(cookieMode ? { code } : { method: 'totp', code }),
+    body: JSON.stringify(cookieMode ? proof : { method, ...proof }),
   });
   if (!res.ok) {
     const e = new ApiError(res.status, await problemOf(res));
-    if (res.status === 401 && e.code !== 'invalid-otp') session.clear();
+    // A wrong code or a passkey the server refused leaves the session as it is.
+    const refusedProof = e.code === 'invalid-otp' || e.code === 'invalid-credentials';
+    if (res.status === 401 && !refusedProof) session.clear();
     throw e;
   }
   if (cookieMode) session.setCookie((await res.json()) as ConsoleSession);

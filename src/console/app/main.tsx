@@ -1,7 +1,8 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import './style.css';
-import { API, get, reauthenticate, session, signOut, type ConsoleSession } from './api.ts';
+import { API, AUTH, get, post, reauthenticate, session, signOut, type ConsoleSession } from './api.ts';
+import { getAssertion } from './webauthn.ts';
 import { Alerts } from './pages/alerts.tsx';
 import { Apis } from './pages/apis.tsx';
 import { Dashboard } from './pages/dashboard.tsx';
@@ -93,6 +94,7 @@ function ReauthDialog() {
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const resolver = useRef<((ok: boolean) => void) | undefined>(undefined);
+  const passkeys = typeof window.PublicKeyCredential === 'function';
   useEffect(() => {
     setReauthPrompt(
       () =>
@@ -110,11 +112,17 @@ function ReauthDialog() {
     resolver.current?.(ok);
     resolver.current = undefined;
   };
-  const submit = async () => {
+  const submit = async (passkey = false) => {
     setBusy(true);
     setError(undefined);
     try {
-      await reauthenticate(code.trim());
+      if (passkey) {
+        const o = await post<{ challenge_id: string; options: Parameters<typeof getAssertion>[0] }>(
+          `${AUTH}/passkeys/login/options`,
+          {},
+        );
+        await reauthenticate({ challenge_id: o.challenge_id, response: await getAssertion(o.options) });
+      } else await reauthenticate({ code: code.trim() });
       finish(true);
     } catch (e) {
       setError(e);
@@ -132,7 +140,10 @@ function ReauthDialog() {
           void submit();
         }}
       >
-        <p>This change needs a recent sign-in: enter a fresh code from your authenticator app.</p>
+        <p>
+          This change needs a recent sign-in: enter a fresh code from your authenticator app
+          {passkeys ? ', or use your passkey' : ''}.
+        </p>
         <Field
           id="reauth-code"
           label="Authenticator code"
@@ -148,6 +159,11 @@ function ReauthDialog() {
         <button type="submit" class="btn btn-primary" disabled={busy}>
           Confirm
         </button>
+        {passkeys ? (
+          <button type="button" class="btn" disabled={busy} onClick={() => void submit(true)}>
+            Use a passkey
+          </button>
+        ) : null}
       </form>
     </Dialog>
   );
