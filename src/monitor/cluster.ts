@@ -83,22 +83,22 @@ const isMessage = (m: unknown): m is ClusterMessage =>
 export type Summary = Record<string, string | number | boolean>;
 
 /** Raw fields the summary keeps: every field a rule may name, plus what derived labels need. */
-const KEPT = [
-  ...new Set<string>([
-    ...MATCH_FIELDS.filter((f) => f !== 'consumer' && f !== 'category' && f !== 'statusClass'),
-    'type',
-    'at',
-    'owasp',
-    'version',
-    'ttfbMs',
-  ]),
-];
+const KEPT = new Set<string>([
+  ...MATCH_FIELDS.filter((f) => f !== 'consumer' && f !== 'category' && f !== 'statusClass'),
+  'type',
+  'at',
+  'owasp',
+  'version',
+  'ttfbMs',
+]);
 const MAX_STRING = 1024;
 
 export function summarise(e: RampartEvent): Summary {
   const src = e as unknown as Record<string, unknown>;
   const out: Summary = {};
-  for (const k of KEPT) {
+  // The event's own keys (a dozen), not every keepable name (three dozen).
+  for (const k in src) {
+    if (!KEPT.has(k)) continue;
     const v = src[k];
     if (typeof v === 'string') out[k] = v.length > MAX_STRING ? v.slice(0, MAX_STRING) : v;
     else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
