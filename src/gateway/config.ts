@@ -200,7 +200,7 @@ export const apiSchema = Type.Object(
     }),
     mode: Type.Union([Type.Literal('enforce'), Type.Literal('learn')], {
       description:
-        "enforce: the versions' documents are the contract. learn: no document yet — every request under the versions' bases is forwarded (nothing refused by the contract, undeclared paths included; the pre-routing policies — security headers, request id, CORS, transport, request limits — still apply) and the contract is learned from the traffic into the store (docs/learn.md).",
+        'enforce: the documents are the contract. learn: no document yet; every request under the bases is forwarded after the pre-routing policies only (headers, request id, CORS, transport, limits) and the contract is learned into the store (docs/learn.md).',
       default: 'enforce',
     }),
     learn: Type.Boolean({
