@@ -23,6 +23,8 @@ const unit = [
   'src/gateway/policies/authenticate/decisions.test.ts',
   'src/gateway/policies/roles/index.test.ts',
   'src/gateway/policies/roles/hierarchy.test.ts',
+  'src/gateway/policies/roles/check.test.ts',
+  'src/gateway/policies/roles/boundaries.test.ts',
   'src/gateway/policies/owner/index.test.ts',
   'src/gateway/policies/owner/rules.test.ts',
   'src/gateway/policies/validate-request/index.test.ts',

@@ -75,7 +75,12 @@ export const MODULES: Record<string, MutationModule> = {
   // Policies that landed after the first run (#19: "each new policy as it lands").
   roles: {
     file: 'src/gateway/policies/roles/index.ts,src/gateway/policies/roles/check.ts,src/gateway/policies/roles/hierarchy.ts',
-    tests: ['src/gateway/policies/roles/index.test.ts', 'src/gateway/policies/roles/hierarchy.test.ts'],
+    tests: [
+      'src/gateway/policies/roles/index.test.ts',
+      'src/gateway/policies/roles/hierarchy.test.ts',
+      'src/gateway/policies/roles/check.test.ts',
+      'src/gateway/policies/roles/boundaries.test.ts',
+    ],
   },
   owner: {
     file: 'src/gateway/policies/owner/index.ts,src/gateway/policies/owner/rules.ts',

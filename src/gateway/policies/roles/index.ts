@@ -123,6 +123,7 @@ export const roles = definePolicy({
 
     function stateOf(p: Principal): RolesState | null {
       let s = states.get(p);
+      // Stryker disable next-line ConditionalExpression: the WeakMap is a cache; recomputing every time gives the same state
       if (s === undefined) {
         if (p.roles.length > maxRoles) s = null;
         else {
