@@ -110,6 +110,20 @@ describe('rampart check: roles a document names must be declared', () => {
     );
   });
 
+  it('the de-duplication key keeps pointer and role apart (/q…/roles + ax is not /q…/rolesa + x)', () => {
+    const d = doc(
+      op({ pointer: '/q', rampart: { roles: ['ax'] } }),
+      op({
+        pointer: '/q/x-rampart/rolesa',
+        responses: { '200': { content: { 'application/json': { schema: roleProp('visibleTo', ['x']) } } } },
+      }),
+    );
+    expect(unknownRoleProblems(d, hierarchy).map((p) => p.pointer)).toEqual([
+      '/q/x-rampart/roles',
+      '/q/x-rampart/rolesa',
+    ]);
+  });
+
   it('declared roles, and operations naming none, pass', () => {
     const d = doc(
       op({ pointer: '/ok', rampart: { roles: ['admin'], owner: { bypassRoles: ['doctor'] } } }),
