@@ -88,7 +88,10 @@ export const MODULES: Record<string, MutationModule> = {
   },
   'validate-request': {
     file: 'src/gateway/policies/validate-request/index.ts',
-    tests: ['src/gateway/policies/validate-request/index.test.ts'],
+    tests: [
+      'src/gateway/policies/validate-request/index.test.ts',
+      'src/gateway/policies/validate-request/decisions.test.ts',
+    ],
   },
   'rate-limit': {
     file: 'src/gateway/policies/rate-limit/limits.ts,src/gateway/policies/rate-limit/index.ts',
