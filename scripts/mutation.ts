@@ -84,7 +84,11 @@ export const MODULES: Record<string, MutationModule> = {
   },
   owner: {
     file: 'src/gateway/policies/owner/index.ts,src/gateway/policies/owner/rules.ts',
-    tests: ['src/gateway/policies/owner/index.test.ts', 'src/gateway/policies/owner/rules.test.ts'],
+    tests: [
+      'src/gateway/policies/owner/index.test.ts',
+      'src/gateway/policies/owner/rules.test.ts',
+      'src/gateway/policies/owner/decisions.test.ts',
+    ],
   },
   'validate-request': {
     file: 'src/gateway/policies/validate-request/index.ts',
