@@ -507,3 +507,87 @@ describe('owner rules: edges', () => {
     expect(pat('1')).toBe('does not match the pattern');
   });
 });
+
+describe('owner decisions: lookup keys, parameter schemas, lifecycle', () => {
+  const projectOp: OpenApiOperation = {
+    ...op('get', '/projects/{projectId}/records/{recordId}'),
+    parameters: [],
+  };
+  const doc2 = { ...document, operations: [projectOp] } as OpenApiDocument;
+  const twoParams = (p: Record<string, string>) =>
+    testRoute({
+      method: 'patch',
+      template: '/projects/{projectId}/records/{recordId}',
+      params: p,
+      rampart: { owner: { lookup: 'GET /projects/{projectId}/records/{recordId}', field: 'patientId' } },
+      document: doc2,
+    });
+
+  it('the cache key separates path values: (1, 23) and (12, 3) are different objects', async () => {
+    const s = setup();
+    expect(await run(s, s.ctx(twoParams({ projectId: '1', recordId: '23' })))).toBeUndefined();
+    s.answer(async () => json(200, { patientId: 5 }));
+    expect(status(await run(s, s.ctx(twoParams({ projectId: '12', recordId: '3' }))))).toBe(404);
+    expect(s.calls.map((c) => c[1])).toEqual([
+      { projectId: '1', recordId: '23' },
+      { projectId: '12', recordId: '3' },
+    ]);
+  });
+
+  it('a path parameter without a schema is not checked; the schema is the path parameter’s of that name', async () => {
+    const s = setup();
+    // No declared parameters at all: any value is looked up.
+    expect(await run(s, s.ctx(twoParams({ projectId: 'a', recordId: 'b' })))).toBeUndefined();
+    const mixed = testRoute({
+      method: 'patch',
+      template: '/records/{recordId}',
+      params: { recordId: 'abc' },
+      rampart: { owner: lookupRule },
+      operation: {
+        parameters: [
+          { name: 'recordId', in: 'query', required: false, schema: { type: 'integer' } },
+          { name: 'other', in: 'path', required: true, schema: { type: 'integer' } },
+          { name: 'recordId', in: 'path', required: true, schema: { type: 'string' } },
+        ] as OpenApiOperation['parameters'],
+      },
+      document,
+    });
+    expect(await run(s, s.ctx(mixed))).toBeUndefined();
+    expect(s.calls).toHaveLength(2);
+  });
+
+  it('a lookup must name an operation by method and path', () => {
+    const s = setup();
+    expect(() =>
+      s.policy.forRoute(route('patch', { field: 'p', lookup: 'PATCH /notes/{recordId}' })),
+    ).toThrow(/is not an operation/);
+  });
+
+  it('a denied request (invalid path value) leaves nothing to invalidate and onResponse copes', async () => {
+    const s = setup();
+    const c = s.ctx(route('patch', lookupRule, { recordId: 'abc' }));
+    expect(status(await run(s, c))).toBe(400);
+    await expect(Promise.resolve(s.policy.onResponse(c, res(undefined, 400)))).resolves.not.toThrow();
+  });
+
+  it('a lookup error names its code in the event', async () => {
+    const { LookupError } = await import('../../policy.ts');
+    const s = setup();
+    s.answer(() => Promise.reject(new LookupError('timeout', 'slow')));
+    const c = s.ctx(route('patch'));
+    expect(status(await run(s, c))).toBe(503);
+    expect(c.events[0]).toMatchObject({ reason: 'owner: lookup timeout' });
+  });
+
+  it('close() forgets every cached owner', async () => {
+    const s = setup();
+    await run(s, s.ctx(route('patch')));
+    await s.policy.hooks.close?.();
+    await run(s, s.ctx(route('patch')));
+    expect(s.calls).toHaveLength(2);
+  });
+
+  it('paramChecker ignores a maxLength that is not a number', () => {
+    expect(paramChecker({ type: 'string', maxLength: '3' } as never)).toBeUndefined();
+  });
+});
