@@ -140,19 +140,7 @@ export class Router<T = undefined> {
     if (!v) return { kind: 'not-found', versionKey: undefined };
     const rest = path.length === v.base.length ? '/' : path.slice(v.base.length);
     if (v.passthrough) {
-      const t = v.passthrough.info;
-      const route: RouteMatch = {
-        api: t.api,
-        base: t.base,
-        version: t.version,
-        template: t.template,
-        operation: t.operation,
-        rampart: t.rampart,
-        lifecycle: t.lifecycle,
-        document: t.document,
-        path: rest,
-        params: {},
-      };
+      const route = routeMatch(v.passthrough.info, rest, {});
       return { kind: 'match', route, versionKey: v.key, compiled: v.passthrough.compiled as T };
     }
     const params: Record<string, string> = {};
@@ -170,22 +158,29 @@ export class Router<T = undefined> {
         return { kind: 'not-found', versionKey: v.key };
       }
     }
-    const t = target.info;
-    // One fixed shape, built per request (params and path are the request's).
-    const route: RouteMatch = {
-      api: t.api,
-      base: t.base,
-      version: t.version,
-      template: t.template,
-      operation: t.operation,
-      rampart: t.rampart,
-      lifecycle: t.lifecycle,
-      document: t.document,
-      path: rest,
-      params,
+    return {
+      kind: 'match',
+      route: routeMatch(target.info, rest, params),
+      versionKey: v.key,
+      compiled: target.compiled,
     };
-    return { kind: 'match', route, versionKey: v.key, compiled: target.compiled };
   }
+}
+
+/** One fixed shape, built per request (params and path are the request's). */
+function routeMatch(t: RouteInfo, path: string, params: Record<string, string>): RouteMatch {
+  return {
+    api: t.api,
+    base: t.base,
+    version: t.version,
+    template: t.template,
+    operation: t.operation,
+    rampart: t.rampart,
+    lifecycle: t.lifecycle,
+    document: t.document,
+    path,
+    params,
+  };
 }
 
 function insert(root: Node, op: OpenApiOperation, target: RouteTarget<unknown>): void {
