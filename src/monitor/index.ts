@@ -266,27 +266,17 @@ export class Monitor {
 
   private consume(batch: RampartEvent[]): void {
     const { metrics, engine, audit, feed, anomaly, link } = this;
-    if (this.role === 'primary') {
-      for (const e of batch) {
+    // A cluster's primary only evaluates (its workers' summaries); a worker forwards what the
+    // primary evaluates and keeps its own metrics, audit log and feed; one process does both.
+    const local = this.role !== 'primary';
+    for (const e of batch) {
+      if (local) metrics.observe(e);
+      if (link) link.forward(e);
+      else {
         engine.observe(e);
         anomaly?.observe(e);
       }
-      return;
-    }
-    if (link) {
-      for (const e of batch) {
-        metrics.observe(e);
-        link.forward(e);
-        audit?.append(e);
-        feed.publish(e.type, e, e);
-        this.otlp?.record(e);
-      }
-      return;
-    }
-    for (const e of batch) {
-      metrics.observe(e);
-      engine.observe(e);
-      anomaly?.observe(e);
+      if (!local) continue;
       audit?.append(e);
       feed.publish(e.type, e, e);
       this.otlp?.record(e);
