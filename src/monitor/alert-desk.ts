@@ -202,12 +202,13 @@ export class AlertDesk {
   private async marks(fingerprints: string[]): Promise<Map<string, Mark>> {
     const out = new Map<string, Mark>();
     if (fingerprints.length === 0) return out;
-    const wanted = new Set(fingerprints);
-    // Bounded: marks are pruned, and at most MAX_ALERTS alerts are known.
+    // Only the known alerts' marks (at most MAX_ALERTS placeholders).
     const rows = await this.db.query<MarkRow>(
-      'SELECT fingerprint, status, marked_at, silenced_until, annotations, version FROM alert_marks',
+      `SELECT fingerprint, status, marked_at, silenced_until, annotations, version FROM alert_marks
+       WHERE fingerprint IN (${fingerprints.map((_, i) => `$${i + 1}`).join(', ')})`,
+      fingerprints,
     );
-    for (const r of rows) if (wanted.has(r.fingerprint)) out.set(r.fingerprint, markOf(r));
+    for (const r of rows) out.set(r.fingerprint, markOf(r));
     return out;
   }
 
