@@ -19,7 +19,6 @@ import type { Finding } from '../../src/core/findings.ts';
 import { simulate } from '../../src/monitor/simulate.ts';
 import { ScanHistory } from '../../src/scanner/history.ts';
 import { call } from '../helpers/gateway.ts';
-import { SoftAuthenticator } from '../helpers/soft-authenticator.ts';
 import { oathtool } from '../identity/harness.ts';
 import {
   axe,
@@ -32,6 +31,7 @@ import {
   xssRan,
   type Opened,
 } from './browser.ts';
+import { registerPasskey, virtualAuthenticator } from './passkey.ts';
 import { startConsoleStack, type ConsoleStack } from './stack.ts';
 
 // Browser globals used inside page.evaluate callbacks (the test itself runs in Node, without DOM types).
@@ -144,56 +144,11 @@ describe('passkey sign-in (CDP virtual authenticator)', () => {
     await s.app.identity!.users.add({ username, password: PASSWORD, roles: ['admin'] });
     // Register the passkey over the identity API (a software authenticator), then give
     // the same credential to the browser's virtual authenticator.
-    const soft = new SoftAuthenticator({ origin: s.origin });
-    const post = async (path: string, body: unknown, token?: string) => {
-      const r = await call(`${s.gatewayUrl}/auth${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify(body),
-      });
-      expect(r.status, r.text).toBeLessThan(300);
-      return r.json() as Record<string, unknown>;
-    };
-    const login = await post('/login', { username, password: PASSWORD });
-    const token = login.access_token as string;
-    const reg = await post('/passkeys/register/options', {}, token);
-    const response = soft.create(reg.options);
-    await post(
-      '/passkeys/register/verify',
-      { challenge_id: reg.challenge_id, response, name: 'virtual' },
-      token,
-    );
-    const cred = [...soft.credentials.values()][0]!;
+    const cred = await registerPasskey(s, username, PASSWORD);
 
     const o = await open();
     try {
-      const cdp = await o.context.newCDPSession(o.page);
-      await cdp.send('WebAuthn.enable');
-      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: {
-          protocol: 'ctap2',
-          transport: 'internal',
-          hasResidentKey: true,
-          hasUserVerification: true,
-          isUserVerified: true,
-          automaticPresenceSimulation: true,
-        },
-      });
-      const b64 = (b64url: string) => Buffer.from(b64url, 'base64url').toString('base64');
-      await cdp.send('WebAuthn.addCredential', {
-        authenticatorId,
-        credential: {
-          credentialId: b64(cred.id),
-          isResidentCredential: true,
-          rpId: 'localhost',
-          userHandle: b64(cred.userHandle),
-          privateKey: (cred.privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer).toString('base64'),
-          signCount: cred.counter,
-        },
-      });
+      await virtualAuthenticator(o.context, o.page, cred);
       await o.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
       await o.page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
       await shot(o.page, '11-passkey-signed-in');

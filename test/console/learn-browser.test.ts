@@ -5,10 +5,9 @@
  * API versions, and the learned operations with the diff against the enforced document —
  * text only (a hostile path segment renders as text), no console error, no serious axe issue.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { axe, launchChromium, xssRan } from './browser.ts';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD } from '../identity/harness.ts';
@@ -16,9 +15,6 @@ import { startAdminStack, type AdminStack } from '../admin/stack.ts';
 import { FIXTURES, startUpstream } from '../helpers/gateway.ts';
 import { ensureBuilt } from './stack.ts';
 
-declare const window: Record<string, unknown>;
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 let s: AdminStack;
 let up: Awaited<ReturnType<typeof startUpstream>>;
@@ -43,18 +39,7 @@ beforeAll(async () => {
       ],
     },
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
@@ -109,18 +94,10 @@ describe('the Learn page', () => {
       .getByRole('table', { name: 'Learned operations' })
       .getByText(/^GET \/<img src=x onerror=window.__xss=1>\/x$/)
       .waitFor();
-    expect(await page.evaluate(() => window.__xss)).toBeUndefined();
+    expect(await xssRan(page)).toBeUndefined();
 
     // axe-core evaluated through DevTools, so the page's CSP stays on.
-    await page.evaluate(AXE);
-    const violations = await page.evaluate(async () => {
-      const w = window as unknown as {
-        axe: { run(): Promise<{ violations: { id: string; impact: string }[] }> };
-      };
-      const r = await w.axe.run();
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
-    });
-    expect(violations).toEqual([]);
+    expect(await axe(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   }, 150_000);

@@ -6,7 +6,8 @@
  * Authorization header, the script cannot read the cookie, the session survives a reload,
  * and the viewer's live dashboard streams with it. Sign-out ends it on the server.
  */
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPasskey, virtualAuthenticator } from './passkey.ts';
 import { startConsoleStack, type ConsoleStack } from './stack.ts';
@@ -19,18 +20,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   s = await startConsoleStack();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
