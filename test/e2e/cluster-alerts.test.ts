@@ -19,6 +19,7 @@ import { verifyWebhook } from '../../src/monitor/index.ts';
 import { startCli, type Running } from '../helpers/cli-process.ts';
 import { startUpstream } from '../helpers/gateway.ts';
 import { FAST_SCRYPT } from '../helpers/monitor.ts';
+import { until } from '../helpers/until.ts';
 
 const SPEC = `
 openapi: 3.1.0
@@ -132,15 +133,8 @@ async function call(url: string, opts: { method?: 'GET' | 'POST'; body?: unknown
   return { status: r.statusCode, json: () => JSON.parse(text) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The cluster's answers cross processes and IPC: up to 30 s, every 50 ms. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) => until(what, probe, 30_000, 50);
 
 interface MonitorView {
   cluster: {
@@ -162,14 +156,14 @@ describe('alerting across rampart start --workers 2', () => {
     const monitor = () =>
       call(`${adminUrl}/admin/monitor`, { key: adminKey }).then((r) => r.json() as MonitorView);
     const alerts = (worker?: number) =>
-      until(`/admin/alerts from worker ${worker ?? 'any'}`, async () => {
+      waitFor(`/admin/alerts from worker ${worker ?? 'any'}`, async () => {
         // Ask on new connections until the wanted worker answers (both answer /admin/monitor alike).
         const m = await monitor();
         if (worker !== undefined && m.cluster.worker !== worker) return undefined;
         const a = (await call(`${adminUrl}/admin/alerts`, { key: adminKey })).json() as AlertsView;
         return { worker: m.cluster.worker, ...a };
       });
-    const ready = await until('both workers connected to the primary', async () => {
+    const ready = await waitFor('both workers connected to the primary', async () => {
       const m = await monitor();
       const ws = m.cluster.primary.workers.filter((w) => w.connected);
       return ws.length === 2 ? ws : undefined;
@@ -203,7 +197,7 @@ describe('alerting across rampart start --workers 2', () => {
 
     const firing = (a: AlertsView, rule: string) =>
       a.recent.filter((r) => r.rule === rule && r.state === 'firing');
-    const fromOne = await until('failed-logins firing', async () => {
+    const fromOne = await waitFor('failed-logins firing', async () => {
       const a = await alerts();
       return firing(a, 'failed-logins').length > 0 ? a : undefined;
     });
@@ -216,7 +210,7 @@ describe('alerting across rampart start --workers 2', () => {
       expect(v.active.map((x) => x.rule).sort()).toEqual(views[0]!.active.map((x) => x.rule).sort());
       expect(firing(v, 'failed-logins-per-account')).toHaveLength(1);
     }
-    await until('the webhook delivery', async () =>
+    await waitFor('the webhook delivery', async () =>
       deliveries.some((d) => d.rule === 'failed-logins' && d.state === 'firing') ? true : undefined,
     );
 
@@ -224,7 +218,7 @@ describe('alerting across rampart start --workers 2', () => {
     const victim = ready[0]!;
     process.kill(victim.pid, 'SIGKILL');
     await run.waitFor(new RegExp(`worker ${victim.pid} exited \\(SIGKILL\\); starting a new one`));
-    const replaced = await until('a replacement worker connected', async () => {
+    const replaced = await waitFor('a replacement worker connected', async () => {
       const ws = (await monitor()).cluster.primary.workers.filter((w) => w.connected);
       const fresh = ws.find((w) => w.pid !== victim.pid && w.worker !== ready[1]!.worker);
       return ws.length === 2 && fresh ? fresh : undefined;
@@ -236,12 +230,12 @@ describe('alerting across rampart start --workers 2', () => {
 
     // Alerting goes on: another account guessed over the surviving and the new worker.
     await fail('victim-b', 60);
-    const after = await until('a second per-account alert', async () => {
+    const after = await waitFor('a second per-account alert', async () => {
       const a = await alerts();
       return firing(a, 'failed-logins-per-account').length === 2 ? a : undefined;
     });
     const perAccount = firing(after, 'failed-logins-per-account').map((r) => r.fingerprint);
-    await until('the second per-account delivery', async () =>
+    await waitFor('the second per-account delivery', async () =>
       perAccount.every((fp) => deliveries.some((d) => d.fingerprint === fp && d.state === 'firing'))
         ? true
         : undefined,

@@ -6,19 +6,10 @@ import { main } from '../../src/cli/main.ts';
 import { PROBLEM_BASE } from '../../src/core/errors.ts';
 import type { ApiKeys } from '../../src/identity/api-keys.ts';
 import { call } from '../helpers/gateway.ts';
+import { until } from '../helpers/until.ts';
 import { startMonitorStack, type MonitorStack } from '../helpers/monitor.ts';
 
 let s: MonitorStack;
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(async () => {
   s = await startMonitorStack({
@@ -94,10 +85,10 @@ describe('admin endpoints need an admin credential', () => {
 
 describe('audit log API', () => {
   it('filters by type and decision, pages with a cursor, exports NDJSON', async () => {
-    const shadow = await until(async () => {
+    const shadow = await until('the shadow-endpoint record', async () => {
       const r = (await s.admin('/admin/audit-log?type=shadow-endpoint')).json();
       return r.items.length ? r : undefined;
-    }, 'the shadow-endpoint record');
+    });
     expect(shadow.items[0]).toMatchObject({
       type: 'shadow-endpoint',
       decision: 'deny',
@@ -228,17 +219,17 @@ describe('rampart audit-log and rampart tail', () => {
     // The client says when its stream is open; if it ends first, fail with what it printed
     // (an earlier version waited on the feed's client count and hid the client's own error).
     await until(
+      'the tail client',
       async () => {
         if (ended !== undefined)
           throw new Error(`tail ended (${ended}) before connecting: ${err.join(' | ')}`);
         return err.some((l) => l.startsWith('rampart tail: following ')) ? true : undefined;
       },
-      'the tail client',
       20_000,
     );
     expect(s.app.monitor!.feed.size).toBeGreaterThan(0);
     await call(`${s.gatewayUrl}/phpmyadmin`);
-    await until(async () => (out.length ? true : undefined), 'a tail line');
+    await until('a tail line', async () => (out.length ? true : undefined));
     s.app.monitor!.feed.close();
     expect(await done).toBe(0);
     expect(out[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}shadow-endpoint method=GET path=\/phpmyadmin reason/);

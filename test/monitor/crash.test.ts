@@ -23,16 +23,18 @@ describe('audit log across a SIGKILL (a real process under load)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('every record acknowledged before the kill is in the store; the rest is bounded by the flush interval', async () => {
+  /** `rampart start` in front of a shop upstream with this `monitor.auditLog`; its gateway and admin URLs. */
+  async function startShop(prefix: string, auditLog: string) {
     const up = await startUpstream();
-    dir = await mkdtemp(join(tmpdir(), 'rampart-crash-'));
-    const file = join(dir, 'rampart.yaml');
+    const home = await mkdtemp(join(tmpdir(), prefix));
+    dir = home;
+    const file = join(home, 'rampart.yaml');
     await writeFile(
       file,
       `listen: { host: 127.0.0.1, port: 0, tls: { devCertDir: ./tls } }
 admin: { port: 0 }
 store: sqlite://./rampart.db
-monitor: { auditLog: { flushIntervalMs: 50, batchSize: 200 } }
+monitor: { auditLog: ${auditLog} }
 apis:
   - name: shop
     upstream: ${up.url}
@@ -40,9 +42,18 @@ apis:
       - { base: /v2, spec: ${join(FIXTURES, 'gateway/shop-v2.yaml')} }
 `,
     );
-    running = startCli(['start', '-c', file], dir);
-    const gw = (await running.waitFor(/Rampart gateway\s+(https:\/\/\S+)/))[1]!;
-    const admin = (await running.waitFor(/Admin \(health\)\s+(http:\/\/\S+)\/healthz/))[1]!;
+    const proc = startCli(['start', '-c', file], home);
+    running = proc;
+    const gw = (await proc.waitFor(/Rampart gateway\s+(https:\/\/\S+)/))[1]!;
+    const admin = (await proc.waitFor(/Admin \(health\)\s+(http:\/\/\S+)\/healthz/))[1]!;
+    return { up, gw, admin, proc, home };
+  }
+
+  it('every record acknowledged before the kill is in the store; the rest is bounded by the flush interval', async () => {
+    const { up, gw, admin, proc, home } = await startShop(
+      'rampart-crash-',
+      '{ flushIntervalMs: 50, batchSize: 200 }',
+    );
 
     let stop = false;
     let sent = 0;
@@ -67,14 +78,14 @@ apis:
       await new Promise((r) => setTimeout(r, 10));
       if (Date.now() - started > 10_000) break;
     }
-    running.child.kill('SIGKILL');
-    await running.exit;
+    proc.child.kill('SIGKILL');
+    await proc.exit;
     stop = true;
     await Promise.all(load);
     await up.close();
 
     expect(acknowledged).toBeGreaterThan(100);
-    const db = new Database(join(dir, 'rampart.db'), { readonly: true });
+    const db = new Database(join(home, 'rampart.db'), { readonly: true });
     const boots = db.prepare('SELECT DISTINCT boot FROM audit_log').all() as { boot: string }[];
     expect(boots).toHaveLength(1);
     const { n, max } = db.prepare('SELECT COUNT(*) AS n, MAX(seq) AS max FROM audit_log').get() as {
@@ -95,25 +106,11 @@ apis:
   });
 
   it('a graceful stop (SIGTERM) under load: every answered request has its records in the store', async () => {
-    const up = await startUpstream();
-    dir = await mkdtemp(join(tmpdir(), 'rampart-graceful-'));
-    const file = join(dir, 'rampart.yaml');
     // A long flush interval and big batches: what is in the store at the end was written by the shutdown.
-    await writeFile(
-      file,
-      `listen: { host: 127.0.0.1, port: 0, tls: { devCertDir: ./tls } }
-admin: { port: 0 }
-store: sqlite://./rampart.db
-monitor: { auditLog: { flushIntervalMs: 10000, batchSize: 10000 } }
-apis:
-  - name: shop
-    upstream: ${up.url}
-    versions:
-      - { base: /v2, spec: ${join(FIXTURES, 'gateway/shop-v2.yaml')} }
-`,
+    const { up, gw, proc, home } = await startShop(
+      'rampart-graceful-',
+      '{ flushIntervalMs: 10000, batchSize: 10000 }',
     );
-    running = startCli(['start', '-c', file], dir);
-    const gw = (await running.waitFor(/Rampart gateway\s+(https:\/\/\S+)/))[1]!;
     let answered = 0;
     let stop = false;
     let n = 0;
@@ -130,12 +127,12 @@ apis:
     };
     const load = Array.from({ length: 8 }, worker);
     while (answered < 3000) await new Promise((r) => setTimeout(r, 10));
-    running.child.kill('SIGTERM');
-    expect(await running.exit).toBe(0);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exit).toBe(0);
     stop = true;
     await Promise.all(load);
     await up.close();
-    const db = new Database(join(dir, 'rampart.db'), { readonly: true });
+    const db = new Database(join(home, 'rampart.db'), { readonly: true });
     const count = (type: string) =>
       (db.prepare('SELECT COUNT(*) AS n FROM audit_log WHERE type = ?').get(type) as { n: number }).n;
     const probes = count('shadow-endpoint');

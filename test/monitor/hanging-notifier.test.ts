@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { call } from '../helpers/gateway.ts';
 import { startMonitorStack, type MonitorStack } from '../helpers/monitor.ts';
+import { until } from '../helpers/until.ts';
 
 let s: MonitorStack;
 let receiver: Server;
@@ -56,8 +57,7 @@ afterAll(async () => {
 it('keeps serving while an alert delivery hangs at the receiver', async () => {
   expect((await call(`${s.gatewayUrl}/v2/health`)).status).toBe(200);
   // The alert fires and its delivery reaches the receiver, which holds it.
-  const end = Date.now() + 10_000;
-  while (held.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await until('the delivery at the receiver', async () => (held.length > 0 ? true : undefined), 10_000);
   expect(held).toHaveLength(1);
   expect(held[0]!.req.headers['x-rampart-signature']).toBeDefined();
 
