@@ -97,6 +97,11 @@ export const MODULES: Record<string, MutationModule> = {
       'src/gateway/policies/validate-request/decisions.test.ts',
     ],
   },
+  // The well-formedness gate of every JSON body (request-limits): its verdict must match JSON.parse.
+  'json-strict': {
+    file: 'src/gateway/contract/json-strict.ts',
+    tests: ['src/gateway/contract/json-strict.test.ts'],
+  },
   'rate-limit': {
     file: 'src/gateway/policies/rate-limit/limits.ts,src/gateway/policies/rate-limit/index.ts',
     tests: ['src/gateway/policies/rate-limit/limits.test.ts', 'test/gateway/rate-limit.test.ts'],

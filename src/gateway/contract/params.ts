@@ -341,6 +341,7 @@ export function compileParameters(
     queryNames,
     anyQuery,
     check(input) {
+      if (compiled.length === 0) return NONE;
       let cookieMap: Map<string, string> | undefined;
       const cookies = (): Map<string, string> => (cookieMap ??= parseCookies(input.headers.cookie));
       let out: Violation[] | undefined;

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
 import { isJsonType } from '../../body.ts';
 import { scanJsonShape, type JsonShape } from '../../contract/json-guard.ts';
+import { scanJsonStrict } from '../../contract/json-strict.ts';
 import { definePolicy, deny, type RequestContext } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
 
@@ -49,9 +50,10 @@ export function scanJson(buf: Uint8Array, maxDepth: number, maxElements: number)
 
 /**
  * request-limits: bounds what a request may cost before anything expensive runs
- * (API4): URL length, query parameter count, JSON depth and size (one pass over the
- * bytes, before anything parses them), then valid UTF-8 and well-formed JSON through the
- * gateway's lazy `ctx.json()` (parsed once; later policies get the same value). Body size,
+ * (API4): URL length, query parameter count, then JSON depth and size, strict UTF-8 and
+ * well-formedness in one pass over the bytes that builds nothing (contract/json-strict.ts);
+ * the value is parsed only when a policy asks for it (the gateway's lazy `ctx.json()`,
+ * parsed once; later policies get the same value). Body size,
  * header size and slow-client timeouts are enforced by the server itself (config `limits`).
  */
 export const requestLimits = definePolicy({
@@ -76,10 +78,16 @@ export const requestLimits = definePolicy({
         const body = ctx.body;
         if (body === undefined || body.length === 0) return undefined;
         if (!isJsonType(ctx.headers['content-type'])) return undefined;
-        const shape = scanJsonShape(body, options.maxJsonDepth, options.maxJsonElements);
-        if (!shape.ok) return deny(problem(shape.code, { detail: shape.detail }));
-        ctx.state.jsonShape = { body, shape };
-        // Malformed JSON or invalid UTF-8 throws ProblemError invalid-json: answered 400 by the gateway.
+        // One pass: the bounds, strict UTF-8 and the JSON grammar, without building the value
+        // (most chains never read it; a policy that does parses it once through ctx.json()).
+        const shape = scanJsonStrict(body, options.maxJsonDepth, options.maxJsonElements);
+        if (shape.ok) {
+          ctx.state.jsonShape = { body, shape };
+          return undefined;
+        }
+        if (shape.code !== 'invalid-json') return deny(problem(shape.code, { detail: shape.detail }));
+        // Not proven well-formed: JSON.parse judges, and its failure throws ProblemError
+        // invalid-json with the gateway's one sentence (line and column), answered 400.
         ctx.json();
         return undefined;
       },

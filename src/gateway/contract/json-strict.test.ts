@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { parseJsonBody } from '../body.ts';
+import { scanJsonShape } from './json-guard.ts';
+import { scanJsonStrict } from './json-strict.ts';
+
+/** The gateway's own judge: strict UTF-8 decoding (one BOM dropped), then JSON.parse. */
+function parses(bytes: Uint8Array): boolean {
+  try {
+    parseJsonBody(Buffer.from(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+describe('scanJsonStrict', () => {
+  it.each([
+    '{}',
+    '[]',
+    ' \t\r\n{ "a" : [ 1 , -0.5e+3 , true , false , null , "x" ] } \n',
+    '"only a string"',
+    '0',
+    '-0',
+    '1E9',
+    '1e-9',
+    '"\\u00e9\\uD83D\\uDE00\\"\\\\\\/\\b\\f\\n\\r\\t"',
+    '"\\uD800"', // a lone surrogate escape: JSON.parse accepts it
+    '{"é":"ü","日本":"語"}',
+    '\uFEFF{"bom":1}', // TextDecoder drops one leading BOM
+    '[[[[[]]]]]',
+    '{"a":{"b":{"c":{}}}}',
+  ])('accepts %j, as JSON.parse does', (text) => {
+    expect(parses(enc(text))).toBe(true);
+    expect(scanJsonStrict(enc(text))).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    '',
+    ' ',
+    '{',
+    '}',
+    '[1,]',
+    '[,1]',
+    '{"a":1,}',
+    '{,"a":1}',
+    '{"a" 1}',
+    '{"a":}',
+    '{a:1}',
+    "{'a':1}",
+    '[1 2]',
+    '{"a":1 "b":2}',
+    '[01]',
+    '[-]',
+    '[-01]',
+    '[1.]',
+    '[.5]',
+    '[1e]',
+    '[1e+]',
+    '[+1]',
+    '[0x10]',
+    '[NaN]',
+    '[Infinity]',
+    '[tru]',
+    '[nul]',
+    '[True]',
+    '["\\x41"]',
+    '["\\u12"]',
+    '["\\u12G4"]',
+    '["a\tb"]', // a raw tab inside a string
+    '["a\nb"]',
+    '["\u0000"]',
+    '"unterminated',
+    '"\\',
+    '{} {}',
+    '[] x',
+    '[]]',
+    '[}',
+    '{]',
+    '\uFEFF\uFEFF{}', // only one BOM is dropped
+    '/* c */ {}',
+  ])('refuses %j, as JSON.parse does', (text) => {
+    expect(parses(enc(text))).toBe(false);
+    expect(scanJsonStrict(enc(text))).toEqual({ ok: false, code: 'invalid-json' });
+  });
+
+  it('refuses invalid UTF-8 inside and outside strings, as the strict decoder does', () => {
+    for (const bytes of [
+      [0x22, 0xff, 0x22], // 0xff is never UTF-8
+      [0x22, 0xc3, 0x22], // a truncated two-byte sequence
+      [0x22, 0xc0, 0xaf, 0x22], // an overlong '/'
+      [0x22, 0xed, 0xa0, 0x80, 0x22], // an encoded surrogate (CESU-8)
+      [0x22, 0xf4, 0x90, 0x80, 0x80, 0x22], // beyond U+10FFFF
+      [0x5b, 0xc3, 0xa9, 0x5d], // valid UTF-8, but not inside a string
+    ]) {
+      const b = Uint8Array.from(bytes);
+      expect(parses(b)).toBe(false);
+      expect(scanJsonStrict(b)).toEqual({ ok: false, code: 'invalid-json' });
+    }
+  });
+
+  it('counts bounds, member names and exact numbers as scanJsonShape does', () => {
+    const cases: Array<[string, number, number]> = [
+      ['{"a":[1,2,{"b":3}],"c":"x:y,z{["}', 32, 10_000],
+      ['[1,2,3]', 5, 2],
+      ['[[[1]]]', 5, 2],
+      ['{"a":{"b":1}}', 5, 1],
+      ['{"a":{"b":{}}}', 2, 100],
+      ['[[[]]]', 2, 100],
+      ['[[1],[2],[3],[4]]', 2, 100],
+      ['["\\"[[[[",1]', 2, 100],
+      ['{"n":9007199254740993}', 32, 100],
+      ['{"n":1e400}', 32, 100],
+      ['{"n":0.30000000000000004}', 32, 100],
+    ];
+    for (const [text, depth, elements] of cases)
+      expect(scanJsonStrict(enc(text), depth, elements), text).toEqual(
+        scanJsonShape(enc(text), depth, elements),
+      );
+  });
+
+  it('stops hostile nesting at the depth bound without recursion', () => {
+    expect(scanJsonStrict(enc('['.repeat(1_000_000)), 64, 1e9)).toMatchObject({
+      ok: false,
+      code: 'json-too-deep',
+    });
+    // With no bound, the container stack grows instead of overflowing.
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    expect(scanJsonStrict(enc(deep))).toEqual({ ok: true, members: 0, exact: true });
+  });
+
+  it('agrees with JSON.parse on 100,000 mutated documents', () => {
+    // A seeded generator (xorshift32): the same documents every run, so a failure reproduces.
+    let seed = 0x9e3779b9;
+    const rand = (): number => {
+      seed ^= seed << 13;
+      seed >>>= 0;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      seed >>>= 0;
+      return seed / 0x100000000;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const atoms = [
+      '0',
+      '-1',
+      '1.5',
+      '2e10',
+      '-0.0E-7',
+      'true',
+      'false',
+      'null',
+      '"s"',
+      '"é\\n"',
+      '""',
+      '"\\u0041"',
+    ];
+    const gen = (d: number): string => {
+      const r = rand();
+      if (d > 4 || r < 0.4) return pick(atoms);
+      const n = Math.floor(rand() * 4);
+      if (r < 0.7) return '[' + Array.from({ length: n }, () => gen(d + 1)).join(',') + ']';
+      return '{' + Array.from({ length: n }, (_, k) => `"k${k}":${gen(d + 1)}`).join(',') + '}';
+    };
+    // Single-byte edits that hit the grammar's edges: structure, escapes, number parts, whitespace, UTF-8.
+    const alphabet = [...'{}[],:"\\/ \t\n\r0123456789-+.eEtrufalsnxu'].map((c) => c.charCodeAt(0));
+    alphabet.push(0x00, 0x1f, 0x7f, 0x80, 0xc3, 0xa9, 0xff, 0xef, 0xbb, 0xbf);
+    let disagreements = 0;
+    let accepted = 0;
+    for (let t = 0; t < 100_000; t++) {
+      const bytes = [...enc(gen(0))];
+      const edits = Math.floor(rand() * 3);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(rand() * (bytes.length + 1));
+        const op = rand();
+        if (op < 0.4) bytes.splice(at, 1);
+        else if (op < 0.7) bytes.splice(at, 0, pick(alphabet));
+        else bytes[Math.min(at, bytes.length - 1)] = pick(alphabet);
+      }
+      const b = Uint8Array.from(bytes);
+      const judged = parses(b);
+      const strict = scanJsonStrict(b);
+      const scanned = strict.ok;
+      if (scanned) {
+        accepted++;
+        // Same facts as the lenient scan for every text it accepts (validate-request relies on them).
+        if (JSON.stringify(strict) !== JSON.stringify(scanJsonShape(b))) disagreements++;
+      }
+      if (judged !== scanned) {
+        disagreements++;
+        if (disagreements <= 5)
+          expect.soft({ text: Buffer.from(b).toString('latin1'), judged, scanned }).toBeNull();
+      }
+    }
+    expect(disagreements).toBe(0);
+    // The corpus exercises both verdicts.
+    expect(accepted).toBeGreaterThan(20_000);
+    expect(accepted).toBeLessThan(90_000);
+  });
+});
