@@ -8,6 +8,8 @@ import {
   type InjectionFinding,
   type InjectionKind,
 } from '../../contract/injection.ts';
+import { compileConstrained, type ConstrainedNode } from '../../contract/constrained.ts';
+import { isJsonMedia, matchMedia, mediaType } from '../../contract/operation.ts';
 import { parseQuery } from '../../contract/params.ts';
 import { definePolicy, deny, type RequestContext } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
@@ -58,6 +60,8 @@ interface Frame {
   seg: string | number;
   /** The nearest member name (items inherit their array's), for `allow` by field name. */
   name: string;
+  /** This container's position in the request schema (undefined: not declared, free text). */
+  node: ConstrainedNode | undefined;
 }
 
 const segment = (seg: string | number): string => '/' + (typeof seg === 'number' ? String(seg) : esc(seg));
@@ -105,6 +109,13 @@ export const injectionGuard = definePolicy({
         const max = options.maxStrings;
 
         const byPointer = allowPointers.size > 0;
+        // Where the body schema leaves no room for an injection (enum, const, a date or UUID
+        // format, a token pattern): skipped, but only in a body validate-request found valid.
+        const constrained = new Map<string, ConstrainedNode>();
+        for (const [type, media] of Object.entries(route.operation.requestBody?.content ?? {})) {
+          const node = isJsonMedia(type.toLowerCase()) ? compileConstrained(media.schema) : undefined;
+          if (node) constrained.set(type.toLowerCase(), node);
+        }
         const check = (value: string, pointer: string, name: string): Hit | undefined => {
           if (allowNames.has(name) || allowPointers.has(pointer)) return undefined;
           const f = detectInjection(value, kinds);
@@ -138,15 +149,21 @@ export const injectionGuard = definePolicy({
           let v: unknown = body;
           let seg: string | number = '';
           let name = '';
+          let node =
+            constrained.size > 0 && ctx.state.conformingBody === ctx.body
+              ? matchMedia(constrained, mediaType(ctx.headers['content-type']))
+              : undefined;
           for (;;) {
             if (typeof v === 'string') {
               if (budget-- <= 0) return undefined;
-              if (!allowNames.has(name) && !(byPointer && allowPointers.has(pointerAt(frame, seg)))) {
+              if (node?.string === true) {
+                // Constrained by the contract this body was just validated against: not free text.
+              } else if (!allowNames.has(name) && !(byPointer && allowPointers.has(pointerAt(frame, seg)))) {
                 const f = detectInjection(v, kinds);
                 if (f) return { pointer: pointerAt(frame, seg), finding: f };
               }
             } else if (Array.isArray(v)) {
-              frames.push({ c: v, keys: undefined, i: 0, up: frame, seg, name });
+              frames.push({ c: v, keys: undefined, i: 0, up: frame, seg, name, node });
             } else if (v !== null && typeof v === 'object') {
               if (!allowNames.has(name) && !(byPointer && allowPointers.has(pointerAt(frame, seg)))) {
                 const keys = Object.keys(v);
@@ -157,6 +174,7 @@ export const injectionGuard = definePolicy({
                   up: frame,
                   seg,
                   name,
+                  node,
                 };
                 if (nosql)
                   for (const k of keys)
@@ -184,9 +202,11 @@ export const injectionGuard = definePolicy({
               seg = next.i++;
               v = (next.c as unknown[])[seg];
               name = next.name;
+              node = next.node?.items;
             } else {
               name = seg = next.keys[next.i--]!;
               v = (next.c as Record<string, unknown>)[seg];
+              node = next.node?.props?.get(seg);
             }
           }
         };

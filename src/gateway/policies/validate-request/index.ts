@@ -30,6 +30,16 @@ const schema = Type.Object(
   },
 );
 
+declare module '../../policy.ts' {
+  interface PolicyState {
+    /**
+     * The body this request's contract check found valid (set only then): the injection
+     * guard may skip the strings the schema constrains (contract/constrained.ts).
+     */
+    conformingBody: Buffer;
+  }
+}
+
 /** A request context as the contract's input (a class: no closure made per request). */
 class ContextInput implements RequestInput {
   constructor(
@@ -106,7 +116,10 @@ export const validateRequest = definePolicy({
               if (scanned!.body !== ctx.body) shape = undefined;
             }
             const verdict = contract.check(new ContextInput(ctx, shape));
-            if (!verdict) return undefined;
+            if (!verdict) {
+              if (ctx.body !== undefined) ctx.state.conformingBody = ctx.body;
+              return undefined;
+            }
             ctx.emit({
               type: 'contract-violation',
               at: ctx.clock.now(),
