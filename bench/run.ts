@@ -7,6 +7,11 @@
  * servers to the other; prints req/s, p50, p99, peak RSS and the ratios rampart/floor.
  * Figures go in docs/performance.md.
  *
+ * Ratios are paired: within a round each gateway target runs between two measurements of
+ * its floor (the bare proxy with the same request), and its ratio is taken against their
+ * mean; the figure is the median over rounds of those paired ratios. This VM's speed
+ * drifts within seconds, so a floor measured a whole round away compares two machines.
+ *
  * Besides throughput it reports the proxy process's CPU time per request (from
  * /proc/<pid>/stat), which is steadier than req/s on a shared 2-core machine.
  * Figures are medians over the rounds.
@@ -260,18 +265,46 @@ async function main(): Promise<void> {
     `load: ${hasWrk ? 'wrk -t1' : 'autocannon'} -c${connections}, ${rounds} round(s) x ${duration}s per target, 1 KB JSON upstream, ${canPin ? `load generator on CPU ${LOAD_CPU}, proxies and upstream on CPU ${SERVER_CPU}` : 'unpinned'}`,
   );
   for (const t of targets) await load(urlOf(t), t.started.headers, warmup, t.request); // warm-up (JIT, pools)
+  const measure = async (t: (typeof targets)[number], r: number): Promise<Result> => {
+    const cpu0 = cpuSeconds(t.started.child.pid!);
+    const res = await load(urlOf(t), t.started.headers, duration, t.request);
+    res.cpuUs = ((cpuSeconds(t.started.child.pid!) - cpu0) * 1e6) / (res.requests ?? res.rps * duration);
+    t.results.push(res);
+    console.log(
+      `  round ${r + 1} ${t.name.padEnd(22)} ${fmt(res.rps)} req/s  p50 ${fmt(res.p50, 2)} ms  p99 ${fmt(res.p99, 2)} ms  cpu ${fmt(res.cpuUs)} µs/req  errors ${res.errors}`,
+    );
+    return res;
+  };
+  // Paired ratios: each gateway target is bracketed by its floor measured just before and just
+  // after it (the floor after one target is the floor before the next of the same shape), and
+  // its ratio is taken against the mean of the two. This VM's speed drifts within seconds (2x
+  // between rounds was seen), so a floor measured seconds away is not the same machine.
+  const paired = new Map<(typeof targets)[number], number[]>();
   for (let r = 0; r < rounds; r++) {
     // Each round starts one target later, so a drift within rounds favours nobody.
     const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
+    const lastFloor = new Map<number, number>();
+    const floorRps = async (index: number): Promise<number> => {
+      const known = lastFloor.get(index);
+      if (known !== undefined) return known;
+      const v = (await measure(targets[index]!, r)).rps;
+      lastFloor.set(index, v);
+      return v;
+    };
     for (const t of order) {
-      const cpu0 = cpuSeconds(t.started.child.pid!);
-      const res = await load(urlOf(t), t.started.headers, duration, t.request);
-      res.cpuUs = ((cpuSeconds(t.started.child.pid!) - cpu0) * 1e6) / (res.requests ?? res.rps * duration);
-      t.results.push(res);
-      console.log(
-        `  round ${r + 1} ${t.name.padEnd(22)} ${fmt(res.rps)} req/s  p50 ${fmt(res.p50, 2)} ms  p99 ${fmt(res.p99, 2)} ms  cpu ${fmt(res.cpuUs)} µs/req  errors ${res.errors}`,
-      );
+      if (!t.name.startsWith('rampart:')) continue; // floors are measured around the targets
+      const floorIndex = t.floor ?? 0;
+      const before = await floorRps(floorIndex);
+      const res = await measure(t, r);
+      const after = (await measure(targets[floorIndex]!, r)).rps;
+      lastFloor.set(floorIndex, after);
+      const list = paired.get(t) ?? [];
+      list.push(res.rps / ((before + after) / 2));
+      paired.set(t, list);
     }
+    // The floors no target of this round needed (bare-dispatch; a shape nobody selected).
+    for (let i = 0; i < targets.length; i++)
+      if (!targets[i]!.name.startsWith('rampart:') && !lastFloor.has(i)) await measure(targets[i]!, r);
   }
   const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -288,26 +321,25 @@ async function main(): Promise<void> {
     rss: peakRssMb(t.started.child.pid!),
   }));
   const bare = summary[0]!;
-  // Targets measured in the same round share the machine's state (this VM's speed drifts
-  // between rounds): the median of per-round ratios is steadier than a ratio of medians.
-  const roundRatio = (t: (typeof targets)[number], floor: (typeof targets)[number]) =>
-    median(t.results.map((x, i) => x.rps / floor.results[i]!.rps));
+  const dispatch = summary[1]!;
+  // A gateway target's ratio: the median of its paired ratios (against the floor of its request
+  // shape, measured around it). A floor's: the ratio of medians to the bare proxy's GET.
+  const ratioOf = (i: number): number => {
+    const t = targets[i]!;
+    const pairs = paired.get(t);
+    return pairs ? median(pairs) : summary[i]!.rps / bare.rps;
+  };
   console.log('\nmedians over rounds');
   console.log(
-    'target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs bare-proxy   vs bare-dispatch   +p50 ms   (POST targets: ratio vs bare-proxy:POST)',
+    'target                  req/s     p50 ms   p99 ms   CPU µs/req   peak RSS MB   errors   ratio vs floor (paired)   rps vs bare-dispatch   +p50 ms   (the floor of POST targets: bare-proxy:POST)',
   );
   summary.forEach((s, i) => {
     console.log(
-      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${roundRatio(
-        targets[i]!,
-        targets[targets[i]!.floor ?? 0]!,
-      )
-        .toFixed(3)
-        .padStart(
-          19,
-        )}   ${roundRatio(targets[i]!, targets[1]!).toFixed(3).padStart(16)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
+      `${s.name.padEnd(22)} ${fmt(s.rps).padStart(7)}   ${fmt(s.p50, 2).padStart(6)}   ${fmt(s.p99, 2).padStart(6)}   ${fmt(s.cpu).padStart(10)}   ${fmt(s.rss).padStart(11)}   ${String(s.errors).padStart(6)}   ${ratioOf(i).toFixed(3).padStart(23)}   ${(s.rps / dispatch.rps).toFixed(3).padStart(20)}   ${fmt(s.p50 - bare.p50, 2).padStart(7)}`,
     );
   });
+  const spread = [...paired].map(([t, xs]) => `${t.name} ${xs.map((x) => x.toFixed(3)).join(' ')}`);
+  if (spread.length) console.log(`paired ratios per round: ${spread.join('; ')}`);
   // The tail next to the default chain's (issue 8: authenticated p99 within 1.5x of the
   // default chain's), as the median of per-round ratios like the throughput ratios.
   const reference = targets.find((t) => t.name === 'rampart:default');
