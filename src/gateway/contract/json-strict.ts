@@ -64,6 +64,15 @@ function skipString(bytes: Uint8Array, i: number, n: number): number {
   }
 }
 
+/** Index just past a member's name and its colon at `i` (whitespace allowed around the colon), or -1. */
+function memberName(bytes: Uint8Array, i: number, n: number): number {
+  if (bytes[i] !== 0x22) return -1;
+  let j = skipString(bytes, i, n);
+  if (j < 0) return -1;
+  while (j < n && isWs(bytes[j]!)) j++;
+  return bytes[j] === 0x3a /* : */ ? j + 1 : -1;
+}
+
 /** Index just past the literal `word` at `i`, or -1. */
 function skipLiteral(bytes: Uint8Array, i: number, n: number, word: string): number {
   if (i + word.length > n) return -1;
@@ -97,116 +106,94 @@ export function scanJsonStrict(
   let exact = true;
 
   // The grammar as two alternating states: expecting a value (after `[`, `,` in an array,
-  // `:`, or at the start) and after a value (`,`, a closing bracket, or the end).
-  value: for (;;) {
+  // `:`, or at the start) and after a value (`,`, a closing bracket, or the end). One loop
+  // with a state flag, not labelled loops (Stryker's instrumentation cannot keep labels).
+  let wantValue = true;
+  for (;;) {
     while (i < n && isWs(bytes[i]!)) i++;
-    if (i >= n) return INVALID;
-    let c = bytes[i]!;
-    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > maxDepth)
-        return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
-      if (++elements > maxElements)
-        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
-      if (depth > stack.length) {
-        const grown = new Uint8Array(stack.length * 2);
-        grown.set(stack);
-        stack = grown;
-      }
-      i++;
-      while (i < n && isWs(bytes[i]!)) i++;
-      if (c === 0x5b) {
-        stack[depth - 1] = 2;
-        if (bytes[i] === 0x5d /* ] */) {
-          depth--;
-          i++;
-        } else continue value;
-      } else {
-        stack[depth - 1] = 1;
-        if (bytes[i] === 0x7d /* } */) {
-          depth--;
-          i++;
-        } else {
-          // The first member's name and colon.
-          if (bytes[i] !== 0x22) return INVALID;
-          const end = skipString(bytes, i, n);
-          if (end < 0) return INVALID;
-          i = end;
-          members++;
-          while (i < n && isWs(bytes[i]!)) i++;
-          if (bytes[i] !== 0x3a /* : */) return INVALID;
-          i++;
-          continue value;
-        }
-      }
-    } else if (c === 0x22) {
-      const end = skipString(bytes, i, n);
-      if (end < 0) return INVALID;
-      i = end;
-    } else if (c === 0x2d /* - */ || isDigit(c)) {
-      const start = i;
-      if (c === 0x2d) {
-        i++;
-        if (i >= n || !isDigit(bytes[i]!)) return INVALID;
-      }
-      if (bytes[i] === 0x30) i++;
-      else while (i < n && isDigit(bytes[i]!)) i++;
-      if (bytes[i] === 0x2e /* . */) {
-        i++;
-        if (i >= n || !isDigit(bytes[i]!)) return INVALID;
-        while (i < n && isDigit(bytes[i]!)) i++;
-      }
-      let exponent = false;
-      if (bytes[i] === 0x65 || bytes[i] === 0x45) {
-        exponent = true;
-        i++;
-        if (bytes[i] === 0x2b || bytes[i] === 0x2d) i++;
-        if (i >= n || !isDigit(bytes[i]!)) return INVALID;
-        while (i < n && isDigit(bytes[i]!)) i++;
-      }
-      // Without an exponent, 15 characters hold at most 15 digits: always exact.
-      if (exact && (exponent || i - start > 15) && unsafeNumber(latin1(bytes, start, i))) exact = false;
-    } else if (c === 0x74 /* t */) {
-      if ((i = skipLiteral(bytes, i, n, 'true')) < 0) return INVALID;
-    } else if (c === 0x66 /* f */) {
-      if ((i = skipLiteral(bytes, i, n, 'false')) < 0) return INVALID;
-    } else if (c === 0x6e /* n */) {
-      if ((i = skipLiteral(bytes, i, n, 'null')) < 0) return INVALID;
-    } else return INVALID;
-
-    // After a value: commas and closing brackets until the next value or the end.
-    for (;;) {
-      while (i < n && isWs(bytes[i]!)) i++;
-      if (depth === 0) {
-        if (i !== n) return INVALID;
-        // Bytes of 0x80 and above only occur inside strings; their UTF-8 is checked once, natively.
-        if (!isUtf8(bytes)) return INVALID;
-        return { ok: true, members, exact };
-      }
+    if (wantValue) {
       if (i >= n) return INVALID;
-      c = bytes[i]!;
-      const top = stack[depth - 1];
-      if (c === 0x2c /* , */) {
+      const c = bytes[i]!;
+      if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+        if (++depth > maxDepth)
+          return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
         if (++elements > maxElements)
           return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+        if (depth > stack.length) {
+          const grown = new Uint8Array(stack.length * 2);
+          grown.set(stack);
+          stack = grown;
+        }
+        stack[depth - 1] = c === 0x5b ? 2 : 1;
         i++;
-        if (top === 2) continue value;
         while (i < n && isWs(bytes[i]!)) i++;
-        if (bytes[i] !== 0x22) return INVALID;
-        const end = skipString(bytes, i, n);
-        if (end < 0) return INVALID;
-        i = end;
-        members++;
-        while (i < n && isWs(bytes[i]!)) i++;
-        if (bytes[i] !== 0x3a) return INVALID;
-        i++;
-        continue value;
-      }
-      if ((c === 0x7d && top === 1) || (c === 0x5d && top === 2)) {
-        depth--;
-        i++;
+        if (bytes[i] === (c === 0x5b ? 0x5d : 0x7d)) {
+          // An empty container is a complete value.
+          depth--;
+          i++;
+          wantValue = false;
+        } else if (c === 0x7b && (i = memberName(bytes, i, n)) < 0) return INVALID;
+        else if (c === 0x7b) members++;
         continue;
       }
-      return INVALID;
+      if (c === 0x22) {
+        if ((i = skipString(bytes, i, n)) < 0) return INVALID;
+      } else if (c === 0x2d /* - */ || isDigit(c)) {
+        const start = i;
+        if (c === 0x2d) {
+          i++;
+          if (i >= n || !isDigit(bytes[i]!)) return INVALID;
+        }
+        if (bytes[i] === 0x30) i++;
+        else while (i < n && isDigit(bytes[i]!)) i++;
+        if (bytes[i] === 0x2e /* . */) {
+          i++;
+          if (i >= n || !isDigit(bytes[i]!)) return INVALID;
+          while (i < n && isDigit(bytes[i]!)) i++;
+        }
+        let exponent = false;
+        if (bytes[i] === 0x65 || bytes[i] === 0x45) {
+          exponent = true;
+          i++;
+          if (bytes[i] === 0x2b || bytes[i] === 0x2d) i++;
+          if (i >= n || !isDigit(bytes[i]!)) return INVALID;
+          while (i < n && isDigit(bytes[i]!)) i++;
+        }
+        // Without an exponent, 15 characters hold at most 15 digits: always exact.
+        if (exact && (exponent || i - start > 15) && unsafeNumber(latin1(bytes, start, i))) exact = false;
+      } else if (c === 0x74 /* t */) {
+        if ((i = skipLiteral(bytes, i, n, 'true')) < 0) return INVALID;
+      } else if (c === 0x66 /* f */) {
+        if ((i = skipLiteral(bytes, i, n, 'false')) < 0) return INVALID;
+      } else if (c === 0x6e /* n */) {
+        if ((i = skipLiteral(bytes, i, n, 'null')) < 0) return INVALID;
+      } else return INVALID;
+      wantValue = false;
+      continue;
     }
+    // After a value: a comma, a closing bracket, or (outside every container) the end.
+    if (depth === 0) {
+      if (i !== n) return INVALID;
+      // Bytes of 0x80 and above only occur inside strings; their UTF-8 is checked once, natively.
+      if (!isUtf8(bytes)) return INVALID;
+      return { ok: true, members, exact };
+    }
+    if (i >= n) return INVALID;
+    const c = bytes[i]!;
+    const top = stack[depth - 1];
+    if (c === 0x2c /* , */) {
+      if (++elements > maxElements)
+        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+      i++;
+      if (top === 1) {
+        while (i < n && isWs(bytes[i]!)) i++;
+        if ((i = memberName(bytes, i, n)) < 0) return INVALID;
+        members++;
+      }
+      wantValue = true;
+    } else if ((c === 0x7d && top === 1) || (c === 0x5d && top === 2)) {
+      depth--;
+      i++;
+    } else return INVALID;
   }
 }
