@@ -31,6 +31,8 @@ const unit = [
   'src/gateway/policies/validate-request/index.test.ts',
   'src/gateway/policies/validate-request/decisions.test.ts',
   'src/gateway/policies/rate-limit/limits.test.ts',
+  'src/gateway/policies/rate-limit/levels.test.ts',
+  'src/gateway/policies/rate-limit/decisions.test.ts',
 ];
 const e2e = [
   'test/gateway/decisions.test.ts',

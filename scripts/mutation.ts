@@ -99,7 +99,12 @@ export const MODULES: Record<string, MutationModule> = {
   },
   'rate-limit': {
     file: 'src/gateway/policies/rate-limit/limits.ts,src/gateway/policies/rate-limit/index.ts',
-    tests: ['src/gateway/policies/rate-limit/limits.test.ts', 'test/gateway/rate-limit.test.ts'],
+    tests: [
+      'src/gateway/policies/rate-limit/limits.test.ts',
+      'src/gateway/policies/rate-limit/levels.test.ts',
+      'src/gateway/policies/rate-limit/decisions.test.ts',
+      'test/gateway/rate-limit.test.ts',
+    ],
   },
 };
 
