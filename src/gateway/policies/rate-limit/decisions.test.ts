@@ -147,8 +147,8 @@ function setup(
   const clock = new ManualClock();
   const store = new Recording(inner ? inner(clock) : new MemoryCounterStore({ clock }), rejects);
   const policy = buildPolicy(rateLimit, options, testServices({ clock, counters: store }));
-  const ctx = (route: RouteMatch, principal: Principal | null = alice, ip = '203.0.113.7') =>
-    testContext({ clock, route, ip, ...(principal ? { principal } : {}) });
+  const ctx = (route: RouteMatch, principal: Principal | null = alice, ip = '203.0.113.7', headers = {}) =>
+    testContext({ clock, route, ip, headers, ...(principal ? { principal } : {}) });
   /** One request: the denial (or undefined) and the response headers the policy set. */
   const request = async (c: RequestContext) => {
     const d = ((await policy.onRequest(c)) ?? undefined) as Denial | undefined;
@@ -809,11 +809,9 @@ describe('rate-limit: who is counted', () => {
     ]);
     const key: Principal = { ...user('owner-1'), kind: 'api-key', claims: { keyId: 'k1' } };
     expect(
-      await keysOf({ ipv6Prefix: 48 }, (s) => {
-        const c = s.ctx(orders(d), key, '2001:db8:1:2::9');
-        c.headers['x-tenant'] = 'acme';
-        return c;
-      }),
+      await keysOf({ ipv6Prefix: 48 }, (s) =>
+        s.ctx(orders(d), key, '2001:db8:1:2::9', { 'x-tenant': 'acme' }),
+      ),
     ).toEqual([
       '{user=owner-1}',
       '{user=owner-1|header.x-tenant=acme}',
@@ -827,6 +825,39 @@ describe('rate-limit: who is counted', () => {
       '{ip=192.0.2.1}',
       '{ip=192.0.2.1}',
       '{ip=192.0.2.1}',
+    ]);
+  });
+
+  it('per lists are told apart by their selectors; a per shared by several limits is read once per request', async () => {
+    const d = document({
+      ops: {
+        get: {
+          rateLimit: [
+            { name: 'a', per: ['header.a', 'ip'], limit: 5, window: 60 },
+            { name: 'b', per: 'header.aip', limit: 5, window: 60 },
+            { name: 'c', per: 'header.x-tenant', limit: 5, window: 60 },
+            { name: 'd', per: 'header.x-tenant', limit: 9, window: 120 },
+          ],
+        },
+      },
+    });
+    const s = setup();
+    const c = s.ctx(orders(d), null, '203.0.113.7', { a: '1', aip: '2' });
+    let reads = 0;
+    Object.defineProperty(c.headers, 'x-tenant', {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return 'acme';
+      },
+    });
+    await s.request(c);
+    expect(reads).toBe(1);
+    expect(s.store.take().map((x) => (x.args[0] as WindowSpec).key.replace(/^.*:\{/, '{'))).toEqual([
+      '{header.a=1|ip=203.0.113.7}',
+      '{header.aip=2}',
+      '{header.x-tenant=acme}',
+      '{header.x-tenant=acme}',
     ]);
   });
 

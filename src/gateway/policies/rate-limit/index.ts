@@ -99,6 +99,7 @@ export const rateLimit = definePolicy({
     const defaultsProblems = levelProblems(options.defaults, knownSelector);
     if (defaultsProblems.length)
       throw new Error(
+        // Stryker disable next-line ArrayDeclaration: levelProblems gives every problem a path
         defaultsProblems.map((p) => `defaults/${(p.path ?? []).join('/')}: ${p.message}`).join('; '),
       );
 
@@ -153,7 +154,7 @@ export const rateLimit = definePolicy({
         // GCRA limits first (one atomic call), then sliding-window ones; header order follows.
         const requests = [
           ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'gcra'),
-          ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'sliding-window'),
+          ...merged.filter((l) => l.algorithm === 'sliding-window'), // always request limits (defaultAlgorithm)
         ].map(compile);
         const gcraCount = requests.filter((r) => r.limit.algorithm === 'gcra').length;
         const bytes = merged.filter((l) => l.unit === 'content-bytes').map(compile);

@@ -48,6 +48,15 @@ describe('levelProblems', () => {
           { name: 'eq-burst', per: 'route', limit: 5, window: 60, burst: 5 },
           { name: 'bytes-burst', per: 'route', limit: 5, window: 90, burst: 9, unit: 'content-bytes' },
           { name: 'max-log', per: 'ip', limit: 10_000, window: 60, algorithm: 'sliding-window' },
+          // Large limits are for GCRA, written out or by default.
+          { name: 'big', per: 'user', limit: 50_000, window: '1d' },
+          { name: 'big-gcra', per: 'user', limit: 20_000, window: 90, algorithm: 'gcra' },
+          // Per lists are told apart by their selectors, not by their spelling run together.
+          { name: 'x1', per: ['header.a', 'ip'], limit: 5, window: 30 },
+          { name: 'x2', per: 'header.aip', limit: 6, window: 30 },
+          // A bytes quota and a request limit of the same per and window do not contradict.
+          { name: 'r45', per: 'client', limit: 7, window: 45, unit: 'requests' },
+          { name: 'b45', per: 'client', limit: 8, window: 45, unit: 'content-bytes' },
         ],
         knownSelector,
       ),
@@ -72,6 +81,13 @@ describe('levelProblems', () => {
             unit: 'content-bytes',
           },
           { name: 'big-burst', per: 'client', limit: 5, window: 60, burst: 6 },
+          // `unit: requests` written out is the default unit.
+          { name: 'imp', per: 'api-key', limit: 3, window: 15 },
+          { name: 'exp', per: 'api-key', limit: 4, window: 15, unit: 'requests' },
+          // The first of a shape is the one named.
+          { name: 'c0', per: 'username', limit: 10, window: 20 },
+          { name: 'c1', per: 'username', limit: 10, window: 20 },
+          { name: 'c2', per: 'username', limit: 20, window: 20 },
         ],
         knownSelector,
       ),
@@ -93,6 +109,8 @@ describe('levelProblems', () => {
       { path: ['4', 'algorithm'], message: 'sliding-window limits count requests and have no burst' },
       { path: ['5', 'algorithm'], message: 'sliding-window limits count requests and have no burst' },
       { path: ['6', 'burst'], message: 'burst 6 exceeds the limit 5 of its window' },
+      { path: ['8', 'limit'], message: "contradicts item 7: the same 'per' and window with limit 3 vs 4" },
+      { path: ['11', 'limit'], message: "contradicts item 9: the same 'per' and window with limit 10 vs 20" },
     ]);
   });
 
