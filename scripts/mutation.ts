@@ -88,6 +88,7 @@ export const MODULES: Record<string, MutationModule> = {
       'src/gateway/policies/owner/index.test.ts',
       'src/gateway/policies/owner/rules.test.ts',
       'src/gateway/policies/owner/decisions.test.ts',
+      'src/gateway/policies/owner/equivalents.test.ts',
     ],
   },
   'validate-request': {
