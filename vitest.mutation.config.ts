@@ -28,9 +28,12 @@ const unit = [
   'src/gateway/policies/owner/index.test.ts',
   'src/gateway/policies/owner/rules.test.ts',
   'src/gateway/policies/owner/decisions.test.ts',
+  'src/gateway/policies/owner/equivalents.test.ts',
   'src/gateway/policies/validate-request/index.test.ts',
   'src/gateway/policies/validate-request/decisions.test.ts',
   'src/gateway/policies/rate-limit/limits.test.ts',
+  'src/gateway/policies/rate-limit/levels.test.ts',
+  'src/gateway/policies/rate-limit/decisions.test.ts',
   'src/gateway/contract/json-strict.test.ts',
 ];
 const e2e = [

@@ -88,6 +88,7 @@ export const MODULES: Record<string, MutationModule> = {
       'src/gateway/policies/owner/index.test.ts',
       'src/gateway/policies/owner/rules.test.ts',
       'src/gateway/policies/owner/decisions.test.ts',
+      'src/gateway/policies/owner/equivalents.test.ts',
     ],
   },
   'validate-request': {
@@ -104,7 +105,12 @@ export const MODULES: Record<string, MutationModule> = {
   },
   'rate-limit': {
     file: 'src/gateway/policies/rate-limit/limits.ts,src/gateway/policies/rate-limit/index.ts',
-    tests: ['src/gateway/policies/rate-limit/limits.test.ts', 'test/gateway/rate-limit.test.ts'],
+    tests: [
+      'src/gateway/policies/rate-limit/limits.test.ts',
+      'src/gateway/policies/rate-limit/levels.test.ts',
+      'src/gateway/policies/rate-limit/decisions.test.ts',
+      'test/gateway/rate-limit.test.ts',
+    ],
   },
 };
 

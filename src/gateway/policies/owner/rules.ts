@@ -15,7 +15,7 @@ export function claimValue(principal: Principal, claim: string): string | undefi
 /** A string or finite number as a string (owner ids are compared as strings: 7 equals "7"). */
 export function scalar(v: unknown): string | undefined {
   if (typeof v === 'string') return v === '' ? undefined : v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (Number.isFinite(v)) return String(v); // a finite number (no coercion: isFinite('7') is false)
   return undefined;
 }
 
@@ -62,8 +62,7 @@ export function ownersOf(obj: unknown, fields: readonly string[]): string[] | un
 
 /** True when `caller` is one of `owners`. */
 export function isOwner(owners: readonly string[], caller: string): boolean {
-  for (let i = 0; i < owners.length; i++) if (owners[i] === caller) return true;
-  return false;
+  return owners.includes(caller);
 }
 
 /**
@@ -96,11 +95,11 @@ const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 export function paramChecker(
   schema: JsonSchema | undefined,
 ): ((value: string) => string | undefined) | undefined {
-  if (schema === undefined || typeof schema === 'boolean') return undefined;
+  if (typeof schema !== 'object') return undefined; // none, or a boolean schema
   const types = Array.isArray(schema.type) ? (schema.type as unknown[]) : [schema.type];
   const integer = types.includes('integer') && !types.includes('string');
   const number = types.includes('number') && !types.includes('string');
-  const maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : undefined;
+  const maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : Infinity;
   const allowed = Array.isArray(schema.enum) ? new Set(schema.enum.map((e) => String(e))) : undefined;
   let pattern: RegExp | undefined;
   if (typeof schema.pattern === 'string') {
@@ -110,12 +109,11 @@ export function paramChecker(
       /* an invalid pattern is the audit's finding, not a reason to refuse */
     }
   }
-  if (!integer && !number && maxLength === undefined && !allowed && !pattern) return undefined;
+  if (!integer && !number && maxLength === Infinity && !allowed && !pattern) return undefined;
   return function checkParam(value: string): string | undefined {
     if (integer && !INTEGER.test(value)) return 'must be an integer';
     if (number && !NUMBER.test(value)) return 'must be a number';
-    if (maxLength !== undefined && value.length > maxLength)
-      return `must have at most ${maxLength} characters`;
+    if (value.length > maxLength) return `must have at most ${maxLength} characters`;
     if (allowed && !allowed.has(value)) return 'is not one of the allowed values';
     if (pattern && !pattern.test(value)) return 'does not match the pattern';
     return undefined;

@@ -99,6 +99,7 @@ export const rateLimit = definePolicy({
     const defaultsProblems = levelProblems(options.defaults, knownSelector);
     if (defaultsProblems.length)
       throw new Error(
+        // Stryker disable next-line ArrayDeclaration: levelProblems gives every problem a path
         defaultsProblems.map((p) => `defaults/${(p.path ?? []).join('/')}: ${p.message}`).join('; '),
       );
 
@@ -111,9 +112,21 @@ export const rateLimit = definePolicy({
         const opId = `${version} ${route.operation.method.toUpperCase()} ${route.template}`;
         const merged = mergeLevels(
           [
-            { level: 'default', scope: '*', value: options.defaults },
+            {
+              // Stryker disable next-line StringLiteral: CompiledLimit.level is not read (the scope and name are)
+              level: 'default',
+              scope: '*',
+              value: options.defaults,
+            },
+            // Stryker disable next-line StringLiteral: as above
             { level: 'document', scope: version, value: x(doc)?.rateLimit },
-            { level: 'path', scope: `${version}${route.template}`, value: x(pathItem)?.rateLimit },
+            {
+              // Stryker disable next-line StringLiteral: as above
+              level: 'path',
+              scope: `${version}${route.template}`,
+              value: x(pathItem)?.rateLimit,
+            },
+            // Stryker disable next-line StringLiteral: as above
             { level: 'operation', scope: opId, value: x(route.operation.raw)?.rateLimit },
           ],
           options.failMode,
@@ -141,7 +154,7 @@ export const rateLimit = definePolicy({
         // GCRA limits first (one atomic call), then sliding-window ones; header order follows.
         const requests = [
           ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'gcra'),
-          ...merged.filter((l) => l.unit === 'requests' && l.algorithm === 'sliding-window'),
+          ...merged.filter((l) => l.algorithm === 'sliding-window'), // always request limits (defaultAlgorithm)
         ].map(compile);
         const gcraCount = requests.filter((r) => r.limit.algorithm === 'gcra').length;
         const bytes = merged.filter((l) => l.unit === 'content-bytes').map(compile);
@@ -154,6 +167,7 @@ export const rateLimit = definePolicy({
         }));
         /** The request's counter keys, one per distinct `per`. */
         const keysOf = (ctx: RequestContext): string[] => {
+          // Stryker disable next-line ArrayDeclaration: a preallocated array; `new Array()` grows to the same elements
           const out = new Array<string>(keyFns.length);
           for (let i = 0; i < keyFns.length; i++) out[i] = keyFns[i]!(ctx);
           return out;
@@ -161,6 +175,7 @@ export const rateLimit = definePolicy({
         const gcraLimits = requests.slice(0, gcraCount);
         /** The GCRA specs of a request (one object each: a store may keep them, e.g. for merging). */
         const gcraSpecs = (ctx: RequestContext, keys = keysOf(ctx)): RateSpec[] => {
+          // Stryker disable next-line ArrayDeclaration: as in keysOf
           const out = new Array<RateSpec>(gcraLimits.length);
           for (let i = 0; i < gcraLimits.length; i++) {
             const r = gcraLimits[i]!;
@@ -168,40 +183,38 @@ export const rateLimit = definePolicy({
           }
           return out;
         };
-        const policyHeader = headerLimits.length ? policyField(headerLimits) : '';
-        const specFor = (r: RouteLimit, key: string): RateSpec =>
-          r.limit.burst !== undefined
-            ? {
-                key: `${r.prefix}{${key}}`,
-                limit: r.limit.limit,
-                windowMs: r.limit.windowMs,
-                burst: r.limit.burst,
-                failMode: r.limit.failMode,
-              }
-            : {
-                key: `${r.prefix}{${key}}`,
-                limit: r.limit.limit,
-                windowMs: r.limit.windowMs,
-                failMode: r.limit.failMode,
-              };
+        const policyHeader = policyField(headerLimits);
+        /** An undeclared burst is `undefined`: the stores default it to the limit. */
+        const specFor = (r: RouteLimit, key: string): RateSpec => ({
+          key: `${r.prefix}{${key}}`,
+          limit: r.limit.limit,
+          windowMs: r.limit.windowMs,
+          burst: r.limit.burst,
+          failMode: r.limit.failMode,
+        });
         const specOf = (r: RouteLimit, ctx: RequestContext): RateSpec => specFor(r, r.key(ctx));
         const leaseTtlMs = options.concurrency.leaseTimeout * 1000;
-        const consumerKey = perConsumer ? compileKey(perConsumer.per, route, options.ipv6Prefix) : undefined;
+        const consumer = perConsumer
+          ? { key: compileKey(perConsumer.per, route, options.ipv6Prefix), limit: perConsumer.limit }
+          : undefined;
         const leaseSpecs = (ctx: RequestContext): LeaseSpec[] => {
           const out: LeaseSpec[] = [];
           if (perUpstream) out.push({ key: `cc:up:{${route.api}}`, limit: perUpstream, ttlMs: leaseTtlMs });
-          if (perConsumer && consumerKey)
+          if (consumer)
             out.push({
-              key: `cc:${scopeOf(version)}:{${consumerKey(ctx)}}`,
-              limit: perConsumer.limit,
+              key: `cc:${scopeOf(version)}:{${consumer.key(ctx)}}`,
+              limit: consumer.limit,
               ttlMs: leaseTtlMs,
             });
           return out;
         };
+        const stateOf = (ctx: RequestContext): RateLimitState =>
+          // Stryker disable next-line ObjectLiteral: both fields start undefined; an empty object reads the same
+          (ctx.state['rate-limit'] ??= { leases: undefined, bytes: undefined });
 
         /** States of the first `states.length` header limits (requests, then bytes). */
         const setHeaders = (ctx: RequestContext, states: readonly LimitState[]): void => {
-          if (states.length === 0 || (!options.headers && !options.legacyHeaders)) return;
+          if (states.length === 0) return;
           const hl = headerLimits.slice(0, states.length);
           if (options.headers) {
             ctx.responseHeaders['ratelimit-policy'] = policyHeader;
@@ -239,26 +252,29 @@ export const rateLimit = definePolicy({
           );
         };
 
+        /** `d`: the request limits' decision (their states first among the header limits). */
         const afterRates = (ctx: RequestContext, d: RateDecision): MaybePromise<PolicyResult> => {
-          if (bytes.length === 0 || !d.allowed) setHeaders(ctx, d.limits);
-          if (!d.allowed) return refuse(d, headerLimits.slice(0, d.limits.length));
-          if (bytes.length === 0) return leases(ctx);
+          if (!d.allowed) {
+            setHeaders(ctx, d.limits);
+            return refuse(d, headerLimits);
+          }
+          if (bytes.length === 0) {
+            setHeaders(ctx, d.limits);
+            return leases(ctx);
+          }
           const bytesSpecs = bytes.map((r) => specOf(r, ctx));
           const peek = counters.rate(bytesSpecs, { mode: 'peek', cost: 1 });
           const onPeek = (p: RateDecision): MaybePromise<PolicyResult> => {
             setHeaders(ctx, [...d.limits, ...p.limits]);
             if (!p.allowed) return refuse(p, headerLimits.slice(requests.length));
-            (ctx.state['rate-limit'] ??= { leases: undefined, bytes: undefined }).bytes = bytesSpecs;
+            stateOf(ctx).bytes = bytesSpecs;
             return leases(ctx);
           };
           return peek instanceof Promise ? peek.then(onPeek) : onPeek(peek);
         };
 
-        const leases = (ctx: RequestContext): MaybePromise<PolicyResult> => {
-          const specs = leaseSpecs(ctx);
-          if (specs.length === 0) return undefined;
-          return acquireAll(ctx, specs, 0);
-        };
+        const leases = (ctx: RequestContext): MaybePromise<PolicyResult> =>
+          acquireAll(ctx, leaseSpecs(ctx), 0);
 
         const acquireAll = (
           ctx: RequestContext,
@@ -273,7 +289,7 @@ export const rateLimit = definePolicy({
             allowed: boolean;
             degraded?: 'local' | 'closed';
           }): MaybePromise<PolicyResult> => {
-            const st = (ctx.state['rate-limit'] ??= { leases: undefined, bytes: undefined });
+            const st = stateOf(ctx);
             if (!g.allowed) {
               releaseAll(st);
               const upstream = spec.key.startsWith('cc:up:');
@@ -305,11 +321,12 @@ export const rateLimit = definePolicy({
           const reserved: string[] = [];
           const states: LimitState[] = [];
           let allowed = true;
-          let degraded: RateDecision['degraded'];
+          /** A limit failed closed (the refusal is 503 limits-unavailable); whether others fell back locally is not needed. */
+          let closed = false;
           for (const r of windows) {
             const spec = specFor(r, keys[r.keyIndex]!);
             const w = await counters.window(spec, allowed ? 'reserve' : 'peek', id);
-            if (w.degraded) degraded = w.degraded === 'closed' || degraded === 'closed' ? 'closed' : 'local';
+            if (w.degraded === 'closed') closed = true;
             const ok = allowed && w.allowed;
             if (ok) reserved.push(spec.key);
             allowed &&= w.allowed;
@@ -323,8 +340,7 @@ export const rateLimit = definePolicy({
           const g = gcraCount
             ? await counters.rate(gcraSpecs(ctx, keys), allowed ? {} : { mode: 'peek' })
             : { allowed: true, limits: [] };
-          if (g.degraded === 'closed' || degraded === 'closed') degraded = 'closed';
-          else if (g.degraded) degraded = 'local';
+          if (g.degraded === 'closed') closed = true;
           if (!(allowed && g.allowed)) {
             for (const key of reserved) await counters.unwindow(key, id);
             reserved.forEach(
@@ -334,7 +350,7 @@ export const rateLimit = definePolicy({
           return {
             allowed: allowed && g.allowed,
             limits: [...g.limits, ...states],
-            ...(degraded ? { degraded } : {}),
+            ...(closed ? { degraded: 'closed' as const } : {}),
           };
         };
 

@@ -110,7 +110,7 @@ export function levelProblems(value: unknown, isKnown: (sel: string) => boolean)
         path: at(i, 'algorithm'),
         message: 'sliding-window limits count requests and have no burst',
       });
-    if (l.burst !== undefined && l.burst > l.limit && l.unit !== 'content-bytes')
+    if ((l.burst ?? l.limit) > l.limit && l.unit !== 'content-bytes')
       out.push({
         path: at(i, 'burst'),
         message: `burst ${l.burst} exceeds the limit ${l.limit} of its window`,
