@@ -34,6 +34,7 @@ const unit = [
   'src/gateway/policies/rate-limit/limits.test.ts',
   'src/gateway/policies/rate-limit/levels.test.ts',
   'src/gateway/policies/rate-limit/decisions.test.ts',
+  'src/gateway/policies/rate-limit/refund.test.ts',
   'src/gateway/contract/json-strict.test.ts',
 ];
 const e2e = [

@@ -109,6 +109,7 @@ export const MODULES: Record<string, MutationModule> = {
       'src/gateway/policies/rate-limit/limits.test.ts',
       'src/gateway/policies/rate-limit/levels.test.ts',
       'src/gateway/policies/rate-limit/decisions.test.ts',
+      'src/gateway/policies/rate-limit/refund.test.ts',
       'test/gateway/rate-limit.test.ts',
     ],
   },

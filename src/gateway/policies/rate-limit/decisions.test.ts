@@ -577,8 +577,9 @@ describe('rate-limit: in-flight caps', () => {
   it('per consumer and per upstream: each refusal names its cap, gives back what it took', async () => {
     const s = setup({ concurrency: { perUpstream: 2 } });
     const up = { key: 'cc:up:{shop}', limit: 2, ttlMs: 60_000 };
+    // Declared on the operation: counts that operation's requests in flight (its scope, as a rate limit's).
     const mine = (who: string, base = '/v1') => ({
-      key: `cc:shop${base}:{user=${who}}`,
+      key: `cc:shop${base} GET /orders/(orderId):{user=${who}}`,
       limit: 1,
       ttlMs: 60_000,
     });
@@ -606,7 +607,7 @@ describe('rate-limit: in-flight caps', () => {
     const refused = s.store.take();
     expect(refused.map((c) => [c.op, c.op === 'release' ? c.args : (c.args[0] as LeaseSpec).key])).toEqual([
       ['acquire', 'cc:up:{shop}'],
-      ['acquire', 'cc:shop/v1:{user=alice}'],
+      ['acquire', 'cc:shop/v1 GET /orders/(orderId):{user=alice}'],
       ['release', ['cc:up:{shop}', refused[0]!.args[1]]],
     ]);
 
@@ -630,7 +631,7 @@ describe('rate-limit: in-flight caps', () => {
     await s.policy.onResponse(c1, response());
     expect(s.store.take()).toEqual([
       { op: 'release', args: ['cc:up:{shop}', id1] },
-      { op: 'release', args: ['cc:shop/v1:{user=alice}', id2] },
+      { op: 'release', args: ['cc:shop/v1 GET /orders/(orderId):{user=alice}', id2] },
     ]);
     const v2 = s.ctx(orders(d, 'get', { base: '/v2' }));
     expect((await s.request(v2)).denial).toBeUndefined();
@@ -652,13 +653,14 @@ describe('rate-limit: in-flight caps', () => {
     });
     const limitOf = async (s: ReturnType<typeof setup>, route: RouteMatch) => {
       await s.request(s.ctx(route));
-      return s.store.take().map((c) => (c.args[0] as LeaseSpec).limit);
+      return s.store.take().map((c) => [(c.args[0] as LeaseSpec).limit, (c.args[0] as LeaseSpec).key]);
     };
     const s = setup({ concurrency: { perConsumer: { per: 'ip', limit: 4 }, leaseTimeout: 5 } });
-    expect(await limitOf(s, orders(d2))).toEqual([1]);
-    expect(await limitOf(s, orders(d2, 'patch'))).toEqual([2]);
+    // Each cap counts where it is declared: the operation, the path (all its methods), the version.
+    expect(await limitOf(s, orders(d2))).toEqual([[1, 'cc:shop/v1 GET /orders/(orderId):{user=alice}']]);
+    expect(await limitOf(s, orders(d2, 'patch'))).toEqual([[2, 'cc:shop/v1/orders/(orderId):{user=alice}']]);
     expect(await limitOf(s, documentRoute(d2, 'get', '/carts', {}, { api: 'shop', base: '/v1' }))).toEqual([
-      3,
+      [3, 'cc:shop/v1:{user=alice}'],
     ]);
     await s.request(s.ctx(orders(document({}))));
     expect(s.store.take()).toEqual([

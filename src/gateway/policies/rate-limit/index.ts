@@ -131,11 +131,20 @@ export const rateLimit = definePolicy({
           ],
           options.failMode,
         );
-        const perConsumer =
-          (x(route.operation.raw)?.concurrency as { per: string | string[]; limit: number } | undefined) ??
-          (x(pathItem)?.concurrency as { per: string | string[]; limit: number } | undefined) ??
-          (x(doc)?.concurrency as { per: string | string[]; limit: number } | undefined) ??
-          options.concurrency.perConsumer;
+        type Cap = { per: string | string[]; limit: number };
+        // The innermost declaration wins, and counts the requests in flight where it is declared:
+        // an operation's cap that operation's, a path's that path's, a document's (or the
+        // policy default) the whole API version's — as the rate limits' scopes.
+        const capAt = (
+          [
+            [x(route.operation.raw)?.concurrency, opId],
+            [x(pathItem)?.concurrency, `${version}${route.template}`],
+            [x(doc)?.concurrency, version],
+            [options.concurrency.perConsumer, version],
+          ] as Array<[Cap | undefined, string]>
+        ).find(([cap]) => cap !== undefined);
+        const perConsumer = capAt?.[0];
+        const capScope = scopeOf(capAt?.[1] ?? version);
         const perUpstream = options.concurrency.perUpstream;
         if (merged.length === 0 && !perConsumer && !perUpstream) return undefined;
 
@@ -202,7 +211,7 @@ export const rateLimit = definePolicy({
           if (perUpstream) out.push({ key: `cc:up:{${route.api}}`, limit: perUpstream, ttlMs: leaseTtlMs });
           if (consumer)
             out.push({
-              key: `cc:${scopeOf(version)}:{${consumer.key(ctx)}}`,
+              key: `cc:${capScope}:{${consumer.key(ctx)}}`,
               limit: consumer.limit,
               ttlMs: leaseTtlMs,
             });
@@ -252,25 +261,56 @@ export const rateLimit = definePolicy({
           );
         };
 
-        /** `d`: the request limits' decision (their states first among the header limits). */
-        const afterRates = (ctx: RequestContext, d: RateDecision): MaybePromise<PolicyResult> => {
+        /**
+         * `d`: the request limits' decision (their states first among the header limits);
+         * `refund` gives back what it charged when a later gate (the bytes quota, an in-flight
+         * cap) refuses, so a refused request is charged nowhere.
+         */
+        const afterRates = (
+          ctx: RequestContext,
+          d: RateDecision,
+          refund: (() => void) | undefined,
+        ): MaybePromise<PolicyResult> => {
           if (!d.allowed) {
             setHeaders(ctx, d.limits);
             return refuse(d, headerLimits);
           }
           if (bytes.length === 0) {
             setHeaders(ctx, d.limits);
-            return leases(ctx);
+            return refundIfRefused(leases(ctx), refund);
           }
           const bytesSpecs = bytes.map((r) => specOf(r, ctx));
           const peek = counters.rate(bytesSpecs, { mode: 'peek', cost: 1 });
           const onPeek = (p: RateDecision): MaybePromise<PolicyResult> => {
             setHeaders(ctx, [...d.limits, ...p.limits]);
-            if (!p.allowed) return refuse(p, headerLimits.slice(requests.length));
+            if (!p.allowed) {
+              refund?.();
+              return refuse(p, headerLimits.slice(requests.length));
+            }
             stateOf(ctx).bytes = bytesSpecs;
-            return leases(ctx);
+            return refundIfRefused(leases(ctx), refund);
           };
           return peek instanceof Promise ? peek.then(onPeek) : onPeek(peek);
+        };
+
+        const refundIfRefused = (
+          r: MaybePromise<PolicyResult>,
+          refund: (() => void) | undefined,
+        ): MaybePromise<PolicyResult> => {
+          if (refund === undefined) return r;
+          if (r instanceof Promise)
+            return r.then((x) => {
+              if (x !== undefined) refund();
+              return x;
+            });
+          if (r !== undefined) refund();
+          return r;
+        };
+
+        /** Gives the GCRA limits' unit back (a forced negative cost; GCRA clamps at now, so no credit builds up). */
+        const refundRates = (specs: readonly RateSpec[]): void => {
+          const r = counters.rate(specs, { mode: 'force', cost: -1 });
+          if (r instanceof Promise) r.catch(() => undefined);
         };
 
         const leases = (ctx: RequestContext): MaybePromise<PolicyResult> =>
@@ -314,7 +354,9 @@ export const rateLimit = definePolicy({
          * in one call; a refusal anywhere gives the reserved slots back, so a refused request
          * is charged nowhere.
          */
-        const withWindows = async (ctx: RequestContext): Promise<RateDecision> => {
+        const withWindows = async (
+          ctx: RequestContext,
+        ): Promise<{ decision: RateDecision; refund: () => void }> => {
           const windows = requests.slice(gcraCount);
           const keys = keysOf(ctx);
           const id = uniqueId();
@@ -347,11 +389,19 @@ export const rateLimit = definePolicy({
               (_, i) => (states[i]!.remaining = Math.min(states[i]!.remaining + 1, windows[i]!.limit.limit)),
             );
           }
-          return {
+          const decision: RateDecision = {
             allowed: allowed && g.allowed,
             limits: [...g.limits, ...states],
             ...(closed ? { degraded: 'closed' as const } : {}),
           };
+          const refund = (): void => {
+            for (const key of reserved) {
+              const u = counters.unwindow(key, id);
+              if (u instanceof Promise) u.catch(() => undefined);
+            }
+            if (gcraCount) refundRates(gcraSpecs(ctx, keys));
+          };
+          return { decision, refund };
         };
 
         const releaseAll = (st: RateLimitState): void => {
@@ -365,10 +415,16 @@ export const rateLimit = definePolicy({
         return {
           ...(bytes.length ? { needsResponseBody: true } : {}),
           onRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult> {
-            if (requests.length === 0) return afterRates(ctx, { allowed: true, limits: [] });
-            if (gcraCount < requests.length) return withWindows(ctx).then((d) => afterRates(ctx, d));
-            const d = counters.rate(gcraSpecs(ctx));
-            return d instanceof Promise ? d.then((x) => afterRates(ctx, x)) : afterRates(ctx, d);
+            if (requests.length === 0) return afterRates(ctx, { allowed: true, limits: [] }, undefined);
+            if (gcraCount < requests.length)
+              return withWindows(ctx).then((w) => afterRates(ctx, w.decision, w.refund));
+            const specs = gcraSpecs(ctx);
+            const d = counters.rate(specs);
+            // A refund only where a later gate can refuse (a bytes quota, an in-flight cap).
+            const refund = bytes.length || perUpstream || perConsumer ? () => refundRates(specs) : undefined;
+            return d instanceof Promise
+              ? d.then((x) => afterRates(ctx, x, refund))
+              : afterRates(ctx, d, refund);
           },
           onResponse(ctx: RequestContext, res: ResponseContext): void {
             const st = ctx.state['rate-limit'];
