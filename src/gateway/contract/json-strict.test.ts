@@ -31,9 +31,13 @@ describe('scanJsonStrict', () => {
     '\uFEFF{"bom":1}', // TextDecoder drops one leading BOM
     '[[[[[]]]]]',
     '{"a":{"b":{"c":{}}}}',
-  ])('accepts %j, as JSON.parse does', (text) => {
-    expect(parses(enc(text))).toBe(true);
-    expect(scanJsonStrict(enc(text))).toMatchObject({ ok: true });
+    '"¿"', // its third byte is 0xBF, as a byte order mark's is: not a BOM
+    '"\uFEFF"', // a BOM written as an escape, inside a string
+  ])('accepts valid text #%# as JSON.parse does', (text) => {
+    // (Numbered titles: the mutation run selects tests by title, and a title holding the
+    // text's quotes and backslashes selected none.)
+    expect(parses(enc(text)), text).toBe(true);
+    expect(scanJsonStrict(enc(text)), text).toMatchObject({ ok: true });
   });
 
   it.each([
@@ -80,9 +84,9 @@ describe('scanJsonStrict', () => {
     '{]',
     '\uFEFF\uFEFF{}', // only one BOM is dropped
     '/* c */ {}',
-  ])('refuses %j, as JSON.parse does', (text) => {
-    expect(parses(enc(text))).toBe(false);
-    expect(scanJsonStrict(enc(text))).toEqual({ ok: false, code: 'invalid-json' });
+  ])('refuses invalid text #%# as JSON.parse does', (text) => {
+    expect(parses(enc(text)), text).toBe(false);
+    expect(scanJsonStrict(enc(text)), text).toEqual({ ok: false, code: 'invalid-json' });
   });
 
   it('refuses invalid UTF-8 inside and outside strings, as the strict decoder does', () => {
@@ -93,6 +97,8 @@ describe('scanJsonStrict', () => {
       [0x22, 0xed, 0xa0, 0x80, 0x22], // an encoded surrogate (CESU-8)
       [0x22, 0xf4, 0x90, 0x80, 0x80, 0x22], // beyond U+10FFFF
       [0x5b, 0xc3, 0xa9, 0x5d], // valid UTF-8, but not inside a string
+      [0xef, 0xbb, 0x80, 0x5b, 0x5d], // U+FEC0 before '[]': a 3-byte character, not the BOM
+      [0xef, 0x41, 0xbf, 0x5b, 0x5d], // a BOM's first and last byte around another
     ]) {
       const b = Uint8Array.from(bytes);
       expect(parses(b)).toBe(false);
@@ -104,6 +110,9 @@ describe('scanJsonStrict', () => {
     const cases: Array<[string, number, number]> = [
       ['{"a":[1,2,{"b":3}],"c":"x:y,z{["}', 32, 10_000],
       ['[1,2,3]', 5, 2],
+      ['[1,2,3]', 5, 3], // exactly at the bound: allowed
+      ['{"a":{"b":1},"c":2}', 5, 3], // the comma between members counts, as between items
+      ['[[[]]]', 3, 100], // exactly at the depth bound: allowed
       ['[[[1]]]', 5, 2],
       ['{"a":{"b":1}}', 5, 1],
       ['{"a":{"b":{}}}', 2, 100],

@@ -41,42 +41,51 @@ const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 
 /**
- * Index just past the string that starts at `i` (a `"`), or -1 when it is not a JSON string:
+ * "Not this": a helper's answer when the bytes at its position are not what it reads. Any
+ * value below 0 would do (callers test `< 0`).
+ */
+// Stryker disable next-line UnaryOperator: +1 resumes the scan at byte 1, which is never a valid continuation in a text that reached a helper (after-value states take only `,` `]` `}`, and a text opening with `[]` or `{}` has ended there)
+const NONE = -1;
+
+// Reads past the end of a Uint8Array give `undefined`, which equals no byte and passes no
+// table: the loops and helpers below stop at the end of the text without testing the index
+// (a bound test there would be dead code, and a mutant the mutation run cannot kill).
+
+/**
+ * Index just past the string that starts at `i` (a `"`), or NONE when it is not a JSON string:
  * an unknown escape, a short `\u`, a raw control character (U+0000–U+001F) or no end.
  * Bytes of 0x80 and above are not judged here (the whole text's UTF-8 is checked once).
  */
-function skipString(bytes: Uint8Array, i: number, n: number): number {
+function skipString(bytes: Uint8Array, i: number): number {
   let j = i + 1;
   for (;;) {
     // Ordinary bytes (most of any string) in a tight loop: one table load per byte.
-    while (j < n && STRING_STOP[bytes[j]!] === 0) j++;
-    if (j >= n) return -1;
-    const c = bytes[j]!;
+    while (STRING_STOP[bytes[j]!] === 0) j++;
+    const c = bytes[j];
     if (c === 0x22) return j + 1;
-    if (c !== 0x5c) return -1; // a raw control character
-    const e = bytes[j + 1];
+    if (c !== 0x5c) return NONE; // a raw control character, or the end of the text
+    const e = bytes[j + 1]!;
     if (e === 0x75 /* u */) {
-      if (j + 5 >= n) return -1;
-      if (!(HEX[bytes[j + 2]!]! & HEX[bytes[j + 3]!]! & HEX[bytes[j + 4]!]! & HEX[bytes[j + 5]!]!)) return -1;
+      if (!(HEX[bytes[j + 2]!]! & HEX[bytes[j + 3]!]! & HEX[bytes[j + 4]!]! & HEX[bytes[j + 5]!]!))
+        return NONE;
       j += 6;
-    } else if (e !== undefined && SIMPLE_ESCAPE[e] === 1) j += 2;
-    else return -1;
+    } else if (SIMPLE_ESCAPE[e] === 1) j += 2;
+    else return NONE;
   }
 }
 
-/** Index just past a member's name and its colon at `i` (whitespace allowed around the colon), or -1. */
-function memberName(bytes: Uint8Array, i: number, n: number): number {
-  if (bytes[i] !== 0x22) return -1;
-  let j = skipString(bytes, i, n);
-  if (j < 0) return -1;
-  while (j < n && isWs(bytes[j]!)) j++;
-  return bytes[j] === 0x3a /* : */ ? j + 1 : -1;
+/** Index just past a member's name and its colon at `i` (whitespace allowed around the colon), or NONE. */
+function memberName(bytes: Uint8Array, i: number): number {
+  if (bytes[i] !== 0x22) return NONE;
+  // NONE (-1) reads bytes[-1], undefined: no whitespace, no colon.
+  let j = skipString(bytes, i);
+  while (isWs(bytes[j]!)) j++;
+  return bytes[j] === 0x3a /* : */ ? j + 1 : NONE;
 }
 
-/** Index just past the literal `word` at `i`, or -1. */
-function skipLiteral(bytes: Uint8Array, i: number, n: number, word: string): number {
-  if (i + word.length > n) return -1;
-  for (let k = 1; k < word.length; k++) if (bytes[i + k] !== word.charCodeAt(k)) return -1;
+/** Index just past the literal `word` at `i`, or NONE. */
+function skipLiteral(bytes: Uint8Array, i: number, word: string): number {
+  for (let k = 1; k < word.length; k++) if (bytes[i + k] !== word.charCodeAt(k)) return NONE;
   return i + word.length;
 }
 
@@ -97,8 +106,9 @@ export function scanJsonStrict(
   const n = bytes.length;
   let i = 0;
   // TextDecoder (the gateway's decoding before JSON.parse) drops one leading byte order mark.
-  if (n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
   // Containers open: 1 = object, 2 = array. Grows by doubling up to the depth bound.
+  // Stryker disable next-line MethodExpression,ArithmeticOperator: a starting capacity; the stack grows as needed
   let stack = new Uint8Array(Math.min(64, Number.isFinite(maxDepth) ? maxDepth + 1 : 64));
   let depth = 0;
   let elements = 0;
@@ -110,15 +120,16 @@ export function scanJsonStrict(
   // with a state flag, not labelled loops (Stryker's instrumentation cannot keep labels).
   let wantValue = true;
   for (;;) {
-    while (i < n && isWs(bytes[i]!)) i++;
+    while (isWs(bytes[i]!)) i++;
     if (wantValue) {
-      if (i >= n) return INVALID;
+      // The end of the text (undefined) is none of the bytes below: INVALID.
       const c = bytes[i]!;
       if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
         if (++depth > maxDepth)
           return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
         if (++elements > maxElements)
           return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+        // Stryker disable next-line EqualityOperator: growing one level early changes only the capacity
         if (depth > stack.length) {
           const grown = new Uint8Array(stack.length * 2);
           grown.set(stack);
@@ -126,47 +137,49 @@ export function scanJsonStrict(
         }
         stack[depth - 1] = c === 0x5b ? 2 : 1;
         i++;
-        while (i < n && isWs(bytes[i]!)) i++;
+        while (isWs(bytes[i]!)) i++;
         if (bytes[i] === (c === 0x5b ? 0x5d : 0x7d)) {
           // An empty container is a complete value.
           depth--;
           i++;
           wantValue = false;
-        } else if (c === 0x7b && (i = memberName(bytes, i, n)) < 0) return INVALID;
+        } else if (c === 0x7b && (i = memberName(bytes, i)) === NONE) return INVALID;
         else if (c === 0x7b) members++;
         continue;
       }
       if (c === 0x22) {
-        if ((i = skipString(bytes, i, n)) < 0) return INVALID;
+        if ((i = skipString(bytes, i)) === NONE) return INVALID;
       } else if (c === 0x2d /* - */ || isDigit(c)) {
         const start = i;
         if (c === 0x2d) {
           i++;
-          if (i >= n || !isDigit(bytes[i]!)) return INVALID;
+          if (!isDigit(bytes[i]!)) return INVALID;
         }
         if (bytes[i] === 0x30) i++;
-        else while (i < n && isDigit(bytes[i]!)) i++;
+        else while (isDigit(bytes[i]!)) i++;
         if (bytes[i] === 0x2e /* . */) {
           i++;
-          if (i >= n || !isDigit(bytes[i]!)) return INVALID;
-          while (i < n && isDigit(bytes[i]!)) i++;
+          if (!isDigit(bytes[i]!)) return INVALID;
+          while (isDigit(bytes[i]!)) i++;
         }
+        // Stryker disable next-line BooleanLiteral: `true` only calls the exact check (unsafeNumber) for every number
         let exponent = false;
         if (bytes[i] === 0x65 || bytes[i] === 0x45) {
           exponent = true;
           i++;
           if (bytes[i] === 0x2b || bytes[i] === 0x2d) i++;
-          if (i >= n || !isDigit(bytes[i]!)) return INVALID;
-          while (i < n && isDigit(bytes[i]!)) i++;
+          if (!isDigit(bytes[i]!)) return INVALID;
+          while (isDigit(bytes[i]!)) i++;
         }
         // Without an exponent, 15 characters hold at most 15 digits: always exact.
+        // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: the guard is a fast path; unsafeNumber alone is exact for every token
         if (exact && (exponent || i - start > 15) && unsafeNumber(latin1(bytes, start, i))) exact = false;
       } else if (c === 0x74 /* t */) {
-        if ((i = skipLiteral(bytes, i, n, 'true')) < 0) return INVALID;
+        if ((i = skipLiteral(bytes, i, 'true')) === NONE) return INVALID;
       } else if (c === 0x66 /* f */) {
-        if ((i = skipLiteral(bytes, i, n, 'false')) < 0) return INVALID;
+        if ((i = skipLiteral(bytes, i, 'false')) === NONE) return INVALID;
       } else if (c === 0x6e /* n */) {
-        if ((i = skipLiteral(bytes, i, n, 'null')) < 0) return INVALID;
+        if ((i = skipLiteral(bytes, i, 'null')) === NONE) return INVALID;
       } else return INVALID;
       wantValue = false;
       continue;
@@ -178,7 +191,7 @@ export function scanJsonStrict(
       if (!isUtf8(bytes)) return INVALID;
       return { ok: true, members, exact };
     }
-    if (i >= n) return INVALID;
+    // The end of the text inside a container (undefined) is none of `,` `}` `]`: INVALID.
     const c = bytes[i]!;
     const top = stack[depth - 1];
     if (c === 0x2c /* , */) {
@@ -186,8 +199,8 @@ export function scanJsonStrict(
         return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
       i++;
       if (top === 1) {
-        while (i < n && isWs(bytes[i]!)) i++;
-        if ((i = memberName(bytes, i, n)) < 0) return INVALID;
+        while (isWs(bytes[i]!)) i++;
+        if ((i = memberName(bytes, i)) === NONE) return INVALID;
         members++;
       }
       wantValue = true;
