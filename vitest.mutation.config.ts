@@ -14,6 +14,7 @@ const unit = [
   'src/gateway/host.test.ts',
   'src/gateway/policies/transport/index.test.ts',
   'src/gateway/policies/request-limits/index.test.ts',
+  'src/gateway/policies/request-limits/json.test.ts',
   'src/gateway/policies/authenticate/index.test.ts',
   'src/gateway/policies/mfa/index.test.ts',
   'src/identity/totp.test.ts',

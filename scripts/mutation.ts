@@ -38,7 +38,11 @@ export const MODULES: Record<string, MutationModule> = {
   },
   'request-limits': {
     file: 'src/gateway/policies/request-limits/index.ts',
-    tests: ['src/gateway/policies/request-limits/index.test.ts', 'test/gateway/decisions.test.ts'],
+    tests: [
+      'src/gateway/policies/request-limits/index.test.ts',
+      'src/gateway/policies/request-limits/json.test.ts',
+      'test/gateway/decisions.test.ts',
+    ],
   },
   authenticate: {
     file: 'src/gateway/policies/authenticate/index.ts',

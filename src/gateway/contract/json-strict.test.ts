@@ -113,6 +113,7 @@ describe('scanJsonStrict', () => {
       ['[1,2,3]', 5, 3], // exactly at the bound: allowed
       ['{"a":{"b":1},"c":2}', 5, 3], // the comma between members counts, as between items
       ['[[[]]]', 3, 100], // exactly at the depth bound: allowed
+      ['[[[1]]]', 5, 3], // three opening brackets, three values: at the bound, allowed
       ['[[[1]]]', 5, 2],
       ['{"a":{"b":1}}', 5, 1],
       ['{"a":{"b":{}}}', 2, 100],
