@@ -379,8 +379,9 @@ export const rateLimit = definePolicy({
               retryMs: w.allowed ? 0 : w.retryMs,
             });
           }
-          const g = gcraCount
-            ? await counters.rate(gcraSpecs(ctx, keys), allowed ? {} : { mode: 'peek' })
+          const gcra = gcraCount ? gcraSpecs(ctx, keys) : undefined;
+          const g = gcra
+            ? await counters.rate(gcra, allowed ? {} : { mode: 'peek' })
             : { allowed: true, limits: [] };
           if (g.degraded === 'closed') closed = true;
           if (!(allowed && g.allowed)) {
@@ -399,7 +400,7 @@ export const rateLimit = definePolicy({
               const u = counters.unwindow(key, id);
               if (u instanceof Promise) u.catch(() => undefined);
             }
-            if (gcraCount) refundRates(gcraSpecs(ctx, keys));
+            if (gcra) refundRates(gcra);
           };
           return { decision, refund };
         };
@@ -421,6 +422,7 @@ export const rateLimit = definePolicy({
             const specs = gcraSpecs(ctx);
             const d = counters.rate(specs);
             // A refund only where a later gate can refuse (a bytes quota, an in-flight cap).
+            // Stryker disable next-line ConditionalExpression: `true` only makes a refund no later gate calls
             const refund = bytes.length || perUpstream || perConsumer ? () => refundRates(specs) : undefined;
             return d instanceof Promise
               ? d.then((x) => afterRates(ctx, x, refund))
