@@ -106,6 +106,27 @@ describe('scanJsonStrict', () => {
     }
   });
 
+  it('drops exactly one leading byte order mark, and nothing that only looks like one', () => {
+    const scan = (bytes: number[]) => scanJsonStrict(Uint8Array.from(bytes)).ok;
+    expect(scan([0xef, 0xbb, 0xbf, 0x5b, 0x5d])).toBe(true); // BOM + []
+    expect(scan([0x22, 0xc2, 0xbf, 0x22])).toBe(true); // "¿": a third byte of 0xBF is not a BOM
+    expect(scan([0xef, 0xbf, 0xbf, 0x5b, 0x5d])).toBe(false); // U+FFFF before []: not a BOM
+    expect(scan([0xef, 0xbb, 0x80, 0x5b, 0x5d])).toBe(false); // U+FEC0 before []: not a BOM
+    expect(scan([0xe1, 0xbb, 0xbf, 0x5b, 0x5d])).toBe(false); // U+1EFF before []: a BOM's last two bytes only
+  });
+
+  it('tells exact numbers from those no double holds', () => {
+    expect(scanJsonStrict(enc('[1,2.5,-3e2,0.30000000000000004]'))).toEqual({
+      ok: true,
+      members: 0,
+      exact: true,
+    });
+    expect(scanJsonStrict(enc('{"n":9007199254740993}'))).toEqual({ ok: true, members: 1, exact: false });
+    expect(scanJsonStrict(enc('[1e400]'))).toEqual({ ok: true, members: 0, exact: false });
+    // An exact number after an inexact one does not make the text exact again.
+    expect(scanJsonStrict(enc('[9007199254740993,1,2.5e1]'))).toEqual({ ok: true, members: 0, exact: false });
+  });
+
   it('counts bounds, member names and exact numbers as scanJsonShape does', () => {
     const cases: Array<[string, number, number]> = [
       ['{"a":[1,2,{"b":3}],"c":"x:y,z{["}', 32, 10_000],

@@ -171,9 +171,11 @@ export function scanJsonStrict(
           if (!isDigit(bytes[i]!)) return INVALID;
           while (isDigit(bytes[i]!)) i++;
         }
-        // Without an exponent, 15 characters hold at most 15 digits: always exact.
-        // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: the guard is a fast path; unsafeNumber alone is exact for every token
-        if (exact && (exponent || i - start > 15) && unsafeNumber(latin1(bytes, start, i))) exact = false;
+        // One inexact number makes the text inexact: no more checks after it. Without an
+        // exponent, 15 characters hold at most 15 digits: always exact.
+        if (exact)
+          // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: the guard is a fast path; unsafeNumber alone is exact for every token
+          exact = !((exponent || i - start > 15) && unsafeNumber(latin1(bytes, start, i)));
       } else if (c === 0x74 /* t */) {
         if ((i = skipLiteral(bytes, i, 'true')) === NONE) return INVALID;
       } else if (c === 0x66 /* f */) {
