@@ -33,7 +33,9 @@ async function runBench(scenarios: string): Promise<string> {
 
 it('npm run bench runs end to end and prints ratios against both floors', async () => {
   const summary = await runBench('default');
-  expect(summary).toMatch(/ratio vs bare-proxy\s+vs bare-dispatch/);
+  expect(summary).toMatch(/ratio vs floor \(paired\)\s+rps vs bare-dispatch/);
+  // Each gateway target's paired ratio (against its floor measured just before and after it), per round.
+  expect(summary).toMatch(/^paired ratios per round: rampart:default \d+\.\d{3}$/m);
   for (const target of ['bare-proxy', 'bare-dispatch', 'rampart:default']) {
     const row = summary.split('\n').find((l) => l.startsWith(target + ' '));
     expect(row, `${target} row in:\n${summary}`).toBeDefined();
