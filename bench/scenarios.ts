@@ -396,6 +396,16 @@ export const scenarios: Record<string, Scenario> = {
     request: orderRequest,
     api: { learn: true },
   },
+  // The same with `learnSample: 0.1` (#21: "sample bodies"): paths, statuses, parameters and
+  // credentials from every exchange, bodies from one in ten.
+  'learn-enforce-sampled': {
+    description:
+      'rampart start, default chain + learn: true, learnSample: 0.1 (one body in ten inferred), POST of a ~3 KB JSON order (echoed back)',
+    spec: contractSpec(false),
+    policies: {},
+    request: orderRequest,
+    api: { learn: true, learnSample: 0.1 },
+  },
   // The same chain and request without learning: learn-enforce's own floor (its cost is the difference).
   'learn-enforce-off': {
     description: 'rampart start, default chain (no learning), POST of a ~3 KB JSON order (echoed back)',
