@@ -154,7 +154,8 @@ export function unsafeNumber(token: string): boolean {
 }
 
 const indexOf = Uint8Array.prototype.indexOf;
-const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
+/** Bytes `start`–`end` as a string, one character per byte (number tokens are ASCII). */
+export const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 
 /** What one pass over JSON bytes finds, or the bound they break. */
@@ -167,6 +168,18 @@ export type JsonShape =
       exact: boolean;
     }
   | { ok: false; code: 'json-too-deep' | 'json-too-large'; detail: string };
+
+/** The bound a JSON text breaks, as both scans (this lenient one and json-strict.ts) report it. */
+export const tooDeep = (maxDepth: number): JsonShape => ({
+  ok: false,
+  code: 'json-too-deep',
+  detail: `JSON nesting exceeds ${maxDepth} levels`,
+});
+export const tooLarge = (maxElements: number): JsonShape => ({
+  ok: false,
+  code: 'json-too-large',
+  detail: `JSON has more than ${maxElements} values`,
+});
 
 /**
  * One pass over JSON bytes (well-formed or not: the parse that follows judges that),
@@ -202,13 +215,10 @@ export function scanJsonShape(bytes: Uint8Array, maxDepth = Infinity, maxElement
       i = j;
     } else if (c === 0x3a /* : */) members++;
     else if (c === 0x2c /* , */) {
-      if (++elements > maxElements)
-        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+      if (++elements > maxElements) return tooLarge(maxElements);
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > maxDepth)
-        return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
-      if (++elements > maxElements)
-        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+      if (++depth > maxDepth) return tooDeep(maxDepth);
+      if (++elements > maxElements) return tooLarge(maxElements);
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
     else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = i;

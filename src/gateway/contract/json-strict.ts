@@ -17,7 +17,7 @@
  * edge cases and on ~100,000 mutated documents.
  */
 import { isUtf8 } from 'node:buffer';
-import { unsafeNumber, type JsonShape } from './json-guard.ts';
+import { latin1, tooDeep, tooLarge, unsafeNumber, type JsonShape } from './json-guard.ts';
 
 export type StrictJsonShape = JsonShape | { ok: false; code: 'invalid-json' };
 
@@ -37,13 +37,7 @@ for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
-const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
-
-/**
- * "Not this": a helper's answer when the bytes at its position are not what it reads. Any
- * value below 0 would do (callers test `< 0`).
- */
+/** "Not this": a helper's answer when the bytes at its position are not what it reads. */
 // Stryker disable next-line UnaryOperator: +1 resumes the scan at byte 1, which is never a valid continuation in a text that reached a helper (after-value states take only `,` `]` `}`, and a text opening with `[]` or `{}` has ended there)
 const NONE = -1;
 
@@ -125,10 +119,8 @@ export function scanJsonStrict(
       // The end of the text (undefined) is none of the bytes below: INVALID.
       const c = bytes[i]!;
       if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-        if (++depth > maxDepth)
-          return { ok: false, code: 'json-too-deep', detail: `JSON nesting exceeds ${maxDepth} levels` };
-        if (++elements > maxElements)
-          return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+        if (++depth > maxDepth) return tooDeep(maxDepth);
+        if (++elements > maxElements) return tooLarge(maxElements);
         // Stryker disable next-line EqualityOperator: growing one level early changes only the capacity
         if (depth > stack.length) {
           const grown = new Uint8Array(stack.length * 2);
@@ -197,8 +189,7 @@ export function scanJsonStrict(
     const c = bytes[i]!;
     const top = stack[depth - 1];
     if (c === 0x2c /* , */) {
-      if (++elements > maxElements)
-        return { ok: false, code: 'json-too-large', detail: `JSON has more than ${maxElements} values` };
+      if (++elements > maxElements) return tooLarge(maxElements);
       i++;
       if (top === 1) {
         while (isWs(bytes[i]!)) i++;
