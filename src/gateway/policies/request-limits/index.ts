@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { problem } from '../../../core/errors.ts';
 import { isJsonType } from '../../body.ts';
-import { scanJsonShape, type JsonShape } from '../../contract/json-guard.ts';
+import type { JsonShape } from '../../contract/json-guard.ts';
 import { scanJsonStrict } from '../../contract/json-strict.ts';
 import { definePolicy, deny, type RequestContext } from '../../policy.ts';
 import { PRIORITIES } from '../../priorities.ts';
@@ -28,7 +28,10 @@ const schema = Type.Object(
   { additionalProperties: false },
 );
 
-export type JsonScan = { ok: true } | { ok: false; code: 'json-too-deep' | 'json-too-large'; detail: string };
+export type JsonScan =
+  | { ok: true }
+  | { ok: false; code: 'json-too-deep' | 'json-too-large'; detail: string }
+  | { ok: false; code: 'invalid-json' };
 
 declare module '../../policy.ts' {
   interface PolicyState {
@@ -40,11 +43,12 @@ declare module '../../policy.ts' {
 const OK: JsonScan = Object.freeze({ ok: true });
 
 /**
- * Bounds a JSON text before parsing it: nesting depth and the number of values,
- * in one pass over the bytes (no recursion, so a hostile `[[[[…` cannot blow the stack).
+ * The policy's verdict on a JSON text without the shape facts: the bounds (nesting depth,
+ * number of values) and well-formedness, in one pass over the bytes (no recursion, so a
+ * hostile `[[[[…` cannot blow the stack) — the scan the policy runs.
  */
 export function scanJson(buf: Uint8Array, maxDepth: number, maxElements: number): JsonScan {
-  const shape = scanJsonShape(buf, maxDepth, maxElements);
+  const shape = scanJsonStrict(buf, maxDepth, maxElements);
   return shape.ok ? OK : shape;
 }
 
