@@ -217,6 +217,8 @@ export const rateLimit = definePolicy({
             });
           return out;
         };
+        /** A gate after the request limits that can refuse (a bytes quota, an in-flight cap): their charge may have to be given back. */
+        const laterGate = bytes.length > 0 || Boolean(perUpstream) || consumer !== undefined;
         const stateOf = (ctx: RequestContext): RateLimitState =>
           // Stryker disable next-line ObjectLiteral: both fields start undefined; an empty object reads the same
           (ctx.state['rate-limit'] ??= { leases: undefined, bytes: undefined });
@@ -313,8 +315,10 @@ export const rateLimit = definePolicy({
           if (r instanceof Promise) r.catch(() => undefined);
         };
 
+        /** No in-flight cap on this route: nothing to acquire (no lease list built per request). */
         const leases = (ctx: RequestContext): MaybePromise<PolicyResult> =>
-          acquireAll(ctx, leaseSpecs(ctx), 0);
+          // Stryker disable next-line ConditionalExpression: without caps the list is empty and acquireAll answers undefined at once
+          perUpstream || consumer ? acquireAll(ctx, leaseSpecs(ctx), 0) : undefined;
 
         const acquireAll = (
           ctx: RequestContext,
@@ -356,7 +360,7 @@ export const rateLimit = definePolicy({
          */
         const withWindows = async (
           ctx: RequestContext,
-        ): Promise<{ decision: RateDecision; refund: () => void }> => {
+        ): Promise<{ decision: RateDecision; refund: (() => void) | undefined }> => {
           const windows = requests.slice(gcraCount);
           const keys = keysOf(ctx);
           const id = uniqueId();
@@ -395,13 +399,16 @@ export const rateLimit = definePolicy({
             limits: [...g.limits, ...states],
             ...(closed ? { degraded: 'closed' as const } : {}),
           };
-          const refund = (): void => {
-            for (const key of reserved) {
-              const u = counters.unwindow(key, id);
-              if (u instanceof Promise) u.catch(() => undefined);
-            }
-            if (gcra) refundRates(gcra);
-          };
+          // Stryker disable next-line ConditionalExpression: `true` only makes a refund no later gate calls
+          const refund = laterGate
+            ? (): void => {
+                for (const key of reserved) {
+                  const u = counters.unwindow(key, id);
+                  if (u instanceof Promise) u.catch(() => undefined);
+                }
+                if (gcra) refundRates(gcra);
+              }
+            : undefined;
           return { decision, refund };
         };
 
@@ -421,9 +428,8 @@ export const rateLimit = definePolicy({
               return withWindows(ctx).then((w) => afterRates(ctx, w.decision, w.refund));
             const specs = gcraSpecs(ctx);
             const d = counters.rate(specs);
-            // A refund only where a later gate can refuse (a bytes quota, an in-flight cap).
             // Stryker disable next-line ConditionalExpression: `true` only makes a refund no later gate calls
-            const refund = bytes.length || perUpstream || perConsumer ? () => refundRates(specs) : undefined;
+            const refund = laterGate ? () => refundRates(specs) : undefined;
             return d instanceof Promise
               ? d.then((x) => afterRates(ctx, x, refund))
               : afterRates(ctx, d, refund);
