@@ -280,8 +280,9 @@ export const owner = definePolicy({
           const params = ctx.route!.params;
           // The lookup and each value, one per line (neither holds a line break).
           let key = lookup;
-          for (const [i, n] of names.entries()) {
-            const v = params[n]!;
+          // Stryker disable next-line EqualityOperator: one step past the end appends '\nundefined' to every key alike
+          for (let i = 0; i < names.length; i++) {
+            const v = params[names[i]!]!;
             const check = checkers[i];
             if (check !== undefined && check(v) !== undefined) return invalid[i];
             key += '\n' + v;
