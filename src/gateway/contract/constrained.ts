@@ -161,9 +161,13 @@ export function compileConstrained(
 }
 
 function mergeProp(node: ConstrainedNode, k: string, v: ConstrainedNode): void {
-  node.props ??= new Map();
-  const had = node.props.get(k);
-  node.props.set(k, had ? mergeAll(had, v, 0) : v);
+  mergeInto((node.props ??= new Map()), k, v, 0);
+}
+
+/** Puts `v` at `k`, merged with what is there (allOf: both constraints hold). */
+function mergeInto(props: Map<string, ConstrainedNode>, k: string, v: ConstrainedNode, depth: number): void {
+  const had = props.get(k);
+  props.set(k, had ? mergeAll(had, v, depth) : v);
 }
 
 /**
@@ -176,10 +180,7 @@ function mergeAll(a: ConstrainedNode, b: ConstrainedNode, depth: number): Constr
   if (depth >= 16) return out;
   if (a.props || b.props) {
     out.props = new Map(a.props);
-    for (const [k, v] of b.props ?? []) {
-      const had = out.props.get(k);
-      out.props.set(k, had ? mergeAll(had, v, depth + 1) : v);
-    }
+    for (const [k, v] of b.props ?? []) mergeInto(out.props, k, v, depth + 1);
   }
   out.items = a.items && b.items ? mergeAll(a.items, b.items, depth + 1) : (a.items ?? b.items);
   return out;
