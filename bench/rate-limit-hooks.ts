@@ -13,23 +13,8 @@ import {
   testContext,
   testServices,
 } from '../src/gateway/policies/test-context.ts';
-const doc = parseOpenApi(
-  `openapi: 3.1.0
-info: { title: bench, version: '1' }
-x-rampart:
-  rateLimit:
-    - { name: burst, per: ip, limit: 100000000, window: 1 }
-    - { name: minute, per: ip, limit: 1000000000, window: 60 }
-    - { name: day, per: ip, limit: 2000000000, window: 1d }
-paths:
-  /items/{id}:
-    get:
-      security: []
-      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
-      responses: { '200': { description: ok } }
-`,
-  'b.yaml',
-);
+import { rateLimitSpec } from './scenarios.ts';
+const doc = parseOpenApi(rateLimitSpec, 'rate-limit.yaml');
 const route = documentRoute(doc, 'get', '/items/{id}', { id: '1' }, { api: 'bench', base: '/v2' });
 const clock = new ManualClock();
 const counters = new MemoryCounterStore({ clock });

@@ -251,17 +251,8 @@ function contractScenario(): Scenario {
   };
 }
 
-/**
- * The rate-limit policy on every request: three GCRA limits per client address (a burst, a
- * minute, a day) decided in one counter-store call, sized so nothing is refused (the cost of
- * the decision and the RateLimit fields, not of 429s). `redis` counts in a local redis-server
- * the scenario starts (the decisions of one event-loop turn in one batched Lua script call).
- * Caveat: `burst` and `minute` are so large (an emission interval of 0.01 and 0.06 µs) that the
- * TAT increment vanishes in a double holding epoch milliseconds, so only `day` writes a key per
- * request; bench/counters-redis.ts measures decisions whose three limits all write.
- */
-function rateLimitScenario(store: 'memory' | 'redis'): Scenario {
-  const spec = `openapi: 3.1.0
+/** The `rate-limit` scenarios' document (also bench/rate-limit-hooks.ts's, in process). */
+export const rateLimitSpec = `openapi: 3.1.0
 info: { title: bench, version: '1' }
 x-rampart:
   rateLimit:
@@ -275,9 +266,20 @@ paths:
       parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
       responses: { '200': { description: ok } }
 `;
+
+/**
+ * The rate-limit policy on every request: three GCRA limits per client address (a burst, a
+ * minute, a day) decided in one counter-store call, sized so nothing is refused (the cost of
+ * the decision and the RateLimit fields, not of 429s). `redis` counts in a local redis-server
+ * the scenario starts (the decisions of one event-loop turn in one batched Lua script call).
+ * Caveat: `burst` and `minute` are so large (an emission interval of 0.01 and 0.06 µs) that the
+ * TAT increment vanishes in a double holding epoch milliseconds, so only `day` writes a key per
+ * request; bench/counters-redis.ts measures decisions whose three limits all write.
+ */
+function rateLimitScenario(store: 'memory' | 'redis'): Scenario {
   return {
     description: `default chain + rate-limit (3 GCRA limits per ip, ${store === 'memory' ? 'in-memory counters' : 'local Redis, batched Lua script calls'})`,
-    spec,
+    spec: rateLimitSpec,
     policies: {},
     ...(store === 'redis'
       ? {
