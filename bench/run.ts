@@ -283,18 +283,12 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     // Each round starts one target later, so a drift within rounds favours nobody.
     const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
+    /** Per floor (target index), its latest measurement in this round. */
     const lastFloor = new Map<number, number>();
-    const floorRps = async (index: number): Promise<number> => {
-      const known = lastFloor.get(index);
-      if (known !== undefined) return known;
-      const v = (await measure(targets[index]!, r)).rps;
-      lastFloor.set(index, v);
-      return v;
-    };
     for (const t of order) {
       if (!t.name.startsWith('rampart:')) continue; // floors are measured around the targets
       const floorIndex = t.floor ?? 0;
-      const before = await floorRps(floorIndex);
+      const before = lastFloor.get(floorIndex) ?? (await measure(targets[floorIndex]!, r)).rps;
       const res = await measure(t, r);
       const after = (await measure(targets[floorIndex]!, r)).rps;
       lastFloor.set(floorIndex, after);
