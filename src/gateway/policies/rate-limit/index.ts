@@ -81,6 +81,16 @@ const schema = Type.Object(
 /** Redis hash tags are `{…}`: keep braces of path templates out of the scope part. */
 const scopeOf = (s: string): string => s.replace(/[{}]/g, (c) => (c === '{' ? '(' : ')'));
 
+/** What a request's sliding-window and GCRA limits charged (withWindows). */
+interface WindowCharge {
+  gcra: readonly RateSpec[] | undefined;
+  /** Keys of the windows that reserved a slot for request `id`. */
+  reserved: readonly string[];
+  id: string;
+}
+/** A request's charge: the GCRA specs alone (one unit each), or the windows' and GCRA's. */
+type Charged = readonly RateSpec[] | WindowCharge;
+
 interface RouteLimit {
   limit: CompiledLimit;
   key: KeyFn;
@@ -217,8 +227,6 @@ export const rateLimit = definePolicy({
             });
           return out;
         };
-        /** A gate after the request limits that can refuse (a bytes quota, an in-flight cap): their charge may have to be given back. */
-        const laterGate = bytes.length > 0 || Boolean(perUpstream) || consumer !== undefined;
         const stateOf = (ctx: RequestContext): RateLimitState =>
           // Stryker disable next-line ObjectLiteral: both fields start undefined; an empty object reads the same
           (ctx.state['rate-limit'] ??= { leases: undefined, bytes: undefined });
@@ -265,13 +273,13 @@ export const rateLimit = definePolicy({
 
         /**
          * `d`: the request limits' decision (their states first among the header limits);
-         * `refund` gives back what it charged when a later gate (the bytes quota, an in-flight
-         * cap) refuses, so a refused request is charged nowhere.
+         * `charged`: what it charged, given back when a later gate (the bytes quota, an
+         * in-flight cap) refuses, so a refused request is charged nowhere.
          */
         const afterRates = (
           ctx: RequestContext,
           d: RateDecision,
-          refund: (() => void) | undefined,
+          charged: Charged | undefined,
         ): MaybePromise<PolicyResult> => {
           if (!d.allowed) {
             setHeaders(ctx, d.limits);
@@ -279,37 +287,49 @@ export const rateLimit = definePolicy({
           }
           if (bytes.length === 0) {
             setHeaders(ctx, d.limits);
-            return refundIfRefused(leases(ctx), refund);
+            return refundIfRefused(leases(ctx), charged);
           }
           const bytesSpecs = bytes.map((r) => specOf(r, ctx));
           const peek = counters.rate(bytesSpecs, { mode: 'peek', cost: 1 });
           const onPeek = (p: RateDecision): MaybePromise<PolicyResult> => {
             setHeaders(ctx, [...d.limits, ...p.limits]);
             if (!p.allowed) {
-              refund?.();
+              giveBack(charged);
               return refuse(p, headerLimits.slice(requests.length));
             }
             stateOf(ctx).bytes = bytesSpecs;
-            return refundIfRefused(leases(ctx), refund);
+            return refundIfRefused(leases(ctx), charged);
           };
           return peek instanceof Promise ? peek.then(onPeek) : onPeek(peek);
         };
 
         const refundIfRefused = (
           r: MaybePromise<PolicyResult>,
-          refund: (() => void) | undefined,
+          charged: Charged | undefined,
         ): MaybePromise<PolicyResult> => {
-          if (refund === undefined) return r;
           if (r instanceof Promise)
             return r.then((x) => {
-              if (x !== undefined) refund();
+              if (x !== undefined) giveBack(charged);
               return x;
             });
-          if (r !== undefined) refund();
+          if (r !== undefined) giveBack(charged);
           return r;
         };
 
-        /** Gives the GCRA limits' unit back (a forced negative cost; GCRA clamps at now, so no credit builds up). */
+        /**
+         * Gives the request limits' charge back: the sliding windows' reserved slots and the GCRA
+         * unit (a forced negative cost; GCRA clamps at now, so no credit builds up).
+         */
+        const giveBack = (charged: Charged | undefined): void => {
+          if (charged === undefined) return;
+          if (Array.isArray(charged)) return refundRates(charged);
+          const w = charged as WindowCharge;
+          for (const key of w.reserved) {
+            const u = counters.unwindow(key, w.id);
+            if (u instanceof Promise) u.catch(() => undefined);
+          }
+          if (w.gcra) refundRates(w.gcra);
+        };
         const refundRates = (specs: readonly RateSpec[]): void => {
           const r = counters.rate(specs, { mode: 'force', cost: -1 });
           if (r instanceof Promise) r.catch(() => undefined);
@@ -360,7 +380,7 @@ export const rateLimit = definePolicy({
          */
         const withWindows = async (
           ctx: RequestContext,
-        ): Promise<{ decision: RateDecision; refund: (() => void) | undefined }> => {
+        ): Promise<{ decision: RateDecision; charged: WindowCharge }> => {
           const windows = requests.slice(gcraCount);
           const keys = keysOf(ctx);
           const id = uniqueId();
@@ -399,17 +419,7 @@ export const rateLimit = definePolicy({
             limits: [...g.limits, ...states],
             ...(closed ? { degraded: 'closed' as const } : {}),
           };
-          // Stryker disable next-line ConditionalExpression: `true` only makes a refund no later gate calls
-          const refund = laterGate
-            ? (): void => {
-                for (const key of reserved) {
-                  const u = counters.unwindow(key, id);
-                  if (u instanceof Promise) u.catch(() => undefined);
-                }
-                if (gcra) refundRates(gcra);
-              }
-            : undefined;
-          return { decision, refund };
+          return { decision, charged: { gcra, reserved, id } };
         };
 
         const releaseAll = (st: RateLimitState): void => {
@@ -425,14 +435,13 @@ export const rateLimit = definePolicy({
           onRequest(ctx: RequestContext): PolicyResult | Promise<PolicyResult> {
             if (requests.length === 0) return afterRates(ctx, { allowed: true, limits: [] }, undefined);
             if (gcraCount < requests.length)
-              return withWindows(ctx).then((w) => afterRates(ctx, w.decision, w.refund));
+              return withWindows(ctx).then((w) => afterRates(ctx, w.decision, w.charged));
+            // GCRA limits only: what was charged is these specs, one unit each.
             const specs = gcraSpecs(ctx);
             const d = counters.rate(specs);
-            // Stryker disable next-line ConditionalExpression: `true` only makes a refund no later gate calls
-            const refund = laterGate ? () => refundRates(specs) : undefined;
             return d instanceof Promise
-              ? d.then((x) => afterRates(ctx, x, refund))
-              : afterRates(ctx, d, refund);
+              ? d.then((x) => afterRates(ctx, x, specs))
+              : afterRates(ctx, d, specs);
           },
           onResponse(ctx: RequestContext, res: ResponseContext): void {
             const st = ctx.state['rate-limit'];
